@@ -1,0 +1,64 @@
+// The engine: the set of disks the app (or headless CLI) is showing. The control API, the
+// HTTP/WebSocket bridge and the Electron main process all talk to one Engine.
+
+import { Disk, type DiskSpec } from './disk.ts';
+
+export class Engine {
+  private _disks: Disk[] = [];
+  /** Called after the disk set changes (preset applied, disks added/removed). */
+  private changeListeners: Array<() => void> = [];
+
+  get disks(): readonly Disk[] {
+    return this._disks;
+  }
+
+  disk(n: number): Disk {
+    const d = this._disks.find((x) => x.number === n);
+    if (!d) throw new Error(`no disk ${n} (disks: ${this._disks.map((x) => x.number).join(', ') || 'none'})`);
+    return d;
+  }
+
+  /** Start served disks; on failure, disks started so far are closed again. */
+  async serve(specs: DiskSpec[]): Promise<Disk[]> {
+    const started: Disk[] = [];
+    try {
+      for (const spec of specs) started.push(await Disk.serve(spec));
+    } catch (err) {
+      await Promise.all(started.map((d) => d.close()));
+      throw err;
+    }
+    this._disks = [...this._disks, ...started].sort((a, b) => a.number - b.number);
+    this.changed();
+    return started;
+  }
+
+  /** Add disks fed by log readers (attach/replay). */
+  addExternal(disks: Disk[]): void {
+    this._disks = [...this._disks, ...disks].sort((a, b) => a.number - b.number);
+    this.changed();
+  }
+
+  /** Replace the whole disk set (layout presets). */
+  async replace(specs: DiskSpec[]): Promise<Disk[]> {
+    await this.closeAll();
+    return this.serve(specs);
+  }
+
+  async closeAll(): Promise<void> {
+    const old = this._disks;
+    this._disks = [];
+    await Promise.all(old.map((d) => d.close()));
+    this.changed();
+  }
+
+  onChange(listener: () => void): () => void {
+    this.changeListeners.push(listener);
+    return () => {
+      this.changeListeners = this.changeListeners.filter((l) => l !== listener);
+    };
+  }
+
+  private changed(): void {
+    for (const l of this.changeListeners) l();
+  }
+}

@@ -1,0 +1,167 @@
+// Types shared by the engine (server/), the Electron shell (app/) and the UI (renderer/).
+// This folder must stay free of Node-only imports: the renderer bundles it for the browser.
+
+/** The data operations a request can carry, in the names the UI and the event stream use. */
+export const OPS = ['read', 'write', 'trim', 'zero', 'flush', 'extents', 'cache'] as const;
+export type Op = (typeof OPS)[number];
+
+/** The error names NBD can carry on the wire (NBD spec §Error values). */
+export const ERRNOS = ['EPERM', 'EIO', 'ENOMEM', 'EINVAL', 'ENOSPC', 'EOVERFLOW', 'ENOTSUP', 'ESHUTDOWN'] as const;
+export type Errno = (typeof ERRNOS)[number];
+
+/** NBD command flags (NBD spec §Command flags). */
+export const CMD_FLAG = {
+  FUA: 1 << 0,
+  NO_HOLE: 1 << 1,
+  DF: 1 << 2,
+  REQ_ONE: 1 << 3,
+  FAST_ZERO: 1 << 4,
+} as const;
+
+/** Block size on the grid and in every block count the engine reports. */
+export const BLOCK_SIZE = 4096;
+
+/**
+ * Data state of a block, in merge priority order (a merged pixel shows the highest).
+ * Failed requests are not a data state: they set the ERROR flag on the cell.
+ */
+export const BlockState = {
+  UNTOUCHED: 0,
+  TRIMMED: 1,
+  ZEROED: 2,
+  WRITTEN: 3,
+} as const;
+export type BlockState = (typeof BlockState)[keyof typeof BlockState];
+export const BLOCK_STATE_NAMES = ['untouched', 'trimmed', 'zeroed', 'written'] as const;
+export type BlockStateName = (typeof BLOCK_STATE_NAMES)[number];
+/** Flag bit on a cell byte: a request touching this cell failed (cleared by a later success). */
+export const CELL_ERROR = 0x80;
+
+/**
+ * One request as seen by the engine (embedded server) or reconstructed from an nbdkit log (attach mode).
+ * The same object is passed to listeners twice: at start (endUs === 0) and at completion.
+ * Listeners must not keep it past the call.
+ */
+export interface RequestEvent {
+  /** Disk number, from 1. */
+  disk: number;
+  /** Connection number on that disk's server, from 1 (nbdkit's `connection=N`). */
+  connection: number;
+  /** Per-connection request number, from 1. */
+  id: number;
+  op: Op;
+  /** Byte offset, 64-bit. */
+  offset: bigint;
+  /** Byte count (NBD lengths are 32-bit). */
+  length: number;
+  /** NBD command flags (CMD_FLAG bits). */
+  flags: number;
+  /** Monotonic start time in microseconds. */
+  startUs: number;
+  /** Monotonic completion time in microseconds, 0 while in flight. */
+  endUs: number;
+  /** null when the request succeeded. */
+  error: Errno | null;
+}
+
+export type RequestPhase = 'start' | 'end';
+export type RequestListener = (phase: RequestPhase, ev: RequestEvent) => void;
+
+/** Per-operation counters, cumulative since the disk started (or was reset). */
+export interface OpCounter {
+  count: number;
+  bytes: number;
+  errors: number;
+}
+
+export interface FilterInfo {
+  name: string;
+  /** Live settings, in nbdkit parameter names where one exists (e.g. rdelay, error-rate). */
+  settings: Record<string, string | number | boolean | null>;
+}
+
+/** What `GET /api/disks` returns per disk (and what the UI shows in each disk header). */
+export interface DiskInfo {
+  number: number;
+  name: string;
+  /** Decimal string: sizes reach 2^63-1, beyond JSON numbers. */
+  size: string;
+  /** Source of the requests: 'server' (embedded NBD server), 'attach' (tailing an nbdkit log), 'replay'. */
+  mode: 'server' | 'attach' | 'replay';
+  uris: string[];
+  readonly: boolean;
+  backend: string;
+  filters: FilterInfo[];
+  /** The per-disk Error toggle. */
+  errorsOn: boolean;
+  logfile: string | null;
+  counters: Record<Op, OpCounter>;
+  inFlight: number;
+  /** Blocks (4 KiB) in each data state; numbers are exact (at most 2^51 blocks). */
+  blocks: Record<BlockStateName, number>;
+  /** Blocks that currently carry the error mark. */
+  errorBlocks: number;
+  latencyUs: { p50: number; p99: number };
+  /** Grid geometry the engine uses for this disk (see geometry.ts). */
+  grid: GridGeometry;
+  /** Attach/replay only: lines that could not be parsed. */
+  unparsedLines?: number;
+}
+
+export interface GridGeometry {
+  /** Total 4 KiB blocks (last one may be partial). */
+  blocks: number;
+  /** Blocks merged into one pixel (power of two). */
+  blocksPerCell: number;
+  /** Cells in use (= ceil(blocks / blocksPerCell)). */
+  cells: number;
+  width: number;
+  height: number;
+}
+
+/** Hover information for one cell. */
+export interface CellInfo {
+  disk: number;
+  cell: number;
+  firstBlock: number;
+  blockCount: number;
+  /** Decimal byte range [start, end). */
+  byteStart: string;
+  byteEnd: string;
+  state: BlockStateName;
+  error: boolean;
+  reads: number;
+  writes: number;
+  lastOp: Op | null;
+  /** Wall-clock ms of the last op, or null. */
+  lastTime: number | null;
+}
+
+/** Layout presets (issue: RAID layouts). */
+export type PresetName = 'single' | 'raid1' | 'raid5' | 'raid6' | 'raid10' | 'custom';
+
+/**
+ * The control API: one request/response protocol used by the Electron IPC bridge, the WebSocket
+ * bridge and (as REST routes) the HTTP API. Every method validates its params.
+ */
+export interface ControlMethods {
+  listDisks: { params: Record<string, never>; result: DiskInfo[] };
+  setErrors: { params: { disk: number; on: boolean }; result: DiskInfo };
+  /** Live filter settings: same keys as on the command line (rdelay=40ms, error-rate=10%...). */
+  setFilterParams: { params: { disk: number; filter: string; params: Record<string, string> }; result: DiskInfo };
+  inspectCell: { params: { disk: number; cell: number }; result: CellInfo };
+  clearPicture: { params: { disk: number }; result: DiskInfo };
+  resetDisk: { params: { disk: number }; result: DiskInfo };
+  applyPreset: { params: { preset: PresetName; disks?: number; size?: string }; result: DiskInfo[] };
+  presetCommands: { params: Record<string, never>; result: { preset: PresetName | null; commands: string[] } };
+}
+export type ControlMethod = keyof ControlMethods;
+
+export interface ControlRequest<M extends ControlMethod = ControlMethod> {
+  id: number;
+  method: M;
+  params: ControlMethods[M]['params'];
+}
+export type ControlResponse =
+  | { id: number; ok: true; result: unknown }
+  | { id: number; ok: false; error: string };
