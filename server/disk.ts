@@ -19,6 +19,7 @@ export interface FilterSpec {
 export interface DiskSpec {
   /** Disk number, from 1 (what `%d` expands to). */
   number: number;
+  /** Bytes; 0n lets the file backend use an existing image's size. */
   size: bigint;
   backend: 'memory' | 'file';
   /** Backend parameters (file=PATH for the file backend), `%d` already expanded. */
@@ -53,8 +54,10 @@ export class Disk {
 
   /** Start a disk served by the embedded NBD server. */
   static async serve(spec: DiskSpec): Promise<Disk> {
-    const disk = new Disk(spec.number, spec.size, 'server', spec);
-    disk.backend = await createBackend(spec.backend, spec.size, spec.backendParams);
+    const backend = await createBackend(spec.backend, spec.size, spec.backendParams, spec.readonly);
+    // The file backend may learn its size from an existing image.
+    const disk = new Disk(spec.number, backend.getSize(), 'server', spec);
+    disk.backend = backend;
     const filters = spec.filters.map((f) => createFilter(f.name, f.params, { diskNumber: spec.number }));
     // Every disk has an Error toggle; without a configured error filter an innermost one
     // (rate 0, so inert until toggled) provides it, so the log filter still sees injected errors.

@@ -5,6 +5,8 @@ import { Disk, type DiskSpec } from './disk.ts';
 
 export class Engine {
   private _disks: Disk[] = [];
+  /** The layout preset the disk set came from, if any (for presetCommands). */
+  preset: string | null = null;
   /** Called after the disk set changes (preset applied, disks added/removed). */
   private changeListeners: Array<() => void> = [];
 

@@ -1,4 +1,9 @@
-// STUB: the NBD listener (TCP and/or Unix socket) for one disk. Replaced by the engine-core work.
+// The NBD listener for one disk: TCP on 127.0.0.1 by default and/or a Unix socket (mode 0600).
+// Each accepted socket becomes a Connection; connections are numbered from 1 per disk.
+
+import { chmod, unlink } from 'node:fs/promises';
+import { createServer, type Server, type Socket } from 'node:net';
+import { Connection } from './connection.ts';
 import type { EventBus } from './events/event-bus.ts';
 import type { FilterChain } from './filters/filter.ts';
 
@@ -10,14 +15,96 @@ export interface NbdServerOptions {
   readonly: boolean;
   tcp?: { host: string; port: number };
   unixSocket?: string;
+  description?: string;
 }
+
+/** How long a clean shutdown waits for in-flight requests before failing them. */
+const SHUTDOWN_GRACE_MS = 2000;
 
 export class NbdServer {
   /** One NBD URI per listening endpoint (nbd://127.0.0.1:10809 and/or nbd+unix:///?socket=...). */
   uris: string[] = [];
+  /** The TCP port actually bound (port 0 picks one), or null. */
+  port: number | null = null;
+  private servers: Server[] = [];
+  private connections = new Set<Connection>();
+  private nextConnection = 1;
+
   constructor(readonly options: NbdServerOptions) {}
-  async listen(): Promise<void> {
-    throw new Error('NbdServer: not implemented yet');
+
+  get connectionCount(): number {
+    return this.connections.size;
   }
-  async close(): Promise<void> {}
+
+  async listen(): Promise<void> {
+    const { tcp, unixSocket, exportName } = this.options;
+    const exportPath = exportName ? `/${encodeURIComponent(exportName)}` : '';
+    if (tcp) {
+      const server = this.makeServer();
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(tcp.port, tcp.host, () => {
+          server.off('error', reject);
+          resolve();
+        });
+      });
+      const addr = server.address();
+      this.port = typeof addr === 'object' && addr ? addr.port : tcp.port;
+      const host = tcp.host.includes(':') ? `[${tcp.host}]` : tcp.host;
+      this.uris.push(`nbd://${host}:${this.port}${exportPath}`);
+      this.servers.push(server);
+    }
+    if (unixSocket) {
+      await unlink(unixSocket).catch(() => {});
+      const server = this.makeServer();
+      // Create the socket with no access for others from the first moment, then pin 0600.
+      const oldMask = process.umask(0o177);
+      try {
+        await new Promise<void>((resolve, reject) => {
+          server.once('error', reject);
+          server.listen(unixSocket, () => {
+            server.off('error', reject);
+            resolve();
+          });
+        });
+      } finally {
+        process.umask(oldMask);
+      }
+      await chmod(unixSocket, 0o600);
+      this.uris.push(`nbd+unix://${exportPath || '/'}?socket=${unixSocket}`);
+      this.servers.push(server);
+    }
+    if (!this.servers.length) throw new Error(`disk ${this.options.diskNumber}: no TCP address or Unix socket to listen on`);
+  }
+
+  private makeServer(): Server {
+    const server = createServer((socket) => this.accept(socket));
+    server.on('error', (err) => console.error(`blockscope: disk ${this.options.diskNumber}: listener error: ${err.message}`));
+    return server;
+  }
+
+  private accept(socket: Socket): void {
+    const o = this.options;
+    const conn = new Connection({
+      socket,
+      id: this.nextConnection++,
+      diskNumber: o.diskNumber,
+      chain: o.chain,
+      bus: o.bus,
+      exportName: o.exportName,
+      description: o.description ?? `Blockscope disk ${o.diskNumber}`,
+      readonly: o.readonly,
+      onClose: (c) => this.connections.delete(c),
+    });
+    this.connections.add(conn);
+  }
+
+  /** Stop accepting, let in-flight requests finish (briefly), close clients, remove the socket file. */
+  async close(): Promise<void> {
+    const closing = this.servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve())));
+    await Promise.all([...this.connections].map((c) => c.shutdown(SHUTDOWN_GRACE_MS)));
+    await Promise.all(closing);
+    this.servers = [];
+    if (this.options.unixSocket) await unlink(this.options.unixSocket).catch(() => {});
+  }
 }

@@ -1,19 +1,343 @@
-// STUB: per-disk counters, exact block states and grid cells. Replaced by the events work.
+// Everything the UI and the API know about one disk, kept up to date from its event bus:
+// exact counters per operation, in-flight requests, latency percentiles, the exact state of
+// every block (BlockStateMap), and the grid picture (one byte per cell: BlockState | CELL_ERROR)
+// with the cells changed since the last frame.
+//
+// This runs inside the NBD request path for every event, so per-event work is O(cells touched)
+// and allocation-free; the picture is recomputed lazily, once per frame, for dirty cells only.
+
+import { blockRange, cellStartByte, geometryFor } from '../shared/geometry.ts';
+import {
+  BLOCK_SIZE,
+  BLOCK_STATE_NAMES,
+  BlockState,
+  CELL_ERROR,
+  OPS,
+  type CellInfo,
+  type DiskFrame,
+  type DiskInfo,
+  type GridGeometry,
+  type Op,
+  type OpCounter,
+  type RequestEvent,
+  type RequestPhase,
+} from '../shared/types.ts';
+import { BlockStateMap } from './block-state-map.ts';
 import type { EventBus } from './event-bus.ts';
-import type { DiskInfo } from '../shared/types.ts';
 
 export type DiskStatsSnapshot = Pick<DiskInfo, 'counters' | 'inFlight' | 'blocks' | 'errorBlocks' | 'latencyUs' | 'grid'>;
 
+/** Most pending ranges sent per frame; more are merged into their neighbours. */
+const MAX_PENDING_RANGES = 256;
+const LATENCY_WINDOW = 1024;
+const OP_INDEX: Record<Op, number> = Object.fromEntries(OPS.map((op, i) => [op, i])) as Record<Op, number>;
+
+/** A growable list of cell indexes with a membership flag per cell (no duplicates). */
+class CellSet {
+  readonly flags: Uint8Array;
+  list: Uint32Array;
+  size = 0;
+  constructor(cells: number) {
+    this.flags = new Uint8Array(cells);
+    this.list = new Uint32Array(Math.min(cells, 1024));
+  }
+  addRange(a: number, b: number): void {
+    for (let c = a; c <= b; c++) {
+      if (this.flags[c]) continue;
+      this.flags[c] = 1;
+      if (this.size === this.list.length) {
+        const bigger = new Uint32Array(Math.min(this.flags.length, this.list.length * 2));
+        bigger.set(this.list);
+        this.list = bigger;
+      }
+      this.list[this.size++] = c;
+    }
+  }
+  take(): Uint32Array {
+    const out = this.list.slice(0, this.size);
+    for (let i = 0; i < this.size; i++) this.flags[this.list[i]] = 0;
+    this.size = 0;
+    return out;
+  }
+}
+
+function emptyCounters(): Record<Op, OpCounter> {
+  return Object.fromEntries(OPS.map((op) => [op, { count: 0, bytes: 0, errors: 0 }])) as Record<Op, OpCounter>;
+}
+
 export class DiskStats {
+  readonly geometry: GridGeometry;
+  readonly states: BlockStateMap;
+  /** The picture: BlockState | CELL_ERROR per cell, as of the last frame cut. */
+  readonly cells: Uint8Array;
+  private readonly errorMark: Uint8Array;
+  private readonly reads: Uint32Array;
+  private readonly writes: Uint32Array;
+  private readonly lastOp: Uint8Array; // OP_INDEX + 1, 0 = none
+  private readonly lastTime: Float64Array;
+  private readonly dirty: CellSet;
+  private readonly readNow: CellSet;
+  private readonly pending = new Set<RequestEvent>();
+  private counters = emptyCounters();
+  private inFlight = 0;
+  private errorCells = 0;
+  private latencies = new Float64Array(LATENCY_WINDOW);
+  private latencyCount = 0;
+  /** Bumped on clear(): a subscriber then needs a full picture. */
+  epoch = 0;
+  /** True when something changed since the last frame cut (counters included). */
+  private changed = true;
+  private readonly unsubscribe: () => void;
+
   constructor(
     readonly diskNumber: number,
     readonly size: bigint,
     bus: EventBus,
   ) {
-    void bus;
+    this.geometry = geometryFor(size);
+    const n = this.geometry.cells;
+    this.states = new BlockStateMap(this.geometry.blocks);
+    this.cells = new Uint8Array(n);
+    this.errorMark = new Uint8Array(n);
+    this.reads = new Uint32Array(n);
+    this.writes = new Uint32Array(n);
+    this.lastOp = new Uint8Array(n);
+    this.lastTime = new Float64Array(n);
+    this.dirty = new CellSet(n);
+    this.readNow = new CellSet(n);
+    this.unsubscribe = bus.subscribe((phase, ev) => this.onEvent(phase, ev));
   }
+
+  dispose(): void {
+    this.unsubscribe();
+  }
+
+  /** The cells [first, last] a request touches (inclusive), clipped to the disk. */
+  private cellSpan(ev: RequestEvent): [number, number] | null {
+    if (ev.op === 'flush' || ev.length === 0) return null;
+    const [fb, eb] = blockRange(ev.offset, ev.length);
+    const g = this.geometry;
+    if (fb >= g.blocks) return null;
+    const k = g.blocksPerCell;
+    return [Math.floor(fb / k), Math.floor((Math.min(eb, g.blocks) - 1) / k)];
+  }
+
+  private onEvent(phase: RequestPhase, ev: RequestEvent): void {
+    this.changed = true;
+    if (phase === 'start') {
+      this.inFlight++;
+      this.pending.add(ev);
+      return;
+    }
+    if (this.pending.delete(ev)) this.inFlight--;
+    const c = this.counters[ev.op];
+    c.count++;
+    c.bytes += ev.length;
+    if (ev.endUs > 0 && ev.startUs > 0) {
+      this.latencies[this.latencyCount % LATENCY_WINDOW] = ev.endUs - ev.startUs;
+      this.latencyCount++;
+    }
+    const span = this.cellSpan(ev);
+    if (ev.error) {
+      c.errors++;
+      if (span) {
+        for (let i = span[0]; i <= span[1]; i++) {
+          if (!this.errorMark[i]) {
+            this.errorMark[i] = 1;
+            this.errorCells++;
+          }
+        }
+        this.dirty.addRange(span[0], span[1]);
+      }
+      return;
+    }
+    if (!span) return;
+    const [a, b] = span;
+    const now = Date.now();
+    const opCode = OP_INDEX[ev.op] + 1;
+    for (let i = a; i <= b; i++) {
+      this.lastOp[i] = opCode;
+      this.lastTime[i] = now;
+    }
+    switch (ev.op) {
+      case 'read':
+        for (let i = a; i <= b; i++) this.reads[i]++;
+        this.readNow.addRange(a, b);
+        return;
+      case 'write':
+      case 'trim':
+      case 'zero': {
+        const state = ev.op === 'write' ? BlockState.WRITTEN : ev.op === 'trim' ? BlockState.TRIMMED : BlockState.ZEROED;
+        const [fb, eb] = blockRange(ev.offset, ev.length);
+        this.states.set(fb, eb, state);
+        for (let i = a; i <= b; i++) {
+          if (ev.op === 'write') this.writes[i]++;
+          if (this.errorMark[i]) {
+            this.errorMark[i] = 0;
+            this.errorCells--;
+          }
+        }
+        this.dirty.addRange(a, b);
+        return;
+      }
+      default:
+        return;
+    }
+  }
+
+  /** Recompute dirty cells from the exact block states; returns the changed cells and values. */
+  private refreshDirty(): { idx: Uint32Array; val: Uint8Array } {
+    const idx = this.dirty.take();
+    const val = new Uint8Array(idx.length);
+    const k = this.geometry.blocksPerCell;
+    let n = 0;
+    for (let i = 0; i < idx.length; i++) {
+      const cell = idx[i];
+      const v = this.states.maxState(cell * k, (cell + 1) * k) | (this.errorMark[cell] ? CELL_ERROR : 0);
+      if (v !== this.cells[cell]) {
+        this.cells[cell] = v;
+        idx[n] = cell;
+        val[n] = v;
+        n++;
+      }
+    }
+    return { idx: idx.subarray(0, n), val: val.subarray(0, n) };
+  }
+
+  /** In-flight requests as [startCell, count] pairs, merged down to a bounded number. */
+  private pendingRanges(): Uint32Array {
+    const spans: Array<[number, number]> = [];
+    for (const ev of this.pending) {
+      const s = this.cellSpan(ev);
+      if (s) spans.push(s);
+    }
+    spans.sort((x, y) => x[0] - y[0]);
+    const merged: Array<[number, number]> = [];
+    for (const s of spans) {
+      const last = merged[merged.length - 1];
+      if (last && s[0] <= last[1] + 1) last[1] = Math.max(last[1], s[1]);
+      else merged.push([s[0], s[1]]);
+    }
+    while (merged.length > MAX_PENDING_RANGES) {
+      // Merge the pair with the smallest gap until it fits.
+      let best = 0;
+      for (let i = 1; i < merged.length - 1; i++) {
+        if (merged[i + 1][0] - merged[i][1] < merged[best + 1][0] - merged[best][1]) best = i;
+      }
+      merged[best][1] = merged[best + 1][1];
+      merged.splice(best + 1, 1);
+    }
+    const out = new Uint32Array(merged.length * 2);
+    merged.forEach(([a, b], i) => {
+      out[2 * i] = a;
+      out[2 * i + 1] = b - a + 1;
+    });
+    return out;
+  }
+
+  private latency(): { p50: number; p99: number } {
+    const n = Math.min(this.latencyCount, LATENCY_WINDOW);
+    if (n === 0) return { p50: 0, p99: 0 };
+    const sorted = this.latencies.slice(0, n).sort();
+    const at = (q: number) => Math.round(sorted[Math.min(n - 1, Math.floor(q * n))]);
+    return { p50: at(0.5), p99: at(0.99) };
+  }
+
+  private countersCopy(): Record<Op, OpCounter> {
+    return Object.fromEntries(OPS.map((op) => [op, { ...this.counters[op] }])) as Record<Op, OpCounter>;
+  }
+
+  /**
+   * Cut this disk's frame: cells changed since the last cut, cells read, what is in flight and
+   * the counters. null when nothing happened. `fullThreshold`: past this many changed cells a
+   * full snapshot is cheaper than the list.
+   */
+  cutFrame(fullThreshold = this.geometry.cells / 4): DiskFrame | null {
+    if (!this.changed && this.pending.size === 0) return null;
+    this.changed = false;
+    const { idx, val } = this.refreshDirty();
+    const full = idx.length > fullThreshold ? this.cells.slice() : null;
+    return {
+      disk: this.diskNumber,
+      full,
+      cellIdx: full ? new Uint32Array(0) : idx,
+      cellVal: full ? new Uint8Array(0) : val,
+      reads: this.readNow.take(),
+      pending: this.pendingRanges(),
+      counters: this.countersCopy(),
+      inFlight: this.inFlight,
+      latencyUs: this.latency(),
+    };
+  }
+
+  /** A full picture for a new (or lagging) subscriber; does not consume the dirty set. */
+  fullFrame(): DiskFrame {
+    return {
+      disk: this.diskNumber,
+      full: this.cells.slice(),
+      cellIdx: new Uint32Array(0),
+      cellVal: new Uint8Array(0),
+      reads: new Uint32Array(0),
+      pending: this.pendingRanges(),
+      counters: this.countersCopy(),
+      inFlight: this.inFlight,
+      latencyUs: this.latency(),
+    };
+  }
+
   snapshot(): DiskStatsSnapshot {
-    throw new Error('DiskStats: not implemented yet');
+    const blocks = Object.fromEntries(
+      BLOCK_STATE_NAMES.map((name, s) => [name, this.states.count(s as BlockState)]),
+    ) as DiskStatsSnapshot['blocks'];
+    return {
+      counters: this.countersCopy(),
+      inFlight: this.inFlight,
+      blocks,
+      errorBlocks: Math.min(this.geometry.blocks, this.errorCells * this.geometry.blocksPerCell),
+      latencyUs: this.latency(),
+      grid: { ...this.geometry },
+    };
   }
-  clear(): void {}
+
+  inspectCell(cell: number): CellInfo {
+    const g = this.geometry;
+    if (!Number.isInteger(cell) || cell < 0 || cell >= g.cells) throw new Error(`cell ${cell} is outside 0..${g.cells - 1}`);
+    const firstBlock = cell * g.blocksPerCell;
+    const blockCount = Math.min(g.blocksPerCell, g.blocks - firstBlock);
+    const start = cellStartByte(g, cell);
+    const end = start + BigInt(blockCount) * BigInt(BLOCK_SIZE);
+    const last = this.lastOp[cell];
+    return {
+      disk: this.diskNumber,
+      cell,
+      firstBlock,
+      blockCount,
+      byteStart: start.toString(),
+      byteEnd: (end > this.size ? this.size : end).toString(),
+      state: BLOCK_STATE_NAMES[this.states.maxState(firstBlock, firstBlock + blockCount)],
+      error: this.errorMark[cell] === 1,
+      reads: this.reads[cell],
+      writes: this.writes[cell],
+      lastOp: last ? OPS[last - 1] : null,
+      lastTime: last ? this.lastTime[cell] : null,
+    };
+  }
+
+  /** Clear the picture and the counters (data on the disk is untouched). */
+  clear(): void {
+    this.states.clear();
+    this.cells.fill(0);
+    this.errorMark.fill(0);
+    this.errorCells = 0;
+    this.reads.fill(0);
+    this.writes.fill(0);
+    this.lastOp.fill(0);
+    this.lastTime.fill(0);
+    this.dirty.take();
+    this.readNow.take();
+    this.counters = emptyCounters();
+    this.latencyCount = 0;
+    this.epoch++;
+    this.changed = true;
+  }
 }

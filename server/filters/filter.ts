@@ -32,6 +32,8 @@ export interface Filter {
   ready?(next: Next): void | Promise<void>;
   /** A client connected (before the handshake finished). May delay (delay-open). */
   open?(next: Next, conn: ConnectionInfo): void | Promise<void>;
+  /** The client asked for the export list (NBD_OPT_LIST). */
+  listExports?(next: Next, conn: ConnectionInfo): void | Promise<void>;
   /** Handshake done, export chosen, transmission starts (the log filter writes `Connect`). */
   prepare?(next: Next, conn: ConnectionInfo): void | Promise<void>;
   /** The client went away; `graceful` when it sent NBD_CMD_DISC. */
@@ -120,6 +122,10 @@ export class FilterChain {
 
   async open(conn: ConnectionInfo): Promise<void> {
     for (let i = 0; i < this.filters.length; i++) await this.filters[i].open?.(this.nexts[i], conn);
+  }
+
+  async listExports(conn: ConnectionInfo): Promise<void> {
+    for (let i = 0; i < this.filters.length; i++) await this.filters[i].listExports?.(this.nexts[i], conn);
   }
 
   async prepare(conn: ConnectionInfo): Promise<void> {

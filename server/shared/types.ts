@@ -165,3 +165,38 @@ export interface ControlRequest<M extends ControlMethod = ControlMethod> {
 export type ControlResponse =
   | { id: number; ok: true; result: unknown }
   | { id: number; ok: false; error: string };
+
+/**
+ * One frame of changes for one disk, as decoded from a binary batch (server/shared/batch.ts).
+ * Cells are grid pixels (GridGeometry); cell values are BlockState | CELL_ERROR.
+ */
+export interface DiskFrame {
+  disk: number;
+  /** Full cell snapshot (length = geometry.cells) when the server sends one (first frame, overflow, clear). */
+  full: Uint8Array | null;
+  /** Changed cells and their new values (parallel arrays). */
+  cellIdx: Uint32Array;
+  cellVal: Uint8Array;
+  /** Cells read during this frame (flash them). */
+  reads: Uint32Array;
+  /** In-flight requests as [startCell, cellCount] pairs (drawn as pending). */
+  pending: Uint32Array;
+  counters: Record<Op, OpCounter>;
+  inFlight: number;
+  latencyUs: { p50: number; p99: number };
+}
+
+export interface DecodedBatch {
+  /** Frame sequence number from the server, increasing. */
+  seq: number;
+  /** Server monotonic time (µs) when the frame was cut. */
+  timeUs: number;
+  disks: DiskFrame[];
+}
+
+/** Messages the server pushes besides binary batches (WebSocket text / IPC 'event'). */
+export type ServerPush =
+  | { event: 'disks'; disks: DiskInfo[] }
+  | { event: 'status'; message: string; level: 'info' | 'warn' | 'error' }
+  /** Demo narration: the caption of the step now running (step from 1; text '' clears it). */
+  | { event: 'caption'; step: number; total: number; title: string; text: string };

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Debian packages the tests drive: real NBD clients, nbdkit (the peer we compare against),
+# Chromium for Playwright, guestfish + a kernel for the demo acceptance tests.
+set -euo pipefail
+
+missing=()
+need() { # need BINARY PACKAGE
+  command -v "$1" >/dev/null 2>&1 || missing+=("$2")
+}
+need nbdkit nbdkit
+need qemu-io qemu-utils
+need nbdinfo libnbd-bin
+need nbdcopy libnbd-bin
+need fio fio
+need chromium chromium
+need xvfb-run xvfb
+need guestfish libguestfs-tools
+[ -e /usr/lib/python3/dist-packages/nbd.py ] || missing+=(python3-libnbd)
+ls /boot/vmlinuz-* >/dev/null 2>&1 || missing+=(linux-image-amd64)
+fc-list 2>/dev/null | grep -qi liberation || missing+=(fonts-liberation)
+
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" != 0 ]; then
+    echo "install-deps: missing Debian packages: ${missing[*]} (run as root or: sudo apt-get install ${missing[*]})" >&2
+    exit 1
+  fi
+  # shellcheck disable=SC2207
+  uniq=($(printf '%s\n' "${missing[@]}" | sort -u))
+  echo "install-deps: installing ${uniq[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${uniq[@]}" >/dev/null
+fi
+echo "install-deps: all Debian packages present"

@@ -1,0 +1,101 @@
+#!/usr/bin/env node
+// `npm test`: every test of the project, in one command.
+//   1. typecheck (tsc --noEmit)
+//   2. build the renderer (the e2e and UI tests load the built page)
+//   3. unit + integration tests (node:test, every *.test.ts under server/ app/ renderer/ bench/)
+//      — integration tests drive the real clients (qemu-io, nbdinfo, nbdcopy, nbdsh, fio, nbdkit)
+//   4. end-to-end tests (Playwright with Debian's Chromium: the grid, the demos)
+//   5. the quick benchmark smoke run (fails only on errors or lost events)
+// Prints one closing line `tests: N passed, N failed`.
+// Options: --only unit|e2e|bench  (run one stage after typecheck/build); extra args after `--`
+// are passed to node --test as file filters.
+import { spawn } from 'node:child_process';
+import { readdirSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+
+const root = new URL('..', import.meta.url).pathname;
+const args = process.argv.slice(2);
+const only = args.includes('--only') ? args[args.indexOf('--only') + 1] : null;
+const filters = args.includes('--') ? args.slice(args.indexOf('--') + 1) : [];
+
+let passed = 0;
+let failed = 0;
+const failures = [];
+
+function run(label, cmd, cmdArgs, { parse } = {}) {
+  return new Promise((resolve) => {
+    console.log(`\n=== ${label}: ${cmd} ${cmdArgs.join(' ')}`);
+    const child = spawn(cmd, cmdArgs, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], env: process.env });
+    let out = '';
+    child.stdout.on('data', (d) => {
+      process.stdout.write(d);
+      out += d;
+      if (out.length > 1 << 20) out = out.slice(-(1 << 19));
+    });
+    child.stderr.on('data', (d) => process.stderr.write(d));
+    child.on('close', (code) => {
+      const counts = parse ? parse(out) : null;
+      if (counts) {
+        passed += counts.pass;
+        failed += counts.fail;
+        if (code !== 0 && counts.fail === 0) {
+          failed += 1; // the runner failed outside any test (crash, config error)
+        }
+      } else if (code === 0) passed += 1;
+      else failed += 1;
+      if (code !== 0) failures.push(`${label} (exit ${code})`);
+      resolve(code);
+    });
+  });
+}
+
+function findTests(dir) {
+  const found = [];
+  let entries;
+  try {
+    entries = readdirSync(dir);
+  } catch {
+    return found;
+  }
+  for (const name of entries) {
+    if (name === 'node_modules' || name.startsWith('.')) continue;
+    const p = join(dir, name);
+    if (statSync(p).isDirectory()) found.push(...findTests(p));
+    else if (name.endsWith('.test.ts')) found.push(relative(root, p));
+  }
+  return found;
+}
+
+const parseNode = (out) => {
+  const pass = [...out.matchAll(/^(?:#|ℹ) pass (\d+)/gm)].pop();
+  const fail = [...out.matchAll(/^(?:#|ℹ) fail (\d+)/gm)].pop();
+  return pass ? { pass: Number(pass[1]), fail: fail ? Number(fail[1]) : 0 } : null;
+};
+const parsePlaywright = (out) => {
+  const pass = out.match(/^\s*(\d+) passed/m);
+  const fail = out.match(/^\s*(\d+) failed/m);
+  const flaky = out.match(/^\s*(\d+) flaky/m);
+  if (!pass && !fail) return null;
+  return { pass: Number(pass?.[1] ?? 0) + Number(flaky?.[1] ?? 0), fail: Number(fail?.[1] ?? 0) };
+};
+
+await run('typecheck', 'npx', ['tsc', '-p', 'tsconfig.json', '--noEmit']);
+await run('build renderer', 'npm', ['run', '--silent', 'build']);
+
+if (!only || only === 'unit') {
+  let files = ['server', 'app', 'renderer', 'bench'].flatMap((d) => findTests(join(root, d))).sort();
+  if (filters.length) files = files.filter((f) => filters.some((x) => f.includes(x)));
+  await run('unit + integration', 'node', [
+    '--import', 'tsx', '--test', '--test-concurrency=2', '--test-timeout=600000', ...files,
+  ], { parse: parseNode });
+}
+if (!only || only === 'e2e') {
+  await run('e2e (Playwright, Chromium)', 'npx', ['playwright', 'test', '--reporter=list'], { parse: parsePlaywright });
+}
+if (!only || only === 'bench') {
+  await run('benchmark smoke (--quick)', 'node', ['--import', 'tsx', 'bench/run.ts', '--quick']);
+}
+
+if (failures.length) console.log(`\nFailed stages: ${failures.join('; ')}`);
+console.log(`\ntests: ${passed} passed, ${failed} failed`);
+process.exit(failed > 0 || failures.length > 0 ? 1 : 0);

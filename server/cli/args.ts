@@ -1,0 +1,78 @@
+// A small, strict argument reader shared by the subcommands: `--name value`, `--name=value`,
+// boolean flags, and positional words. Anything unknown is an error (exit code 2).
+
+export class CliError extends Error {}
+
+export interface ArgSpec {
+  /** Options that take a value. */
+  values: string[];
+  /** Options that are flags. */
+  flags: string[];
+  /** Short aliases: { '-r': '--readonly' }. */
+  aliases?: Record<string, string>;
+  /** Options that may repeat (values collected in order). */
+  repeat?: string[];
+}
+
+export interface ParsedArgs {
+  values: Map<string, string[]>;
+  flags: Set<string>;
+  positional: string[];
+  /** Every option and positional in command-line order (filters care about order). */
+  ordered: Array<{ name: string | null; value: string }>;
+}
+
+export function parseArgs(argv: string[], spec: ArgSpec): ParsedArgs {
+  const out: ParsedArgs = { values: new Map(), flags: new Set(), positional: [], ordered: [] };
+  for (let i = 0; i < argv.length; i++) {
+    let a = argv[i];
+    if (spec.aliases?.[a]) a = spec.aliases[a];
+    if (a === '--') {
+      for (const p of argv.slice(i + 1)) {
+        out.positional.push(p);
+        out.ordered.push({ name: null, value: p });
+      }
+      break;
+    }
+    if (!a.startsWith('--') || a === '-') {
+      if (a.startsWith('-') && a.length > 1) throw new CliError(`unknown option '${a}'`);
+      out.positional.push(a);
+      out.ordered.push({ name: null, value: a });
+      continue;
+    }
+    const eq = a.indexOf('=');
+    const name = eq > 0 ? a.slice(0, eq) : a;
+    if (spec.flags.includes(name)) {
+      if (eq > 0) throw new CliError(`option ${name} takes no value`);
+      out.flags.add(name);
+      out.ordered.push({ name, value: '' });
+      continue;
+    }
+    if (!spec.values.includes(name)) throw new CliError(`unknown option '${name}'`);
+    let value: string;
+    if (eq > 0) value = a.slice(eq + 1);
+    else {
+      if (i + 1 >= argv.length) throw new CliError(`option ${name} needs a value`);
+      value = argv[++i];
+    }
+    const list = out.values.get(name) ?? [];
+    if (list.length && !spec.repeat?.includes(name)) throw new CliError(`option ${name} given twice`);
+    list.push(value);
+    out.values.set(name, list);
+    out.ordered.push({ name, value });
+  }
+  return out;
+}
+
+export function one(args: ParsedArgs, name: string): string | undefined {
+  return args.values.get(name)?.[0];
+}
+
+export function intOption(args: ParsedArgs, name: string, min: number, max: number): number | undefined {
+  const v = one(args, name);
+  if (v === undefined) return undefined;
+  if (!/^\d+$/.test(v) || Number(v) < min || Number(v) > max) {
+    throw new CliError(`${name}: expected an integer from ${min} to ${max}, got '${v}'`);
+  }
+  return Number(v);
+}

@@ -1,0 +1,217 @@
+// `blockscope serve`: start N disks with the embedded NBD server, like a set of nbdkit servers:
+//   blockscope serve --disks 5 --size 64M --filter=error --filter=log --filter=delay \
+//       rdelay=40ms wdelay=40ms logfile=/tmp/log%d error-rate=100% error-file=/tmp/error%d
+
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { BACKEND_PARAMS, BACKENDS } from '../backends/index.ts';
+import type { DiskSpec, FilterSpec } from '../disk.ts';
+import { Engine } from '../engine.ts';
+import { FILTERS, filterParamNames } from '../filters/index.ts';
+import { isPreset, presetSpecs, PRESETS } from '../presets.ts';
+import { parseSize } from '../size.ts';
+import { CliError, intOption, one, parseArgs, type ParsedArgs } from './args.ts';
+
+export const SERVE_HELP = `usage: blockscope serve [options] [--filter=NAME …] [key=value …]
+
+Disks:
+  --disks N            number of disks (1-16, default 1)
+  --size SIZE          disk size: bytes or 64M, 1G, 7E … (default 64M)
+  --backend NAME       memory (default) or file (with file=PATH, %d = disk number)
+  -r, --readonly       read-only exports
+  --export NAME        export name (default "")
+  --preset NAME        single | raid1 | raid5 | raid6 | raid10: disks with error+log+delay
+  --delay MS           preset delay for reads and writes (default 40)
+Listening (127.0.0.1 only unless told otherwise):
+  --port P             first TCP port; disk i listens on P+i-1 (default 10809; 0 = any)
+  --host ADDR          TCP address (default 127.0.0.1)
+  --unix DIR           also a Unix socket per disk: DIR/disk%d.sock (mode 0600);
+                       without --port, Unix sockets only
+Filters (first = nearest the client, as nbdkit's --filter):
+  --filter=NAME        log | error | delay; parameters as bare key=value
+  --disk N:key=value   a parameter for disk N only
+  key=value            %d in a value expands to the disk number
+Control:
+  --api PORT           HTTP control API on 127.0.0.1:PORT (0 = any)
+  --ui                 also serve the UI (implies --api 0 unless given); prints its URL
+  --run 'CMD'          captive mode: run CMD with $uri $nbd $port $unixsocket ($uri1..$uriN),
+                       then stop and exit with its status
+
+Filter parameters:
+${Object.entries(FILTERS)
+  .map(([name, f]) => `  ${name}: ${f.params.map((p) => [p.name, ...(p.aliases ?? [])].join('|')).join(', ')}`)
+  .join('\n')}
+`;
+
+const SPEC = {
+  values: ['--disks', '--size', '--backend', '--export', '--port', '--host', '--unix', '--filter', '--disk', '--api', '--run', '--preset', '--delay'],
+  flags: ['--readonly', '--ui', '--help'],
+  aliases: { '-r': '--readonly', '-h': '--help' },
+  repeat: ['--filter', '--disk'],
+};
+
+const expand = (value: string, disk: number) => value.replace(/%d/g, String(disk));
+
+interface ServeOptions {
+  specs: DiskSpec[];
+  api: number | null;
+  ui: boolean;
+  run: string | null;
+  preset: string | null;
+}
+
+/** Route every key=value to the filter (or backend) that declares it. */
+function routeParams(args: ParsedArgs, filters: string[], backend: string, disks: number) {
+  const perDisk = Array.from({ length: disks }, () => ({
+    filters: filters.map((name) => ({ name, params: {} as Record<string, string> })),
+    backend: {} as Record<string, string>,
+  }));
+  const owner = (key: string): { kind: 'filter'; index: number } | { kind: 'backend' } => {
+    const index = filters.findIndex((f) => filterParamNames(f).includes(key));
+    if (index >= 0) return { kind: 'filter', index };
+    if ((BACKEND_PARAMS[backend as (typeof BACKENDS)[number]] ?? []).includes(key)) return { kind: 'backend' };
+    const hint = Object.keys(FILTERS).find((f) => filterParamNames(f).includes(key));
+    throw new CliError(`parameter '${key}' belongs to no filter or backend in use${hint ? ` (add --filter=${hint})` : ''}`);
+  };
+  const put = (disk: number, key: string, value: string) => {
+    const o = owner(key);
+    const target = o.kind === 'filter' ? perDisk[disk - 1].filters[o.index].params : perDisk[disk - 1].backend;
+    target[key] = expand(value, disk);
+  };
+  for (const p of args.positional) {
+    const eq = p.indexOf('=');
+    if (eq <= 0) throw new CliError(`unexpected argument '${p}' (parameters are key=value)`);
+    for (let d = 1; d <= disks; d++) put(d, p.slice(0, eq), p.slice(eq + 1));
+  }
+  for (const item of args.values.get('--disk') ?? []) {
+    const m = /^(\d+):([^=]+)=(.*)$/.exec(item);
+    if (!m) throw new CliError(`--disk: expected N:key=value, got '${item}'`);
+    const d = Number(m[1]);
+    if (d < 1 || d > disks) throw new CliError(`--disk: disk ${d} does not exist (disks 1..${disks})`);
+    put(d, m[2], m[3]);
+  }
+  return perDisk;
+}
+
+export function parseServeArgs(argv: string[]): ServeOptions | 'help' {
+  const args = parseArgs(argv, SPEC);
+  if (args.flags.has('--help')) return 'help';
+  const sizeText = one(args, '--size') ?? '64M';
+  let size: bigint;
+  try {
+    size = parseSize(sizeText);
+  } catch (err) {
+    throw new CliError(`--size: ${(err as Error).message}`);
+  }
+  const backend = one(args, '--backend') ?? 'memory';
+  if (!(BACKENDS as readonly string[]).includes(backend)) throw new CliError(`--backend: unknown backend '${backend}' (memory, file)`);
+  if (size === 0n && backend === 'memory') throw new CliError('--size: a memory disk needs a size above 0');
+  const host = one(args, '--host') ?? '127.0.0.1';
+  const unixDir = one(args, '--unix') ?? null;
+  const portGiven = args.values.has('--port');
+  let port: number | null = intOption(args, '--port', 0, 65535) ?? (unixDir ? null : 10809);
+  if (!portGiven && unixDir) port = null;
+  const apiOpt = intOption(args, '--api', 0, 65535);
+  const ui = args.flags.has('--ui');
+  const api = apiOpt ?? (ui ? 0 : null);
+  const run = one(args, '--run') ?? null;
+  const preset = one(args, '--preset') ?? null;
+  if (unixDir) mkdirSync(unixDir, { recursive: true, mode: 0o700 });
+
+  if (preset) {
+    if (!isPreset(preset) || preset === 'custom') {
+      throw new CliError(`--preset: unknown preset '${preset}' (${Object.keys(PRESETS).filter((p) => p !== 'custom').join(', ')})`);
+    }
+    if (args.values.has('--filter') || args.positional.length) throw new CliError('--preset sets the filters itself; drop --filter and key=value');
+    const delayMs = intOption(args, '--delay', 0, 600000) ?? 40;
+    const logDir = mkdtempSync(join(tmpdir(), 'blockscope-logs-'));
+    const specs = presetSpecs(preset, { size, delayMs, logDir, host, port, unixDir: unixDir ? resolve(unixDir) : null });
+    return { specs, api, ui, run, preset };
+  }
+
+  const disks = intOption(args, '--disks', 1, 16) ?? 1;
+  const filterNames = args.values.get('--filter') ?? [];
+  for (const f of filterNames) if (!FILTERS[f]) throw new CliError(`--filter: unknown filter '${f}' (${Object.keys(FILTERS).join(', ')})`);
+  const routed = routeParams(args, filterNames, backend, disks);
+  const specs: DiskSpec[] = routed.map((r, i) => {
+    const d = i + 1;
+    if (backend === 'file' && !r.backend.file) throw new CliError('--backend file needs file=PATH (use %d for one image per disk)');
+    return {
+      number: d,
+      size,
+      backend: backend as DiskSpec['backend'],
+      backendParams: r.backend,
+      readonly: args.flags.has('--readonly'),
+      exportName: one(args, '--export') ?? '',
+      filters: r.filters as FilterSpec[],
+      tcp: port === null ? undefined : { host, port: port === 0 ? 0 : port + i },
+      unixSocket: unixDir ? resolve(unixDir, `disk${d}.sock`) : undefined,
+    };
+  });
+  if (port !== null && port !== 0 && port + disks - 1 > 65535) throw new CliError('--port: not enough ports above it for every disk');
+  return { specs, api, ui, run, preset };
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const opts = parseServeArgs(argv);
+  if (opts === 'help') {
+    process.stdout.write(SERVE_HELP);
+    return 0;
+  }
+  const engine = new Engine();
+  try {
+    await engine.serve(opts.specs);
+  } catch (err) {
+    throw new CliError((err as Error).message);
+  }
+  engine.preset = opts.preset;
+  for (const d of engine.disks) console.log(`disk${d.number} ${d.server!.uris.join(' ')}`);
+
+  let control: { url: string; close(): Promise<void> } | null = null;
+  if (opts.api !== null) {
+    const { startControlServer } = await import('../control/http.ts');
+    const server = await startControlServer(engine, { port: opts.api, ui: opts.ui });
+    control = server;
+    console.log(opts.ui ? `ui ${server.url}` : `api ${server.url}api/disks`);
+  }
+
+  let stopping = false;
+  const stop = async () => {
+    if (stopping) return;
+    stopping = true;
+    await control?.close();
+    await engine.closeAll();
+  };
+
+  if (opts.run) {
+    const env: NodeJS.ProcessEnv = { ...process.env };
+    engine.disks.forEach((d, i) => {
+      const uris = d.server!.uris;
+      env[`uri${i + 1}`] = uris[0];
+      if (i === 0) {
+        env.uri = uris[0];
+        env.nbd = uris[0];
+        env.port = d.server!.port?.toString() ?? '';
+        env.unixsocket = d.spec?.unixSocket ?? '';
+      }
+    });
+    const code = await new Promise<number>((resolveCode) => {
+      const child = spawn('sh', ['-c', opts.run!], { stdio: 'inherit', env });
+      child.on('exit', (c, sig) => resolveCode(c ?? (sig ? 128 : 1)));
+      child.on('error', () => resolveCode(127));
+    });
+    await stop();
+    return code;
+  }
+
+  await new Promise<void>((resolveStop) => {
+    const onSignal = () => {
+      void stop().then(resolveStop);
+    };
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+  });
+  return 0;
+}
