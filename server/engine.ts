@@ -2,6 +2,7 @@
 // HTTP/WebSocket bridge and the Electron main process all talk to one Engine.
 
 import { Disk, type DiskSpec } from './disk.ts';
+import type { ServerPush } from './shared/types.ts';
 
 export class Engine {
   private _disks: Disk[] = [];
@@ -51,6 +52,20 @@ export class Engine {
     this._disks = [];
     await Promise.all(old.map((d) => d.close()));
     this.changed();
+  }
+
+  private pushListeners: Array<(msg: ServerPush) => void> = [];
+
+  /** Broadcast a message to every UI (demo captions, status lines). */
+  push(msg: ServerPush): void {
+    for (const l of this.pushListeners) l(msg);
+  }
+
+  onPush(listener: (msg: ServerPush) => void): () => void {
+    this.pushListeners.push(listener);
+    return () => {
+      this.pushListeners = this.pushListeners.filter((l) => l !== listener);
+    };
   }
 
   onChange(listener: () => void): () => void {

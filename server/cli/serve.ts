@@ -10,7 +10,7 @@ import { BACKEND_PARAMS, BACKENDS } from '../backends/index.ts';
 import type { DiskSpec, FilterSpec } from '../disk.ts';
 import { Engine } from '../engine.ts';
 import { FILTERS, filterParamNames } from '../filters/index.ts';
-import { isPreset, presetSpecs, PRESETS } from '../presets.ts';
+import { isPreset, presetSpecs, PRESETS, type PresetOptions } from '../presets.ts';
 import { parseSize } from '../size.ts';
 import { CliError, intOption, one, parseArgs, type ParsedArgs } from './args.ts';
 
@@ -56,6 +56,8 @@ const expand = (value: string, disk: number) => value.replace(/%d/g, String(disk
 
 interface ServeOptions {
   specs: DiskSpec[];
+  /** What presets applied later from the UI use. */
+  presetDefaults: Partial<PresetOptions>;
   api: number | null;
   ui: boolean;
   run: string | null;
@@ -127,8 +129,9 @@ export function parseServeArgs(argv: string[]): ServeOptions | 'help' {
     if (args.values.has('--filter') || args.positional.length) throw new CliError('--preset sets the filters itself; drop --filter and key=value');
     const delayMs = intOption(args, '--delay', 0, 600000) ?? 40;
     const logDir = mkdtempSync(join(tmpdir(), 'blockscope-logs-'));
-    const specs = presetSpecs(preset, { size, delayMs, logDir, host, port, unixDir: unixDir ? resolve(unixDir) : null });
-    return { specs, api, ui, run, preset };
+    const presetDefaults = { size, delayMs, logDir, host, port, unixDir: unixDir ? resolve(unixDir) : null };
+    const specs = presetSpecs(preset, presetDefaults);
+    return { specs, api, ui, run, preset, presetDefaults };
   }
 
   const disks = intOption(args, '--disks', 1, 16) ?? 1;
@@ -151,7 +154,8 @@ export function parseServeArgs(argv: string[]): ServeOptions | 'help' {
     };
   });
   if (port !== null && port !== 0 && port + disks - 1 > 65535) throw new CliError('--port: not enough ports above it for every disk');
-  return { specs, api, ui, run, preset };
+  const presetDefaults = { size, host, port, unixDir: unixDir ? resolve(unixDir) : null };
+  return { specs, api, ui, run, preset, presetDefaults };
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -172,7 +176,7 @@ export async function main(argv: string[]): Promise<number> {
   let control: { url: string; close(): Promise<void> } | null = null;
   if (opts.api !== null) {
     const { startControlServer } = await import('../control/http.ts');
-    const server = await startControlServer(engine, { port: opts.api, ui: opts.ui });
+    const server = await startControlServer(engine, { port: opts.api, ui: opts.ui, presetDefaults: opts.presetDefaults });
     control = server;
     console.log(opts.ui ? `ui ${server.url}` : `api ${server.url}api/disks`);
   }

@@ -252,11 +252,11 @@ export class DiskStats {
    * the counters. null when nothing happened. `fullThreshold`: past this many changed cells a
    * full snapshot is cheaper than the list.
    */
-  cutFrame(fullThreshold = this.geometry.cells / 4): DiskFrame | null {
-    if (!this.changed && this.pending.size === 0) return null;
+  cutFrame(fullThreshold = this.geometry.cells / 4, forceFull = false): DiskFrame | null {
+    if (!this.changed && this.pending.size === 0 && !forceFull) return null;
     this.changed = false;
     const { idx, val } = this.refreshDirty();
-    const full = idx.length > fullThreshold ? this.cells.slice() : null;
+    const full = forceFull || idx.length > fullThreshold ? this.cells.slice() : null;
     return {
       disk: this.diskNumber,
       full,

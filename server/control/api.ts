@@ -1,0 +1,106 @@
+// The control API: one validated entry point for every way of steering the engine (HTTP
+// routes, WebSocket messages, Electron IPC). Methods and types: ControlMethods in types.ts.
+
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Engine } from '../engine.ts';
+import { isPreset, presetCommands, presetSpecs, type PresetOptions } from '../presets.ts';
+import { parseSize } from '../size.ts';
+import type { ControlMethod, ControlMethods } from '../shared/types.ts';
+import { ValidationError, bool, int, obj, optInt, optStr, str, stringMap } from './validate.ts';
+
+export const CONTROL_METHODS: readonly ControlMethod[] = [
+  'listDisks',
+  'setErrors',
+  'setFilterParams',
+  'inspectCell',
+  'clearPicture',
+  'resetDisk',
+  'applyPreset',
+  'presetCommands',
+];
+
+export class ControlApi {
+  private readonly presetDefaults: PresetOptions;
+
+  constructor(
+    private readonly engine: Engine,
+    presetDefaults: Partial<PresetOptions> = {},
+  ) {
+    this.presetDefaults = {
+      host: '127.0.0.1',
+      port: 0,
+      unixDir: null,
+      size: 64n << 20n,
+      delayMs: 40,
+      logDir: presetDefaults.logDir ?? mkdtempSync(join(tmpdir(), 'blockscope-logs-')),
+      ...presetDefaults,
+    };
+  }
+
+  private disk(p: Record<string, unknown>) {
+    const n = int(p, 'disk', 1, 16);
+    return this.engine.disk(n);
+  }
+
+  /** Validate and run one call. Throws ValidationError (bad input) or Error (refused). */
+  async call(method: unknown, rawParams: unknown): Promise<unknown> {
+    if (typeof method !== 'string' || !(CONTROL_METHODS as readonly string[]).includes(method)) {
+      throw new ValidationError(`unknown method '${String(method)}' (methods: ${CONTROL_METHODS.join(', ')})`);
+    }
+    const p = obj(rawParams);
+    switch (method as ControlMethod) {
+      case 'listDisks':
+        return this.engine.disks.map((d) => d.info()) satisfies ControlMethods['listDisks']['result'];
+      case 'setErrors': {
+        const d = this.disk(p);
+        d.setErrors(bool(p, 'on'));
+        return d.info();
+      }
+      case 'setFilterParams': {
+        const d = this.disk(p);
+        d.setFilterParams(str(p, 'filter', 32), stringMap(p, 'params'));
+        return d.info();
+      }
+      case 'inspectCell': {
+        const d = this.disk(p);
+        return d.stats.inspectCell(int(p, 'cell', 0, 2 ** 32));
+      }
+      case 'clearPicture': {
+        const d = this.disk(p);
+        d.stats.clear();
+        return d.info();
+      }
+      case 'resetDisk': {
+        const d = this.disk(p);
+        await d.reset();
+        return d.info();
+      }
+      case 'applyPreset': {
+        const name = str(p, 'preset', 16);
+        if (!isPreset(name)) throw new ValidationError(`unknown preset '${name}'`);
+        const disks = optInt(p, 'disks', 1, 16);
+        const sizeText = optStr(p, 'size', 32);
+        let size = this.presetDefaults.size;
+        if (sizeText !== undefined) {
+          try {
+            size = parseSize(sizeText);
+          } catch (err) {
+            throw new ValidationError(`size: ${(err as Error).message}`);
+          }
+          if (size === 0n) throw new ValidationError('size must be above 0');
+        }
+        const specs = presetSpecs(name, { ...this.presetDefaults, size, disks });
+        await this.engine.replace(specs);
+        this.engine.preset = name;
+        return this.engine.disks.map((d) => d.info());
+      }
+      case 'presetCommands': {
+        const preset = this.engine.preset && isPreset(this.engine.preset) ? this.engine.preset : null;
+        const uris = this.engine.disks.map((d) => d.server?.uris[0]).filter((u): u is string => !!u);
+        return { preset, commands: presetCommands(preset, uris) };
+      }
+    }
+  }
+}
