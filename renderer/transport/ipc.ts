@@ -1,0 +1,35 @@
+// Electron IPC transport: the preload's contextBridge API (window.blockscope).
+import type { ControlMethod, ControlMethods, ServerPush } from '../../server/shared/types.ts';
+import { Listeners, isServerPush, type ConnectionStatus, type PreloadApi, type Transport } from './transport.ts';
+import { WebSocketTransport } from './websocket.ts';
+
+export class IpcTransport implements Transport {
+  readonly kind = 'ipc' as const;
+  private statuses = new Listeners<ConnectionStatus>();
+
+  constructor(private readonly api: PreloadApi) {}
+
+  call<M extends ControlMethod>(method: M, params: ControlMethods[M]['params']): Promise<ControlMethods[M]['result']> {
+    return this.api.call(method, params) as Promise<ControlMethods[M]['result']>;
+  }
+  onBatch(cb: (buf: ArrayBuffer) => void) {
+    return this.api.onBatch(cb);
+  }
+  onPush(cb: (msg: ServerPush) => void) {
+    return this.api.onPush((m) => {
+      if (isServerPush(m)) cb(m);
+    });
+  }
+  onStatus(cb: (s: ConnectionStatus) => void) {
+    const off = this.statuses.add(cb);
+    cb('open'); // in-process engine: always there
+    return off;
+  }
+}
+
+export function createTransport(): Transport {
+  const api = (window as unknown as { blockscope?: PreloadApi }).blockscope;
+  if (api) return new IpcTransport(api);
+  const proto = location.protocol === 'https:' ? 'wss:' : 'ws:';
+  return new WebSocketTransport(`${proto}//${location.host}/ws`);
+}

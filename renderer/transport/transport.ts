@@ -1,0 +1,45 @@
+// One small interface between the UI and the engine, with two implementations: Electron IPC
+// (window.blockscope from the preload) and WebSocket (headless `serve --ui`).
+
+import type { ControlMethod, ControlMethods, ServerPush } from '../../server/shared/types.ts';
+
+export type ConnectionStatus = 'connecting' | 'open' | 'closed';
+
+export interface Transport {
+  readonly kind: 'ipc' | 'websocket';
+  call<M extends ControlMethod>(method: M, params: ControlMethods[M]['params']): Promise<ControlMethods[M]['result']>;
+  onBatch(cb: (buf: ArrayBuffer) => void): () => void;
+  onPush(cb: (msg: ServerPush) => void): () => void;
+  onStatus(cb: (s: ConnectionStatus) => void): () => void;
+}
+
+/** What the Electron preload exposes (validated on both sides). */
+export interface PreloadApi {
+  call(method: string, params: unknown): Promise<unknown>;
+  onBatch(cb: (buf: ArrayBuffer) => void): () => void;
+  onPush(cb: (msg: unknown) => void): () => void;
+}
+
+/** Type guard for pushes arriving from outside (never trust the wire). */
+export function isServerPush(v: unknown): v is ServerPush {
+  if (!v || typeof v !== 'object') return false;
+  const m = v as Record<string, unknown>;
+  if (m.event === 'disks') return Array.isArray(m.disks);
+  if (m.event === 'status') return typeof m.message === 'string';
+  if (m.event === 'caption') return typeof m.text === 'string' && typeof m.step === 'number';
+  return false;
+}
+
+/** A tiny listener list. */
+export class Listeners<T> {
+  private list: Array<(v: T) => void> = [];
+  add(cb: (v: T) => void): () => void {
+    this.list.push(cb);
+    return () => {
+      this.list = this.list.filter((x) => x !== cb);
+    };
+  }
+  emit(v: T): void {
+    for (const cb of this.list) cb(v);
+  }
+}

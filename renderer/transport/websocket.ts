@@ -1,0 +1,74 @@
+// WebSocket transport: ws://<this page's host>/ws, reconnecting with backoff.
+import type { ControlMethod, ControlMethods, ControlResponse, ServerPush } from '../../server/shared/types.ts';
+import { Listeners, isServerPush, type ConnectionStatus, type Transport } from './transport.ts';
+
+export class WebSocketTransport implements Transport {
+  readonly kind = 'websocket' as const;
+  private ws: WebSocket | null = null;
+  private nextId = 1;
+  private waiting = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+  private batches = new Listeners<ArrayBuffer>();
+  private pushes = new Listeners<ServerPush>();
+  private statuses = new Listeners<ConnectionStatus>();
+  private backoff = 250;
+  private queue: string[] = [];
+
+  constructor(private readonly url: string) {
+    this.connect();
+  }
+
+  private connect(): void {
+    this.statuses.emit('connecting');
+    const ws = new WebSocket(this.url);
+    ws.binaryType = 'arraybuffer';
+    this.ws = ws;
+    ws.onopen = () => {
+      this.backoff = 250;
+      this.statuses.emit('open');
+      for (const m of this.queue.splice(0)) ws.send(m);
+    };
+    ws.onmessage = (e) => {
+      if (e.data instanceof ArrayBuffer) return this.batches.emit(e.data);
+      let msg: unknown;
+      try {
+        msg = JSON.parse(String(e.data));
+      } catch {
+        return;
+      }
+      if (isServerPush(msg)) return this.pushes.emit(msg);
+      const r = msg as ControlResponse;
+      const w = typeof r?.id === 'number' ? this.waiting.get(r.id) : undefined;
+      if (!w) return;
+      this.waiting.delete(r.id);
+      if (r.ok) w.resolve(r.result);
+      else w.reject(new Error(r.error));
+    };
+    ws.onclose = () => {
+      this.statuses.emit('closed');
+      for (const w of this.waiting.values()) w.reject(new Error('connection to Blockscope lost'));
+      this.waiting.clear();
+      setTimeout(() => this.connect(), this.backoff);
+      this.backoff = Math.min(this.backoff * 2, 5000);
+    };
+  }
+
+  call<M extends ControlMethod>(method: M, params: ControlMethods[M]['params']): Promise<ControlMethods[M]['result']> {
+    const id = this.nextId++;
+    const text = JSON.stringify({ id, method, params });
+    return new Promise((resolve, reject) => {
+      this.waiting.set(id, { resolve: resolve as (v: unknown) => void, reject });
+      if (this.ws?.readyState === WebSocket.OPEN) this.ws.send(text);
+      else this.queue.push(text);
+    });
+  }
+
+  onBatch(cb: (buf: ArrayBuffer) => void) {
+    return this.batches.add(cb);
+  }
+  onPush(cb: (msg: ServerPush) => void) {
+    return this.pushes.add(cb);
+  }
+  onStatus(cb: (s: ConnectionStatus) => void) {
+    return this.statuses.add(cb);
+  }
+}
