@@ -24,19 +24,23 @@ export class Controller {
   private lastRates = 0;
   private frameTimes: number[] = [];
   private rafCount = 0;
+  private started = false;
   /** When the last batch arrived and when its pixels were uploaded (request-to-pixel latency). */
   readonly timing = { lastBatchAt: 0, lastPaintAt: 0 };
 
   constructor(readonly transport: Transport) {}
 
+  /** Subscribe at once (messages may arrive before the renderer is ready), then start drawing. */
   async start(host: HTMLElement): Promise<void> {
-    await this.grid.init(host, PALETTES[store.getState().palette].background);
+    if (this.started) return;
+    this.started = true;
     this.transport.onStatus((status) => setUi({ status }));
     this.transport.onPush((m) => this.onPush(m));
     this.transport.onBatch((b) => {
       this.queue.push(b);
       this.timing.lastBatchAt = performance.now();
     });
+    await this.grid.init(host, PALETTES[store.getState().palette].background);
     const loop = (now: number) => {
       this.frame(now);
       requestAnimationFrame(loop);

@@ -42,10 +42,14 @@ export class BlockGrid {
       // Lets tests (and screenshots) read back the real canvas pixels.
       preserveDrawingBuffer: true,
       autoStart: false,
+      // Transparent: the disk panels (DOM) show through around the grids.
+      backgroundAlpha: 0,
     });
     this.app.canvas.style.imageRendering = 'pixelated';
     host.appendChild(this.app.canvas);
     this.ready = true;
+    // Disks announced before the renderer was ready.
+    for (const d of this.disks.values()) this.app.stage.addChild(d.mask, d.sprite);
   }
 
   setBackground(color: string): void {
@@ -66,7 +70,7 @@ export class BlockGrid {
     const sprite = new Sprite(new Texture({ source }));
     const mask = new Graphics();
     sprite.mask = mask;
-    this.app.stage.addChild(mask, sprite);
+    if (this.ready) this.app.stage.addChild(mask, sprite);
     this.disks.set(n, { painter, source, sprite, mask, slot: null, view: { zoom: 1, panX: 0, panY: 0 }, uploaded: -1 });
   }
 

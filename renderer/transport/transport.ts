@@ -30,16 +30,20 @@ export function isServerPush(v: unknown): v is ServerPush {
   return false;
 }
 
-/** A tiny listener list. */
+/** A tiny listener list; with `replay`, a new listener first gets the last value. */
 export class Listeners<T> {
   private list: Array<(v: T) => void> = [];
+  private last: { v: T } | null = null;
+  constructor(private readonly replay = false) {}
   add(cb: (v: T) => void): () => void {
     this.list.push(cb);
+    if (this.replay && this.last) cb(this.last.v);
     return () => {
       this.list = this.list.filter((x) => x !== cb);
     };
   }
   emit(v: T): void {
+    if (this.replay) this.last = { v };
     for (const cb of this.list) cb(v);
   }
 }

@@ -9,7 +9,7 @@ export class WebSocketTransport implements Transport {
   private waiting = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
   private batches = new Listeners<ArrayBuffer>();
   private pushes = new Listeners<ServerPush>();
-  private statuses = new Listeners<ConnectionStatus>();
+  private statuses = new Listeners<ConnectionStatus>(true);
   private backoff = 250;
   private queue: string[] = [];
 
