@@ -161,6 +161,7 @@ export class Connection {
   private paused = false;
   private requestId = 0;
   private graceful = false;
+  private prepared = false;
   private closing = false;
   private drained: (() => void) | null = null;
 
@@ -213,11 +214,10 @@ export class Connection {
 
   private teardown(): void {
     if (this.phase === 'closed') return;
-    const wasTransmitting = this.phase === 'transmission';
     this.phase = 'closed';
     this.abort.abort();
     this.waiter?.();
-    if (wasTransmitting) void this.o.chain.close(this.info, this.graceful);
+    if (this.prepared) void this.o.chain.close(this.info, this.graceful);
     this.o.onClose(this);
   }
 
@@ -276,7 +276,6 @@ export class Connection {
         if (done === 'drop') return;
       }
       this.phase = 'transmission';
-      await this.o.chain.prepare(this.info);
       this.pump();
     } catch (err) {
       this.drop(`handshake failed: ${(err as Error).message}`);
@@ -307,6 +306,16 @@ export class Connection {
     return name === this.o.exportName || name === '';
   }
 
+  /**
+   * Open the export for this client (filters' prepare: the log filter's Connect line). As in
+   * nbdkit this happens at the first INFO or GO (or EXPORT_NAME), once per connection.
+   */
+  private async prepareExport(): Promise<void> {
+    if (this.prepared) return;
+    this.prepared = true;
+    await this.o.chain.prepare(this.info);
+  }
+
   private enterTransmission(): void {
     this.state = {
       size: this.top.getSize(),
@@ -327,6 +336,7 @@ export class Connection {
             this.drop(`unknown export '${name}'`);
             return 'drop';
           }
+          await this.prepareExport();
           this.enterTransmission();
           this.send(encodeExportNameReply(this.state!.size, this.state!.eflags, this.noZeroes));
           return 'go';
@@ -352,6 +362,7 @@ export class Connection {
             error(REP.ERR_UNKNOWN, `unknown export '${name}'`);
             return 'next';
           }
+          await this.prepareExport();
           this.enterTransmission();
           const s = this.state!;
           reply(REP.INFO, encodeInfoExport(s.size, s.eflags));

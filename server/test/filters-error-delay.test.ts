@@ -1,0 +1,110 @@
+// The error and delay filters seen by real clients.
+import assert from 'node:assert/strict';
+import { existsSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { NBDSH_ENV, requireBinary, run, startDisks } from './harness.ts';
+
+const qemuIo = (uri: string, ...cmds: string[]) => run('qemu-io', ['-f', 'raw', uri, ...cmds.flatMap((c) => ['-c', c])]);
+
+test('error-file: qemu-io reads fail with EIO while the file exists, succeed after, no restart', async () => {
+  requireBinary('qemu-io', 'qemu-utils');
+  const t = await startDisks({
+    filters: (_d, dir) => [{ name: 'error', params: { 'error-rate': '100%', 'error-file': join(dir, 'error') } }],
+  });
+  try {
+    const errFile = join(t.dir, 'error');
+    assert.equal((await qemuIo(t.uris[0], 'read 0 4k')).code, 0);
+    writeFileSync(errFile, '');
+    const bad = await qemuIo(t.uris[0], 'read 0 4k');
+    assert.match(bad.stdout + bad.stderr, /read failed: Input\/output error/);
+    assert.equal(t.engine.disk(1).info().errorsOn, true, 'the toggle reflects the file');
+    rmSync(errFile);
+    const good = await qemuIo(t.uris[0], 'read 0 4k');
+    assert.doesNotMatch(good.stdout + good.stderr, /failed/);
+    // The live toggle creates and removes the same file.
+    t.engine.disk(1).setErrors(true);
+    assert.ok(existsSync(errFile));
+    assert.match((await qemuIo(t.uris[0], 'write 0 4k')).stdout, /write failed: Input\/output error/);
+    t.engine.disk(1).setErrors(false);
+    assert.ok(!existsSync(errFile));
+    assert.doesNotMatch((await qemuIo(t.uris[0], 'write 0 4k')).stdout, /failed/);
+    const info = t.engine.disk(1).info();
+    assert.equal(info.counters.read.errors, 1);
+    assert.equal(info.counters.write.errors, 1);
+  } finally {
+    await t.close();
+  }
+});
+
+test('per-operation forms: error-pwrite-rate=100% fails writes only; error=ENOSPC changes the error', async () => {
+  const t = await startDisks({ filters: [{ name: 'error', params: { 'error-pwrite-rate': '100%', 'error-pwrite': 'ENOSPC' } }] });
+  try {
+    const w = await qemuIo(t.uris[0], 'write 0 4k');
+    assert.match(w.stdout, /write failed: No space left on device/);
+    const r = await qemuIo(t.uris[0], 'read 0 4k', 'discard 0 4k');
+    assert.doesNotMatch(r.stdout + r.stderr, /failed/);
+    // Injected errors never reach the backend: nothing was written.
+    assert.equal(t.engine.disk(1).backend!.describe().allocated, 0);
+  } finally {
+    await t.close();
+  }
+});
+
+test('the Error toggle without an error filter uses the built-in one', async () => {
+  const t = await startDisks({});
+  try {
+    t.engine.disk(1).setErrors(true);
+    assert.match((await qemuIo(t.uris[0], 'read 0 4k')).stdout, /Input\/output error/);
+    t.engine.disk(1).setErrors(false);
+    assert.doesNotMatch((await qemuIo(t.uris[0], 'read 0 4k')).stdout, /failed/);
+  } finally {
+    await t.close();
+  }
+});
+
+test('delay: a 40 ms rdelay read takes ≥ 40 ms; 8 parallel 500 ms reads finish in < 1 s', async () => {
+  requireBinary('nbdsh', 'python3-libnbd');
+  const t = await startDisks({ filters: [{ name: 'delay', params: { rdelay: '40ms' } }] });
+  try {
+    const one = await run('nbdsh', ['-u', t.uris[0], '-c', 'import time\nt=time.monotonic()\nh.pread(4096, 0)\nprint(time.monotonic()-t)'], { env: NBDSH_ENV });
+    assert.equal(one.code, 0, one.stderr);
+    const single = Number(one.stdout.trim());
+    assert.ok(single >= 0.04, `read took ${single * 1000} ms`);
+    // Live change: applies to requests that start afterwards.
+    t.engine.disk(1).setFilterParams('delay', { rdelay: '500ms' });
+    const script = `
+import time
+t = time.monotonic()
+cs = [h.aio_pread(nbd.Buffer(4096), i * 4096) for i in range(8)]
+while h.aio_in_flight() > 0:
+    h.poll(-1)
+print(time.monotonic() - t)`;
+    const par = await run('nbdsh', ['-u', t.uris[0], '-c', script], { env: NBDSH_ENV });
+    assert.equal(par.code, 0, par.stderr);
+    const total = Number(par.stdout.trim());
+    console.log(`delay: single 40 ms read ${(single * 1000).toFixed(1)} ms; 8 parallel 500 ms reads ${(total * 1000).toFixed(0)} ms`);
+    assert.ok(total >= 0.5 && total < 1, `8 parallel reads took ${total * 1000} ms`);
+    const ev = t.events[0].filter((e) => e.op === 'read');
+    assert.equal(ev.length, 9, 'one event per read request');
+  } finally {
+    await t.close();
+  }
+});
+
+test('a client that disconnects during a delay leaves no timers behind', async () => {
+  const t = await startDisks({ filters: [{ name: 'delay', params: { rdelay: '5' } }] });
+  try {
+    const timers = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+    const before = timers();
+    const p = run('nbdsh', ['-u', t.uris[0], '-c', 'h.aio_pread(nbd.Buffer(4096), 0)\nh.aio_pread(nbd.Buffer(4096), 4096)\nimport time\ntime.sleep(0.3)'], { env: NBDSH_ENV });
+    await new Promise((r) => setTimeout(r, 200));
+    assert.ok(timers() >= before + 2, 'delays should be pending');
+    await p; // nbdsh exits without waiting for the replies
+    await new Promise((r) => setTimeout(r, 100));
+    assert.ok(timers() <= before, `timers left: ${timers() - before}`);
+    assert.equal(t.engine.disk(1).info().inFlight, 0);
+  } finally {
+    await t.close();
+  }
+});

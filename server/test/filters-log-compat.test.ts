@@ -1,0 +1,74 @@
+// The log filter writes what nbdkit 1.32's log filter writes: the same client commands against
+// `nbdkit --filter=log memory` and against Blockscope give the same log, timestamps masked.
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { NBDSH_ENV, requireBinary, run, startDisks, type TestDisks } from './harness.ts';
+
+let t: TestDisks;
+let nbdkit: ChildProcess | null = null;
+const mask = (log: string) =>
+  log
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => l.replace(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6} /, 'TIME '));
+
+before(async () => {
+  requireBinary('nbdkit', 'nbdkit');
+  requireBinary('qemu-io', 'qemu-utils');
+  requireBinary('nbdinfo', 'libnbd-bin');
+  requireBinary('nbdsh', 'python3-libnbd');
+  t = await startDisks({ unix: true, filters: (_d, dir) => [{ name: 'log', params: { logfile: join(dir, 'blockscope.log') } }] });
+});
+after(async () => {
+  nbdkit?.kill();
+  await t?.close();
+});
+
+async function startNbdkit(sock: string, log: string): Promise<ChildProcess> {
+  const p = spawn('nbdkit', ['-f', '-U', sock, '--filter=log', 'memory', 'size=64M', `logfile=${log}`], { stdio: 'ignore' });
+  for (let i = 0; i < 100 && !existsSync(sock); i++) await new Promise((r) => setTimeout(r, 50));
+  assert.ok(existsSync(sock), 'nbdkit did not start');
+  return p;
+}
+
+/** The same traffic for both servers, one client at a time (connection numbers must line up). */
+async function traffic(uri: string): Promise<void> {
+  const steps: Array<[string, string[], NodeJS.ProcessEnv?]> = [
+    ['qemu-io', ['-f', 'raw', uri, '-c', 'write -P 0xab 0 64k', '-c', 'read 0 4k', '-c', 'discard 64k 64k', '-c', 'write -z 128k 4k', '-c', 'write -z -u 256k 4k', '-c', 'flush']],
+    ['qemu-io', ['-f', 'raw', '-t', 'none', uri, '-c', 'write -P 1 1M 512', '-c', 'read 1M 512']],
+    ['nbdinfo', ['--map', uri]],
+    ['nbdinfo', ['--list', uri]],
+    [
+      'nbdsh',
+      ['--base-allocation', '-u', uri, '-c', 'h.cache(4096, 0)\nh.block_status(65536, 0, lambda *a: 0, nbd.CMD_FLAG_REQ_ONE)\nh.zero(4096, 8192, nbd.CMD_FLAG_FAST_ZERO)\ntry:\n  h.pread(4096, 64*1024*1024)\nexcept nbd.Error:\n  pass'],
+      NBDSH_ENV,
+    ],
+  ];
+  for (const [cmd, args, env] of steps) {
+    const r = await run(cmd, args, { env });
+    assert.equal(r.code, 0, `${cmd} ${args.join(' ')}: ${r.stderr}`);
+  }
+}
+
+test('same commands, same log lines as nbdkit 1.32 (timestamps masked)', async () => {
+  const ref = join(t.dir, 'nbdkit.log');
+  const sock = join(t.dir, 'nbdkit.sock');
+  nbdkit = await startNbdkit(sock, ref);
+  await traffic(`nbd+unix:///?socket=${sock}`);
+  nbdkit.kill('SIGTERM');
+  await new Promise((r) => nbdkit!.once('exit', r));
+  nbdkit = null;
+
+  await traffic(t.uris[0]);
+  await t.engine.closeAll(); // flushes and closes the log
+  const ours = mask(readFileSync(join(t.dir, 'blockscope.log'), 'utf8'));
+  const theirs = mask(readFileSync(ref, 'utf8'));
+  assert.ok(theirs.length > 30, `nbdkit wrote only ${theirs.length} lines`);
+  for (let i = 0; i < Math.max(ours.length, theirs.length); i++) {
+    const ctx = (l: string[]) => l.slice(Math.max(0, i - 4), i + 3).join('\n');
+    assert.equal(ours[i], theirs[i], `line ${i + 1} differs\n--- nbdkit:\n${ctx(theirs)}\n--- blockscope:\n${ctx(ours)}`);
+  }
+});
