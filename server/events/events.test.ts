@@ -1,0 +1,83 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { Disk } from '../disk.ts';
+import { Engine } from '../engine.ts';
+import { decodeBatch } from '../shared/batch.ts';
+import { BlockState, CELL_ERROR, type Op, type RequestEvent } from '../shared/types.ts';
+import { monotonicUs } from './event-bus.ts';
+import { FramePump } from './frame-pump.ts';
+
+let id = 0;
+function request(disk: Disk, op: Op, offset: bigint, length: number, error: RequestEvent['error'] = null): void {
+  const ev: RequestEvent = { disk: disk.number, connection: 1, id: ++id, op, offset, length, flags: 0, startUs: monotonicUs(), endUs: 0, error };
+  disk.bus.emit('start', ev);
+  ev.endUs = ev.startUs + 50;
+  disk.bus.emit('end', ev);
+}
+
+test('stats: exact counters and block states; partial blocks mark their block; errors mark cells', () => {
+  const d = Disk.external(1, 64n << 20n, 'attach');
+  request(d, 'write', 1024n, 1024); // ext4-style 1 KiB write inside block 0
+  request(d, 'write', 8192n, 8192);
+  request(d, 'trim', 1n << 20n, 1 << 20);
+  request(d, 'zero', 2n << 20n, 4096);
+  request(d, 'read', 0n, 4096);
+  request(d, 'read', 4096n * 100n, 4096, 'EIO');
+  const info = d.info();
+  assert.deepEqual(info.counters.write, { count: 2, bytes: 9216, errors: 0 });
+  assert.equal(info.counters.read.errors, 1);
+  assert.deepEqual(info.blocks, { untouched: 16384 - 3 - 256 - 1, trimmed: 256, zeroed: 1, written: 3 });
+  const f = d.stats.cutFrame()!;
+  const val = new Map([...f.cellIdx].map((c, i) => [c, f.cellVal[i]]));
+  assert.equal(val.get(0), BlockState.WRITTEN);
+  assert.equal(val.get(100), CELL_ERROR);
+  assert.equal(val.get(256), BlockState.TRIMMED);
+  assert.deepEqual([...f.reads], [0]);
+  assert.equal(d.stats.cutFrame(), null, 'nothing new');
+  const cell = d.stats.inspectCell(0);
+  assert.equal(cell.reads, 1);
+  assert.equal(cell.writes, 1);
+  assert.equal(cell.lastOp, 'read');
+});
+
+test('frame pump: first frame full, then deltas; a flood of 1e6 events stays exact and bounded', () => {
+  const engine = new Engine();
+  const d = Disk.external(1, 64n << 20n, 'attach');
+  engine.addExternal([d]);
+  const pump = new FramePump(engine, 1000);
+  const frames: ArrayBuffer[] = [];
+  const off = pump.subscribe((b) => frames.push(b));
+  pump.tick();
+  assert.ok(decodeBatch(frames[0]).disks[0].full, 'first frame is a full snapshot');
+  const t0 = performance.now();
+  for (let i = 0; i < 1_000_000; i++) request(d, i % 3 ? 'write' : 'read', BigInt((i * 7919) % 16384) * 4096n, 4096);
+  const ms = performance.now() - t0;
+  pump.tick();
+  const last = decodeBatch(frames[frames.length - 1]).disks[0];
+  assert.equal(last.counters.write.count + last.counters.read.count, 1_000_000, 'no event lost');
+  assert.ok(frames[frames.length - 1].byteLength < 16384 * 5 + 4096, `frame of ${frames[frames.length - 1].byteLength} bytes`);
+  console.log(`stats: 1e6 events in ${ms.toFixed(0)} ms (${((ms * 1e3) / 1e6).toFixed(2)} µs/event), last frame ${frames[frames.length - 1].byteLength} bytes`);
+  off();
+  pump.close();
+});
+
+test('a busy subscriber skips frames and then gets a full snapshot', () => {
+  const engine = new Engine();
+  const d = Disk.external(1, 64n << 20n, 'attach');
+  engine.addExternal([d]);
+  const pump = new FramePump(engine, 1000);
+  let busy = false;
+  const got: ArrayBuffer[] = [];
+  pump.subscribe((b) => got.push(b), { isBusy: () => busy });
+  pump.tick();
+  busy = true;
+  request(d, 'write', 0n, 4096);
+  pump.tick();
+  assert.equal(got.length, 1);
+  busy = false;
+  pump.tick();
+  const f = decodeBatch(got[1]).disks[0];
+  assert.ok(f.full);
+  assert.equal(f.full![0], BlockState.WRITTEN);
+  pump.close();
+});

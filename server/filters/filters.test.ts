@@ -1,0 +1,132 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { Cap, NbdError, type Next, type RequestContext } from '../backends/backend.ts';
+import { CMD_FLAG } from '../shared/types.ts';
+import { createDelayFilter } from './delay.ts';
+import { createErrorFilter } from './error.ts';
+import { FilterChain } from './filter.ts';
+import { filterParamNames } from './index.ts';
+import { formatExtents, formatTimestamp, line, shellQuote } from './log/format.ts';
+import { parseDelay, parseRate } from './params.ts';
+
+/** A backend that counts calls. */
+function fakeNext() {
+  const calls: string[] = [];
+  const next: Next = {
+    getSize: () => 1n << 20n,
+    canWrite: () => true,
+    canFlush: () => true,
+    isRotational: () => false,
+    canTrim: () => true,
+    canZero: () => Cap.NATIVE,
+    canFastZero: () => true,
+    canFua: () => Cap.NATIVE,
+    canMultiConn: () => true,
+    canExtents: () => true,
+    canCache: () => Cap.NATIVE,
+    blockSize: () => null,
+    pread: async () => void calls.push('pread'),
+    pwrite: async () => void calls.push('pwrite'),
+    flush: async () => void calls.push('flush'),
+    trim: async () => void calls.push('trim'),
+    zero: async () => void calls.push('zero'),
+    extents: async () => (calls.push('extents'), []),
+    cache: async () => void calls.push('cache'),
+  };
+  return { next, calls };
+}
+const ctx = (signal = new AbortController().signal): RequestContext => ({ connection: { id: 1, exportName: '', readonly: false, tls: false }, signal });
+
+test('parameter parsers: nbdkit syntax and clear errors', () => {
+  assert.equal(parseDelay('rdelay', '40ms'), 40);
+  assert.equal(parseDelay('rdelay', '2'), 2000);
+  assert.throws(() => parseDelay('rdelay', '1.5'), /rdelay: could not parse delay '1.5'/);
+  assert.equal(parseRate('error-rate', '10%'), 0.1);
+  assert.equal(parseRate('error-rate', '0.25'), 0.25);
+  assert.throws(() => parseRate('error-rate', '150%'), /out of range/);
+  assert.ok(filterParamNames('delay').includes('delay-discards'));
+  assert.throws(() => createDelayFilter({ bogus: '1' }, { diskNumber: 1 }), /unknown parameter 'bogus'/);
+  assert.throws(() => createErrorFilter({ error: 'EBUSY' }, { diskNumber: 1 }), /unknown error 'EBUSY'/);
+});
+
+test('error filter: 10% with a seed is repeatable and near 10%; injected errors skip the backend', async () => {
+  const runOnce = async () => {
+    const { next, calls } = fakeNext();
+    const chain = new FilterChain([createErrorFilter({ 'error-rate': '10%', 'error-seed': '7' }, { diskNumber: 1 })], next);
+    const outcome: number[] = [];
+    for (let i = 0; i < 10_000; i++) {
+      try {
+        await chain.top.pread(Buffer.alloc(1), 0n, 0, ctx());
+        outcome.push(0);
+      } catch (e) {
+        assert.ok(e instanceof NbdError && e.errno === 'EIO');
+        outcome.push(1);
+      }
+    }
+    return { outcome, calls: calls.length };
+  };
+  const a = await runOnce();
+  const b = await runOnce();
+  assert.deepEqual(a.outcome, b.outcome, 'same seed, same sequence');
+  const errors = a.outcome.reduce((n, x) => n + x, 0);
+  assert.ok(errors > 850 && errors < 1150, `${errors} errors of 10000`);
+  assert.equal(a.calls, 10_000 - errors, 'failed requests never reached the backend');
+});
+
+test('error filter: flush is never failed; the toggle forces every data op', async () => {
+  const { next } = fakeNext();
+  const f = createErrorFilter({}, { diskNumber: 1 });
+  const chain = new FilterChain([f], next);
+  f.setErrors!(true);
+  assert.equal(f.errorsOn!(), true);
+  await chain.top.flush(0, ctx());
+  await assert.rejects(chain.top.trim(1, 0n, 0, ctx()), /EIO/);
+  await assert.rejects(chain.top.extents(1, 0n, 0, ctx()), /EIO/);
+  f.setErrors!(false);
+  await chain.top.trim(1, 0n, 0, ctx());
+});
+
+test('delay filter: parallel waits, wdelay fans out, live change, abort clears the timer', async () => {
+  const { next } = fakeNext();
+  const f = createDelayFilter({ wdelay: '50ms', 'delay-trim': '0' }, { diskNumber: 1 });
+  const chain = new FilterChain([f], next);
+  let t = performance.now();
+  await Promise.all(Array.from({ length: 10 }, () => chain.top.pwrite(Buffer.alloc(1), 0n, 0, ctx())));
+  const par = performance.now() - t;
+  assert.ok(par >= 45 && par < 200, `10 parallel 50 ms writes took ${par} ms`);
+  t = performance.now();
+  await chain.top.trim(1, 0n, 0, ctx());
+  assert.ok(performance.now() - t < 30, 'later delay-trim=0 overrides wdelay');
+  f.configure!({ wdelay: '0' });
+  t = performance.now();
+  await chain.top.pwrite(Buffer.alloc(1), 0n, 0, ctx());
+  assert.ok(performance.now() - t < 30, 'live change applies');
+  f.configure!({ rdelay: '10' });
+  const ac = new AbortController();
+  const p = chain.top.pread(Buffer.alloc(1), 0n, 0, ctx(ac.signal));
+  ac.abort();
+  await assert.rejects(p, /cancelled/);
+  assert.equal(process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length, 0);
+});
+
+test('delay-fast-zero=false refuses fast zeroes at once with ENOTSUP', async () => {
+  const { next } = fakeNext();
+  const chain = new FilterChain([createDelayFilter({ 'delay-zero': '10', 'delay-fast-zero': 'false' }, { diskNumber: 1 })], next);
+  await assert.rejects(chain.top.zero(1, 0n, CMD_FLAG.FAST_ZERO, ctx()), (e: NbdError) => e.errno === 'ENOTSUP');
+});
+
+test('log format: golden lines from nbdkit 1.32', () => {
+  assert.equal(formatTimestamp(Date.UTC(2026, 10, 23, 4, 32, 45) * 1000 + 144445), '2026-11-23 04:32:45.144445');
+  const ts = Date.UTC(2026, 10, 23, 4, 32, 45) * 1000 + 144924;
+  assert.equal(line(ts, 1, 'enter', 'Write', 1, 'offset=0x0 count=0x10000 fua=1'), '2026-11-23 04:32:45.144924 connection=1 Write id=1 offset=0x0 count=0x10000 fua=1 ...\n');
+  assert.equal(line(ts, 1, 'leave', 'Read', 2, 'return=-1 error=EIO'), '2026-11-23 04:32:45.144924 connection=1 ...Read id=2 return=-1 error=EIO\n');
+  assert.equal(line(ts, null, 'print', 'Ready', null, 'thread_model=3'), '2026-11-23 04:32:45.144924 Ready thread_model=3\n');
+  assert.equal(shellQuote(''), '""');
+  assert.equal(shellQuote('disk-1.img'), 'disk-1.img');
+  assert.equal(shellQuote('a b"$'), '"a b\\"\\$"');
+  assert.equal(
+    formatExtents(0n, 0x4000000, [{ length: 0x8000n, type: 0 }, { length: 0x8000n, type: 0 }, { length: 1n << 40n, type: 3 }], false),
+    'extents=(0x0 0x10000 "" 0x10000 0x3ff0000 "hole,zero")',
+  );
+  assert.equal(formatExtents(0n, 0x10000, [{ length: 0x10000n, type: 0 }, { length: 4n, type: 3 }], true), 'extents=(0x0 0x10000 "")');
+});
