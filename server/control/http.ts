@@ -8,6 +8,7 @@ import type { Engine } from '../engine.ts';
 import { FramePump } from '../events/frame-pump.ts';
 import type { PresetOptions } from '../presets.ts';
 import { ControlApi } from './api.ts';
+import { ParamError } from '../filters/params.ts';
 import { ValidationError } from './validate.ts';
 import { attachWebSocket } from './websocket.ts';
 
@@ -147,7 +148,7 @@ export async function startControlServer(engine: Engine, o: ControlServerOptions
       if (o.ui && (req.method === 'GET' || req.method === 'HEAD')) return serveStatic(uiDir, path, res);
       sendJson(res, 404, { error: 'not found' });
     } catch (err) {
-      const status = err instanceof ValidationError ? 400 : /^no disk/.test((err as Error).message) ? 404 : 409;
+      const status = err instanceof ValidationError || err instanceof ParamError ? 400 : /^no disk/.test((err as Error).message) ? 404 : 409;
       sendJson(res, status, { error: (err as Error).message });
     }
   });

@@ -1,0 +1,90 @@
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import WebSocket from 'ws';
+import { decodeBatch } from '../shared/batch.ts';
+import type { DiskInfo } from '../shared/types.ts';
+import { run, startDisks, type TestDisks } from '../test/harness.ts';
+import { startControlServer, type ControlServer } from './http.ts';
+
+let t: TestDisks;
+let server: ControlServer;
+before(async () => {
+  t = await startDisks({ disks: 2, filters: [{ name: 'delay', params: { rdelay: '0', wdelay: '0' } }] });
+  server = await startControlServer(t.engine, { port: 0 });
+});
+after(async () => {
+  await server?.close();
+  await t?.close();
+});
+
+const api = async (method: string, path: string, body?: unknown) => {
+  const r = await fetch(new URL(path, server.url), { method, body: body === undefined ? undefined : JSON.stringify(body) });
+  return { status: r.status, json: (await r.json()) as any };
+};
+
+test('GET /api/disks reports what the disks saw (real qemu-io traffic)', async () => {
+  const w = await run('qemu-io', ['-f', 'raw', t.uris[0], '-c', 'write 0 1M', '-c', 'discard 0 64k', '-c', 'write -z 1M 4k', '-c', 'read 0 8k']);
+  assert.equal(w.code, 0, w.stderr);
+  const { status, json } = await api('GET', '/api/disks');
+  assert.equal(status, 200);
+  const d = (json as DiskInfo[])[0];
+  assert.equal(d.uris[0], t.uris[0]);
+  assert.equal(d.size, String(64 << 20));
+  assert.deepEqual(d.blocks, { untouched: 16384 - 257, trimmed: 16, zeroed: 1, written: 240 });
+  assert.equal(d.counters.write.count, 1);
+  assert.equal(d.counters.read.count, 1);
+  assert.deepEqual(d.filters.map((f) => f.name), ['delay', 'error']);
+});
+
+test('POST routes toggle errors and set delays; bad input gets 400/404 with a message', async () => {
+  let r = await api('POST', '/api/disks/2/errors', { on: true });
+  assert.equal(r.status, 200);
+  assert.equal(r.json.errorsOn, true);
+  const read = await run('qemu-io', ['-f', 'raw', t.uris[1], '-c', 'read 0 4k']);
+  assert.match(read.stdout, /Input\/output error/);
+  await api('POST', '/api/disks/2/errors', { on: false });
+  r = await api('POST', '/api/disks/1/filters/delay', { rdelay: '25ms' });
+  assert.equal(r.json.filters[0].settings.rdelay, '25ms');
+  assert.equal((await api('POST', '/api/disks/1/filters/delay', { rdelay: 'soon' })).status, 400);
+  assert.equal((await api('POST', '/api/disks/1/errors', { on: 'yes' })).status, 400);
+  assert.equal((await api('GET', '/api/disks/9')).status, 404);
+  assert.equal((await api('POST', '/api/disks/1/filters/log', {})).status, 409);
+  assert.equal((await api('GET', '/api/nothing')).status, 404);
+  const cell = await api('GET', '/api/disks/1/cells/20'); // written, not trimmed
+  assert.equal(cell.json.state, 'written');
+});
+
+test('WebSocket: disks push, full first frame, then deltas; bad messages get errors', async () => {
+  const ws = new WebSocket(server.url.replace('http', 'ws') + 'ws');
+  const texts: any[] = [];
+  const bins: ArrayBuffer[] = [];
+  ws.on('message', (data, isBinary) => {
+    if (isBinary) {
+      const b = data as Buffer;
+      bins.push(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer);
+    } else texts.push(JSON.parse(String(data)));
+  });
+  await new Promise((r) => ws.once('open', r));
+  const until = async (cond: () => boolean) => {
+    for (let i = 0; i < 100 && !cond(); i++) await new Promise((r) => setTimeout(r, 20));
+    assert.ok(cond());
+  };
+  await until(() => bins.length > 0 && texts.some((m) => m.event === 'disks'));
+  assert.ok(decodeBatch(bins[0]).disks.every((d) => d.full !== null));
+  const w = await run('qemu-io', ['-f', 'raw', t.uris[1], '-c', 'write 4M 4k']);
+  assert.equal(w.code, 0);
+  await until(() => bins.slice(1).some((b) => decodeBatch(b).disks.some((d) => d.disk === 2 && d.cellIdx.includes(1024))));
+  ws.send(JSON.stringify({ id: 7, method: 'listDisks', params: {} }));
+  ws.send(JSON.stringify({ id: 8, method: 'rmRf', params: {} }));
+  ws.send('not json');
+  await until(() => texts.some((m) => m.id === 7) && texts.some((m) => m.id === 8) && texts.some((m) => m.id === 0));
+  assert.equal(texts.find((m) => m.id === 7).ok, true);
+  assert.match(texts.find((m) => m.id === 8).error, /unknown method 'rmRf'/);
+  ws.close();
+});
+
+test('WebSocket from a foreign origin is refused', async () => {
+  const ws = new WebSocket(server.url.replace('http', 'ws') + 'ws', { headers: { origin: 'http://evil.example' } });
+  const err = await new Promise<Error>((r) => ws.once('error', r));
+  assert.match(err.message, /403/);
+});
