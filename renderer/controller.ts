@@ -127,7 +127,11 @@ export class Controller {
   }
 
   async setErrors(disk: number, on: boolean): Promise<void> {
-    this.replaceDisk(await this.run(this.transport.call('setErrors', { disk, on })));
+    // Optimistic: the checkbox follows the click at once; the engine's answer then confirms it.
+    const before = store.getState().disks.find((d) => d.number === disk);
+    if (before) this.replaceDisk({ ...before, errorsOn: on });
+    const after = await this.run(this.transport.call('setErrors', { disk, on }));
+    this.replaceDisk(after ?? before);
   }
 
   async setDelay(disk: number, key: 'rdelay' | 'wdelay', ms: number): Promise<void> {

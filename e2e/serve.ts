@@ -1,0 +1,51 @@
+// Start `blockscope serve … --ui` as a child process for an e2e test and read its URIs.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+
+export interface Served {
+  proc: ChildProcess;
+  ui: string;
+  uris: string[];
+  stop(): Promise<void>;
+}
+
+export function requireBinary(name: string, pkg: string): void {
+  if (spawnSync('sh', ['-c', `command -v ${name}`]).status !== 0) throw new Error(`${name} not found: apt-get install ${pkg}`);
+}
+
+export async function serve(args: string[]): Promise<Served> {
+  const cli = join(import.meta.dirname, '..', 'server', 'bin', 'blockscope.mjs');
+  const proc = spawn(process.execPath, [cli, 'serve', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  proc.stderr!.on('data', (d) => (err += d));
+  const ui = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`serve did not start: ${err}`)), 20_000);
+    proc.stdout!.on('data', (d) => {
+      out += d;
+      const m = /^ui (\S+)$/m.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1]);
+      }
+    });
+    proc.on('exit', (code) => reject(new Error(`serve exited ${code}: ${err}`)));
+  });
+  const uris = [...out.matchAll(/^disk\d+ (\S+)/gm)].map((m) => m[1]);
+  return {
+    proc,
+    ui,
+    uris,
+    stop: () =>
+      new Promise((resolve) => {
+        if (proc.exitCode !== null) return resolve();
+        proc.once('exit', () => resolve());
+        proc.kill('SIGTERM');
+      }),
+  };
+}
+
+export function qemuIo(uri: string, ...cmds: string[]): { code: number | null; out: string } {
+  const r = spawnSync('qemu-io', ['-f', 'raw', uri, ...cmds.flatMap((c) => ['-c', c])], { encoding: 'utf8' });
+  return { code: r.status, out: r.stdout + r.stderr };
+}
