@@ -1,0 +1,22 @@
+// The only place IPC handlers are registered. Every call is checked twice: the sender must be
+// our window, and the payload must validate. Electron's ipcMain is passed in (structurally
+// typed) so this file has no electron import and unit-tests with a stub.
+
+import { CHANNELS, validateControlPayload } from './channels.ts';
+
+export interface IpcMainLike {
+  handle(channel: string, listener: (event: { sender: unknown }, ...args: unknown[]) => unknown): void;
+}
+
+export interface ControlLike {
+  call(method: string, params: unknown): Promise<unknown>;
+}
+
+export function registerIpc(ipcMain: IpcMainLike, allowedSender: () => unknown, api: ControlLike): void {
+  ipcMain.handle(CHANNELS.control, async (event, payload) => {
+    const expected = allowedSender();
+    if (!expected || event.sender !== expected) throw new Error('IPC from an unknown sender refused');
+    const { method, params } = validateControlPayload(payload);
+    return api.call(method, params);
+  });
+}

@@ -1,0 +1,101 @@
+// Electron main process: owns the engine (server/), one window, one IPC choke point.
+// Kept thin: the logic lives in tested modules (ipc.ts, channels.ts, window-*.ts) and server/.
+
+import { BrowserWindow, Menu, app, dialog, ipcMain, session, shell } from 'electron';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { ControlApi } from '../server/control/api.ts';
+import { CSP } from '../server/control/http.ts';
+import { Engine } from '../server/engine.ts';
+import { FramePump } from '../server/events/frame-pump.ts';
+import { presetSpecs, type PresetOptions } from '../server/presets.ts';
+import type { ServerPush } from '../server/shared/types.ts';
+import { CHANNELS } from './channels.ts';
+import { registerIpc } from './ipc.ts';
+import { windowOptions } from './window-options.ts';
+import { loadWindowState, saveWindowState } from './window-state.ts';
+
+const engine = new Engine();
+let win: BrowserWindow | null = null;
+
+/** The original demo's disk: 64 MiB, log + 40 ms delay; nbd://127.0.0.1:10809 if free. */
+async function startDefaultDisk(): Promise<PresetOptions> {
+  const logDir = join(app.getPath('userData'), 'logs');
+  mkdirSync(logDir, { recursive: true });
+  const base: PresetOptions = { host: '127.0.0.1', port: 10809, unixDir: null, size: 64n << 20n, delayMs: 40, logDir };
+  try {
+    await engine.serve(presetSpecs('single', base));
+  } catch {
+    base.port = 0; // 10809 is taken (another Blockscope or nbdkit): any free port
+    await engine.serve(presetSpecs('single', base));
+  }
+  engine.preset = 'single';
+  return base;
+}
+
+function send(channel: string, payload: unknown): void {
+  if (win && !win.isDestroyed()) win.webContents.send(channel, payload);
+}
+
+function buildMenu(): void {
+  Menu.setApplicationMenu(
+    Menu.buildFromTemplate([
+      { label: 'File', submenu: [{ role: 'quit' }] },
+      { label: 'View', submenu: [{ role: 'reload' }, { role: 'toggleDevTools' }, { role: 'togglefullscreen' }] },
+      {
+        label: 'Demo',
+        submenu: [
+          {
+            label: 'How to run the demos…',
+            click: () =>
+              void dialog.showMessageBox({
+                message: 'Blockscope demos',
+                detail: 'Run `npm run demo -- single` or `npm run demo -- raid5` from the project folder (see README, "Demos").',
+              }),
+          },
+        ],
+      },
+    ]),
+  );
+}
+
+async function createWindow(): Promise<void> {
+  const statePath = join(app.getPath('userData'), 'window.json');
+  const state = loadWindowState(statePath);
+  win = new BrowserWindow(windowOptions(state, join(import.meta.dirname, '../preload/preload.cjs')));
+  if (state.maximized) win.maximize();
+  win.webContents.setWindowOpenHandler(({ url }) => {
+    if (/^https?:\/\//.test(url)) void shell.openExternal(url);
+    return { action: 'deny' };
+  });
+  win.webContents.on('will-navigate', (e) => e.preventDefault());
+  win.on('close', () => {
+    if (!win) return;
+    const b = win.getBounds();
+    saveWindowState(statePath, { ...b, maximized: win.isMaximized() });
+  });
+  win.once('ready-to-show', () => win?.show());
+  win.webContents.on('did-finish-load', () => send(CHANNELS.push, { event: 'disks', disks: engine.disks.map((d) => d.info()) } satisfies ServerPush));
+  await win.loadFile(join(import.meta.dirname, '../renderer/index.html'));
+}
+
+app.whenReady().then(async () => {
+  session.defaultSession.webRequest.onHeadersReceived((details, cb) =>
+    cb({ responseHeaders: { ...details.responseHeaders, 'Content-Security-Policy': [CSP] } }),
+  );
+  const presetDefaults = await startDefaultDisk();
+  const api = new ControlApi(engine, presetDefaults);
+  const pump = new FramePump(engine);
+  registerIpc(ipcMain, () => win?.webContents, api);
+  pump.subscribe((buf) => send(CHANNELS.batch, buf));
+  engine.onPush((m) => send(CHANNELS.push, m));
+  const pushDisks = () => send(CHANNELS.push, { event: 'disks', disks: engine.disks.map((d) => d.info()) } satisfies ServerPush);
+  engine.onChange(pushDisks);
+  setInterval(pushDisks, 1000).unref();
+  buildMenu();
+  await createWindow();
+  for (const d of engine.disks) console.log(`disk${d.number} ${d.server?.uris.join(' ')}`);
+});
+
+app.on('window-all-closed', () => app.quit());
+app.on('before-quit', () => void engine.closeAll());
