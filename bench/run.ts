@@ -1,0 +1,249 @@
+// `npm run bench`: Blockscope side by side with nbdkit's memory plugin, same clients, same
+// filters, same socket type, interleaved round by round; medians and ratios in one table.
+// `--quick` (CI smoke): smaller sizes, one round, under 3 minutes; fails only on errors or
+// lost events, never on ratios. Writes bench/results/latest.json.
+
+import { spawn } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { requireTool, rssBytes, startServer, type RunningServer, type ServerConfig, type ServerKind } from './servers.ts';
+import { markdownTable, median, parseFioJson, ratio, type Row } from './stats.ts';
+
+const quick = process.argv.includes('--quick');
+const ROUNDS = quick ? 1 : 3;
+const COPY_SIZE = quick ? '256M' : '1G';
+const FIO_SECONDS = quick ? 2 : 6;
+const KINDS: ServerKind[] = ['blockscope', 'nbdkit'];
+
+function sh(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env, timeoutMs = 300_000): Promise<{ code: number | null; out: string; ms: number }> {
+  const t0 = performance.now();
+  return new Promise((resolve) => {
+    const p = spawn(cmd, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    p.stdout.on('data', (d) => (out += d));
+    p.stderr.on('data', (d) => (out += d));
+    const timer = setTimeout(() => p.kill('SIGKILL'), timeoutMs);
+    p.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, out, ms: performance.now() - t0 });
+    });
+  });
+}
+
+async function must(cmd: string, args: string[], env?: NodeJS.ProcessEnv) {
+  const r = await sh(cmd, args, env);
+  if (r.code !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.code}): ${r.out.slice(-500)}`);
+  return r;
+}
+
+const bytesOf = (s: string) => Number(s.slice(0, -1)) * (s.endsWith('G') ? 2 ** 30 : 2 ** 20);
+
+/** Run `fn` against both servers for every round, interleaved; returns medians per server. */
+async function sideBySide(config: ServerConfig, fn: (uri: string, kind: ServerKind, api: string | null, server: RunningServer) => Promise<number>): Promise<Record<ServerKind, number>> {
+  const results: Record<ServerKind, number[]> = { blockscope: [], nbdkit: [] };
+  for (let r = 0; r < ROUNDS; r++) {
+    for (const kind of r % 2 ? [...KINDS].reverse() : KINDS) {
+      const s = await startServer(kind, config);
+      try {
+        results[kind].push(await fn(s.uri, kind, s.api, s));
+      } finally {
+        await s.stop();
+      }
+    }
+  }
+  return { blockscope: median(results.blockscope), nbdkit: median(results.nbdkit) };
+}
+
+const rows: Row[] = [];
+function add(name: string, unit: string, v: Record<ServerKind, number> | { blockscope: number; nbdkit: null }, better: Row['better'], target: string, check: (r: Row) => boolean | null) {
+  const row: Row = { name, unit, blockscope: v.blockscope, nbdkit: v.nbdkit, better, target, met: null };
+  row.met = check(row);
+  rows.push(row);
+  console.log(`  ${name}: blockscope ${v.blockscope.toFixed(1)} ${unit}, nbdkit ${v.nbdkit?.toFixed(1) ?? '–'}`);
+}
+const atLeast = (x: number) => (r: Row) => (ratio(r) === null ? null : ratio(r)! >= x);
+const atMost = (x: number) => (r: Row) => (ratio(r) === null ? null : ratio(r)! <= x);
+
+let lostEvents = 0;
+
+async function throughput(): Promise<void> {
+  for (const transport of ['unix', 'tcp'] as const) {
+    for (const log of [false, true]) {
+      for (const conns of quick ? [4] : [1, 4]) {
+        if (quick && transport === 'tcp' && log) continue;
+        const cfg: ServerConfig = { size: COPY_SIZE, transport, log };
+        const label = `${transport}${log ? ', log' : ''}, ${conns} conn`;
+        const size = bytesOf(COPY_SIZE);
+        const write = await sideBySide(cfg, async (uri) => {
+          const r = await must('nbdcopy', [`--connections=${conns}`, '--', '[', 'nbdkit', '--exit-with-parent', 'pattern', `size=${COPY_SIZE}`, ']', uri]);
+          return size / 2 ** 20 / (r.ms / 1000);
+        });
+        add(`seq write nbdcopy ${COPY_SIZE} (${label})`, 'MiB/s', write, 'higher', log ? '≥ 1.0×' : '≥ 0.7×', atLeast(log ? 1.0 : 0.7));
+        const read = await sideBySide(cfg, async (uri) => {
+          await must('nbdcopy', ['--', '[', 'nbdkit', '--exit-with-parent', 'pattern', `size=${COPY_SIZE}`, ']', uri]);
+          const r = await must('nbdcopy', [`--connections=${conns}`, uri, 'null:']);
+          return size / 2 ** 20 / (r.ms / 1000);
+        });
+        add(`seq read nbdcopy ${COPY_SIZE} (${label})`, 'MiB/s', read, 'higher', log ? '≥ 1.0×' : '≥ 0.7×', atLeast(log ? 1.0 : 0.7));
+      }
+    }
+  }
+}
+
+async function fio(uri: string, rw: string, depth: number): Promise<ReturnType<typeof parseFioJson>> {
+  const r = await must('fio', [
+    '--name=bench', '--ioengine=nbd', `--uri=${uri}`, `--rw=${rw}`, '--bs=4k', `--iodepth=${depth}`,
+    '--size=256M', '--time_based', `--runtime=${FIO_SECONDS}`, '--output-format=json',
+  ]);
+  return parseFioJson(r.out);
+}
+
+async function countersOf(api: string): Promise<{ read: number; write: number }> {
+  const disks = (await (await fetch(api)).json()) as Array<{ counters: Record<string, { count: number }> }>;
+  return { read: disks[0].counters.read.count, write: disks[0].counters.write.count };
+}
+
+async function iops(): Promise<void> {
+  const cfg: ServerConfig = { size: '256M', transport: 'unix', log: false };
+  for (const rw of ['randread', 'randwrite']) {
+    for (const depth of [1, 16]) {
+      const latency = { blockscope: [] as number[], nbdkit: [] as number[] };
+      const v = await sideBySide(cfg, async (uri, kind, api) => {
+        const before = api ? await countersOf(api) : null;
+        const f = await fio(uri, rw, depth);
+        if (api && before) {
+          // Event pipeline: every request fio completed was counted by the engine.
+          const after = await countersOf(api);
+          const key = rw === 'randread' ? 'read' : 'write';
+          const counted = after[key] - before[key];
+          if (counted < f.ios) {
+            lostEvents += f.ios - counted;
+            console.error(`  LOST EVENTS: fio completed ${f.ios} ${key}s, engine counted ${counted}`);
+          }
+        }
+        if (depth === 1) latency[kind].push(f.clatP50Us, f.clatP99Us);
+        return f.iops;
+      });
+      add(`4 KiB ${rw} QD${depth} (fio nbd, unix)`, 'IOPS', v, 'higher', depth === 16 ? '≥ 0.8×' : '–', depth === 16 ? atLeast(0.8) : () => null);
+      if (depth === 1) {
+        const p50 = { blockscope: median(latency.blockscope.filter((_, i) => i % 2 === 0)), nbdkit: median(latency.nbdkit.filter((_, i) => i % 2 === 0)) };
+        const p99 = { blockscope: median(latency.blockscope.filter((_, i) => i % 2 === 1)), nbdkit: median(latency.nbdkit.filter((_, i) => i % 2 === 1)) };
+        add(`${rw} QD1 latency p50`, 'µs', p50, 'lower', '≤ 1.5×', atMost(1.5));
+        add(`${rw} QD1 latency p99`, 'µs', p99, 'lower', '–', () => null);
+      }
+    }
+  }
+}
+
+async function delays(): Promise<void> {
+  const script = 'import time\nt=time.monotonic()\ncs=[h.aio_pread(nbd.Buffer(4096), i*4096) for i in range(16)]\nwhile h.aio_in_flight() > 0:\n    h.poll(-1)\nprint(time.monotonic()-t)';
+  const env = { ...process.env, PATH: `/usr/bin:${process.env.PATH}` };
+  const v = await sideBySide({ size: '64M', transport: 'unix', log: false, delay: '200ms' }, async (uri) => {
+    const r = await must('nbdsh', ['-u', uri, '-c', script], env);
+    return Number(r.out.trim().split('\n').pop()) * 1000;
+  });
+  add('16 parallel reads, rdelay=200ms (nbdsh)', 'ms', v, 'lower', '< 300 ms', (r) => r.blockscope < 300);
+}
+
+async function memory(): Promise<void> {
+  const written = quick ? 256 : 1024;
+  const v = await sideBySide({ size: '64G', transport: 'unix', log: false }, async (uri, _k, _a, s) => {
+    const pid = s.pid;
+    const before = rssBytes(pid);
+    await must('nbdcopy', ['--', '[', 'nbdkit', '--exit-with-parent', 'pattern', `size=${written}M`, ']', uri]);
+    return (rssBytes(pid) - before) / 2 ** 20;
+  });
+  add(`RSS growth after writing ${written} MiB to a 64 GiB disk`, 'MiB', v, 'lower', `≤ ${(written * 1.1 + 50).toFixed(0)} MiB`, (r) => r.blockscope <= written * 1.1 + 50);
+  const gpt = await sideBySide({ size: '7E', transport: 'unix', log: false }, async (uri, _k, _a, s) => {
+    const pid = s.pid;
+    const last = (7n << 60n) - 33n * 512n;
+    await must('qemu-io', ['-f', 'raw', uri, '-c', 'write 0 17k', '-c', `write ${last} 16896`]);
+    return rssBytes(pid) / 2 ** 20;
+  });
+  add('RSS of a 7 EiB disk with GPT written at both ends', 'MiB', gpt, 'lower', '–', () => null);
+}
+
+async function renderer(): Promise<void> {
+  const { measureRenderer } = await import('./renderer.ts');
+  const configs = quick ? [{ disks: 5, size: '64M' }] : [{ disks: 1, size: '64M' }, { disks: 5, size: '64M' }, { disks: 16, size: '64M' }, { disks: 1, size: '16G' }];
+  for (const c of configs) {
+    const m = await measureRenderer(c.disks, c.size, quick ? 4 : 6);
+    add(`renderer fps, ${c.disks} × ${c.size} under a 4 KiB random-write flood`, 'fps', { blockscope: m.fps, nbdkit: null }, 'higher', '≥ 30 fps (5 × 64M)', (r) => (c.disks === 5 ? r.blockscope >= 30 : null));
+    if (c.disks === 5) {
+      add('request → pixel latency p50', 'ms', { blockscope: m.pixelP50Ms, nbdkit: null }, 'lower', '–', () => null);
+      add('request → pixel latency p99', 'ms', { blockscope: m.pixelP99Ms, nbdkit: null }, 'lower', '< 100 ms', (r) => r.blockscope < 100);
+    }
+  }
+}
+
+async function coalescer(): Promise<void> {
+  const { Disk } = await import('../server/disk.ts');
+  const { Engine } = await import('../server/engine.ts');
+  const { FramePump } = await import('../server/events/frame-pump.ts');
+  const engine = new Engine();
+  const d = Disk.external(1, 64n << 20n, 'attach');
+  engine.addExternal([d]);
+  const pump = new FramePump(engine, 1000);
+  let maxBytes = 0;
+  pump.subscribe((b) => (maxBytes = Math.max(maxBytes, b.byteLength)));
+  const ev = { disk: 1, connection: 1, id: 0, op: 'write' as const, offset: 0n, length: 4096, flags: 0, startUs: 1, endUs: 0, error: null };
+  const N = 1_000_000;
+  const t0 = performance.now();
+  for (let i = 0; i < N; i++) {
+    ev.id = i;
+    ev.offset = BigInt((i * 7919) % 16384) * 4096n;
+    ev.endUs = 0;
+    d.bus.emit('start', ev);
+    ev.endUs = 2;
+    d.bus.emit('end', ev);
+    if (i % 20000 === 0) pump.tick();
+  }
+  pump.tick();
+  const ms = performance.now() - t0;
+  if (d.info().counters.write.count !== N) lostEvents += N - d.info().counters.write.count;
+  pump.close();
+  add('coalescer CPU per million requests (stats + frames)', 'ms', { blockscope: ms, nbdkit: null }, 'lower', '–', () => null);
+  add('largest frame under that flood (64 MiB disk)', 'KiB', { blockscope: maxBytes / 1024, nbdkit: null }, 'lower', 'bounded by the grid', () => maxBytes < 16384 * 10);
+}
+
+async function main(): Promise<number> {
+  for (const [t, p] of [['nbdkit', 'nbdkit'], ['nbdcopy', 'libnbd-bin'], ['fio', 'fio'], ['nbdsh', 'python3-libnbd'], ['qemu-io', 'qemu-utils']]) requireTool(t, p);
+  const t0 = Date.now();
+  console.log(`Blockscope benchmark (${quick ? 'quick' : 'full'}: ${ROUNDS} round(s), medians)`);
+  const sections: Array<[string, () => Promise<void>]> = [
+    ['throughput', throughput],
+    ['iops and latency', iops],
+    ['delay', delays],
+    ['coalescer', coalescer],
+    ['memory', memory],
+    ['renderer', renderer],
+  ];
+  const errors: string[] = [];
+  for (const [name, fn] of sections) {
+    console.log(`# ${name}`);
+    try {
+      await fn();
+    } catch (err) {
+      errors.push(`${name}: ${(err as Error).message}`);
+      console.error(`  ERROR in ${name}: ${(err as Error).message}`);
+    }
+  }
+  const table = markdownTable(rows);
+  console.log(`\n${table}\n`);
+  const machine = { nproc: cpus().length, cpu: cpus()[0]?.model, memGiB: Math.round(totalmem() / 2 ** 30), node: process.version, kernel: (await sh('uname', ['-r'])).out.trim() };
+  const dir = join(import.meta.dirname, 'results');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'latest.json'), JSON.stringify({ date: new Date().toISOString(), quick, rounds: ROUNDS, machine, rows, lostEvents, errors, seconds: (Date.now() - t0) / 1000 }, null, 2));
+  console.log(`bench: ${((Date.now() - t0) / 1000).toFixed(0)} s; lost events: ${lostEvents}; errors: ${errors.length}; results in bench/results/latest.json`);
+  if (errors.length || lostEvents) {
+    for (const e of errors) console.error(`bench: ${e}`);
+    return 1;
+  }
+  return 0;
+}
+
+main().then((c) => process.exit(c), (e) => {
+  console.error(`bench: ${e.message}`);
+  process.exit(1);
+});

@@ -1,0 +1,98 @@
+// The two servers the benchmarks compare, each started as its own process on a Unix socket
+// (or TCP loopback): Blockscope's `serve` and nbdkit's memory plugin, with the same filters.
+
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export type ServerKind = 'blockscope' | 'nbdkit';
+
+export interface ServerConfig {
+  size: string;
+  transport: 'unix' | 'tcp';
+  log: boolean;
+  /** Extra filter parameters, e.g. { rdelay: '200ms' } (adds --filter=delay). */
+  delay?: string;
+}
+
+export interface RunningServer {
+  kind: ServerKind;
+  uri: string;
+  pid: number;
+  /** Blockscope only: the control API base URL. */
+  api: string | null;
+  stop(): Promise<void>;
+}
+
+export function requireTool(name: string, pkg: string): void {
+  if (spawnSync('sh', ['-c', `command -v ${name}`]).status !== 0) throw new Error(`${name} not found: apt-get install ${pkg}`);
+}
+
+const cli = join(import.meta.dirname, '..', 'server', 'bin', 'blockscope.mjs');
+
+function waitFor(proc: ChildProcess, test: () => string | null, ms = 15_000): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const start = Date.now();
+    const tick = () => {
+      const v = test();
+      if (v) return resolve(v);
+      if (proc.exitCode !== null) return reject(new Error(`server exited with ${proc.exitCode}`));
+      if (Date.now() - start > ms) return reject(new Error('server did not start'));
+      setTimeout(tick, 25);
+    };
+    tick();
+  });
+}
+
+export async function startServer(kind: ServerKind, c: ServerConfig): Promise<RunningServer> {
+  const dir = mkdtempSync(join(tmpdir(), `bench-${kind}-`));
+  const sock = join(dir, kind === 'blockscope' ? 'disk1.sock' : 'nbd.sock');
+  const filters: string[] = [];
+  const params: string[] = [];
+  if (c.log) {
+    filters.push('--filter=log');
+    params.push(`logfile=${join(dir, 'log')}`);
+  }
+  if (c.delay) {
+    filters.push('--filter=delay');
+    params.push(`rdelay=${c.delay}`);
+  }
+  let proc: ChildProcess;
+  let out = '';
+  if (kind === 'blockscope') {
+    const listen = c.transport === 'unix' ? ['--unix', dir] : ['--port', '0'];
+    proc = spawn(process.execPath, [cli, 'serve', '--size', c.size, ...listen, '--api', '0', ...filters, ...params], { stdio: ['ignore', 'pipe', 'inherit'] });
+    proc.stdout!.on('data', (d) => (out += d));
+    await waitFor(proc, () => (/^api /m.test(out) ? 'ok' : null));
+  } else {
+    const port = 20000 + Math.floor(Math.random() * 20000);
+    const listen = c.transport === 'unix' ? ['-U', sock] : ['-i', '127.0.0.1', '-p', String(port)];
+    proc = spawn('nbdkit', ['-f', ...listen, ...filters, 'memory', `size=${c.size}`, ...params], { stdio: 'ignore' });
+    out = c.transport === 'unix' ? `disk1 nbd+unix:///?socket=${sock}` : `disk1 nbd://127.0.0.1:${port}`;
+    if (c.transport === 'unix') await waitFor(proc, () => (existsSync(sock) ? 'ok' : null));
+    else await new Promise((r) => setTimeout(r, 500));
+  }
+  const uri = /^disk1 (\S+)/m.exec(out)![1];
+  const api = /^api (\S+)/m.exec(out)?.[1] ?? null;
+  return {
+    kind,
+    uri,
+    pid: proc.pid!,
+    api,
+    stop: () =>
+      new Promise((resolve) => {
+        proc.once('exit', () => {
+          rmSync(dir, { recursive: true, force: true });
+          resolve();
+        });
+        proc.kill('SIGTERM');
+      }),
+  };
+}
+
+/** Resident set size of a process in bytes (Linux). */
+export function rssBytes(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) * 1024 : NaN;
+}
