@@ -96,6 +96,8 @@ export class Disk {
 
   /** Overridden by attach mode, which toggles the external nbdkit's error file instead. */
   errorToggle: ((on: boolean) => void) | null = null;
+  /** Attach/replay: log lines that could not be parsed. */
+  unparsedLines: number | undefined = undefined;
   errorToggleState: (() => boolean) | null = null;
 
   setErrors(on: boolean): void {
@@ -132,6 +134,7 @@ export class Disk {
       errorsOn: this.errorsOn(),
       logfile: typeof logfile === 'string' ? logfile : null,
       ...this.stats.snapshot(),
+      ...(this.unparsedLines !== undefined ? { unparsedLines: this.unparsedLines } : {}),
     };
   }
 

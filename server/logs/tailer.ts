@@ -1,0 +1,111 @@
+// Follows a log file as nbdkit writes it (chokidar + reads from the last offset to the end).
+// Handles: bursts of appends arriving as one change, a partial last line (kept until its
+// newline arrives), truncation (logappend=false restarting: onRestart), the file appearing
+// later, deletion and re-creation. Reads in bounded chunks: never holds the whole file.
+
+import { watch, type FSWatcher } from 'chokidar';
+import { closeSync, openSync, readSync, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+
+const CHUNK = 1 << 20;
+/** A slow safety poll, for filesystems where change events go missing. */
+const POLL_MS = 500;
+
+export interface TailerEvents {
+  onLines(lines: string[]): void;
+  onRestart?(): void;
+}
+
+export class LogTailer {
+  private offset = 0;
+  private partial = '';
+  private watcher: FSWatcher | null = null;
+  private reading = false;
+  private again = false;
+  private poll: NodeJS.Timeout | null = null;
+
+  constructor(
+    readonly path: string,
+    private readonly events: TailerEvents,
+    /** Start at the end of an existing file instead of its beginning. */
+    private readonly fromEnd = false,
+  ) {}
+
+  async start(): Promise<void> {
+    try {
+      if (this.fromEnd) this.offset = statSync(this.path).size;
+    } catch {
+      this.offset = 0;
+    }
+    // Watch the folder, not the file: the file may not exist yet, or be deleted and re-created.
+    const file = resolve(this.path);
+    this.watcher = watch(dirname(file), { ignoreInitial: true, depth: 0 });
+    const mine = (p: string) => resolve(p) === file;
+    this.watcher.on('add', (p) => mine(p) && this.readMore());
+    this.watcher.on('change', (p) => mine(p) && this.readMore());
+    this.watcher.on('unlink', (p) => {
+      if (!mine(p)) return;
+      // A re-created file starts from the top.
+      this.offset = 0;
+      this.partial = '';
+    });
+    await new Promise<void>((ready) => this.watcher!.once('ready', () => ready()));
+    this.poll = setInterval(() => this.readMore(), POLL_MS);
+    this.poll.unref();
+    this.readMore();
+  }
+
+  /** Read from the last offset to the end of the file (also callable directly, e.g. by a poll). */
+  readMore(): void {
+    if (this.reading) {
+      this.again = true;
+      return;
+    }
+    this.reading = true;
+    try {
+      do {
+        this.again = false;
+        this.readOnce();
+      } while (this.again);
+    } finally {
+      this.reading = false;
+    }
+  }
+
+  private readOnce(): void {
+    let fd: number;
+    try {
+      fd = openSync(this.path, 'r');
+    } catch {
+      return; // not there (yet)
+    }
+    try {
+      const size = statSync(this.path).size;
+      if (size < this.offset) {
+        // Truncated: nbdkit restarted with logappend=false.
+        this.offset = 0;
+        this.partial = '';
+        this.events.onRestart?.();
+      }
+      const buf = Buffer.allocUnsafe(CHUNK);
+      while (this.offset < size) {
+        const n = readSync(fd, buf, 0, Math.min(CHUNK, size - this.offset), this.offset);
+        if (n <= 0) break;
+        this.offset += n;
+        const text = this.partial + buf.toString('utf8', 0, n);
+        const lines = text.split('\n');
+        this.partial = lines.pop() ?? '';
+        if (lines.length) this.events.onLines(lines);
+      }
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.poll) clearInterval(this.poll);
+    this.poll = null;
+    await this.watcher?.close();
+    this.watcher = null;
+  }
+}
