@@ -13,9 +13,9 @@ export function requireBinary(name: string, pkg: string): void {
   if (spawnSync('sh', ['-c', `command -v ${name}`]).status !== 0) throw new Error(`${name} not found: apt-get install ${pkg}`);
 }
 
-export async function serve(args: string[]): Promise<Served> {
+export async function serve(args: string[], command = 'serve'): Promise<Served> {
   const cli = join(import.meta.dirname, '..', 'server', 'bin', 'blockscope.mjs');
-  const proc = spawn(process.execPath, [cli, 'serve', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(process.execPath, [cli, command, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   proc.stderr!.on('data', (d) => (err += d));

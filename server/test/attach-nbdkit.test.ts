@@ -95,3 +95,27 @@ test('lag from a log line being written to its event (median, p99)', async () =>
     await t.close();
   }
 });
+
+test('replay --summary of a finished log gives what the disk saw', async () => {
+  const t = await startDisks({ filters: (_d, dir) => [{ name: 'log', params: { logfile: join(dir, 'log1') } }] });
+  try {
+    const r = await run('qemu-io', ['-f', 'raw', t.uris[0], ...COMMANDS.flatMap((c) => ['-c', c])]);
+    assert.equal(r.code, 0, r.stderr);
+    const live = t.engine.disk(1).info();
+    await t.engine.closeAll(); // flush the log
+    const cli = join(import.meta.dirname, '..', 'bin', 'blockscope.mjs');
+    const s = await run(process.execPath, [cli, 'replay', join(t.dir, 'log1'), '--summary']);
+    assert.equal(s.code, 0, s.stderr);
+    const [d] = JSON.parse(s.stdout);
+    assert.equal(d.mode, 'replay');
+    assert.equal(d.size, String(64 << 20));
+    assert.deepEqual(d.blocks, live.blocks);
+    assert.deepEqual(d.counters.write, live.counters.write);
+    assert.equal(d.unparsedLines, 0);
+    const bad = await run(process.execPath, [cli, 'replay', '--speed', 'fast', join(t.dir, 'log1')]);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /blockscope: --speed: expected a positive number, got 'fast'/);
+  } finally {
+    await t.close();
+  }
+});

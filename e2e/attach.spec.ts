@@ -1,0 +1,42 @@
+// Attach mode in the browser: a live external nbdkit (log filter) driven by qemu-io, and the
+// page's pixels follow its log file.
+import { expect, test } from '@playwright/test';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { qemuIo, requireBinary, serve, type Served } from './serve.ts';
+
+let dir: string;
+let nbdkit: ChildProcess;
+let s: Served;
+test.beforeAll(async () => {
+  requireBinary('nbdkit', 'nbdkit');
+  requireBinary('qemu-io', 'qemu-utils');
+  dir = mkdtempSync(join(tmpdir(), 'attach-e2e-'));
+  nbdkit = spawn('nbdkit', ['-f', '-U', join(dir, 'sock'), '--filter=log', 'memory', 'size=64M', `logfile=${join(dir, 'log')}`], { stdio: 'ignore' });
+  for (let i = 0; i < 100 && !existsSync(join(dir, 'sock')); i++) await new Promise((r) => setTimeout(r, 50));
+  s = await serve(['--size', '64M', join(dir, 'log'), '--error-file', join(dir, 'error'), '--ui'], 'attach');
+});
+test.afterAll(async () => {
+  await s?.stop();
+  nbdkit?.kill();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+test('the page follows an external nbdkit through its log', async ({ page }) => {
+  await page.goto(s.ui);
+  await expect(page.locator('section.disk')).toHaveCount(1);
+  await expect(page.locator('section.disk')).toContainText('attach');
+  const uri = `nbd+unix:///?socket=${join(dir, 'sock')}`;
+  expect(qemuIo(uri, 'write 0 64k', 'discard 32k 32k').code).toBe(0);
+  const px = (cell: number) => page.evaluate((c) => (window as any).__blockscope.canvasPixel(1, c) as number[], cell);
+  await expect.poll(async () => (await px(0)).slice(0, 3)).toEqual([0xe5, 0x38, 0x3b]);
+  await expect.poll(async () => (await px(8)).slice(0, 3)).toEqual([0xc9, 0xa7, 0xff]);
+  await expect.poll(async () => (await px(16)).slice(0, 3)).toEqual([0x3b, 0x41, 0x50]);
+  await page.getByTestId('error-1').check();
+  await expect.poll(() => existsSync(join(dir, 'error'))).toBe(true);
+  await page.screenshot({ path: join(import.meta.dirname, 'artifacts', 'attach-nbdkit.png') });
+  await page.getByTestId('error-1').uncheck();
+  await expect.poll(() => existsSync(join(dir, 'error'))).toBe(false);
+});
