@@ -14,6 +14,8 @@ need nbdcopy libnbd-bin
 need fio fio
 need chromium chromium
 need xvfb-run xvfb
+need curl curl
+need tar tar
 need guestfish libguestfs-tools
 [ -e /usr/lib/python3/dist-packages/nbd.py ] || missing+=(python3-libnbd)
 ls /boot/vmlinuz-* >/dev/null 2>&1 || missing+=(linux-image-amd64)

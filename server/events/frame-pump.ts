@@ -35,6 +35,11 @@ export class FramePump {
     });
   }
 
+  /** How many are watching (the demo driver waits for a viewer before it starts). */
+  get subscribers(): number {
+    return this.subs.size;
+  }
+
   subscribe(send: FrameListener, opts: { isBusy?: () => boolean } = {}): () => void {
     const sub: Subscriber = { send, isBusy: opts.isBusy ?? (() => false), needsFull: true };
     this.subs.add(sub);

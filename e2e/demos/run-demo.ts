@@ -1,0 +1,59 @@
+// `npm run demo -- single|raid5`: run a classic demo with real Linux I/O (guestfish) against
+// Blockscope's disks, narrated on screen. Options:
+//   --delay MS       delay filter on reads and writes (default 40: slow enough to follow)
+//   --headless       stop when done instead of serving until Ctrl-C
+//   --wait-viewer    with --headless: still wait for a page to connect before starting
+//   --linger MS      with --headless: keep serving MS ms after the end (for a last look)
+//   --report FILE    write the per-step report (JSON)
+import { writeFileSync } from 'node:fs';
+import { DEMOS } from './demos.ts';
+import { runDemo } from './driver.ts';
+
+async function main(argv: string[]): Promise<number> {
+  const name = argv.find((a) => !a.startsWith('--') && !/^\d+$/.test(a)) ?? '';
+  const demo = DEMOS[name as keyof typeof DEMOS];
+  if (!demo) {
+    console.error(`blockscope demo: choose one of: ${Object.keys(DEMOS).join(', ')} (npm run demo -- raid5)`);
+    return 2;
+  }
+  const opt = (k: string) => (argv.includes(k) ? argv[argv.indexOf(k) + 1] : undefined);
+  const delayMs = Number(opt('--delay') ?? 40);
+  if (!Number.isInteger(delayMs) || delayMs < 0) {
+    console.error('blockscope demo: --delay takes milliseconds (e.g. 40)');
+    return 2;
+  }
+  const headless = argv.includes('--headless');
+  console.log(`${demo.title} — ${demo.disks} disk(s), delay ${delayMs} ms`);
+  const run = await runDemo(demo, {
+    delayMs,
+    waitForViewer: !headless || argv.includes('--wait-viewer'),
+    onReady: (ui, uris) => {
+      uris.forEach((u, i) => console.log(`disk${i + 1} ${u}`));
+      console.log(`ui ${ui}`);
+      if (!headless) console.log('Open the URL above: the demo starts when the page is connected.');
+    },
+    onStep: (step, total, title, text) => console.log(`\nSTEP ${step}/${total} ${title}: ${text}`),
+    onOutput: (line) => line.trim() && console.log(`  | ${line}`),
+  });
+  const r = run.report;
+  console.log(`\n${r.ok ? 'demo finished' : `guestfish failed (exit ${r.exitCode})`} in ${r.seconds.toFixed(1)} s`);
+  for (const s of r.steps) console.log(`  ${String(s.step).padStart(2)}. ${s.title.padEnd(24)} ${s.seconds.toFixed(1)} s`);
+  const report = opt('--report');
+  if (report) writeFileSync(report, JSON.stringify(r, null, 2));
+  const linger = Number(opt('--linger') ?? 0);
+  if (headless && linger > 0) await new Promise((res) => setTimeout(res, linger));
+  if (!headless) {
+    console.log('The disks stay up so the picture can be explored; Ctrl-C to stop.');
+    await new Promise<void>((res) => {
+      process.once('SIGINT', () => res());
+      process.once('SIGTERM', () => res());
+    });
+  }
+  await run.close();
+  return r.ok ? 0 : 1;
+}
+
+main(process.argv.slice(2)).then((c) => process.exit(c), (e) => {
+  console.error(`blockscope demo: ${e.message}`);
+  process.exit(1);
+});

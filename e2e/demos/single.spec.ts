@@ -1,0 +1,37 @@
+// Acceptance: "a filesystem's life on one disk" under guestfish tells its story on the grid.
+import { expect, test } from '@playwright/test';
+import { checkDemoPrerequisites } from './driver.ts';
+import { pixel, runDemoInPage } from './run.ts';
+
+test('demo single: GPT at both ends, mkfs discard and zeroing, data, fstrim, blkdiscard', async ({ page }) => {
+  test.setTimeout(240_000);
+  checkDemoPrerequisites();
+  const r = await runDemoInPage(page, 'single', 2, async (p) => {
+    // After blkdiscard the whole disk is trimmed: purple at both ends and in the middle.
+    // (Polled: the last reads' flashes may still be fading.)
+    for (const cell of [0, 8192, 16383]) await expect.poll(async () => (await pixel(p, 1, cell)).slice(0, 3), { timeout: 3000 }).toEqual([0xc9, 0xa7, 0xff]);
+    await expect(p.getByTestId('caption')).toHaveCount(0);
+  });
+  expect(r.ok).toBe(true);
+  const by = (title: string) => r.steps.find((s) => s.title === title)!.after[0];
+  const boot = by('Boot');
+  expect(boot.counters.read.count).toBeGreaterThan(10); // probing
+  expect(boot.blocks.written).toBe(0);
+  const gpt = by('GPT');
+  expect([gpt.firstCell, gpt.lastCell]).toEqual(['written', 'written']);
+  const mkfs = by('mkfs.ext4');
+  expect(mkfs.blocks.trimmed).toBeGreaterThan(14_000); // the discard over the partition
+  expect(mkfs.blocks.zeroed).toBeGreaterThan(0); // journal / inode tables zeroed
+  expect(mkfs.blocks.written).toBeGreaterThan(gpt.blocks.written);
+  const unpack = by('Unpack + sync');
+  expect(unpack.blocks.written - mkfs.blocks.written).toBeGreaterThan(500); // ~5 MiB of files
+  const del = by('Delete + sync');
+  expect(del.counters.write.count - unpack.counters.write.count).toBeLessThan(20); // almost nothing
+  expect(del.counters.trim.count).toBe(unpack.counters.trim.count);
+  const fstrim = by('fstrim');
+  expect(fstrim.counters.trim.count).toBeGreaterThan(del.counters.trim.count);
+  expect(fstrim.blocks.written).toBeLessThan(del.blocks.written - 500); // freed data turned purple
+  const end = by('blkdiscard');
+  expect(end.blocks.trimmed).toBe(16384);
+  console.log(`demo single: ${r.seconds.toFixed(1)} s; ${r.steps.map((s) => `${s.title} ${s.seconds.toFixed(1)} s`).join(', ')}`);
+});
