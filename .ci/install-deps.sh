@@ -13,7 +13,6 @@ need nbdinfo libnbd-bin
 need nbdcopy libnbd-bin
 need fio fio
 need chromium chromium
-need xvfb-run xvfb
 need curl curl
 need tar tar
 need guestfish libguestfs-tools
