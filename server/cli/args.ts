@@ -1,6 +1,8 @@
 // A small, strict argument reader shared by the subcommands: `--name value`, `--name=value`,
 // boolean flags, and positional words. Anything unknown is an error (exit code 2).
 
+import { parseSize } from '../size.ts';
+
 export class CliError extends Error {}
 
 export interface ArgSpec {
@@ -75,4 +77,28 @@ export function intOption(args: ParsedArgs, name: string, min: number, max: numb
     throw new CliError(`${name}: expected an integer from ${min} to ${max}, got '${v}'`);
   }
   return Number(v);
+}
+
+/** A size option (`--size 64M`), or undefined when absent. */
+export function sizeOption(args: ParsedArgs, name: string): bigint | undefined {
+  const v = one(args, name);
+  if (v === undefined) return undefined;
+  try {
+    return parseSize(v);
+  } catch (err) {
+    throw new CliError(`${name}: ${(err as Error).message}`);
+  }
+}
+
+/** `--api PORT` and `--ui` (which implies an API on any free port); null when neither is given. */
+export function apiPortOption(args: ParsedArgs): number | null {
+  return intOption(args, '--api', 0, 65535) ?? (args.flags.has('--ui') ? 0 : null);
+}
+
+/** Resolves on the first SIGINT or SIGTERM. */
+export function untilSignal(): Promise<void> {
+  return new Promise((resolve) => {
+    process.once('SIGINT', () => resolve());
+    process.once('SIGTERM', () => resolve());
+  });
 }

@@ -10,8 +10,8 @@ import { Engine } from '../engine.ts';
 import { LogCorrelator } from '../logs/correlator.ts';
 import { parseLine } from '../logs/parser.ts';
 import { LogTailer } from '../logs/tailer.ts';
-import { parseSize } from '../size.ts';
-import { CliError, intOption, one, parseArgs } from './args.ts';
+import { CliError, apiPortOption, intOption, one, parseArgs, sizeOption, untilSignal } from './args.ts';
+import { startCliControl } from './control.ts';
 
 export const ATTACH_HELP = `usage: blockscope attach [--disks N] [--size SIZE] LOGFILE [--error-file PATH] [--ui] [--api PORT]
 
@@ -98,17 +98,9 @@ export async function main(argv: string[]): Promise<number> {
   const disks = intOption(args, '--disks', 1, 16) ?? 1;
   const pattern = args.positional[0];
   if (disks > 1 && !pattern.includes('%d')) throw new CliError('with --disks N, LOGFILE needs %d (e.g. /tmp/log%d)');
-  const sizeText = one(args, '--size');
-  let size: bigint | null = null;
-  if (sizeText) {
-    try {
-      size = parseSize(sizeText);
-    } catch (err) {
-      throw new CliError(`--size: ${(err as Error).message}`);
-    }
-  }
+  const size = sizeOption(args, '--size') ?? null;
   const errorPattern = one(args, '--error-file') ?? null;
-  const api = intOption(args, '--api', 0, 65535) ?? (args.flags.has('--ui') ? 0 : null);
+  const api = apiPortOption(args);
   const engine = new Engine();
   const attached: AttachedDisk[] = [];
   for (let n = 1; n <= disks; n++) {
@@ -123,17 +115,8 @@ export async function main(argv: string[]): Promise<number> {
     attached.push(await attachDisk(engine, n, log, diskSize, errFile, args.flags.has('--from-end')));
     console.log(`disk${n} ${log}${errFile ? ` (error file ${resolve(errFile)})` : ''}`);
   }
-  let control: { url: string; close(): Promise<void> } | null = null;
-  if (api !== null) {
-    const { startControlServer } = await import('../control/http.ts');
-    const server = await startControlServer(engine, { port: api, ui: args.flags.has('--ui') });
-    control = server;
-    console.log(args.flags.has('--ui') ? `ui ${server.url}` : `api ${server.url}api/disks`);
-  }
-  await new Promise<void>((r) => {
-    process.once('SIGINT', () => r());
-    process.once('SIGTERM', () => r());
-  });
+  const control = await startCliControl(engine, api, args.flags.has('--ui'));
+  await untilSignal();
   await control?.close();
   await Promise.all(attached.map((a) => a.tailer.close()));
   return 0;

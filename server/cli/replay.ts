@@ -8,8 +8,8 @@ import { Disk } from '../disk.ts';
 import { Engine } from '../engine.ts';
 import { LogCorrelator } from '../logs/correlator.ts';
 import { parseLine, type LogLine } from '../logs/parser.ts';
-import { parseSize } from '../size.ts';
-import { CliError, one, parseArgs } from './args.ts';
+import { CliError, apiPortOption, one, parseArgs, sizeOption, untilSignal } from './args.ts';
+import { startCliControl } from './control.ts';
 
 export const REPLAY_HELP = `usage: blockscope replay LOGFILE… [--size SIZE] [--speed N] [--summary] [--ui] [--api PORT]
 
@@ -73,15 +73,7 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   }
   if (!args.positional.length) throw new CliError('replay needs at least one LOGFILE');
-  const sizeText = one(args, '--size');
-  let size: bigint | null = null;
-  if (sizeText) {
-    try {
-      size = parseSize(sizeText);
-    } catch (err) {
-      throw new CliError(`--size: ${(err as Error).message}`);
-    }
-  }
+  const size = sizeOption(args, '--size') ?? null;
   const speedText = one(args, '--speed') ?? '1';
   const speed = Number(speedText);
   if (!Number.isFinite(speed) || speed <= 0) throw new CliError(`--speed: expected a positive number, got '${speedText}'`);
@@ -91,22 +83,12 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${JSON.stringify(engine.disks.map((d) => d.info()), null, 2)}\n`);
     return 0;
   }
-  const api = args.values.has('--api') ? Number(one(args, '--api')) : args.flags.has('--ui') ? 0 : null;
-  let control: { url: string; close(): Promise<void> } | null = null;
-  if (api !== null) {
-    const { startControlServer } = await import('../control/http.ts');
-    const server = await startControlServer(engine, { port: api, ui: args.flags.has('--ui') });
-    control = server;
-    console.log(args.flags.has('--ui') ? `ui ${server.url}` : `api ${server.url}api/disks`);
-  }
+  const control = await startCliControl(engine, apiPortOption(args), args.flags.has('--ui'));
   await replayLogs(engine, args.positional, size, speed);
   console.log('replay finished');
   if (control) {
     // Keep showing the final picture until stopped.
-    await new Promise<void>((r) => {
-      process.once('SIGINT', () => r());
-      process.once('SIGTERM', () => r());
-    });
+    await untilSignal();
     await control.close();
   }
   return 0;

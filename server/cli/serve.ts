@@ -11,8 +11,8 @@ import type { DiskSpec, FilterSpec } from '../disk.ts';
 import { Engine } from '../engine.ts';
 import { FILTERS, filterParamNames } from '../filters/index.ts';
 import { isPreset, presetSpecs, PRESETS, type PresetOptions } from '../presets.ts';
-import { parseSize } from '../size.ts';
-import { CliError, intOption, one, parseArgs, type ParsedArgs } from './args.ts';
+import { CliError, apiPortOption, intOption, one, parseArgs, sizeOption, untilSignal, type ParsedArgs } from './args.ts';
+import { startCliControl } from './control.ts';
 
 export const SERVE_HELP = `usage: blockscope serve [options] [--filter=NAME …] [key=value …]
 
@@ -100,13 +100,7 @@ function routeParams(args: ParsedArgs, filters: string[], backend: string, disks
 export function parseServeArgs(argv: string[]): ServeOptions | 'help' {
   const args = parseArgs(argv, SPEC);
   if (args.flags.has('--help')) return 'help';
-  const sizeText = one(args, '--size') ?? '64M';
-  let size: bigint;
-  try {
-    size = parseSize(sizeText);
-  } catch (err) {
-    throw new CliError(`--size: ${(err as Error).message}`);
-  }
+  const size = sizeOption(args, '--size') ?? 64n << 20n;
   const backend = one(args, '--backend') ?? 'memory';
   if (!(BACKENDS as readonly string[]).includes(backend)) throw new CliError(`--backend: unknown backend '${backend}' (memory, file)`);
   if (size === 0n && backend === 'memory') throw new CliError('--size: a memory disk needs a size above 0');
@@ -115,9 +109,8 @@ export function parseServeArgs(argv: string[]): ServeOptions | 'help' {
   const portGiven = args.values.has('--port');
   let port: number | null = intOption(args, '--port', 0, 65535) ?? (unixDir ? null : 10809);
   if (!portGiven && unixDir) port = null;
-  const apiOpt = intOption(args, '--api', 0, 65535);
   const ui = args.flags.has('--ui');
-  const api = apiOpt ?? (ui ? 0 : null);
+  const api = apiPortOption(args);
   const run = one(args, '--run') ?? null;
   const preset = one(args, '--preset') ?? null;
   if (unixDir) mkdirSync(unixDir, { recursive: true, mode: 0o700 });
@@ -173,13 +166,7 @@ export async function main(argv: string[]): Promise<number> {
   engine.preset = opts.preset;
   for (const d of engine.disks) console.log(`disk${d.number} ${d.server!.uris.join(' ')}`);
 
-  let control: { url: string; close(): Promise<void> } | null = null;
-  if (opts.api !== null) {
-    const { startControlServer } = await import('../control/http.ts');
-    const server = await startControlServer(engine, { port: opts.api, ui: opts.ui, presetDefaults: opts.presetDefaults });
-    control = server;
-    console.log(opts.ui ? `ui ${server.url}` : `api ${server.url}api/disks`);
-  }
+  const control = await startCliControl(engine, opts.api, opts.ui, opts.presetDefaults);
 
   let stopping = false;
   const stop = async () => {
@@ -210,12 +197,7 @@ export async function main(argv: string[]): Promise<number> {
     return code;
   }
 
-  await new Promise<void>((resolveStop) => {
-    const onSignal = () => {
-      void stop().then(resolveStop);
-    };
-    process.once('SIGINT', onSignal);
-    process.once('SIGTERM', onSignal);
-  });
+  await untilSignal();
+  await stop();
   return 0;
 }
