@@ -9,6 +9,7 @@ import type { Socket } from 'node:net';
 import { NbdError, type ConnectionInfo, type Extent, type Next, type RequestContext } from './backends/backend.ts';
 import type { EventBus } from './events/event-bus.ts';
 import { monotonicUs } from './events/event-bus.ts';
+import { BufferPool } from './buffer-pool.ts';
 import type { FilterChain } from './filters/filter.ts';
 import {
   BASE_ALLOCATION,
@@ -81,7 +82,8 @@ class ByteQueue {
     this.length += b.length;
   }
 
-  take(n: number): Buffer {
+  /** Take n bytes: a view when they sit in one chunk, else joined into `alloc(n)`. */
+  take(n: number, alloc: (n: number) => Buffer = Buffer.allocUnsafe): Buffer {
     const first = this.chunks[0];
     let out: Buffer;
     if (first.length === n) {
@@ -91,7 +93,7 @@ class ByteQueue {
       out = first.subarray(0, n);
       this.chunks[0] = first.subarray(n);
     } else {
-      out = Buffer.allocUnsafe(n);
+      out = alloc(n);
       let done = 0;
       while (done < n) {
         const c = this.chunks[0];
@@ -141,6 +143,8 @@ export class Connection {
   private readonly socket: Socket;
   private readonly top: Next;
   private readonly queue = new ByteQueue();
+  private readonly pool = new BufferPool();
+  private readonly poolAlloc = (n: number) => this.pool.get(n);
   private readonly abort = new AbortController();
   private readonly ctx: RequestContext;
   private phase: Phase = 'handshake';
@@ -438,7 +442,7 @@ export class Connection {
         const h = this.pendingWrite;
         if (this.queue.length < h.length) return;
         this.pendingWrite = null;
-        this.start(h, this.queue.take(h.length));
+        this.start(h, this.queue.take(h.length, this.poolAlloc));
         continue;
       }
       if (this.paused) return;
@@ -514,11 +518,26 @@ export class Connection {
     const c = this.ctx;
     switch (h.type) {
       case CMD.READ: {
-        const buf = Buffer.allocUnsafe(h.length);
-        return t.pread(buf, h.offset, h.flags, c).then(() => buf);
+        const buf = this.pool.get(h.length);
+        return t.pread(buf, h.offset, h.flags, c).then(
+          () => buf,
+          (err) => {
+            this.pool.put(buf);
+            throw err;
+          },
+        );
       }
-      case CMD.WRITE:
-        return t.pwrite(payload!, h.offset, h.flags, c).then(() => null);
+      case CMD.WRITE: {
+        // The backend has copied the payload once pwrite settles: the buffer can be reused.
+        const release = () => this.pool.put(payload!);
+        return t.pwrite(payload!, h.offset, h.flags, c).then(
+          () => (release(), null),
+          (err) => {
+            release();
+            throw err;
+          },
+        );
+      }
       case CMD.FLUSH:
         return t.flush(h.flags, c).then(() => null);
       case CMD.TRIM:
@@ -588,7 +607,8 @@ export class Connection {
       const data = result as Buffer;
       s.cork();
       s.write(this.structured ? encodeOffsetDataHeader(h, data.length) : encodeSimpleReply(0, h));
-      s.write(data);
+      // Back to the pool once the socket no longer needs it.
+      s.write(data, () => this.pool.put(data));
       process.nextTick(() => s.uncork());
       return;
     }
