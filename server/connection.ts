@@ -60,7 +60,7 @@ const MAX_IN_FLIGHT_BYTES = 64 * 1024 * 1024;
 /** Advertised block sizes: byte-granular, 4 KiB preferred, 32 MiB maximum payload. */
 const BLOCK_MIN = 1;
 const BLOCK_PREF = 4096;
-const BLOCK_MAX = 32 * 1024 * 1024;
+const BLOCK_MAX = MAX_REQUEST_SIZE;
 
 const OP_OF_CMD: Record<number, Op> = {
   [CMD.READ]: 'read',

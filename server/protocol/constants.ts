@@ -106,8 +106,11 @@ export const BASE_ALLOCATION_ID = 1;
 export const MAX_OPTIONS = 32;
 /** Largest option payload accepted. */
 export const MAX_OPTION_LENGTH = 64 * 1024 * 1024;
-/** Largest READ/WRITE payload (spec: ≤32 MiB SHOULD be accepted; nbdkit allows 64 MiB). */
-export const MAX_REQUEST_SIZE = 64 * 1024 * 1024;
+/**
+ * Largest READ/WRITE payload: 32 MiB, what we advertise as the maximum block size (the spec's
+ * "SHOULD accept"). Larger writes are skipped as they arrive, never buffered, and get EINVAL.
+ */
+export const MAX_REQUEST_SIZE = 32 * 1024 * 1024;
 /** Longest string (export name) the spec allows. */
 export const MAX_STRING = 4096;
 

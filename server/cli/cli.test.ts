@@ -1,0 +1,81 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { run } from '../test/harness.ts';
+import { CliError } from './args.ts';
+import { parseServeArgs } from './serve.ts';
+
+const cli = join(import.meta.dirname, '..', 'bin', 'blockscope.mjs');
+
+test('serve args: filters in order, %d expansion, per-disk overrides, ports', () => {
+  const o = parseServeArgs(['--disks', '3', '--size', '1G', '--filter=error', '--filter=log', '--filter=delay', 'rdelay=40ms', 'logfile=/tmp/log%d', 'error-rate=100%', 'error-file=/tmp/error%d', '--disk', '3:error-rate=10%', '--port', '20000']);
+  assert.notEqual(o, 'help');
+  if (o === 'help') return;
+  assert.equal(o.specs.length, 3);
+  assert.deepEqual(o.specs.map((s) => s.filters.map((f) => f.name)), [['error', 'log', 'delay'], ['error', 'log', 'delay'], ['error', 'log', 'delay']]);
+  assert.equal(o.specs[1].filters[1].params.logfile, '/tmp/log2');
+  assert.equal(o.specs[0].filters[0].params['error-file'], '/tmp/error1');
+  assert.equal(o.specs[2].filters[0].params['error-rate'], '10%');
+  assert.equal(o.specs[0].filters[0].params['error-rate'], '100%');
+  assert.deepEqual(o.specs.map((s) => s.tcp?.port), [20000, 20001, 20002]);
+  assert.equal(o.specs[0].size, 1n << 30n);
+});
+
+test('serve args: clear errors', () => {
+  assert.throws(() => parseServeArgs(['rdelay=1']), /parameter 'rdelay' belongs to no filter or backend in use \(add --filter=delay\)/);
+  assert.throws(() => parseServeArgs(['--filter=gzip']), /unknown filter 'gzip'/);
+  assert.throws(() => parseServeArgs(['--disks', '17']), CliError);
+  assert.throws(() => parseServeArgs(['--disk', '4:rdelay=1', '--filter=delay']), /disk 4 does not exist/);
+  assert.throws(() => parseServeArgs(['--backend', 'file']), /file=PATH/);
+  assert.throws(() => parseServeArgs(['--port', '65535', '--disks', '2']), /not enough ports/);
+});
+
+test('serve over Unix sockets (0600); SIGTERM stops cleanly and removes the socket files', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'serve-'));
+  try {
+    const p = spawn(process.execPath, [cli, 'serve', '--disks', '2', '--unix', dir, '--filter=log', `logfile=${join(dir, 'log%d')}`], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    p.stdout.on('data', (d) => (out += d));
+    for (let i = 0; i < 100 && !/disk2/.test(out); i++) await new Promise((r) => setTimeout(r, 50));
+    assert.match(out, /^disk1 nbd\+unix:\/\/\/\?socket=.*disk1\.sock$/m);
+    const sock = join(dir, 'disk1.sock');
+    const { statSync } = await import('node:fs');
+    assert.equal(statSync(sock).mode & 0o777, 0o600);
+    const r = await run('qemu-io', ['-f', 'raw', `nbd+unix:///?socket=${sock}`, '-c', 'write 0 4k']);
+    assert.equal(r.code, 0, r.stderr);
+    p.kill('SIGTERM');
+    const code = await new Promise((res) => p.once('exit', res));
+    assert.equal(code, 0);
+    assert.ok(!existsSync(sock), 'socket file removed');
+    assert.match(readFileSync(join(dir, 'log1'), 'utf8'), /Write id=1 offset=0x0 count=0x1000/, 'log flushed on stop');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('file backend: created and sized, data lands in the file, flush works', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'file-'));
+  try {
+    const img = join(dir, 'disk1.img');
+    const r = await run(process.execPath, [cli, 'serve', '--backend', 'file', `file=${join(dir, 'disk%d.img')}`, '--size', '8M', '--port', '0', '--run', `qemu-io -f raw "$uri" -c 'write -P 0x42 1M 4k' -c flush -c 'read -P 0x42 1M 4k'`]);
+    assert.equal(r.code, 0, r.stderr + r.stdout);
+    const data = readFileSync(img);
+    assert.equal(data.length, 8 << 20);
+    assert.equal(data[1 << 20], 0x42);
+    assert.equal(data[0], 0);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('captive mode passes $uri/$port and exits with the command status; bad flags exit 2', async () => {
+  const r = await run(process.execPath, [cli, 'serve', '--size', '1M', '--port', '0', '--run', 'test -n "$port" && nbdinfo --size "$uri1"; exit 7']);
+  assert.equal(r.code, 7);
+  assert.match(r.stdout, /^1048576$/m);
+  const bad = await run(process.execPath, [cli, 'serve', '--size', 'big']);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /^blockscope: --size: could not parse size 'big'/);
+});
