@@ -5,7 +5,7 @@
 
 import { decodeBatch } from '../server/shared/batch.ts';
 import { cellStartByte } from '../server/shared/geometry.ts';
-import type { DiskInfo, GridGeometry, Op, OpCounter, PresetName, ServerPush } from '../server/shared/types.ts';
+import type { DiskInfo, GridGeometry, Op, OpCounter, PresetName, ReplayAction, ServerPush } from '../server/shared/types.ts';
 import { BlockGrid } from './grid/BlockGrid.ts';
 import { CellPainter } from './grid/cell-painter.ts';
 import { PALETTES, type PaletteName } from './grid/palette.ts';
@@ -104,6 +104,12 @@ export class Controller {
       this.lastCounters.set(disk, { at: now, c: cur.c });
     }
     setUi({ rates: { ...store.getState().rates, ...rates }, frames: this.rafCount });
+    if (store.getState().disks.some((d) => d.mode === 'replay')) void this.replay('status');
+  }
+
+  async replay(action: ReplayAction, extra: { seconds?: number; speed?: number } = {}): Promise<void> {
+    const status = await this.transport.call('replay', { action, ...extra }).catch(() => null);
+    if (status) setUi({ replay: status });
   }
 
   fps(): number {

@@ -2,12 +2,24 @@
 // HTTP/WebSocket bridge and the Electron main process all talk to one Engine.
 
 import { Disk, type DiskSpec } from './disk.ts';
-import type { ServerPush } from './shared/types.ts';
+import type { ReplayStatus, ServerPush } from './shared/types.ts';
+
+/** Playback control of replay mode (server/logs/replayer.ts). */
+export interface ReplayControl {
+  status(): ReplayStatus;
+  pause(): void;
+  resume(): void;
+  step(): void;
+  seek(seconds: number): void;
+  setSpeed(speed: number): void;
+}
 
 export class Engine {
   private _disks: Disk[] = [];
   /** The layout preset the disk set came from, if any (for presetCommands). */
   preset: string | null = null;
+  /** Set in replay mode. */
+  replay: ReplayControl | null = null;
   /** Called after the disk set changes (preset applied, disks added/removed). */
   private changeListeners: Array<() => void> = [];
 

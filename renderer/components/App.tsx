@@ -5,6 +5,7 @@ import { CommandsPanel } from './CommandsPanel.tsx';
 import { useController } from './context.ts';
 import { DiskPanel } from './DiskPanel.tsx';
 import { Legend } from './Legend.tsx';
+import { ReplayBar } from './ReplayBar.tsx';
 import { Toolbar } from './Toolbar.tsx';
 import { Tooltip } from './Tooltip.tsx';
 
@@ -24,6 +25,7 @@ export function App() {
   return (
     <div className={`app palette-${palette}`}>
       <Toolbar />
+      <ReplayBar />
       <Caption />
       <main className="stage">
         <div className="disks" style={{ gridTemplateColumns: `repeat(${columns}, minmax(0, 1fr))` }}>

@@ -47,6 +47,7 @@ export const DiskPanel = memo(function DiskPanel({ disk }: { disk: DiskInfo }) {
           Disk {disk.number} <small>{humanBig(disk.size)}</small>
           {disk.mode !== 'server' && <small className="badge">{disk.mode}</small>}
         </h2>
+        {disk.mode !== 'replay' && (
         <label className={`error-toggle ${disk.errorsOn ? 'on' : ''}`}>
           <input
             type="checkbox"
@@ -56,6 +57,7 @@ export const DiskPanel = memo(function DiskPanel({ disk }: { disk: DiskInfo }) {
           />
           Error
         </label>
+        )}
       </header>
       {uri && (
         <div className="uri">

@@ -2,7 +2,7 @@
 // Pixels do not live here: per-disk CellPainters hold them (grid/), the store only bumps versions.
 
 import { createStore, useStore } from 'zustand';
-import type { CellInfo, DiskInfo, Op, OpCounter } from '../../server/shared/types.ts';
+import type { CellInfo, DiskInfo, Op, OpCounter, ReplayStatus } from '../../server/shared/types.ts';
 import type { PaletteName } from '../grid/palette.ts';
 import type { ConnectionStatus } from '../transport/transport.ts';
 
@@ -32,6 +32,8 @@ export interface UiState {
   hover: { info: CellInfo; x: number; y: number } | null;
   commands: string[] | null;
   message: { text: string; level: 'info' | 'warn' | 'error' } | null;
+  /** Replay mode: playback status (null otherwise). */
+  replay: ReplayStatus | null;
   /** Bumped by the frame loop when any painter changed (for tests and the fps counter). */
   frames: number;
 }
@@ -47,6 +49,7 @@ export const store = createStore<UiState>(() => ({
   hover: null,
   commands: null,
   message: null,
+  replay: null,
   frames: 0,
 }));
 

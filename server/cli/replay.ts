@@ -7,6 +7,7 @@ import { createInterface } from 'node:readline';
 import { Disk } from '../disk.ts';
 import { Engine } from '../engine.ts';
 import { LogCorrelator } from '../logs/correlator.ts';
+import { Replayer } from '../logs/replayer.ts';
 import { parseLine, type LogLine } from '../logs/parser.ts';
 import { CliError, apiPortOption, one, parseArgs, sizeOption, untilSignal } from './args.ts';
 import { startCliControl } from './control.ts';
@@ -31,34 +32,29 @@ async function firstSize(path: string): Promise<bigint | null> {
   return null;
 }
 
-/** Replay logs into disks of `engine`; `speed` null = as fast as possible. */
-export async function replayLogs(engine: Engine, paths: string[], fallbackSize: bigint | null, speed: number | null): Promise<Disk[]> {
+/** One replay disk per log, sized from its Connect line (or --size). */
+async function externalDisks(paths: string[], fallbackSize: bigint | null): Promise<Disk[]> {
   const disks: Disk[] = [];
   for (const [i, path] of paths.entries()) {
     const size = (await firstSize(path)) ?? fallbackSize;
     if (size === null) throw new CliError(`${path}: no Connect line tells the disk size; give --size`);
     disks.push(Disk.external(i + 1, size, 'replay'));
   }
+  return disks;
+}
+
+/** Replay logs into disks of `engine` as fast as they read (--summary). */
+export async function replayLogs(engine: Engine, paths: string[], fallbackSize: bigint | null): Promise<Disk[]> {
+  const disks = await externalDisks(paths, fallbackSize);
   engine.addExternal(disks);
   await Promise.all(
     paths.map(async (path, i) => {
       const disk = disks[i];
       const c = new LogCorrelator(disk.number, disk.bus, 'log');
       let unparsed = 0;
-      let t0Log: number | null = null;
-      const t0 = performance.now();
       for await (const { line } of logLines(path)) {
-        if (!line) {
-          disk.unparsedLines = ++unparsed;
-          continue;
-        }
-        if (speed !== null && line.timeUs !== null) {
-          t0Log ??= line.timeUs;
-          const due = (line.timeUs - t0Log) / 1000 / speed;
-          const wait = due - (performance.now() - t0);
-          if (wait > 1) await new Promise((r) => setTimeout(r, wait));
-        }
-        c.feed(line);
+        if (line) c.feed(line);
+        else disk.unparsedLines = ++unparsed;
       }
       disk.unparsedLines = unparsed;
     }),
@@ -79,17 +75,22 @@ export async function main(argv: string[]): Promise<number> {
   if (!Number.isFinite(speed) || speed <= 0) throw new CliError(`--speed: expected a positive number, got '${speedText}'`);
   const engine = new Engine();
   if (args.flags.has('--summary')) {
-    await replayLogs(engine, args.positional, size, null);
+    await replayLogs(engine, args.positional, size);
     process.stdout.write(`${JSON.stringify(engine.disks.map((d) => d.info()), null, 2)}\n`);
     return 0;
   }
   const control = await startCliControl(engine, apiPortOption(args), args.flags.has('--ui'));
-  await replayLogs(engine, args.positional, size, speed);
-  console.log('replay finished');
+  const disks = await externalDisks(args.positional, size);
+  engine.addExternal(disks);
+  // With a UI the replay stays open at its end (seek back, explore) until stopped.
+  const replayer = new Replayer(disks, args.positional, speed, control !== null);
+  engine.replay = replayer;
+  const done = replayer.run().then(() => console.log(`replay finished: ${replayer.requests} requests`));
   if (control) {
-    // Keep showing the final picture until stopped.
     await untilSignal();
+    replayer.stop();
     await control.close();
   }
+  await done;
   return 0;
 }

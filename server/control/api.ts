@@ -8,7 +8,7 @@ import type { Engine } from '../engine.ts';
 import { isPreset, presetCommands, presetSpecs, type PresetOptions } from '../presets.ts';
 import { parseSize } from '../size.ts';
 import type { ControlMethod, ControlMethods } from '../shared/types.ts';
-import { ValidationError, bool, int, obj, optInt, optStr, str, stringMap } from './validate.ts';
+import { ValidationError, bool, int, num, obj, optInt, optStr, str, stringMap } from './validate.ts';
 
 export const CONTROL_METHODS: readonly ControlMethod[] = [
   'listDisks',
@@ -19,7 +19,10 @@ export const CONTROL_METHODS: readonly ControlMethod[] = [
   'resetDisk',
   'applyPreset',
   'presetCommands',
+  'replay',
 ];
+
+const REPLAY_ACTIONS = ['status', 'pause', 'resume', 'step', 'seek', 'speed'] as const;
 
 export class ControlApi {
   private readonly presetDefaults: PresetOptions;
@@ -95,6 +98,18 @@ export class ControlApi {
         await this.engine.replace(specs);
         this.engine.preset = name;
         return this.engine.disks.map((d) => d.info());
+      }
+      case 'replay': {
+        const r = this.engine.replay;
+        if (!r) throw new Error('not replaying (start with blockscope replay LOGFILE --ui)');
+        const action = str(p, 'action', 16);
+        if (!(REPLAY_ACTIONS as readonly string[]).includes(action)) throw new ValidationError(`action must be one of ${REPLAY_ACTIONS.join(', ')}`);
+        if (action === 'pause') r.pause();
+        else if (action === 'resume') r.resume();
+        else if (action === 'step') r.step();
+        else if (action === 'seek') r.seek(num(p, 'seconds', 0, 1e9));
+        else if (action === 'speed') r.setSpeed(num(p, 'speed', 0.01, 1000));
+        return r.status();
       }
       case 'presetCommands': {
         const preset = this.engine.preset && isPreset(this.engine.preset) ? this.engine.preset : null;

@@ -97,6 +97,7 @@ async function route(api: ControlApi, method: string, path: string, req: Incomin
   if ((m = /^\/api\/disks\/(\d+)\/clear$/.exec(path))) return { call: 'clearPicture', params: { disk: Number(m[1]) } };
   if ((m = /^\/api\/disks\/(\d+)\/reset$/.exec(path))) return { call: 'resetDisk', params: { disk: Number(m[1]) } };
   if (path === '/api/preset') return { call: 'applyPreset', params: b };
+  if (path === '/api/replay') return { call: 'replay', params: b };
   void api;
   return null;
 }

@@ -51,3 +51,9 @@ export function stringMap(p: Record<string, unknown>, key: string): Record<strin
   }
   return out;
 }
+
+export function num(p: Record<string, unknown>, key: string, min: number, max: number): number {
+  const v = p[key];
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < min || v > max) throw new ValidationError(`${key} must be a number from ${min} to ${max}`);
+  return v;
+}

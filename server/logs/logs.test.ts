@@ -104,3 +104,46 @@ test('tailer: late file, appends in bursts, partial lines, truncation, delete an
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('replayer: original timing scaled, pause, step, seek', async () => {
+  const { Disk } = await import('../disk.ts');
+  const { Replayer } = await import('./replayer.ts');
+  const dir = mkdtempSync(join(tmpdir(), 'replay-'));
+  const path = join(dir, 'log');
+  // Ten writes, 100 ms apart in log time.
+  const lines = ['2026-11-23 05:00:00.000000 connection=1 Connect export="" tls=0 size=0x4000000'];
+  for (let i = 1; i <= 10; i++) {
+    const ts = `2026-11-23 05:00:0${Math.floor(i / 10)}.${String((i % 10) * 100000).padStart(6, '0')}`;
+    lines.push(`${ts} connection=1 Write id=${i} offset=0x${(i * 4096).toString(16)} count=0x1000 fua=0 ...`, `${ts} connection=1 ...Write id=${i} return=0`);
+  }
+  writeFileSync(path, lines.join('\n') + '\n');
+  const disk = Disk.external(1, 64n << 20n, 'replay');
+  try {
+    const fast = new Replayer([disk], [path], 10);
+    const t0 = performance.now();
+    await fast.run();
+    const ms = performance.now() - t0;
+    assert.equal(fast.requests, 10);
+    assert.ok(ms >= 80 && ms < 400, `1 s of log at 10× took ${ms} ms`);
+    disk.stats.clear();
+    const r = new Replayer([disk], [path], 1, true);
+    r.pause();
+    const running = r.run();
+    r.step();
+    await new Promise((res) => setTimeout(res, 100));
+    assert.equal(r.status().requests, 1, 'one step, one request');
+    assert.equal(r.status().playing, false);
+    r.seek(0.55);
+    await new Promise((res) => setTimeout(res, 100));
+    assert.equal(disk.info().blocks.written, 5, 'seek replays up to 0.55 s: five writes');
+    r.setSpeed(100);
+    r.resume();
+    await new Promise((res) => setTimeout(res, 200));
+    assert.equal(r.status().finished, true);
+    assert.equal(disk.info().blocks.written, 10);
+    r.stop();
+    await running;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -154,6 +154,19 @@ export interface ControlMethods {
   resetDisk: { params: { disk: number }; result: DiskInfo };
   applyPreset: { params: { preset: PresetName; disks?: number; size?: string }; result: DiskInfo[] };
   presetCommands: { params: Record<string, never>; result: { preset: PresetName | null; commands: string[] } };
+  /** Replay mode only: playback control. */
+  replay: { params: { action: ReplayAction; seconds?: number; speed?: number }; result: ReplayStatus };
+}
+
+export type ReplayAction = 'status' | 'pause' | 'resume' | 'step' | 'seek' | 'speed';
+
+export interface ReplayStatus {
+  playing: boolean;
+  speed: number;
+  /** Log time played, seconds from the log's first timestamp. */
+  positionSec: number;
+  finished: boolean;
+  requests: number;
 }
 export type ControlMethod = keyof ControlMethods;
 

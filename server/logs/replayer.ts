@@ -1,0 +1,218 @@
+// Plays finished logs (one disk per file) with their original timing, scaled by `speed`, and
+// lets the UI pause, step (one request at a time), seek and change speed. Files are streamed,
+// never loaded whole: the streams are merged by timestamp, and a seek restarts them and
+// fast-forwards to the target time without waiting.
+
+import { createReadStream } from 'node:fs';
+import { createInterface } from 'node:readline';
+import type { Disk } from '../disk.ts';
+import type { ReplayControl } from '../engine.ts';
+import type { ReplayStatus } from '../shared/types.ts';
+import { LogCorrelator } from './correlator.ts';
+import { parseLine, type LogLine } from './parser.ts';
+
+
+interface Stream {
+  disk: Disk;
+  correlator: LogCorrelator;
+  lines: AsyncIterator<string>;
+  next: LogLine | null;
+  done: boolean;
+}
+
+const TICK_MS = 20;
+
+export class Replayer implements ReplayControl {
+  private streams: Stream[] = [];
+  private playing = true;
+  private finished = false;
+  private startUs: number | null = null;
+  /** Log time (µs) reached. */
+  private positionUs = 0;
+  private stepping = false;
+  private wake: (() => void) | null = null;
+  private generation = 0;
+  private seekTo: number | null = null;
+  requests = 0;
+
+  constructor(
+    private readonly disks: Disk[],
+    private readonly paths: string[],
+    public speed: number,
+    /** Keep running after the end (the UI may seek back); stop() ends it. */
+    private readonly keepAlive = false,
+  ) {}
+
+  private stopped = false;
+
+  stop(): void {
+    this.stopped = true;
+    this.poke();
+  }
+
+  status(): ReplayStatus {
+    return { playing: this.playing, speed: this.speed, positionSec: this.positionUs / 1e6, finished: this.finished, requests: this.requests };
+  }
+
+  pause(): void {
+    this.playing = false;
+  }
+  resume(): void {
+    this.playing = true;
+    this.poke();
+  }
+  /** Play until the next request completes, then pause. */
+  step(): void {
+    this.playing = false;
+    this.stepping = true;
+    this.poke();
+  }
+  setSpeed(speed: number): void {
+    if (!(speed > 0) || !Number.isFinite(speed)) throw new Error(`speed must be a positive number, got ${speed}`);
+    this.speed = speed;
+  }
+  /** Jump to `seconds` of log time: restart from the top and fast-forward. */
+  seek(seconds: number): void {
+    if (!(seconds >= 0)) throw new Error(`seek: seconds must be ≥ 0, got ${seconds}`);
+    this.seekTo = seconds * 1e6;
+    this.generation++;
+    this.poke();
+  }
+
+  private poke(): void {
+    const w = this.wake;
+    this.wake = null;
+    w?.();
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const t = setTimeout(() => {
+        this.wake = null;
+        resolve();
+      }, ms);
+      this.wake = () => {
+        clearTimeout(t);
+        resolve();
+      };
+    });
+  }
+
+  private async open(): Promise<void> {
+    this.streams = this.paths.map((path, i) => {
+      const disk = this.disks[i];
+      const rl = createInterface({ input: createReadStream(path), crlfDelay: Infinity });
+      const correlator = new LogCorrelator(disk.number, disk.bus, 'log');
+      return { disk, correlator, lines: rl[Symbol.asyncIterator](), next: null, done: false };
+    });
+    for (const s of this.streams) await this.advance(s);
+  }
+
+  /** Read the stream's next parseable line into `next` (counting unparsable ones). */
+  private async advance(s: Stream): Promise<void> {
+    s.next = null;
+    while (!s.done) {
+      const r = await s.lines.next();
+      if (r.done) {
+        s.done = true;
+        return;
+      }
+      if (!r.value) continue;
+      const l = parseLine(r.value);
+      if (l) {
+        s.next = l;
+        return;
+      }
+      s.disk.unparsedLines = (s.disk.unparsedLines ?? 0) + 1;
+    }
+  }
+
+  /** The stream whose next line comes first (lines without a timestamp go at once). */
+  private earliest(): Stream | null {
+    let best: Stream | null = null;
+    for (const s of this.streams) {
+      if (!s.next) continue;
+      if (!best || (s.next.timeUs ?? -Infinity) < (best.next!.timeUs ?? -Infinity)) best = s;
+    }
+    return best;
+  }
+
+  async run(): Promise<void> {
+    for (const d of this.disks) d.unparsedLines = 0;
+    await this.open();
+    let wallStart = performance.now();
+    let logAtWallStart = 0;
+    for (;;) {
+      if (this.stopped) return;
+      if (this.seekTo !== null) {
+        // Restart everything and fast-forward.
+        const target = this.seekTo;
+        this.seekTo = null;
+        for (const d of this.disks) {
+          d.stats.clear();
+          d.unparsedLines = 0;
+        }
+        this.requests = 0;
+        this.positionUs = 0;
+        this.startUs = null;
+        this.finished = false;
+        await this.open();
+        const gen = this.generation;
+        for (let s = this.earliest(); s; s = this.earliest()) {
+          const t = s.next!.timeUs;
+          this.startUs ??= t;
+          if (t !== null && this.startUs !== null && t - this.startUs > target) break;
+          this.feed(s);
+          await this.advance(s);
+          if (gen !== this.generation) break;
+        }
+        this.positionUs = target;
+        wallStart = performance.now();
+        logAtWallStart = this.positionUs;
+        continue;
+      }
+      const s = this.earliest();
+      if (!s) {
+        this.finished = true;
+        this.playing = false;
+        if (!this.keepAlive) return;
+        await this.sleep(1000);
+        continue;
+      }
+      if (!this.playing && !this.stepping) {
+        await this.sleep(1000);
+        wallStart = performance.now();
+        logAtWallStart = this.positionUs;
+        continue;
+      }
+      const t = s.next!.timeUs;
+      this.startUs ??= t;
+      if (!this.stepping && t !== null && this.startUs !== null) {
+        const due = t - this.startUs;
+        const now = logAtWallStart + (performance.now() - wallStart) * 1000 * this.speed;
+        if (due > now) {
+          this.positionUs = now;
+          await this.sleep(Math.min(TICK_MS, (due - now) / 1000 / this.speed));
+          continue;
+        }
+        this.positionUs = due;
+      } else if (t !== null && this.startUs !== null) this.positionUs = t - this.startUs;
+      const completed = this.feed(s);
+      await this.advance(s);
+      if (this.stepping && completed) {
+        this.stepping = false;
+        wallStart = performance.now();
+        logAtWallStart = this.positionUs;
+      }
+    }
+  }
+
+  /** Feed one line; true when it completed a request. */
+  private feed(s: Stream): boolean {
+    const before = s.correlator.requests;
+    s.correlator.feed(s.next!);
+    const done = s.correlator.requests > before;
+    if (done) this.requests++;
+    return done;
+  }
+}
