@@ -1,7 +1,7 @@
 // Acceptance: the RAID 5 demo under guestfish — a member fails, md rebuilds onto the spare,
 // a second failure leaves the array degraded but readable — and the grid shows it.
 import { expect, test } from '@playwright/test';
-import { checkDemoPrerequisites, type DiskSnapshot } from './driver.ts';
+import { checkDemoPrerequisites, type DiskSnapshot } from '../../server/demos/driver.ts';
 import { pixel, runDemoInPage } from './run.ts';
 
 test('demo raid5: GPT, initial sync, discard, failure, rebuild onto the spare, degraded', async ({ page }) => {

@@ -6,8 +6,8 @@
 //   --linger MS      with --headless: keep serving MS ms after the end (for a last look)
 //   --report FILE    write the per-step report (JSON)
 import { writeFileSync } from 'node:fs';
-import { DEMOS } from './demos.ts';
-import { runDemo } from './driver.ts';
+import { DEMOS } from '../../server/demos/demos.ts';
+import { runDemo } from '../../server/demos/driver.ts';
 
 async function main(argv: string[]): Promise<number> {
   const name = argv.find((a) => !a.startsWith('--') && !/^\d+$/.test(a)) ?? '';

@@ -5,7 +5,7 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { DemoReport } from './driver.ts';
+import type { DemoReport } from '../../server/demos/driver.ts';
 
 export const ARTIFACTS = join(import.meta.dirname, '..', 'artifacts', 'demos');
 

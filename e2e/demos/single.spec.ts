@@ -1,6 +1,6 @@
 // Acceptance: "a filesystem's life on one disk" under guestfish tells its story on the grid.
 import { expect, test } from '@playwright/test';
-import { checkDemoPrerequisites } from './driver.ts';
+import { checkDemoPrerequisites } from '../../server/demos/driver.ts';
 import { pixel, runDemoInPage } from './run.ts';
 
 test('demo single: GPT at both ends, mkfs discard and zeroing, data, fstrim, blkdiscard', async ({ page }) => {

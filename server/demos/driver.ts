@@ -7,10 +7,10 @@ import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startControlServer, type ControlServer } from '../../server/control/http.ts';
-import { Engine } from '../../server/engine.ts';
-import { presetSpecs } from '../../server/presets.ts';
-import type { BlockStateName, DiskInfo, OpCounter, Op } from '../../server/shared/types.ts';
+import { startControlServer, type ControlServer } from '../control/http.ts';
+import { Engine } from '../engine.ts';
+import { presetSpecs } from '../presets.ts';
+import type { BlockStateName, DiskInfo, OpCounter, Op } from '../shared/types.ts';
 import type { Demo, DemoContext } from './demos.ts';
 
 export interface DiskSnapshot {
@@ -41,6 +41,10 @@ export interface DemoReport {
 
 export interface DemoOptions {
   delayMs: number;
+  /** Run on this engine (the desktop app's): its disk set is replaced by the demo's. */
+  engine?: Engine;
+  /** Serve the UI over HTTP too (headless CLI); the app has its own window. */
+  ui?: boolean;
   /** Wait for a viewer (a WebSocket client) before starting. */
   waitForViewer?: boolean;
   onReady?: (ui: string, uris: string[]) => void;
@@ -88,19 +92,22 @@ export interface DemoRun {
 export async function runDemo(demo: Demo, o: DemoOptions): Promise<DemoRun> {
   checkDemoPrerequisites();
   const dir = mkdtempSync(join(tmpdir(), `blockscope-demo-${demo.name}-`));
-  const engine = new Engine();
+  const ownEngine = !o.engine;
+  const engine = o.engine ?? new Engine();
   let control: ControlServer | null = null;
   const t0 = performance.now();
   const close = async () => {
     await control?.close();
-    await engine.closeAll();
+    // A borrowed engine keeps its disks: the picture stays for the audience.
+    if (ownEngine) await engine.closeAll();
     rmSync(dir, { recursive: true, force: true });
   };
   try {
     const presetDefaults = { host: '127.0.0.1', port: 0, unixDir: null, size: 64n << 20n, delayMs: o.delayMs, logDir: dir };
-    await engine.serve(presetSpecs(demo.name, presetDefaults));
+    await engine.replace(presetSpecs(demo.name, presetDefaults));
     engine.preset = demo.name;
-    control = await startControlServer(engine, { port: 0, ui: true, presetDefaults });
+    // The RAID demo flips Error toggles through this API (Blockscope's own control API).
+    control = await startControlServer(engine, { port: 0, ui: o.ui ?? ownEngine, presetDefaults });
     const servers = engine.disks.map((d) => `tcp:127.0.0.1:${d.server!.port}`);
     o.onReady?.(control.url, engine.disks.map((d) => d.server!.uris[0]));
     if (o.waitForViewer) while (control.pump.subscribers === 0) await new Promise((r) => setTimeout(r, 100));
