@@ -4,7 +4,7 @@
 // later, deletion and re-creation. Reads in bounded chunks: never holds the whole file.
 
 import { watch, type FSWatcher } from 'chokidar';
-import { closeSync, openSync, readSync, statSync } from 'node:fs';
+import { closeSync, openSync, readSync, statSync, watch as watchFile, type FSWatcher as FileWatcher } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 
 const CHUNK = 1 << 20;
@@ -23,6 +23,8 @@ export class LogTailer {
   private reading = false;
   private again = false;
   private poll: NodeJS.Timeout | null = null;
+  /** A direct watch on the file itself: chokidar drops appends that keep the same mtime. */
+  private fileWatcher: FileWatcher | null = null;
 
   constructor(
     readonly path: string,
@@ -41,18 +43,38 @@ export class LogTailer {
     const file = resolve(this.path);
     this.watcher = watch(dirname(file), { ignoreInitial: true, depth: 0 });
     const mine = (p: string) => resolve(p) === file;
-    this.watcher.on('add', (p) => mine(p) && this.readMore());
+    this.watcher.on('add', (p) => {
+      if (!mine(p)) return;
+      this.watchFile();
+      this.readMore();
+    });
     this.watcher.on('change', (p) => mine(p) && this.readMore());
     this.watcher.on('unlink', (p) => {
       if (!mine(p)) return;
       // A re-created file starts from the top.
+      this.fileWatcher?.close();
+      this.fileWatcher = null;
       this.offset = 0;
       this.partial = '';
     });
+    this.watchFile();
     await new Promise<void>((ready) => this.watcher!.once('ready', () => ready()));
     this.poll = setInterval(() => this.readMore(), POLL_MS);
     this.poll.unref();
     this.readMore();
+  }
+
+  private watchFile(): void {
+    this.fileWatcher?.close();
+    try {
+      this.fileWatcher = watchFile(this.path, () => this.readMore());
+      this.fileWatcher.on('error', () => {
+        this.fileWatcher?.close();
+        this.fileWatcher = null;
+      });
+    } catch {
+      this.fileWatcher = null; // not there yet: chokidar's 'add' comes back here
+    }
   }
 
   /** Read from the last offset to the end of the file (also callable directly, e.g. by a poll). */
@@ -105,6 +127,8 @@ export class LogTailer {
   async close(): Promise<void> {
     if (this.poll) clearInterval(this.poll);
     this.poll = null;
+    this.fileWatcher?.close();
+    this.fileWatcher = null;
     await this.watcher?.close();
     this.watcher = null;
   }

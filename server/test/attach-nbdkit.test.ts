@@ -94,8 +94,7 @@ test('lag from a log line being appended by another process to its event (median
         process.send([i, Date.now()]);
         if (i === 500) { clearInterval(t); fs.closeSync(fd); process.disconnect(); }
       }, 4);`;
-    const { fork } = await import('node:child_process');
-    const p = fork('-e', [], { execArgv: ['-e', child], stdio: 'ignore' });
+    const p = spawn(process.execPath, ['-e', child], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
     p.on('message', (m) => {
       const [id, ms] = m as [number, number];
       written.set(id, ms);
