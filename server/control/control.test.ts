@@ -88,3 +88,15 @@ test('WebSocket from a foreign origin is refused', async () => {
   const err = await new Promise<Error>((r) => ws.once('error', r));
   assert.match(err.message, /403/);
 });
+
+test('cross-site POSTs and rebound Host names are refused (403)', async () => {
+  const r = await fetch(new URL('/api/disks/1/reset', server.url), { method: 'POST', headers: { origin: 'http://evil.example' } });
+  assert.equal(r.status, 403);
+  const { request } = await import('node:http');
+  const status = await new Promise<number>((resolve) => {
+    const req = request(new URL('/api/disks', server.url), { headers: { host: 'rebound.example:80' } }, (res) => resolve(res.statusCode ?? 0));
+    req.end();
+  });
+  assert.equal(status, 403);
+  assert.equal((await api('GET', '/api/disks')).status, 200);
+});

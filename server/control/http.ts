@@ -8,6 +8,7 @@ import type { Engine } from '../engine.ts';
 import { FramePump } from '../events/frame-pump.ts';
 import type { PresetOptions } from '../presets.ts';
 import { ControlApi } from './api.ts';
+import { allowedHost, allowedOrigin } from './origin.ts';
 import { ParamError } from '../filters/params.ts';
 import { ValidationError } from './validate.ts';
 import { attachWebSocket } from './websocket.ts';
@@ -134,6 +135,9 @@ export async function startControlServer(engine: Engine, o: ControlServerOptions
   const server = createServer(async (req, res) => {
     const url = new URL(req.url ?? '/', 'http://localhost');
     const path = url.pathname;
+    if (!allowedHost(req.headers.host) || !allowedOrigin(req.headers.origin, req.headers.host)) {
+      return sendJson(res, 403, { error: 'forbidden: requests must come from this machine (Host/Origin)' });
+    }
     try {
       if (path.startsWith('/api/')) {
         const r = await route(api, req.method ?? 'GET', path, req);

@@ -1,6 +1,7 @@
 // The WebSocket bridge (/ws) for the UI in headless mode: text messages are ControlRequest →
 // ControlResponse JSON, the server pushes ServerPush JSON, binary messages are frame batches.
-// Only pages from this server's own origin may connect (no cross-site WebSocket hijacking).
+// Only pages from this server's own origin may connect (no cross-site WebSocket hijacking,
+// no DNS rebinding: see origin.ts).
 
 import type { Server } from 'node:http';
 import { WebSocketServer, type WebSocket } from 'ws';
@@ -8,28 +9,19 @@ import type { Engine } from '../engine.ts';
 import type { FramePump } from '../events/frame-pump.ts';
 import type { ControlResponse, ServerPush } from '../shared/types.ts';
 import type { ControlApi } from './api.ts';
+import { allowedHost, allowedOrigin } from './origin.ts';
 
 /** Skip frames for a client with more than this queued (it gets a full snapshot later). */
 const BUSY_BYTES = 4 * 1024 * 1024;
 const MAX_MESSAGE = 64 * 1024;
 const DISKS_REFRESH_MS = 1000;
 
-function allowedOrigin(origin: string | undefined, host: string | undefined): boolean {
-  if (!origin) return true; // non-browser clients (tests, scripts) send none
-  try {
-    const o = new URL(origin);
-    return o.host === host && (o.hostname === '127.0.0.1' || o.hostname === 'localhost' || o.hostname === '[::1]');
-  } catch {
-    return false;
-  }
-}
-
 export function attachWebSocket(server: Server, engine: Engine, api: ControlApi, pump: FramePump): { close(): void } {
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_MESSAGE });
 
   server.on('upgrade', (req, socket, head) => {
     const path = new URL(req.url ?? '/', 'http://localhost').pathname;
-    if (path !== '/ws' || !allowedOrigin(req.headers.origin, req.headers.host)) {
+    if (path !== '/ws' || !allowedHost(req.headers.host) || !allowedOrigin(req.headers.origin, req.headers.host)) {
       socket.write('HTTP/1.1 403 Forbidden\r\n\r\n');
       socket.destroy();
       return;
