@@ -168,6 +168,8 @@ export class Connection {
   private prepared = false;
   private closing = false;
   private drained: (() => void) | null = null;
+  /** Settles when the filters' close hooks have run (the log filter's Disconnect line). */
+  private closedHooks: Promise<void> = Promise.resolve();
 
   constructor(private readonly o: ConnectionOptions) {
     this.socket = o.socket;
@@ -214,6 +216,7 @@ export class Connection {
     this.socket.end();
     this.socket.destroy();
     this.teardown();
+    await this.closedHooks;
   }
 
   private teardown(): void {
@@ -221,7 +224,7 @@ export class Connection {
     this.phase = 'closed';
     this.abort.abort();
     this.waiter?.();
-    if (this.prepared) void this.o.chain.close(this.info, this.graceful);
+    if (this.prepared) this.closedHooks = this.o.chain.close(this.info, this.graceful);
     this.o.onClose(this);
   }
 
