@@ -30,8 +30,9 @@ export async function runDemoInPage(page: Page, name: string, delayMs: number, a
       const ui = /^ui (\S+)/m.exec(out);
       if (ui) resolve(ui[1]);
       for (const m of text.matchAll(/^STEP (\d+)\/\d+ /gm)) {
-        // Give the step a moment to show, then capture it.
-        shots.push(page.waitForTimeout(700).then(() => page.screenshot({ path: join(ARTIFACTS, `${name}-step${m[1]}.png`) })).catch(() => {}));
+        // A step's start is the previous step's result: capture it after a frame or two, with
+        // the new caption showing (at a short delay, steps are too quick to catch later).
+        shots.push(page.waitForTimeout(120).then(() => page.screenshot({ path: join(ARTIFACTS, `${name}-step${m[1]}-start.png`) })).catch(() => {}));
       }
       if (/^(demo finished|guestfish failed)/m.test(text)) finished();
     });
