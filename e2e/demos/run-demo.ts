@@ -7,7 +7,7 @@
 //   --report FILE    write the per-step report (JSON)
 import { writeFileSync } from 'node:fs';
 import { DEMOS } from '../../server/demos/demos.ts';
-import { runDemo } from '../../server/demos/driver.ts';
+import { kernelNbdClient, runDemo } from '../../server/demos/driver.ts';
 
 async function main(argv: string[]): Promise<number> {
   const name = argv.find((a) => !a.startsWith('--') && !/^\d+$/.test(a)) ?? '';
@@ -24,6 +24,8 @@ async function main(argv: string[]): Promise<number> {
   }
   const headless = argv.includes('--headless');
   console.log(`${demo.title} — ${demo.disks} disk(s), delay ${delayMs} ms`);
+  const k = kernelNbdClient();
+  console.log(`kernel NBD client: ${k.usable ? `available (${k.why})` : `not usable here: ${k.why}`}; the demo drives the disks with guestfish`);
   const run = await runDemo(demo, {
     delayMs,
     waitForViewer: !headless || argv.includes('--wait-viewer'),

@@ -3,7 +3,7 @@
 // what each disk saw at each step boundary (for the acceptance tests and the closing notes).
 
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -57,6 +57,22 @@ export function checkDemoPrerequisites(): void {
   if (spawnSync('sh', ['-c', 'command -v guestfish']).status !== 0) throw new Error('guestfish not found: apt-get install libguestfs-tools');
   if (!readdirSync('/boot').some((f) => f.startsWith('vmlinuz'))) throw new Error('no kernel in /boot for the libguestfs appliance: apt-get install linux-image-amd64');
   if (spawnSync('sh', ['-c', 'command -v curl']).status !== 0) throw new Error('curl not found: apt-get install curl');
+}
+
+/**
+ * Is the host kernel's NBD client usable (nbd-client + /dev/nbd*)? Where it is, a demo could
+ * attach Blockscope's disks as /dev/nbdN directly; guestfish works everywhere, so the demos use it.
+ */
+export function kernelNbdClient(): { usable: boolean; why: string } {
+  let devices = '';
+  try {
+    devices = readFileSync('/proc/devices', 'utf8');
+  } catch {
+    return { usable: false, why: 'no /proc/devices' };
+  }
+  if (!/\bnbd\b/.test(devices)) return { usable: false, why: 'the kernel has no nbd driver (modprobe nbd)' };
+  if (spawnSync('sh', ['-c', 'command -v nbd-client']).status !== 0) return { usable: false, why: 'nbd-client not installed (apt-get install nbd-client)' };
+  return { usable: true, why: 'attach a disk with: nbd-client 127.0.0.1 PORT /dev/nbd0 -N ""' };
 }
 
 /** A few MiB of small files, like unpacking a source tree. */
