@@ -61,7 +61,8 @@ export class SparseArray {
       const n = Math.min(PAGE_SIZE - inPage, buf.length - done);
       let p = this.pages.get(page);
       if (!p) {
-        p = Buffer.alloc(PAGE_SIZE);
+        // A write covering the whole page overwrites every byte: no need to zero it first.
+        p = n === PAGE_SIZE ? Buffer.allocUnsafe(PAGE_SIZE) : Buffer.alloc(PAGE_SIZE);
         this.pages.set(page, p);
       }
       buf.copy(p, inPage, done, done + n);
