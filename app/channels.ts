@@ -5,12 +5,15 @@ import { CONTROL_METHODS } from '../server/control/api.ts';
 
 export const CHANNELS = {
   /** renderer → main (invoke): one control API call. */
-  control: 'blockscope:control',
+  control: 'control',
   /** main → renderer: one binary frame batch. */
-  batch: 'blockscope:batch',
+  batch: 'batch',
   /** main → renderer: a ServerPush (disks, captions, status). */
-  push: 'blockscope:push',
+  push: 'push',
 } as const;
+
+/** The same names as a list: every channel the app uses, and no other. */
+export const CHANNEL_LIST = Object.values(CHANNELS) as readonly Channel[];
 
 export type Channel = (typeof CHANNELS)[keyof typeof CHANNELS];
 

@@ -68,6 +68,21 @@ function buildMenu(): void {
           { label: 'RAID 5 rebuild after a disk fails', click: () => void runAppDemo(RAID5) },
         ],
       },
+      {
+        label: 'Help',
+        submenu: [
+          {
+            label: 'Demos',
+            click: () =>
+              void dialog.showMessageBox({
+                type: 'info',
+                title: 'Blockscope demos',
+                message: 'The demos are described in the README, section "Demos".',
+                detail: 'npm run demo -- single   (a filesystem\'s life on one disk)\nnpm run demo -- raid5    (RAID 5 rebuild onto a hot spare)\n\nOr use the Demo menu to run one in this window. Details: docs/demos.md.',
+              }),
+          },
+        ],
+      },
     ]),
   );
 }
@@ -111,4 +126,10 @@ app.whenReady().then(async () => {
 });
 
 app.on('window-all-closed', () => app.quit());
-app.on('before-quit', () => void engine.closeAll());
+let closing = false;
+app.on('before-quit', (e) => {
+  if (closing) return;
+  closing = true;
+  e.preventDefault(); // close the NBD servers and logs cleanly, then quit for real
+  void engine.closeAll().finally(() => app.quit());
+});

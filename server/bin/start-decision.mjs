@@ -1,14 +1,25 @@
-// What `npm start` should do on this machine: the Electron window when it can, otherwise the
-// same UI served to a browser. Pure, so it is unit-tested.
+// `npm start` decides between the Electron app and the browser fallback. Pure, so it is tested
+// (app/start-decision.test.ts); start.mjs gathers the facts and acts on the answer.
 
 /**
- * @param {{ electronBinary: string | null, binaryExists: boolean, env: Record<string, string | undefined> }} o
- * @returns {{ mode: 'electron' } | { mode: 'browser', reason: string }}
+ * @param {{ electronPath: string | null, electronExists: boolean, env: Record<string, string | undefined>,
+ *           hasMainBuild: boolean, hasRendererBuild: boolean }} facts
+ * @returns {{ mode: 'electron', build: boolean, reason: null }
+ *         | { mode: 'browser', build: boolean, reason: string }}
  */
-export function decideStart(o) {
-  if (!o.electronBinary || !o.binaryExists) {
-    return { mode: 'browser', reason: 'no Electron binary (installed with ELECTRON_SKIP_BINARY_DOWNLOAD, or its download failed)' };
+export function decideStart(facts) {
+  const display = Boolean(facts.env.DISPLAY || facts.env.WAYLAND_DISPLAY);
+  let reason = null;
+  if (!facts.electronPath || !facts.electronExists) {
+    reason = 'no Electron binary (install without ELECTRON_SKIP_BINARY_DOWNLOAD)';
+  } else if (!display) {
+    reason = 'no display (neither DISPLAY nor WAYLAND_DISPLAY is set)';
   }
-  if (!o.env.DISPLAY && !o.env.WAYLAND_DISPLAY) return { mode: 'browser', reason: 'no display (DISPLAY/WAYLAND_DISPLAY unset)' };
-  return { mode: 'electron' };
+  if (reason === null) return { mode: 'electron', build: !facts.hasMainBuild, reason: null };
+  return { mode: 'browser', build: !facts.hasRendererBuild, reason };
+}
+
+/** The one line printed when falling back to the browser. */
+export function fallbackLine(reason) {
+  return `blockscope: ${reason} — serving the UI in your browser instead`;
 }

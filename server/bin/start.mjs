@@ -1,36 +1,50 @@
 #!/usr/bin/env node
-// `npm start`: open the Electron app with one 64 MiB disk (log + 40 ms delay, like the original
-// demo). Without an Electron binary or a display, say so in one line and serve the same UI
-// to a browser instead (`blockscope serve --preset single --ui`), printing its URL.
+// `npm start`: the Electron app when it can run here (binary installed and a display), otherwise
+// the same UI served to a browser by `blockscope serve --preset single --ui` (which prints the URL).
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { decideStart } from './start-decision.mjs';
+import { decideStart, fallbackLine } from './start-decision.mjs';
 
-const root = join(import.meta.dirname, '..', '..');
-const require = createRequire(import.meta.url);
-let electronBinary = null;
+const root = new URL('../..', import.meta.url).pathname;
+const require = createRequire(join(root, 'package.json'));
+
+let electronPath = null;
 try {
-  electronBinary = require('electron'); // the package exports the binary's path…
+  const p = require('electron'); // throws "Electron failed to install correctly" without the binary
+  if (typeof p === 'string') electronPath = p;
 } catch {
-  electronBinary = null; // …and throws when the binary was never downloaded
+  electronPath = null;
 }
-const decision = decideStart({ electronBinary, binaryExists: !!electronBinary && existsSync(electronBinary), env: process.env });
 
-const run = (cmd, args) => spawnSync(cmd, args, { cwd: root, stdio: 'inherit' }).status ?? 1;
+const decision = decideStart({
+  electronPath,
+  electronExists: electronPath !== null && existsSync(electronPath),
+  env: process.env,
+  hasMainBuild: existsSync(join(root, 'out', 'main')),
+  hasRendererBuild: existsSync(join(root, 'out', 'renderer', 'index.html')),
+});
+
+const npx = process.platform === 'win32' ? 'npx.cmd' : 'npx';
+const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
+
+function runOrExit(cmd, args) {
+  const r = spawnSync(cmd, args, { cwd: root, stdio: 'inherit' });
+  if (r.status !== 0) process.exit(r.status ?? 1);
+}
+
+function exec(cmd, args) {
+  const child = spawn(cmd, args, { cwd: root, stdio: 'inherit' });
+  for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => child.kill(sig));
+  child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
+}
 
 if (decision.mode === 'electron') {
-  if (!existsSync(join(root, 'out', 'main', 'main.js')) && run('npx', ['electron-vite', 'build', '--config', 'electron.config.ts']) !== 0) process.exit(1);
-  const child = spawn(electronBinary, ['.'], { cwd: root, stdio: 'inherit' });
-  child.on('exit', (code) => process.exit(code ?? 0));
+  if (decision.build) runOrExit(npx, ['electron-vite', 'build', '--config', 'electron.config.ts']);
+  exec(electronPath, ['.']);
 } else {
-  console.log(`blockscope: ${decision.reason} — serving the UI in your browser instead`);
-  if (!existsSync(join(root, 'out', 'renderer', 'index.html')) && run('npm', ['run', '--silent', 'build']) !== 0) process.exit(1);
-  const child = spawn(process.execPath, [join(root, 'server', 'bin', 'blockscope.mjs'), 'serve', '--preset', 'single', '--ui', ...process.argv.slice(2)], {
-    cwd: root,
-    stdio: 'inherit',
-  });
-  for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => child.kill(sig));
-  child.on('exit', (code) => process.exit(code ?? 0));
+  console.log(fallbackLine(decision.reason));
+  if (decision.build) runOrExit(npm, ['run', 'build']);
+  exec(process.execPath, [join(root, 'server', 'bin', 'blockscope.mjs'), 'serve', '--preset', 'single', '--ui']);
 }

@@ -28,6 +28,20 @@ export interface Demo {
   steps: DemoStep[];
 }
 
+/**
+ * Wait (at most 60 s) until the kernel's ext4lazyinit thread has finished zeroing the inode
+ * tables: the thread exits when it has no filesystem left to initialise. (guestfish splits
+ * `debug sh` arguments on spaces and drops single quotes: none are used here.)
+ */
+const waitForLazyInit = 'debug sh "i=0; while grep -qs ext4lazyinit /proc/[0-9]*/comm && [ $i -lt 600 ]; do sleep 0.1; i=$((i+1)); done"';
+
+/**
+ * Wait (at most 120 s) until md has marked disk 3 faulty and finished rebuilding onto the spare.
+ * `mdadm --wait` alone can return before md has even noticed the failure.
+ */
+const waitForRebuild =
+  'debug sh "i=0; until grep -qs faulty /sys/block/md127/md/dev-sdc1/state && grep -q idle /sys/block/md127/md/sync_action && grep -q UUUU /proc/mdstat || [ $i -ge 1200 ]; do sleep 0.1; i=$((i+1)); done; cat /proc/mdstat"';
+
 const toggle = (c: DemoContext, disk: number, on: boolean) =>
   `! curl -s -o /dev/null -X POST -d '{"on":${on}}' ${c.api}/disks/${disk}/errors`;
 
@@ -45,8 +59,8 @@ export const SINGLE: Demo = {
     },
     {
       title: 'Mount',
-      text: 'Mounting writes a little metadata. ext4 would zero inode tables lazily after mount, but mkfs already zeroed them (white) on this disk, so the lazy-init thread has nothing left to do.',
-      commands: () => ['mount /dev/sda1 /', 'debug sh "sleep 3"'],
+      text: 'mkfs left the inode tables to the kernel (lazy_itable_init): a few seconds after mount, the ext4lazyinit thread zeroes them one block group at a time (white spreading over purple).',
+      commands: () => ['mount /dev/sda1 /', waitForLazyInit],
     },
     { title: 'Unpack + sync', text: 'A tarball is unpacked: file data lands first, then sync writes the metadata and the journal.', commands: (c) => [`mkdir /${c.tarDir}`, `tar-in ${c.tarball} /${c.tarDir}`, 'sync'] },
     { title: 'Delete + sync', text: 'Deleting the files changes a few metadata blocks only: the data blocks are simply forgotten, still red.', commands: (c) => [`rm-rf /${c.tarDir}`, 'sync'] },
@@ -73,20 +87,38 @@ export const RAID5: Demo = {
       commands: () => ['md-create md0 "/dev/sda1 /dev/sdb1 /dev/sdc1 /dev/sdd1 /dev/sde1" level:raid5 nrdevices:4 spare:1', 'debug sh "mdadm --wait /dev/md127; cat /proc/mdstat"'],
     },
     { title: 'mkfs.ext4 on the array', text: 'mkfs discards the array: data and parity regions on every member turn purple, then metadata is written.', commands: () => ['mkfs ext4 /dev/md127'] },
-    { title: 'Mount, unpack', text: 'Files are unpacked: writes are striped over the members, with parity.', commands: (c) => ['mount /dev/md127 /', 'write /hello.txt "hello from the array"', `mkdir /${c.tarDir}`, `tar-in ${c.tarball} /${c.tarDir}`, 'sync'] },
+    {
+      title: 'Mount, unpack',
+      text: 'After mount the kernel initialises the inode tables (plain writes: RAID 5 has no write-zeroes); then files are unpacked, striped over the members with parity.',
+      commands: (c) => ['mount /dev/md127 /', waitForLazyInit, 'write /hello.txt "hello from the array"', `mkdir /${c.tarDir}`, `tar-in ${c.tarball} /${c.tarDir}`, 'sync'],
+    },
     { title: 'Delete + fstrim', text: 'Delete the files and fstrim: discards pass through RAID 5 to the members.', commands: (c) => [`rm-rf /${c.tarDir}`, 'sync', 'fstrim /'] },
     {
       title: 'Disk 3 fails',
       text: 'Error on disk 3: md marks it faulty and rebuilds onto the spare — reads on the survivors, writes on disk 5 — while the array keeps serving.',
-      commands: (c) => [toggle(c, 3, true), 'fill 98 4194304 /after-failure', 'sync', 'debug sh "sleep 1; mdadm --wait /dev/md127; cat /proc/mdstat"'],
+      commands: (c) => [toggle(c, 3, true), 'fill 98 4194304 /after-failure', 'sync', waitForRebuild],
     },
     { title: '/proc/mdstat', text: 'Disk 3 shows (F); the spare has taken its place: [UUUU].', commands: () => ['debug sh "cat /proc/mdstat"', 'md-stat /dev/md127'] },
     {
       title: 'Disk 4 fails',
-      text: 'Error on disk 4 too: the array runs degraded [UUU_], and the files are still readable.',
-      commands: (c) => [toggle(c, 4, true), 'cat /hello.txt', 'fill 99 1048576 /degraded', 'sync', 'debug sh "cat /proc/mdstat"'],
+      text: 'Error on disk 4 too: the array runs degraded [UUU_]; with the page cache dropped, the files still read back (disk 4\'s share rebuilt from parity).',
+      commands: (c) => [
+        toggle(c, 4, true),
+        'fill 99 1048576 /degraded',
+        'sync',
+        // Out of the page cache: the reads really go to the degraded array (disk 4's share
+        // rebuilt from parity on the fly).
+        'drop-caches 3',
+        'cat /hello.txt',
+        'debug sh "md5sum /sysroot/after-failure; cat /proc/mdstat"',
+      ],
     },
-    { title: 'Kernel messages', text: 'What the kernel said about it.', commands: () => ['debug sh "dmesg | tail -25"'] },
+    {
+      title: 'Kernel messages',
+      text: 'What the kernel said: I/O errors, md disabling each failed member, the recovery onto the spare.',
+      // md's lines and the I/O errors, without the SCSI sense chatter that would push them out.
+      commands: () => ['debug sh "dmesg | grep -e md -e I/O | tail -30"'],
+    },
   ],
 };
 

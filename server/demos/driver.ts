@@ -27,6 +27,8 @@ export interface StepReport {
   seconds: number;
   /** What every disk had seen when the step ended. */
   after: DiskSnapshot[];
+  /** guestfish's output during this step. */
+  output: string;
 }
 
 export interface DemoReport {
@@ -145,12 +147,14 @@ export async function runDemo(demo: Demo, o: DemoOptions): Promise<DemoRun> {
     env.LIBGUESTFS_BACKEND_SETTINGS ??= 'force_tcg';
     const steps: StepReport[] = [];
     let output = '';
+    let stepOutput = '';
     let current = 0;
     let stepStart = performance.now();
     const endStep = () => {
       if (current === 0) return;
       const disks = engine.disks.map((d) => snapshot(d.info(), engine));
-      steps.push({ step: current, title: demo.steps[current - 1].title, seconds: (performance.now() - stepStart) / 1000, after: disks });
+      steps.push({ step: current, title: demo.steps[current - 1].title, seconds: (performance.now() - stepStart) / 1000, after: disks, output: stepOutput });
+      stepOutput = '';
     };
     const exitCode = await new Promise<number | null>((resolve) => {
       const gf = spawn('guestfish', ['-f', script], { env, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -163,6 +167,7 @@ export async function runDemo(demo: Demo, o: DemoOptions): Promise<DemoRun> {
           const m = /^BLOCKSCOPE-STEP (\d+)$/.exec(line);
           if (!m) {
             output += line + '\n';
+            stepOutput += line + '\n';
             o.onOutput?.(line);
             continue;
           }

@@ -1,0 +1,12 @@
+export interface StartFacts {
+  electronPath: string | null;
+  electronExists: boolean;
+  env: Record<string, string | undefined>;
+  hasMainBuild: boolean;
+  hasRendererBuild: boolean;
+}
+export type StartDecision =
+  | { mode: 'electron'; build: boolean; reason: null }
+  | { mode: 'browser'; build: boolean; reason: string };
+export function decideStart(facts: StartFacts): StartDecision;
+export function fallbackLine(reason: string): string;
