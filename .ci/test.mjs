@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // `npm test`: every test of the project, in one command.
-//   1. typecheck (tsc --noEmit)
+//   1. typecheck (tsc --noEmit), lint (ESLint, incl. the import boundaries), format (Prettier --check)
 //   2. build the renderer (the e2e and UI tests load the built page)
 //   3. unit + integration tests (node:test, every *.test.ts under server/ app/ renderer/ bench/)
 //      — integration tests drive the real clients (qemu-io, nbdinfo, nbdcopy, nbdsh, fio, nbdkit)
@@ -80,14 +80,19 @@ const parsePlaywright = (out) => {
 };
 
 await run('typecheck', 'npx', ['tsc', '-p', 'tsconfig.json', '--noEmit']);
+await run('lint', 'npx', ['eslint', '--max-warnings=0', '.']);
+await run('format', 'npx', ['prettier', '--check', '--log-level=warn', '.']);
 await run('build renderer', 'npm', ['run', '--silent', 'build']);
 
 if (!only || only === 'unit') {
   let files = ['server', 'app', 'renderer', 'bench'].flatMap((d) => findTests(join(root, d))).sort();
   if (filters.length) files = files.filter((f) => filters.some((x) => f.includes(x)));
-  await run('unit + integration', 'node', [
-    '--import', 'tsx', '--test', '--test-concurrency=2', '--test-timeout=600000', ...files,
-  ], { parse: parseNode });
+  await run(
+    'unit + integration',
+    'node',
+    ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-timeout=600000', ...files],
+    { parse: parseNode },
+  );
 }
 if (!only || only === 'e2e') {
   await run('e2e (Playwright, Chromium)', 'npx', ['playwright', 'test', '--reporter=list'], { parse: parsePlaywright });

@@ -30,6 +30,7 @@ export function validateControlPayload(v: unknown): ControlPayload {
     throw new Error(`unknown control method '${String(p.method)}'`);
   }
   const params = p.params === undefined ? {} : p.params;
-  if (!params || typeof params !== 'object' || Array.isArray(params)) throw new Error('control params must be an object');
+  if (!params || typeof params !== 'object' || Array.isArray(params))
+    throw new Error('control params must be an object');
   return { method: p.method, params: params as Record<string, unknown> };
 }

@@ -10,11 +10,9 @@ function setup(win: unknown = { id: 'window' }) {
   const calls: unknown[] = [];
   const ours = { webContents: { id: 'wc' } };
   let current: typeof ours | null = win === null ? null : ours;
-  registerIpc(
-    { handle: (ch, fn) => void handlers.set(ch, fn) },
-    () => current?.webContents,
-    { call: async (m, p) => (calls.push([m, p]), 'ok') },
-  );
+  registerIpc({ handle: (ch, fn) => void handlers.set(ch, fn) }, () => current?.webContents, {
+    call: async (m, p) => (calls.push([m, p]), 'ok'),
+  });
   return { handlers, calls, sender: ours.webContents, closeWindow: () => (current = null) };
 }
 

@@ -44,7 +44,11 @@ async function runAppDemo(demo: Demo): Promise<void> {
   try {
     const run = await runDemo(demo, { engine, delayMs: 40 });
     await run.close();
-    engine.push({ event: 'status', level: run.report.ok ? 'info' : 'error', message: `${demo.title}: ${run.report.ok ? 'finished' : 'guestfish failed'} in ${run.report.seconds.toFixed(0)} s` });
+    engine.push({
+      event: 'status',
+      level: run.report.ok ? 'info' : 'error',
+      message: `${demo.title}: ${run.report.ok ? 'finished' : 'guestfish failed'} in ${run.report.seconds.toFixed(0)} s`,
+    });
   } catch (err) {
     void dialog.showMessageBox({ type: 'error', message: 'The demo could not run', detail: (err as Error).message });
   } finally {
@@ -78,7 +82,8 @@ function buildMenu(): void {
                 type: 'info',
                 title: 'Blockscope demos',
                 message: 'The demos are described in the README, section "Demos".',
-                detail: 'npm run demo -- single   (a filesystem\'s life on one disk)\nnpm run demo -- raid5    (RAID 5 rebuild onto a hot spare)\n\nOr use the Demo menu to run one in this window. Details: docs/demos.md.',
+                detail:
+                  "npm run demo -- single   (a filesystem's life on one disk)\nnpm run demo -- raid5    (RAID 5 rebuild onto a hot spare)\n\nOr use the Demo menu to run one in this window. Details: docs/demos.md.",
               }),
           },
         ],
@@ -103,7 +108,9 @@ async function createWindow(): Promise<void> {
     saveWindowState(statePath, { ...b, maximized: win.isMaximized() });
   });
   win.once('ready-to-show', () => win?.show());
-  win.webContents.on('did-finish-load', () => send(CHANNELS.push, { event: 'disks', disks: engine.disks.map((d) => d.info()) } satisfies ServerPush));
+  win.webContents.on('did-finish-load', () =>
+    send(CHANNELS.push, { event: 'disks', disks: engine.disks.map((d) => d.info()) } satisfies ServerPush),
+  );
   await win.loadFile(join(import.meta.dirname, '../renderer/index.html'));
 }
 
@@ -117,7 +124,8 @@ app.whenReady().then(async () => {
   registerIpc(ipcMain, () => win?.webContents, api);
   pump.subscribe((buf) => send(CHANNELS.batch, buf));
   engine.onPush((m) => send(CHANNELS.push, m));
-  const pushDisks = () => send(CHANNELS.push, { event: 'disks', disks: engine.disks.map((d) => d.info()) } satisfies ServerPush);
+  const pushDisks = () =>
+    send(CHANNELS.push, { event: 'disks', disks: engine.disks.map((d) => d.info()) } satisfies ServerPush);
   engine.onChange(pushDisks);
   setInterval(pushDisks, 1000).unref();
   buildMenu();

@@ -18,8 +18,18 @@ test('window state: corrupt or odd JSON falls back to defaults', () => {
   assert.deepEqual(parseWindowState('{"width":5,"height":1e9}'), DEFAULT_WINDOW);
   assert.deepEqual(parseWindowState('{"width":"800","height":600.5,"maximized":"yes"}'), DEFAULT_WINDOW);
   // x without y is dropped, the rest kept
-  assert.deepEqual(parseWindowState('{"x":10,"width":800,"height":600}'), { width: 800, height: 600, maximized: false });
-  assert.deepEqual(parseWindowState('{"x":10,"y":20,"width":800,"height":600,"maximized":true}'), { x: 10, y: 20, width: 800, height: 600, maximized: true });
+  assert.deepEqual(parseWindowState('{"x":10,"width":800,"height":600}'), {
+    width: 800,
+    height: 600,
+    maximized: false,
+  });
+  assert.deepEqual(parseWindowState('{"x":10,"y":20,"width":800,"height":600,"maximized":true}'), {
+    x: 10,
+    y: 20,
+    width: 800,
+    height: 600,
+    maximized: true,
+  });
 });
 
 test('window state: file round trip, missing and corrupt files', () => {

@@ -11,7 +11,8 @@ export interface WindowState {
 
 export const DEFAULT_WINDOW: WindowState = { width: 1400, height: 900, maximized: false };
 
-const int = (v: unknown, min: number, max: number) => typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max;
+const int = (v: unknown, min: number, max: number) =>
+  typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max;
 
 /** Parse saved state; anything odd falls back to the defaults (never a crash at start-up). */
 export function parseWindowState(text: string | null): WindowState {

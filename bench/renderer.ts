@@ -10,7 +10,11 @@ import { median, percentile } from './stats.ts';
 const cli = join(import.meta.dirname, '..', 'server', 'bin', 'blockscope.mjs');
 
 async function serve(disks: number, size: string): Promise<{ proc: ChildProcess; ui: string; uris: string[] }> {
-  const proc = spawn(process.execPath, [cli, 'serve', '--disks', String(disks), '--size', size, '--port', '0', '--ui'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const proc = spawn(
+    process.execPath,
+    [cli, 'serve', '--disks', String(disks), '--size', size, '--port', '0', '--ui'],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
   let out = '';
   const ui = await new Promise<string>((resolve, reject) => {
     const t = setTimeout(() => reject(new Error('serve --ui did not start')), 20_000);
@@ -26,16 +30,39 @@ async function serve(disks: number, size: string): Promise<{ proc: ChildProcess;
   return { proc, ui, uris: [...out.matchAll(/^disk\d+ (\S+)/gm)].map((m) => m[1]) };
 }
 
-export async function measureRenderer(disks: number, size: string, seconds: number): Promise<{ fps: number; pixelP50Ms: number; pixelP99Ms: number }> {
+export async function measureRenderer(
+  disks: number,
+  size: string,
+  seconds: number,
+): Promise<{ fps: number; pixelP50Ms: number; pixelP99Ms: number }> {
   const s = await serve(disks, size);
-  const browser = await chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', args: ['--no-sandbox'] });
+  const browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+    args: ['--no-sandbox'],
+  });
   try {
     // String evaluation (see below) needs the page's CSP bypassed: test harness only.
     const page = await browser.newPage({ viewport: { width: 1600, height: 1000 }, bypassCSP: true });
     await page.goto(s.ui);
-    await page.waitForFunction('window.__blockscope && window.__blockscope.geometry(1) !== null', null, { timeout: 20_000 });
+    await page.waitForFunction('window.__blockscope && window.__blockscope.geometry(1) !== null', null, {
+      timeout: 20_000,
+    });
     const floods = s.uris.map((uri) =>
-      spawn('fio', ['--name=flood', '--ioengine=nbd', `--uri=${uri}`, '--rw=randwrite', '--bs=4k', '--iodepth=8', `--size=${size === '16G' ? '16G' : '64M'}`, '--time_based', `--runtime=${seconds + 1}`], { stdio: 'ignore' }),
+      spawn(
+        'fio',
+        [
+          '--name=flood',
+          '--ioengine=nbd',
+          `--uri=${uri}`,
+          '--rw=randwrite',
+          '--bs=4k',
+          '--iodepth=8',
+          `--size=${size === '16G' ? '16G' : '64M'}`,
+          '--time_based',
+          `--runtime=${seconds + 1}`,
+        ],
+        { stdio: 'ignore' },
+      ),
     );
     await page.waitForTimeout(1000);
     const samples: number[] = [];

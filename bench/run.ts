@@ -7,7 +7,14 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { requireTool, rssBytes, startServer, type RunningServer, type ServerConfig, type ServerKind } from './servers.ts';
+import {
+  requireTool,
+  rssBytes,
+  startServer,
+  type RunningServer,
+  type ServerConfig,
+  type ServerKind,
+} from './servers.ts';
 import { markdownTable, median, parseFioJson, ratio, type Row } from './stats.ts';
 
 const quick = process.argv.includes('--quick');
@@ -16,7 +23,12 @@ const COPY_SIZE = quick ? '256M' : '1G';
 const FIO_SECONDS = quick ? 2 : 6;
 const KINDS: ServerKind[] = ['blockscope', 'nbdkit'];
 
-function sh(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env, timeoutMs = 300_000): Promise<{ code: number | null; out: string; ms: number }> {
+function sh(
+  cmd: string,
+  args: string[],
+  env: NodeJS.ProcessEnv = process.env,
+  timeoutMs = 300_000,
+): Promise<{ code: number | null; out: string; ms: number }> {
   const t0 = performance.now();
   return new Promise((resolve) => {
     const p = spawn(cmd, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -40,7 +52,10 @@ async function must(cmd: string, args: string[], env?: NodeJS.ProcessEnv) {
 const bytesOf = (s: string) => Number(s.slice(0, -1)) * (s.endsWith('G') ? 2 ** 30 : 2 ** 20);
 
 /** Run `fn` against both servers for every round, interleaved; returns medians per server. */
-async function sideBySide(config: ServerConfig, fn: (uri: string, kind: ServerKind, api: string | null, server: RunningServer) => Promise<number>): Promise<Record<ServerKind, number>> {
+async function sideBySide(
+  config: ServerConfig,
+  fn: (uri: string, kind: ServerKind, api: string | null, server: RunningServer) => Promise<number>,
+): Promise<Record<ServerKind, number>> {
   const results: Record<ServerKind, number[]> = { blockscope: [], nbdkit: [] };
   for (let r = 0; r < ROUNDS; r++) {
     for (const kind of r % 2 ? [...KINDS].reverse() : KINDS) {
@@ -56,7 +71,14 @@ async function sideBySide(config: ServerConfig, fn: (uri: string, kind: ServerKi
 }
 
 const rows: Row[] = [];
-function add(name: string, unit: string, v: Record<ServerKind, number> | { blockscope: number; nbdkit: null }, better: Row['better'], target: string, check: (r: Row) => boolean | null) {
+function add(
+  name: string,
+  unit: string,
+  v: Record<ServerKind, number> | { blockscope: number; nbdkit: null },
+  better: Row['better'],
+  target: string,
+  check: (r: Row) => boolean | null,
+) {
   const row: Row = { name, unit, blockscope: v.blockscope, nbdkit: v.nbdkit, better, target, met: null };
   row.met = check(row);
   rows.push(row);
@@ -76,16 +98,40 @@ async function throughput(): Promise<void> {
         const label = `${transport}${log ? ', log' : ''}, ${conns} conn`;
         const size = bytesOf(COPY_SIZE);
         const write = await sideBySide(cfg, async (uri) => {
-          const r = await must('nbdcopy', [`--connections=${conns}`, '--', '[', 'nbdkit', '--exit-with-parent', 'pattern', `size=${COPY_SIZE}`, ']', uri]);
+          const r = await must('nbdcopy', [
+            `--connections=${conns}`,
+            '--',
+            '[',
+            'nbdkit',
+            '--exit-with-parent',
+            'pattern',
+            `size=${COPY_SIZE}`,
+            ']',
+            uri,
+          ]);
           return size / 2 ** 20 / (r.ms / 1000);
         });
-        add(`seq write nbdcopy ${COPY_SIZE} (${label})`, 'MiB/s', write, 'higher', log ? '≥ 1.0×' : '≥ 0.7×', atLeast(log ? 1.0 : 0.7));
+        add(
+          `seq write nbdcopy ${COPY_SIZE} (${label})`,
+          'MiB/s',
+          write,
+          'higher',
+          log ? '≥ 1.0×' : '≥ 0.7×',
+          atLeast(log ? 1.0 : 0.7),
+        );
         const read = await sideBySide(cfg, async (uri) => {
           await must('nbdcopy', ['--', '[', 'nbdkit', '--exit-with-parent', 'pattern', `size=${COPY_SIZE}`, ']', uri]);
           const r = await must('nbdcopy', [`--connections=${conns}`, uri, 'null:']);
           return size / 2 ** 20 / (r.ms / 1000);
         });
-        add(`seq read nbdcopy ${COPY_SIZE} (${label})`, 'MiB/s', read, 'higher', log ? '≥ 1.0×' : '≥ 0.7×', atLeast(log ? 1.0 : 0.7));
+        add(
+          `seq read nbdcopy ${COPY_SIZE} (${label})`,
+          'MiB/s',
+          read,
+          'higher',
+          log ? '≥ 1.0×' : '≥ 0.7×',
+          atLeast(log ? 1.0 : 0.7),
+        );
       }
     }
   }
@@ -93,8 +139,16 @@ async function throughput(): Promise<void> {
 
 async function fio(uri: string, rw: string, depth: number): Promise<ReturnType<typeof parseFioJson>> {
   const r = await must('fio', [
-    '--name=bench', '--ioengine=nbd', `--uri=${uri}`, `--rw=${rw}`, '--bs=4k', `--iodepth=${depth}`,
-    '--size=256M', '--time_based', `--runtime=${FIO_SECONDS}`, '--output-format=json',
+    '--name=bench',
+    '--ioengine=nbd',
+    `--uri=${uri}`,
+    `--rw=${rw}`,
+    '--bs=4k',
+    `--iodepth=${depth}`,
+    '--size=256M',
+    '--time_based',
+    `--runtime=${FIO_SECONDS}`,
+    '--output-format=json',
   ]);
   return parseFioJson(r.out);
 }
@@ -125,10 +179,23 @@ async function iops(): Promise<void> {
         if (depth === 1) latency[kind].push(f.clatP50Us, f.clatP99Us);
         return f.iops;
       });
-      add(`4 KiB ${rw} QD${depth} (fio nbd, unix)`, 'IOPS', v, 'higher', depth === 16 ? '≥ 0.8×' : '–', depth === 16 ? atLeast(0.8) : () => null);
+      add(
+        `4 KiB ${rw} QD${depth} (fio nbd, unix)`,
+        'IOPS',
+        v,
+        'higher',
+        depth === 16 ? '≥ 0.8×' : '–',
+        depth === 16 ? atLeast(0.8) : () => null,
+      );
       if (depth === 1) {
-        const p50 = { blockscope: median(latency.blockscope.filter((_, i) => i % 2 === 0)), nbdkit: median(latency.nbdkit.filter((_, i) => i % 2 === 0)) };
-        const p99 = { blockscope: median(latency.blockscope.filter((_, i) => i % 2 === 1)), nbdkit: median(latency.nbdkit.filter((_, i) => i % 2 === 1)) };
+        const p50 = {
+          blockscope: median(latency.blockscope.filter((_, i) => i % 2 === 0)),
+          nbdkit: median(latency.nbdkit.filter((_, i) => i % 2 === 0)),
+        };
+        const p99 = {
+          blockscope: median(latency.blockscope.filter((_, i) => i % 2 === 1)),
+          nbdkit: median(latency.nbdkit.filter((_, i) => i % 2 === 1)),
+        };
         add(`${rw} QD1 latency p50`, 'µs', p50, 'lower', '≤ 1.5×', atMost(1.5));
         add(`${rw} QD1 latency p99`, 'µs', p99, 'lower', '–', () => null);
       }
@@ -137,7 +204,8 @@ async function iops(): Promise<void> {
 }
 
 async function delays(): Promise<void> {
-  const script = 'import time\nt=time.monotonic()\ncs=[h.aio_pread(nbd.Buffer(4096), i*4096) for i in range(16)]\nwhile h.aio_in_flight() > 0:\n    h.poll(-1)\nprint(time.monotonic()-t)';
+  const script =
+    'import time\nt=time.monotonic()\ncs=[h.aio_pread(nbd.Buffer(4096), i*4096) for i in range(16)]\nwhile h.aio_in_flight() > 0:\n    h.poll(-1)\nprint(time.monotonic()-t)';
   const env = { ...process.env, PATH: `/usr/bin:${process.env.PATH}` };
   const v = await sideBySide({ size: '64M', transport: 'unix', log: false, delay: '200ms' }, async (uri) => {
     const r = await must('nbdsh', ['-u', uri, '-c', script], env);
@@ -154,7 +222,14 @@ async function memory(): Promise<void> {
     await must('nbdcopy', ['--', '[', 'nbdkit', '--exit-with-parent', 'pattern', `size=${written}M`, ']', uri]);
     return (rssBytes(pid) - before) / 2 ** 20;
   });
-  add(`RSS growth after writing ${written} MiB to a 64 GiB disk`, 'MiB', v, 'lower', `≤ ${(written * 1.1 + 50).toFixed(0)} MiB`, (r) => r.blockscope <= written * 1.1 + 50);
+  add(
+    `RSS growth after writing ${written} MiB to a 64 GiB disk`,
+    'MiB',
+    v,
+    'lower',
+    `≤ ${(written * 1.1 + 50).toFixed(0)} MiB`,
+    (r) => r.blockscope <= written * 1.1 + 50,
+  );
   const gpt = await sideBySide({ size: '7E', transport: 'unix', log: false }, async (uri, _k, _a, s) => {
     const pid = s.pid;
     const last = (7n << 60n) - 33n * 512n;
@@ -166,13 +241,34 @@ async function memory(): Promise<void> {
 
 async function renderer(): Promise<void> {
   const { measureRenderer } = await import('./renderer.ts');
-  const configs = quick ? [{ disks: 5, size: '64M' }] : [{ disks: 1, size: '64M' }, { disks: 5, size: '64M' }, { disks: 16, size: '64M' }, { disks: 1, size: '16G' }];
+  const configs = quick
+    ? [{ disks: 5, size: '64M' }]
+    : [
+        { disks: 1, size: '64M' },
+        { disks: 5, size: '64M' },
+        { disks: 16, size: '64M' },
+        { disks: 1, size: '16G' },
+      ];
   for (const c of configs) {
     const m = await measureRenderer(c.disks, c.size, quick ? 4 : 6);
-    add(`renderer fps, ${c.disks} × ${c.size} under a 4 KiB random-write flood`, 'fps', { blockscope: m.fps, nbdkit: null }, 'higher', '≥ 30 fps (5 × 64M)', (r) => (c.disks === 5 ? r.blockscope >= 30 : null));
+    add(
+      `renderer fps, ${c.disks} × ${c.size} under a 4 KiB random-write flood`,
+      'fps',
+      { blockscope: m.fps, nbdkit: null },
+      'higher',
+      '≥ 30 fps (5 × 64M)',
+      (r) => (c.disks === 5 ? r.blockscope >= 30 : null),
+    );
     if (c.disks === 5) {
       add('request → pixel latency p50', 'ms', { blockscope: m.pixelP50Ms, nbdkit: null }, 'lower', '–', () => null);
-      add('request → pixel latency p99', 'ms', { blockscope: m.pixelP99Ms, nbdkit: null }, 'lower', '< 100 ms', (r) => r.blockscope < 100);
+      add(
+        'request → pixel latency p99',
+        'ms',
+        { blockscope: m.pixelP99Ms, nbdkit: null },
+        'lower',
+        '< 100 ms',
+        (r) => r.blockscope < 100,
+      );
     }
   }
 }
@@ -187,7 +283,18 @@ async function coalescer(): Promise<void> {
   const pump = new FramePump(engine, 1000);
   let maxBytes = 0;
   pump.subscribe((b) => (maxBytes = Math.max(maxBytes, b.byteLength)));
-  const ev = { disk: 1, connection: 1, id: 0, op: 'write' as const, offset: 0n, length: 4096, flags: 0, startUs: 1, endUs: 0, error: null };
+  const ev = {
+    disk: 1,
+    connection: 1,
+    id: 0,
+    op: 'write' as const,
+    offset: 0n,
+    length: 4096,
+    flags: 0,
+    startUs: 1,
+    endUs: 0,
+    error: null,
+  };
   const N = 1_000_000;
   const t0 = performance.now();
   for (let i = 0; i < N; i++) {
@@ -203,12 +310,33 @@ async function coalescer(): Promise<void> {
   const ms = performance.now() - t0;
   if (d.info().counters.write.count !== N) lostEvents += N - d.info().counters.write.count;
   pump.close();
-  add('coalescer CPU per million requests (stats + frames)', 'ms', { blockscope: ms, nbdkit: null }, 'lower', '–', () => null);
-  add('largest frame under that flood (64 MiB disk)', 'KiB', { blockscope: maxBytes / 1024, nbdkit: null }, 'lower', 'bounded by the grid', () => maxBytes < 16384 * 10);
+  add(
+    'coalescer CPU per million requests (stats + frames)',
+    'ms',
+    { blockscope: ms, nbdkit: null },
+    'lower',
+    '–',
+    () => null,
+  );
+  add(
+    'largest frame under that flood (64 MiB disk)',
+    'KiB',
+    { blockscope: maxBytes / 1024, nbdkit: null },
+    'lower',
+    'bounded by the grid',
+    () => maxBytes < 16384 * 10,
+  );
 }
 
 async function main(): Promise<number> {
-  for (const [t, p] of [['nbdkit', 'nbdkit'], ['nbdcopy', 'libnbd-bin'], ['fio', 'fio'], ['nbdsh', 'python3-libnbd'], ['qemu-io', 'qemu-utils']]) requireTool(t, p);
+  for (const [t, p] of [
+    ['nbdkit', 'nbdkit'],
+    ['nbdcopy', 'libnbd-bin'],
+    ['fio', 'fio'],
+    ['nbdsh', 'python3-libnbd'],
+    ['qemu-io', 'qemu-utils'],
+  ])
+    requireTool(t, p);
   const t0 = Date.now();
   console.log(`Blockscope benchmark (${quick ? 'quick' : 'full'}: ${ROUNDS} round(s), medians)`);
   const sections: Array<[string, () => Promise<void>]> = [
@@ -231,11 +359,35 @@ async function main(): Promise<number> {
   }
   const table = markdownTable(rows);
   console.log(`\n${table}\n`);
-  const machine = { nproc: cpus().length, cpu: cpus()[0]?.model, memGiB: Math.round(totalmem() / 2 ** 30), node: process.version, kernel: (await sh('uname', ['-r'])).out.trim() };
+  const machine = {
+    nproc: cpus().length,
+    cpu: cpus()[0]?.model,
+    memGiB: Math.round(totalmem() / 2 ** 30),
+    node: process.version,
+    kernel: (await sh('uname', ['-r'])).out.trim(),
+  };
   const dir = join(import.meta.dirname, 'results');
   mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, 'latest.json'), JSON.stringify({ date: new Date().toISOString(), quick, rounds: ROUNDS, machine, rows, lostEvents, errors, seconds: (Date.now() - t0) / 1000 }, null, 2));
-  console.log(`bench: ${((Date.now() - t0) / 1000).toFixed(0)} s; lost events: ${lostEvents}; errors: ${errors.length}; results in bench/results/latest.json`);
+  writeFileSync(
+    join(dir, 'latest.json'),
+    JSON.stringify(
+      {
+        date: new Date().toISOString(),
+        quick,
+        rounds: ROUNDS,
+        machine,
+        rows,
+        lostEvents,
+        errors,
+        seconds: (Date.now() - t0) / 1000,
+      },
+      null,
+      2,
+    ),
+  );
+  console.log(
+    `bench: ${((Date.now() - t0) / 1000).toFixed(0)} s; lost events: ${lostEvents}; errors: ${errors.length}; results in bench/results/latest.json`,
+  );
   if (errors.length || lostEvents) {
     for (const e of errors) console.error(`bench: ${e}`);
     return 1;
@@ -243,7 +395,10 @@ async function main(): Promise<number> {
   return 0;
 }
 
-main().then((c) => process.exit(c), (e) => {
-  console.error(`bench: ${e.message}`);
-  process.exit(1);
-});
+main().then(
+  (c) => process.exit(c),
+  (e) => {
+    console.error(`bench: ${e.message}`);
+    process.exit(1);
+  },
+);

@@ -26,7 +26,8 @@ export interface RunningServer {
 }
 
 export function requireTool(name: string, pkg: string): void {
-  if (spawnSync('sh', ['-c', `command -v ${name}`]).status !== 0) throw new Error(`${name} not found: apt-get install ${pkg}`);
+  if (spawnSync('sh', ['-c', `command -v ${name}`]).status !== 0)
+    throw new Error(`${name} not found: apt-get install ${pkg}`);
 }
 
 const cli = join(import.meta.dirname, '..', 'server', 'bin', 'blockscope.mjs');
@@ -62,7 +63,9 @@ export async function startServer(kind: ServerKind, c: ServerConfig): Promise<Ru
   let out = '';
   if (kind === 'blockscope') {
     const listen = c.transport === 'unix' ? ['--unix', dir] : ['--port', '0'];
-    proc = spawn(process.execPath, [cli, 'serve', '--size', c.size, ...listen, '--api', '0', ...filters, ...params], { stdio: ['ignore', 'pipe', 'inherit'] });
+    proc = spawn(process.execPath, [cli, 'serve', '--size', c.size, ...listen, '--api', '0', ...filters, ...params], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     proc.stdout!.on('data', (d) => (out += d));
     await waitFor(proc, () => (/^api /m.test(out) ? 'ok' : null));
   } else {

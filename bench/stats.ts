@@ -24,14 +24,16 @@ export interface Row {
   met: boolean | null;
 }
 
-const fmt = (n: number | null) => (n === null || !Number.isFinite(n) ? '–' : n >= 100 ? Math.round(n).toLocaleString('en') : n.toFixed(n >= 10 ? 1 : 2));
+const fmt = (n: number | null) =>
+  n === null || !Number.isFinite(n) ? '–' : n >= 100 ? Math.round(n).toLocaleString('en') : n.toFixed(n >= 10 ? 1 : 2);
 
 export function ratio(r: Row): number | null {
   return r.nbdkit ? r.blockscope / r.nbdkit : null;
 }
 
 export function markdownTable(rows: Row[]): string {
-  const head = '| measurement | Blockscope | nbdkit | ratio | target | met |\n| --- | ---: | ---: | ---: | --- | :---: |';
+  const head =
+    '| measurement | Blockscope | nbdkit | ratio | target | met |\n| --- | ---: | ---: | ---: | --- | :---: |';
   const body = rows.map((r) => {
     const q = ratio(r);
     return `| ${r.name} (${r.unit}) | ${fmt(r.blockscope)} | ${fmt(r.nbdkit)} | ${q === null ? '–' : `${q.toFixed(2)}×`} | ${r.target} | ${r.met === null ? '–' : r.met ? 'yes' : 'no'} |`;
@@ -40,7 +42,13 @@ export function markdownTable(rows: Row[]): string {
 }
 
 /** fio prints "fio: connected to NBD server" before its JSON: take the JSON object. */
-export function parseFioJson(text: string): { iops: number; bwBytes: number; clatP50Us: number; clatP99Us: number; ios: number } {
+export function parseFioJson(text: string): {
+  iops: number;
+  bwBytes: number;
+  clatP50Us: number;
+  clatP99Us: number;
+  ios: number;
+} {
   const start = text.indexOf('{');
   if (start < 0) throw new Error(`no JSON in fio output: ${text.slice(0, 200)}`);
   const j = JSON.parse(text.slice(start));

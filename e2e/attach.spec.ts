@@ -14,7 +14,11 @@ test.beforeAll(async () => {
   requireBinary('nbdkit', 'nbdkit');
   requireBinary('qemu-io', 'qemu-utils');
   dir = mkdtempSync(join(tmpdir(), 'attach-e2e-'));
-  nbdkit = spawn('nbdkit', ['-f', '-U', join(dir, 'sock'), '--filter=log', 'memory', 'size=64M', `logfile=${join(dir, 'log')}`], { stdio: 'ignore' });
+  nbdkit = spawn(
+    'nbdkit',
+    ['-f', '-U', join(dir, 'sock'), '--filter=log', 'memory', 'size=64M', `logfile=${join(dir, 'log')}`],
+    { stdio: 'ignore' },
+  );
   for (let i = 0; i < 100 && !existsSync(join(dir, 'sock')); i++) await new Promise((r) => setTimeout(r, 50));
   s = await serve(['--size', '64M', join(dir, 'log'), '--error-file', join(dir, 'error'), '--ui'], 'attach');
 });

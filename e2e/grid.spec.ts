@@ -26,10 +26,17 @@ const pixel = (page: Page, disk: number, cell: number) =>
 async function expectColor(page: Page, disk: number, cells: number[], rgb: number[]) {
   for (const cell of cells) {
     await expect
-      .poll(async () => (await pixel(page, disk, cell)).slice(0, 3).map((v, i) => Math.abs(v - rgb[i])).every((d) => d <= 3), {
-        message: `disk ${disk} cell ${cell} should be rgb(${rgb})`,
-        timeout: 5000,
-      })
+      .poll(
+        async () =>
+          (await pixel(page, disk, cell))
+            .slice(0, 3)
+            .map((v, i) => Math.abs(v - rgb[i]))
+            .every((d) => d <= 3),
+        {
+          message: `disk ${disk} cell ${cell} should be rgb(${rgb})`,
+          timeout: 5000,
+        },
+      )
       .toBe(true);
   }
 }
@@ -65,7 +72,13 @@ test('the grid shows what qemu-io did on each disk of the RAID 5 preset', async 
   expect(qemuIo(s.uris[3], 'read 0 64k').code).toBe(0);
   // Caught during the fade: much darker than red (g 56) and than untouched (g 65).
   for (const cell of [0, 15]) {
-    await expect.poll(async () => (await pixel(page, 4, cell))[1], { message: `disk 4 cell ${cell} flashes dark`, timeout: 1500, intervals: [20] }).toBeLessThan(30);
+    await expect
+      .poll(async () => (await pixel(page, 4, cell))[1], {
+        message: `disk 4 cell ${cell} flashes dark`,
+        timeout: 1500,
+        intervals: [20],
+      })
+      .toBeLessThan(30);
   }
   await page.screenshot({ path: join(ART, '3-raid5-read-flash.png') });
   await expectColor(page, 4, [0, 15], RED);

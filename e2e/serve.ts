@@ -10,7 +10,8 @@ export interface Served {
 }
 
 export function requireBinary(name: string, pkg: string): void {
-  if (spawnSync('sh', ['-c', `command -v ${name}`]).status !== 0) throw new Error(`${name} not found: apt-get install ${pkg}`);
+  if (spawnSync('sh', ['-c', `command -v ${name}`]).status !== 0)
+    throw new Error(`${name} not found: apt-get install ${pkg}`);
 }
 
 export async function serve(args: string[], command = 'serve'): Promise<Served> {

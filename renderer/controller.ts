@@ -5,7 +5,15 @@
 
 import { decodeBatch } from '../server/shared/batch.ts';
 import { cellStartByte } from '../server/shared/geometry.ts';
-import type { DiskInfo, GridGeometry, Op, OpCounter, PresetName, ReplayAction, ServerPush } from '../server/shared/types.ts';
+import type {
+  DiskInfo,
+  GridGeometry,
+  Op,
+  OpCounter,
+  PresetName,
+  ReplayAction,
+  ServerPush,
+} from '../server/shared/types.ts';
 import { BlockGrid } from './grid/BlockGrid.ts';
 import { CellPainter } from './grid/cell-painter.ts';
 import { PALETTES, type PaletteName } from './grid/palette.ts';
@@ -19,7 +27,10 @@ const sameGeometry = (a: GridGeometry, b: GridGeometry) =>
 export class Controller {
   readonly grid = new BlockGrid();
   private queue: ArrayBuffer[] = [];
-  private counters = new Map<number, { at: number; c: Record<Op, OpCounter>; inFlight: number; latency: { p50: number; p99: number } }>();
+  private counters = new Map<
+    number,
+    { at: number; c: Record<Op, OpCounter>; inFlight: number; latency: { p50: number; p99: number } }
+  >();
   private lastCounters = new Map<number, { at: number; c: Record<Op, OpCounter> }>();
   private lastRates = 0;
   private frameTimes: number[] = [];
@@ -50,7 +61,8 @@ export class Controller {
 
   private onPush(m: ServerPush): void {
     if (m.event === 'disks') this.setDisks(m.disks);
-    else if (m.event === 'caption') setUi({ caption: m.text ? { step: m.step, total: m.total, title: m.title, text: m.text } : null });
+    else if (m.event === 'caption')
+      setUi({ caption: m.text ? { step: m.step, total: m.total, title: m.title, text: m.text } : null });
     else if (m.event === 'status') setUi({ message: { text: m.message, level: m.level } });
   }
 
@@ -59,7 +71,8 @@ export class Controller {
     const keep = new Set(disks.map((d) => d.number));
     for (const d of disks) {
       const p = this.grid.painter(d.number);
-      if (!p || !sameGeometry(p.geometry, d.grid)) this.grid.setDisk(d.number, new CellPainter(d.grid, palette, store.getState().flashMs));
+      if (!p || !sameGeometry(p.geometry, d.grid))
+        this.grid.setDisk(d.number, new CellPainter(d.grid, palette, store.getState().flashMs));
     }
     for (const n of [...this.lastCounters.keys()]) if (!keep.has(n)) this.lastCounters.delete(n);
     for (const old of store.getState().disks) if (!keep.has(old.number)) this.grid.removeDisk(old.number);

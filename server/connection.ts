@@ -262,7 +262,8 @@ export class Connection {
       const cf = await this.need(4);
       if (!cf) return;
       const clientFlags = cf.readUInt32BE(0);
-      if (clientFlags & ~(FLAG_C_FIXED_NEWSTYLE | FLAG_C_NO_ZEROES)) return this.drop(`unknown client flags 0x${clientFlags.toString(16)}`);
+      if (clientFlags & ~(FLAG_C_FIXED_NEWSTYLE | FLAG_C_NO_ZEROES))
+        return this.drop(`unknown client flags 0x${clientFlags.toString(16)}`);
       this.noZeroes = (clientFlags & FLAG_C_NO_ZEROES) !== 0;
 
       for (let count = 0; ; count++) {
@@ -271,7 +272,8 @@ export class Connection {
         if (!hb) return;
         const header = parseOptionHeader(hb);
         if (!header) return this.drop('bad option magic');
-        if (header.length > MAX_OPTION_LENGTH) return this.drop(`option ${header.option} too long (${header.length} bytes)`);
+        if (header.length > MAX_OPTION_LENGTH)
+          return this.drop(`option ${header.option} too long (${header.length} bytes)`);
         const data = header.length ? await this.need(header.length) : Buffer.alloc(0);
         if (!data) return;
         const done = await this.handleOption(header.option, data);
@@ -378,7 +380,10 @@ export class Connection {
             else if (r === INFO.DESCRIPTION) reply(REP.INFO, encodeInfoString(INFO.DESCRIPTION, this.o.description));
             else if (r === INFO.BLOCK_SIZE) {
               const bs = this.top.blockSize();
-              reply(REP.INFO, encodeInfoBlockSize(bs?.minimum ?? BLOCK_MIN, bs?.preferred ?? BLOCK_PREF, bs?.maximum ?? BLOCK_MAX));
+              reply(
+                REP.INFO,
+                encodeInfoBlockSize(bs?.minimum ?? BLOCK_MIN, bs?.preferred ?? BLOCK_PREF, bs?.maximum ?? BLOCK_MAX),
+              );
             }
           }
           reply(REP.ACK);
@@ -406,8 +411,7 @@ export class Connection {
             error(REP.ERR_UNKNOWN, `unknown export '${name}'`);
             return 'next';
           }
-          const match =
-            (!set && queries.length === 0) || queries.some((q) => q === BASE_ALLOCATION || q === 'base:');
+          const match = (!set && queries.length === 0) || queries.some((q) => q === BASE_ALLOCATION || q === 'base:');
           if (match && this.top.canExtents()) {
             reply(REP.META_CONTEXT, encodeMetaContextData(set ? BASE_ALLOCATION_ID : 0, BASE_ALLOCATION));
             if (set) this.metaContext = true;
@@ -556,7 +560,13 @@ export class Connection {
     }
   }
 
-  private complete(h: RequestHeader, ev: RequestEvent | null, bytes: number, err: unknown, result: Buffer | Extent[] | null): void {
+  private complete(
+    h: RequestHeader,
+    ev: RequestEvent | null,
+    bytes: number,
+    err: unknown,
+    result: Buffer | Extent[] | null,
+  ): void {
     this.inFlight--;
     this.inFlightBytes -= bytes;
     let errno: Errno | null = null;
@@ -586,7 +596,13 @@ export class Connection {
   }
 
   /** Send the reply (if the client is still there) and publish the end event. */
-  private finish(h: RequestHeader, ev: RequestEvent | null, errno: Errno | null, result: Buffer | Extent[] | null, message: string): void {
+  private finish(
+    h: RequestHeader,
+    ev: RequestEvent | null,
+    errno: Errno | null,
+    result: Buffer | Extent[] | null,
+    message: string,
+  ): void {
     if (this.phase !== 'closed' && !this.socket.destroyed) {
       if (errno) this.replyError(h, errno, message);
       else this.replyOk(h, result);

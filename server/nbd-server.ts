@@ -74,12 +74,15 @@ export class NbdServer {
       this.uris.push(`nbd+unix://${exportPath || '/'}?socket=${unixSocket}`);
       this.servers.push(server);
     }
-    if (!this.servers.length) throw new Error(`disk ${this.options.diskNumber}: no TCP address or Unix socket to listen on`);
+    if (!this.servers.length)
+      throw new Error(`disk ${this.options.diskNumber}: no TCP address or Unix socket to listen on`);
   }
 
   private makeServer(): Server {
     const server = createServer((socket) => this.accept(socket));
-    server.on('error', (err) => console.error(`blockscope: disk ${this.options.diskNumber}: listener error: ${err.message}`));
+    server.on('error', (err) =>
+      console.error(`blockscope: disk ${this.options.diskNumber}: listener error: ${err.message}`),
+    );
     return server;
   }
 

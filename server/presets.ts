@@ -98,7 +98,11 @@ export function presetCommands(name: PresetName | null, uris: string[]): string[
       ].join('\n'),
     );
   } else {
-    cmds.push(['guestfish -- \\', ...drives, `  : run : ${gpt} : mkfs ext4 /dev/sda1 : mount /dev/sda1 / : fstrim /`].join('\n'));
+    cmds.push(
+      ['guestfish -- \\', ...drives, `  : run : ${gpt} : mkfs ext4 /dev/sda1 : mount /dev/sda1 / : fstrim /`].join(
+        '\n',
+      ),
+    );
   }
   for (const u of uris) cmds.push(`qemu-io -f raw '${u}' -c 'write -P 0xab 0 1M' -c 'read -P 0xab 0 1M'`);
   cmds.push(`nbdinfo --map '${uris[0]}'`);

@@ -19,14 +19,18 @@ test('demo raid5: GPT, initial sync, discard, failure, rebuild onto the spare, d
   const idx = (title: string) => r.steps.findIndex((s) => s.title === title);
   const after = (title: string) => r.steps[idx(title)].after;
   const before = (title: string) => r.steps[idx(title) - 1].after;
-  const delta = (title: string, disk: number, f: (d: DiskSnapshot) => number) => f(after(title)[disk - 1]) - f(before(title)[disk - 1]);
+  const delta = (title: string, disk: number, f: (d: DiskSnapshot) => number) =>
+    f(after(title)[disk - 1]) - f(before(title)[disk - 1]);
 
-  for (const d of after('GPT on each disk')) expect([d.number, d.firstCell, d.lastCell]).toEqual([d.number, 'written', 'written']);
+  for (const d of after('GPT on each disk'))
+    expect([d.number, d.firstCell, d.lastCell]).toEqual([d.number, 'written', 'written']);
   // Initial sync: md reads the data members and writes parity.
-  for (const disk of [1, 2, 3]) expect(delta('md-create RAID 5', disk, (d) => d.counters.read.count)).toBeGreaterThan(0);
+  for (const disk of [1, 2, 3])
+    expect(delta('md-create RAID 5', disk, (d) => d.counters.read.count)).toBeGreaterThan(0);
   expect(delta('md-create RAID 5', 4, (d) => d.counters.write.bytes)).toBeGreaterThan(1 << 20);
   // mkfs discards data and parity on every active member.
-  for (const disk of [1, 2, 3, 4]) expect(delta('mkfs.ext4 on the array', disk, (d) => d.blocks.trimmed)).toBeGreaterThan(1000);
+  for (const disk of [1, 2, 3, 4])
+    expect(delta('mkfs.ext4 on the array', disk, (d) => d.blocks.trimmed)).toBeGreaterThan(1000);
   // Disk 3 fails: its requests error, the survivors are read and the spare is written.
   expect(delta('Disk 3 fails', 3, (d) => d.counters.read.errors + d.counters.write.errors)).toBeGreaterThan(0);
   for (const disk of [1, 2, 4]) expect(delta('Disk 3 fails', disk, (d) => d.counters.read.count)).toBeGreaterThan(0);
@@ -40,11 +44,15 @@ test('demo raid5: GPT, initial sync, discard, failure, rebuild onto the spare, d
   expect(delta('Disk 4 fails', 4, (d) => d.counters.read.errors + d.counters.write.errors)).toBeGreaterThan(0);
   for (const disk of [1, 2, 5]) expect(delta('Disk 4 fails', disk, (d) => d.counters.read.count)).toBeGreaterThan(0);
   expect(output('Disk 4 fails')).toMatch(/hello from the array/);
-  const md5 = createHash('md5').update(Buffer.alloc(4 << 20, 98)).digest('hex');
+  const md5 = createHash('md5')
+    .update(Buffer.alloc(4 << 20, 98))
+    .digest('hex');
   expect(output('Disk 4 fails')).toContain(`${md5}  /sysroot/after-failure`);
   expect(output('Disk 4 fails')).toMatch(/\[4\/3\] \[UUU_\]/);
   expect(output('Kernel messages')).toMatch(/Disk failure on sdc1/);
   expect(output('Kernel messages')).toMatch(/Disk failure on sdd1/);
   expect(output('Kernel messages')).toMatch(/md127: recovery done/);
-  console.log(`demo raid5: ${r.seconds.toFixed(1)} s; ${r.steps.map((s) => `${s.title} ${s.seconds.toFixed(1)} s`).join(', ')}`);
+  console.log(
+    `demo raid5: ${r.seconds.toFixed(1)} s; ${r.steps.map((s) => `${s.title} ${s.seconds.toFixed(1)} s`).join(', ')}`,
+  );
 });

@@ -35,7 +35,9 @@ async function main(argv: string[]): Promise<number> {
   const headless = argv.includes('--headless');
   console.log(`${demo.title} — ${demo.disks} disk(s), delay ${delayMs} ms`);
   const k = kernelNbdClient();
-  console.log(`kernel NBD client: ${k.usable ? `available (${k.why})` : `not usable here: ${k.why}`}; the demo drives the disks with guestfish`);
+  console.log(
+    `kernel NBD client: ${k.usable ? `available (${k.why})` : `not usable here: ${k.why}`}; the demo drives the disks with guestfish`,
+  );
   const run = await runDemo(demo, {
     delayMs,
     waitForViewer: !headless || argv.includes('--wait-viewer'),
@@ -49,7 +51,8 @@ async function main(argv: string[]): Promise<number> {
   });
   const r = run.report;
   console.log(`\n${r.ok ? 'demo finished' : `guestfish failed (exit ${r.exitCode})`} in ${r.seconds.toFixed(1)} s`);
-  for (const s of r.steps) console.log(`  ${String(s.step).padStart(2)}. ${s.title.padEnd(24)} ${s.seconds.toFixed(1)} s`);
+  for (const s of r.steps)
+    console.log(`  ${String(s.step).padStart(2)}. ${s.title.padEnd(24)} ${s.seconds.toFixed(1)} s`);
   if (!r.ok) console.log(diagnose(r));
   const report = opt('--report');
   if (report) writeFileSync(report, JSON.stringify(r, null, 2));
@@ -66,7 +69,10 @@ async function main(argv: string[]): Promise<number> {
   return r.ok ? 0 : 1;
 }
 
-main(process.argv.slice(2)).then((c) => process.exit(c), (e) => {
-  console.error(`blockscope demo: ${e.message}`);
-  process.exit(1);
-});
+main(process.argv.slice(2)).then(
+  (c) => process.exit(c),
+  (e) => {
+    console.error(`blockscope demo: ${e.message}`);
+    process.exit(1);
+  },
+);

@@ -9,14 +9,36 @@ import type { DemoReport } from '../../server/demos/driver.ts';
 
 export const ARTIFACTS = join(import.meta.dirname, '..', 'artifacts', 'demos');
 
-export async function runDemoInPage(page: Page, name: string, delayMs: number, atEnd: (page: Page) => Promise<void>): Promise<DemoReport> {
+export async function runDemoInPage(
+  page: Page,
+  name: string,
+  delayMs: number,
+  atEnd: (page: Page) => Promise<void>,
+): Promise<DemoReport> {
   mkdirSync(ARTIFACTS, { recursive: true });
   const report = join(mkdtempSync(join(tmpdir(), 'demo-report-')), 'report.json');
   const cli = join(import.meta.dirname, 'run-demo.ts');
-  const proc = spawn(process.execPath, ['--import', 'tsx', cli, name, '--headless', '--wait-viewer', '--linger', '4000', '--delay', String(delayMs), '--report', report], {
-    cwd: join(import.meta.dirname, '..', '..'),
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const proc = spawn(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      cli,
+      name,
+      '--headless',
+      '--wait-viewer',
+      '--linger',
+      '4000',
+      '--delay',
+      String(delayMs),
+      '--report',
+      report,
+    ],
+    {
+      cwd: join(import.meta.dirname, '..', '..'),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let out = '';
   let err = '';
   proc.stderr.on('data', (d) => (err += d));
@@ -32,7 +54,12 @@ export async function runDemoInPage(page: Page, name: string, delayMs: number, a
       for (const m of text.matchAll(/^STEP (\d+)\/\d+ /gm)) {
         // A step's start is the previous step's result: capture it after a frame or two, with
         // the new caption showing (at a short delay, steps are too quick to catch later).
-        shots.push(page.waitForTimeout(120).then(() => page.screenshot({ path: join(ARTIFACTS, `${name}-step${m[1]}-start.png`) })).catch(() => {}));
+        shots.push(
+          page
+            .waitForTimeout(120)
+            .then(() => page.screenshot({ path: join(ARTIFACTS, `${name}-step${m[1]}-start.png`) }))
+            .catch(() => {}),
+        );
       }
       if (/^(demo finished|guestfish failed)/m.test(text)) finished();
     });
@@ -43,7 +70,9 @@ export async function runDemoInPage(page: Page, name: string, delayMs: number, a
   await Promise.all(shots);
   await atEnd(page);
   await page.screenshot({ path: join(ARTIFACTS, `${name}-final.png`) });
-  const code = await new Promise<number | null>((r) => (proc.exitCode !== null ? r(proc.exitCode) : proc.once('exit', r)));
+  const code = await new Promise<number | null>((r) =>
+    proc.exitCode !== null ? r(proc.exitCode) : proc.once('exit', r),
+  );
   if (code !== 0) throw new Error(`demo ${name} failed (exit ${code}):\n${out.slice(-3000)}\n${err.slice(-2000)}`);
   return JSON.parse(readFileSync(report, 'utf8')) as DemoReport;
 }

@@ -3,13 +3,18 @@ import { expect, test } from '@playwright/test';
 import { checkDemoPrerequisites } from '../../server/demos/driver.ts';
 import { pixel, runDemoInPage } from './run.ts';
 
-test('demo single: GPT at both ends, mkfs discard and journal zeroing, lazy inode-table init, data, fstrim, blkdiscard', async ({ page }) => {
+test('demo single: GPT at both ends, mkfs discard and journal zeroing, lazy inode-table init, data, fstrim, blkdiscard', async ({
+  page,
+}) => {
   test.setTimeout(240_000);
   checkDemoPrerequisites();
   const r = await runDemoInPage(page, 'single', 2, async (p) => {
     // After blkdiscard the whole disk is trimmed: purple at both ends and in the middle.
     // (Polled: the last reads' flashes may still be fading.)
-    for (const cell of [0, 8192, 16383]) await expect.poll(async () => (await pixel(p, 1, cell)).slice(0, 3), { timeout: 3000 }).toEqual([0xc9, 0xa7, 0xff]);
+    for (const cell of [0, 8192, 16383])
+      await expect
+        .poll(async () => (await pixel(p, 1, cell)).slice(0, 3), { timeout: 3000 })
+        .toEqual([0xc9, 0xa7, 0xff]);
     await expect(p.getByTestId('caption')).toHaveCount(0);
   });
   expect(r.ok).toBe(true);
@@ -38,5 +43,7 @@ test('demo single: GPT at both ends, mkfs discard and journal zeroing, lazy inod
   expect(fstrim.blocks.written).toBeLessThan(del.blocks.written - 500); // freed data turned purple
   const end = by('blkdiscard');
   expect(end.blocks.trimmed).toBe(16384);
-  console.log(`demo single: ${r.seconds.toFixed(1)} s; ${r.steps.map((s) => `${s.title} ${s.seconds.toFixed(1)} s`).join(', ')}`);
+  console.log(
+    `demo single: ${r.seconds.toFixed(1)} s; ${r.steps.map((s) => `${s.title} ${s.seconds.toFixed(1)} s`).join(', ')}`,
+  );
 });

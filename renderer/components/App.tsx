@@ -32,7 +32,9 @@ export function App() {
           {disks.map((d) => (
             <DiskPanel key={d.number} disk={d} />
           ))}
-          {disks.length === 0 && <div className="empty">{status === 'open' ? 'No disks.' : 'Connecting to the Blockscope engine…'}</div>}
+          {disks.length === 0 && (
+            <div className="empty">{status === 'open' ? 'No disks.' : 'Connecting to the Blockscope engine…'}</div>
+          )}
         </div>
         <div className="grid-host" ref={host} data-testid="grid-host" />
       </main>

@@ -48,15 +48,15 @@ export const DiskPanel = memo(function DiskPanel({ disk }: { disk: DiskInfo }) {
           {disk.mode !== 'server' && <small className="badge">{disk.mode}</small>}
         </h2>
         {disk.mode !== 'replay' && (
-        <label className={`error-toggle ${disk.errorsOn ? 'on' : ''}`}>
-          <input
-            type="checkbox"
-            checked={disk.errorsOn}
-            onChange={(e) => void c.setErrors(disk.number, e.target.checked)}
-            data-testid={`error-${disk.number}`}
-          />
-          Error
-        </label>
+          <label className={`error-toggle ${disk.errorsOn ? 'on' : ''}`}>
+            <input
+              type="checkbox"
+              checked={disk.errorsOn}
+              onChange={(e) => void c.setErrors(disk.number, e.target.checked)}
+              data-testid={`error-${disk.number}`}
+            />
+            Error
+          </label>
         )}
       </header>
       {uri && (
@@ -82,20 +82,37 @@ export const DiskPanel = memo(function DiskPanel({ disk }: { disk: DiskInfo }) {
         onDoubleClick={() => c.grid.resetView(disk.number)}
         data-testid={`slot-${disk.number}`}
       />
-      <div className="scale">{merged ? cellLabel(disk.grid) : `1 px = 4 KiB · ${disk.grid.width}×${disk.grid.height}`}</div>
+      <div className="scale">
+        {merged ? cellLabel(disk.grid) : `1 px = 4 KiB · ${disk.grid.width}×${disk.grid.height}`}
+      </div>
       {(rd !== null || wd !== null) && (
         <div className="delays">
           {rd !== null && (
             <label>
               read delay
-              <input type="range" min={0} max={500} step={5} value={rd} onChange={(e) => void c.setDelay(disk.number, 'rdelay', Number(e.target.value))} data-testid={`rdelay-${disk.number}`} />
+              <input
+                type="range"
+                min={0}
+                max={500}
+                step={5}
+                value={rd}
+                onChange={(e) => void c.setDelay(disk.number, 'rdelay', Number(e.target.value))}
+                data-testid={`rdelay-${disk.number}`}
+              />
               <span className="value">{rd} ms</span>
             </label>
           )}
           {wd !== null && (
             <label>
               write delay
-              <input type="range" min={0} max={500} step={5} value={wd} onChange={(e) => void c.setDelay(disk.number, 'wdelay', Number(e.target.value))} />
+              <input
+                type="range"
+                min={0}
+                max={500}
+                step={5}
+                value={wd}
+                onChange={(e) => void c.setDelay(disk.number, 'wdelay', Number(e.target.value))}
+              />
               <span className="value">{wd} ms</span>
             </label>
           )}

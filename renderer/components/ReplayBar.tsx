@@ -11,7 +11,9 @@ export function ReplayBar() {
   return (
     <div className="replay" data-testid="replay">
       <strong>Replay</strong>
-      <button onClick={() => void c.replay(r.playing ? 'pause' : 'resume')}>{r.playing ? 'Pause' : r.finished ? 'Done' : 'Play'}</button>
+      <button onClick={() => void c.replay(r.playing ? 'pause' : 'resume')}>
+        {r.playing ? 'Pause' : r.finished ? 'Done' : 'Play'}
+      </button>
       <button onClick={() => void c.replay('step')} title="play until the next request completes">
         Step
       </button>

@@ -33,7 +33,11 @@ export function Toolbar() {
       </span>
       <label>
         Layout
-        <select value="" onChange={(e) => e.target.value && choose(e.target.value as PresetName)} aria-label="layout preset">
+        <select
+          value=""
+          onChange={(e) => e.target.value && choose(e.target.value as PresetName)}
+          aria-label="layout preset"
+        >
           <option value="">choose…</option>
           {PRESETS.map(([v, l]) => (
             <option key={v} value={v}>
@@ -44,7 +48,13 @@ export function Toolbar() {
       </label>
       <label title="disks for the Custom layout">
         N
-        <input type="number" min={1} max={16} value={custom} onChange={(e) => setCustom(Math.min(16, Math.max(1, Number(e.target.value) || 1)))} />
+        <input
+          type="number"
+          min={1}
+          max={16}
+          value={custom}
+          onChange={(e) => setCustom(Math.min(16, Math.max(1, Number(e.target.value) || 1)))}
+        />
       </label>
       <button onClick={() => void c.showCommands()}>Commands</button>
       <span className="spacer" />
@@ -54,7 +64,14 @@ export function Toolbar() {
       <button onClick={() => disks.forEach((d) => void c.clearPicture(d.number))}>Clear</button>
       <label>
         Flash
-        <input type="range" min={50} max={2000} step={50} value={flashMs} onChange={(e) => c.setFlashMs(Number(e.target.value))} />
+        <input
+          type="range"
+          min={50}
+          max={2000}
+          step={50}
+          value={flashMs}
+          onChange={(e) => c.setFlashMs(Number(e.target.value))}
+        />
         <span className="value">{flashMs} ms</span>
       </label>
       <label>

@@ -5,7 +5,8 @@ export function Tooltip() {
   const hover = useUi((s) => s.hover);
   if (!hover) return null;
   const i = hover.info;
-  const blocks = i.blockCount > 1 ? `blocks ${i.firstBlock}–${i.firstBlock + i.blockCount - 1}` : `block ${i.firstBlock}`;
+  const blocks =
+    i.blockCount > 1 ? `blocks ${i.firstBlock}–${i.firstBlock + i.blockCount - 1}` : `block ${i.firstBlock}`;
   const len = Number(BigInt(i.byteEnd) - BigInt(i.byteStart));
   return (
     <div className="tooltip" style={{ left: hover.x + 14, top: hover.y + 14 }} data-testid="tooltip">

@@ -41,7 +41,8 @@ export class BlockGrid {
     const forced = new URLSearchParams(location.search).get('renderer');
     if (forced === 'webgl' || forced === 'canvas') return forced;
     try {
-      const gl = document.createElement('canvas').getContext('webgl2') ?? document.createElement('canvas').getContext('webgl');
+      const gl =
+        document.createElement('canvas').getContext('webgl2') ?? document.createElement('canvas').getContext('webgl');
       if (!gl) return 'canvas';
       const info = gl.getExtension('WEBGL_debug_renderer_info');
       const name = String(info ? gl.getParameter(info.UNMASKED_RENDERER_WEBGL) : gl.getParameter(gl.RENDERER));
@@ -94,7 +95,17 @@ export class BlockGrid {
     const mask = new Graphics();
     sprite.mask = mask;
     if (this.ready) this.app.stage.addChild(mask, sprite);
-    this.disks.set(n, { painter, source, ctx, image, sprite, mask, slot: null, view: { zoom: 1, panX: 0, panY: 0 }, uploaded: -1 });
+    this.disks.set(n, {
+      painter,
+      source,
+      ctx,
+      image,
+      sprite,
+      mask,
+      slot: null,
+      view: { zoom: 1, panX: 0, panY: 0 },
+      uploaded: -1,
+    });
   }
 
   removeDisk(n: number): void {
@@ -135,7 +146,10 @@ export class BlockGrid {
     d.sprite.scale.set(scale);
     const w = g.width * scale;
     const h = g.height * scale;
-    d.sprite.position.set(Math.round(x + (r.width - w) / 2 + d.view.panX), Math.round(y + Math.max(0, (r.height - h) / 2) + d.view.panY));
+    d.sprite.position.set(
+      Math.round(x + (r.width - w) / 2 + d.view.panX),
+      Math.round(y + Math.max(0, (r.height - h) / 2) + d.view.panY),
+    );
     d.mask.clear().rect(x, y, r.width, r.height).fill(0xffffff);
   }
 
@@ -198,7 +212,17 @@ export class BlockGrid {
     c.width = 1;
     c.height = 1;
     const ctx = c.getContext('2d')!;
-    ctx.drawImage(canvas, Math.floor((clientX - rect.left) * sx), Math.floor((clientY - rect.top) * sy), 1, 1, 0, 0, 1, 1);
+    ctx.drawImage(
+      canvas,
+      Math.floor((clientX - rect.left) * sx),
+      Math.floor((clientY - rect.top) * sy),
+      1,
+      1,
+      0,
+      0,
+      1,
+      1,
+    );
     const p = ctx.getImageData(0, 0, 1, 1).data;
     return [p[0], p[1], p[2], p[3]];
   }

@@ -7,7 +7,8 @@ import { isServerPush } from '../transport/transport.ts';
 import { CellPainter } from './cell-painter.ts';
 import { PALETTES, mixColor, packColor, unpackColor } from './palette.ts';
 
-const counters = () => Object.fromEntries(OPS.map((op) => [op, { count: 0, bytes: 0, errors: 0 }])) as Record<Op, OpCounter>;
+const counters = () =>
+  Object.fromEntries(OPS.map((op) => [op, { count: 0, bytes: 0, errors: 0 }])) as Record<Op, OpCounter>;
 const frame = (over: Partial<DiskFrame>): DiskFrame => ({
   disk: 1,
   full: null,
@@ -33,7 +34,13 @@ test('palette packing: red is red in an rgba8unorm buffer', () => {
 test('painter: state colours, error colour, dirty rows', () => {
   const p = new CellPainter(geometryFor(64n << 20n), PALETTES.laptop);
   p.takeDirtyRows();
-  p.apply(frame({ cellIdx: Uint32Array.from([0, 129, 300]), cellVal: Uint8Array.from([BlockState.WRITTEN, BlockState.TRIMMED, BlockState.ZEROED | CELL_ERROR]) }), 0);
+  p.apply(
+    frame({
+      cellIdx: Uint32Array.from([0, 129, 300]),
+      cellVal: Uint8Array.from([BlockState.WRITTEN, BlockState.TRIMMED, BlockState.ZEROED | CELL_ERROR]),
+    }),
+    0,
+  );
   const rgb = (c: number) => [...p.rgba.subarray(c * 4, c * 4 + 3)];
   assert.deepEqual(rgb(0), [0xe5, 0x38, 0x3b]);
   assert.deepEqual(rgb(129), [0xc9, 0xa7, 0xff]);

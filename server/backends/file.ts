@@ -20,17 +20,19 @@ export class FileBackend implements Backend {
 
   /** Open (creating it if missing) a raw image; `size` grows or sets the file length when given. */
   static async open(path: string, size: bigint | null, readonly = false): Promise<FileBackend> {
-    let existing: bigint | null = null;
+    let existing: bigint | null;
     try {
       existing = (await stat(path, { bigint: true })).size;
     } catch {
       existing = null;
     }
-    if (existing === null && size === null) throw new Error(`file backend: ${path} does not exist and no size was given`);
+    if (existing === null && size === null)
+      throw new Error(`file backend: ${path} does not exist and no size was given`);
     const fh = await open(path, readonly ? 'r' : existing === null ? 'w+' : 'r+');
     const finalSize = size ?? existing!;
     if (!readonly && (existing === null || existing !== finalSize)) {
-      if (finalSize > BigInt(Number.MAX_SAFE_INTEGER)) throw new Error(`file backend: size ${finalSize} too large for a file`);
+      if (finalSize > BigInt(Number.MAX_SAFE_INTEGER))
+        throw new Error(`file backend: size ${finalSize} too large for a file`);
       await fh.truncate(Number(finalSize));
     }
     return new FileBackend(path, fh, finalSize, readonly);

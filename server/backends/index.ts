@@ -10,7 +10,12 @@ export const BACKEND_PARAMS: Record<(typeof BACKENDS)[number], string[]> = {
   file: ['file'],
 };
 
-export async function createBackend(name: string, size: bigint, params: Record<string, string>, readonly = false): Promise<Backend> {
+export async function createBackend(
+  name: string,
+  size: bigint,
+  params: Record<string, string>,
+  readonly = false,
+): Promise<Backend> {
   const known = BACKEND_PARAMS[name as (typeof BACKENDS)[number]];
   if (!known) throw new Error(`unknown backend '${name}' (known: ${BACKENDS.join(', ')})`);
   for (const key of Object.keys(params)) {

@@ -6,7 +6,6 @@ export interface StartFacts {
   hasRendererBuild: boolean;
 }
 export type StartDecision =
-  | { mode: 'electron'; build: boolean; reason: null }
-  | { mode: 'browser'; build: boolean; reason: string };
+  { mode: 'electron'; build: boolean; reason: null } | { mode: 'browser'; build: boolean; reason: string };
 export function decideStart(facts: StartFacts): StartDecision;
 export function fallbackLine(reason: string): string;

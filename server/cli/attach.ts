@@ -45,7 +45,14 @@ export interface AttachedDisk {
 }
 
 /** Attach one disk to one log (used by the CLI and the tests). */
-export async function attachDisk(engine: Engine, n: number, logPath: string, size: bigint, errorFile: string | null, fromEnd = false): Promise<AttachedDisk> {
+export async function attachDisk(
+  engine: Engine,
+  n: number,
+  logPath: string,
+  size: bigint,
+  errorFile: string | null,
+  fromEnd = false,
+): Promise<AttachedDisk> {
   const disk = Disk.external(n, size, 'attach');
   const correlator = new LogCorrelator(n, disk.bus, 'arrival');
   const a: AttachedDisk = { disk, tailer: null as unknown as LogTailer, correlator, unparsed: 0 };

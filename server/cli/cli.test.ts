@@ -11,21 +11,50 @@ import { parseServeArgs } from './serve.ts';
 const cli = join(import.meta.dirname, '..', 'bin', 'blockscope.mjs');
 
 test('serve args: filters in order, %d expansion, per-disk overrides, ports', () => {
-  const o = parseServeArgs(['--disks', '3', '--size', '1G', '--filter=error', '--filter=log', '--filter=delay', 'rdelay=40ms', 'logfile=/tmp/log%d', 'error-rate=100%', 'error-file=/tmp/error%d', '--disk', '3:error-rate=10%', '--port', '20000']);
+  const o = parseServeArgs([
+    '--disks',
+    '3',
+    '--size',
+    '1G',
+    '--filter=error',
+    '--filter=log',
+    '--filter=delay',
+    'rdelay=40ms',
+    'logfile=/tmp/log%d',
+    'error-rate=100%',
+    'error-file=/tmp/error%d',
+    '--disk',
+    '3:error-rate=10%',
+    '--port',
+    '20000',
+  ]);
   assert.notEqual(o, 'help');
   if (o === 'help') return;
   assert.equal(o.specs.length, 3);
-  assert.deepEqual(o.specs.map((s) => s.filters.map((f) => f.name)), [['error', 'log', 'delay'], ['error', 'log', 'delay'], ['error', 'log', 'delay']]);
+  assert.deepEqual(
+    o.specs.map((s) => s.filters.map((f) => f.name)),
+    [
+      ['error', 'log', 'delay'],
+      ['error', 'log', 'delay'],
+      ['error', 'log', 'delay'],
+    ],
+  );
   assert.equal(o.specs[1].filters[1].params.logfile, '/tmp/log2');
   assert.equal(o.specs[0].filters[0].params['error-file'], '/tmp/error1');
   assert.equal(o.specs[2].filters[0].params['error-rate'], '10%');
   assert.equal(o.specs[0].filters[0].params['error-rate'], '100%');
-  assert.deepEqual(o.specs.map((s) => s.tcp?.port), [20000, 20001, 20002]);
+  assert.deepEqual(
+    o.specs.map((s) => s.tcp?.port),
+    [20000, 20001, 20002],
+  );
   assert.equal(o.specs[0].size, 1n << 30n);
 });
 
 test('serve args: clear errors', () => {
-  assert.throws(() => parseServeArgs(['rdelay=1']), /parameter 'rdelay' belongs to no filter or backend in use \(add --filter=delay\)/);
+  assert.throws(
+    () => parseServeArgs(['rdelay=1']),
+    /parameter 'rdelay' belongs to no filter or backend in use \(add --filter=delay\)/,
+  );
   assert.throws(() => parseServeArgs(['--filter=gzip']), /unknown filter 'gzip'/);
   assert.throws(() => parseServeArgs(['--disks', '17']), CliError);
   assert.throws(() => parseServeArgs(['--disk', '4:rdelay=1', '--filter=delay']), /disk 4 does not exist/);
@@ -36,7 +65,11 @@ test('serve args: clear errors', () => {
 test('serve over Unix sockets (0600); SIGTERM stops cleanly and removes the socket files', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'serve-'));
   try {
-    const p = spawn(process.execPath, [cli, 'serve', '--disks', '2', '--unix', dir, '--filter=log', `logfile=${join(dir, 'log%d')}`], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const p = spawn(
+      process.execPath,
+      [cli, 'serve', '--disks', '2', '--unix', dir, '--filter=log', `logfile=${join(dir, 'log%d')}`],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     let out = '';
     p.stdout.on('data', (d) => (out += d));
     for (let i = 0; i < 100 && !/disk2/.test(out); i++) await new Promise((r) => setTimeout(r, 50));
@@ -60,7 +93,19 @@ test('file backend: created and sized, data lands in the file, flush works', asy
   const dir = mkdtempSync(join(tmpdir(), 'file-'));
   try {
     const img = join(dir, 'disk1.img');
-    const r = await run(process.execPath, [cli, 'serve', '--backend', 'file', `file=${join(dir, 'disk%d.img')}`, '--size', '8M', '--port', '0', '--run', `qemu-io -f raw "$uri" -c 'write -P 0x42 1M 4k' -c flush -c 'read -P 0x42 1M 4k'`]);
+    const r = await run(process.execPath, [
+      cli,
+      'serve',
+      '--backend',
+      'file',
+      `file=${join(dir, 'disk%d.img')}`,
+      '--size',
+      '8M',
+      '--port',
+      '0',
+      '--run',
+      `qemu-io -f raw "$uri" -c 'write -P 0x42 1M 4k' -c flush -c 'read -P 0x42 1M 4k'`,
+    ]);
     assert.equal(r.code, 0, r.stderr + r.stdout);
     const data = readFileSync(img);
     assert.equal(data.length, 8 << 20);
@@ -72,7 +117,16 @@ test('file backend: created and sized, data lands in the file, flush works', asy
 });
 
 test('captive mode passes $uri/$port and exits with the command status; bad flags exit 2', async () => {
-  const r = await run(process.execPath, [cli, 'serve', '--size', '1M', '--port', '0', '--run', 'test -n "$port" && nbdinfo --size "$uri1"; exit 7']);
+  const r = await run(process.execPath, [
+    cli,
+    'serve',
+    '--size',
+    '1M',
+    '--port',
+    '0',
+    '--run',
+    'test -n "$port" && nbdinfo --size "$uri1"; exit 7',
+  ]);
   assert.equal(r.code, 7);
   assert.match(r.stdout, /^1048576$/m);
   const bad = await run(process.execPath, [cli, 'serve', '--size', 'big']);

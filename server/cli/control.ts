@@ -7,7 +7,12 @@ export interface CliControl {
   close(): Promise<void>;
 }
 
-export async function startCliControl(engine: Engine, port: number | null, ui: boolean, presetDefaults?: Partial<PresetOptions>): Promise<CliControl | null> {
+export async function startCliControl(
+  engine: Engine,
+  port: number | null,
+  ui: boolean,
+  presetDefaults?: Partial<PresetOptions>,
+): Promise<CliControl | null> {
   if (port === null) return null;
   const { startControlServer } = await import('../control/http.ts');
   const server = await startControlServer(engine, { port, ui, presetDefaults });

@@ -28,7 +28,8 @@ async function* logLines(path: string): AsyncGenerator<{ line: LogLine | null }>
 }
 
 async function firstSize(path: string): Promise<bigint | null> {
-  for await (const { line } of logLines(path)) if (line?.act === 'Connect' && line.fields.size) return BigInt(line.fields.size);
+  for await (const { line } of logLines(path))
+    if (line?.act === 'Connect' && line.fields.size) return BigInt(line.fields.size);
   return null;
 }
 
@@ -63,7 +64,11 @@ export async function replayLogs(engine: Engine, paths: string[], fallbackSize: 
 }
 
 export async function main(argv: string[]): Promise<number> {
-  const args = parseArgs(argv, { values: ['--size', '--speed', '--api'], flags: ['--summary', '--ui', '--help'], aliases: { '-h': '--help' } });
+  const args = parseArgs(argv, {
+    values: ['--size', '--speed', '--api'],
+    flags: ['--summary', '--ui', '--help'],
+    aliases: { '-h': '--help' },
+  });
   if (args.flags.has('--help')) {
     process.stdout.write(REPLAY_HELP);
     return 0;
@@ -72,11 +77,18 @@ export async function main(argv: string[]): Promise<number> {
   const size = sizeOption(args, '--size') ?? null;
   const speedText = one(args, '--speed') ?? '1';
   const speed = Number(speedText);
-  if (!Number.isFinite(speed) || speed <= 0) throw new CliError(`--speed: expected a positive number, got '${speedText}'`);
+  if (!Number.isFinite(speed) || speed <= 0)
+    throw new CliError(`--speed: expected a positive number, got '${speedText}'`);
   const engine = new Engine();
   if (args.flags.has('--summary')) {
     await replayLogs(engine, args.positional, size);
-    process.stdout.write(`${JSON.stringify(engine.disks.map((d) => d.info()), null, 2)}\n`);
+    process.stdout.write(
+      `${JSON.stringify(
+        engine.disks.map((d) => d.info()),
+        null,
+        2,
+      )}\n`,
+    );
     return 0;
   }
   const control = await startCliControl(engine, apiPortOption(args), args.flags.has('--ui'));

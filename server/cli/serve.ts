@@ -11,7 +11,16 @@ import type { DiskSpec, FilterSpec } from '../disk.ts';
 import { Engine } from '../engine.ts';
 import { FILTERS, filterParamNames } from '../filters/index.ts';
 import { isPreset, presetSpecs, PRESETS, type PresetOptions } from '../presets.ts';
-import { CliError, apiPortOption, intOption, one, parseArgs, sizeOption, untilSignal, type ParsedArgs } from './args.ts';
+import {
+  CliError,
+  apiPortOption,
+  intOption,
+  one,
+  parseArgs,
+  sizeOption,
+  untilSignal,
+  type ParsedArgs,
+} from './args.ts';
 import { startCliControl } from './control.ts';
 
 export const SERVE_HELP = `usage: blockscope serve [options] [--filter=NAME …] [key=value …]
@@ -46,7 +55,21 @@ ${Object.entries(FILTERS)
 `;
 
 const SPEC = {
-  values: ['--disks', '--size', '--backend', '--export', '--port', '--host', '--unix', '--filter', '--disk', '--api', '--run', '--preset', '--delay'],
+  values: [
+    '--disks',
+    '--size',
+    '--backend',
+    '--export',
+    '--port',
+    '--host',
+    '--unix',
+    '--filter',
+    '--disk',
+    '--api',
+    '--run',
+    '--preset',
+    '--delay',
+  ],
   flags: ['--readonly', '--ui', '--help'],
   aliases: { '-r': '--readonly', '-h': '--help' },
   repeat: ['--filter', '--disk'],
@@ -75,7 +98,9 @@ function routeParams(args: ParsedArgs, filters: string[], backend: string, disks
     if (index >= 0) return { kind: 'filter', index };
     if ((BACKEND_PARAMS[backend as (typeof BACKENDS)[number]] ?? []).includes(key)) return { kind: 'backend' };
     const hint = Object.keys(FILTERS).find((f) => filterParamNames(f).includes(key));
-    throw new CliError(`parameter '${key}' belongs to no filter or backend in use${hint ? ` (add --filter=${hint})` : ''}`);
+    throw new CliError(
+      `parameter '${key}' belongs to no filter or backend in use${hint ? ` (add --filter=${hint})` : ''}`,
+    );
   };
   const put = (disk: number, key: string, value: string) => {
     const o = owner(key);
@@ -102,7 +127,8 @@ export function parseServeArgs(argv: string[]): ServeOptions | 'help' {
   if (args.flags.has('--help')) return 'help';
   const size = sizeOption(args, '--size') ?? 64n << 20n;
   const backend = one(args, '--backend') ?? 'memory';
-  if (!(BACKENDS as readonly string[]).includes(backend)) throw new CliError(`--backend: unknown backend '${backend}' (memory, file)`);
+  if (!(BACKENDS as readonly string[]).includes(backend))
+    throw new CliError(`--backend: unknown backend '${backend}' (memory, file)`);
   if (size === 0n && backend === 'memory') throw new CliError('--size: a memory disk needs a size above 0');
   const host = one(args, '--host') ?? '127.0.0.1';
   const unixDir = one(args, '--unix') ?? null;
@@ -117,9 +143,14 @@ export function parseServeArgs(argv: string[]): ServeOptions | 'help' {
 
   if (preset) {
     if (!isPreset(preset) || preset === 'custom') {
-      throw new CliError(`--preset: unknown preset '${preset}' (${Object.keys(PRESETS).filter((p) => p !== 'custom').join(', ')})`);
+      throw new CliError(
+        `--preset: unknown preset '${preset}' (${Object.keys(PRESETS)
+          .filter((p) => p !== 'custom')
+          .join(', ')})`,
+      );
     }
-    if (args.values.has('--filter') || args.positional.length) throw new CliError('--preset sets the filters itself; drop --filter and key=value');
+    if (args.values.has('--filter') || args.positional.length)
+      throw new CliError('--preset sets the filters itself; drop --filter and key=value');
     const delayMs = intOption(args, '--delay', 0, 600000) ?? 40;
     const logDir = mkdtempSync(join(tmpdir(), 'blockscope-logs-'));
     const presetDefaults = { size, delayMs, logDir, host, port, unixDir: unixDir ? resolve(unixDir) : null };
@@ -129,11 +160,13 @@ export function parseServeArgs(argv: string[]): ServeOptions | 'help' {
 
   const disks = intOption(args, '--disks', 1, 16) ?? 1;
   const filterNames = args.values.get('--filter') ?? [];
-  for (const f of filterNames) if (!FILTERS[f]) throw new CliError(`--filter: unknown filter '${f}' (${Object.keys(FILTERS).join(', ')})`);
+  for (const f of filterNames)
+    if (!FILTERS[f]) throw new CliError(`--filter: unknown filter '${f}' (${Object.keys(FILTERS).join(', ')})`);
   const routed = routeParams(args, filterNames, backend, disks);
   const specs: DiskSpec[] = routed.map((r, i) => {
     const d = i + 1;
-    if (backend === 'file' && !r.backend.file) throw new CliError('--backend file needs file=PATH (use %d for one image per disk)');
+    if (backend === 'file' && !r.backend.file)
+      throw new CliError('--backend file needs file=PATH (use %d for one image per disk)');
     return {
       number: d,
       size,
@@ -146,7 +179,8 @@ export function parseServeArgs(argv: string[]): ServeOptions | 'help' {
       unixSocket: unixDir ? resolve(unixDir, `disk${d}.sock`) : undefined,
     };
   });
-  if (port !== null && port !== 0 && port + disks - 1 > 65535) throw new CliError('--port: not enough ports above it for every disk');
+  if (port !== null && port !== 0 && port + disks - 1 > 65535)
+    throw new CliError('--port: not enough ports above it for every disk');
   const presetDefaults = { size, host, port, unixDir: unixDir ? resolve(unixDir) : null };
   return { specs, api, ui, run, preset, presetDefaults };
 }

@@ -103,7 +103,8 @@ export class ControlApi {
         const r = this.engine.replay;
         if (!r) throw new Error('not replaying (start with blockscope replay LOGFILE --ui)');
         const action = str(p, 'action', 16);
-        if (!(REPLAY_ACTIONS as readonly string[]).includes(action)) throw new ValidationError(`action must be one of ${REPLAY_ACTIONS.join(', ')}`);
+        if (!(REPLAY_ACTIONS as readonly string[]).includes(action))
+          throw new ValidationError(`action must be one of ${REPLAY_ACTIONS.join(', ')}`);
         if (action === 'pause') r.pause();
         else if (action === 'resume') r.resume();
         else if (action === 'step') r.step();

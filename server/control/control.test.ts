@@ -18,12 +18,27 @@ after(async () => {
 });
 
 const api = async (method: string, path: string, body?: unknown) => {
-  const r = await fetch(new URL(path, server.url), { method, body: body === undefined ? undefined : JSON.stringify(body) });
+  const r = await fetch(new URL(path, server.url), {
+    method,
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
   return { status: r.status, json: (await r.json()) as any };
 };
 
 test('GET /api/disks reports what the disks saw (real qemu-io traffic)', async () => {
-  const w = await run('qemu-io', ['-f', 'raw', t.uris[0], '-c', 'write 0 1M', '-c', 'discard 0 64k', '-c', 'write -z 1M 4k', '-c', 'read 0 8k']);
+  const w = await run('qemu-io', [
+    '-f',
+    'raw',
+    t.uris[0],
+    '-c',
+    'write 0 1M',
+    '-c',
+    'discard 0 64k',
+    '-c',
+    'write -z 1M 4k',
+    '-c',
+    'read 0 8k',
+  ]);
   assert.equal(w.code, 0, w.stderr);
   const { status, json } = await api('GET', '/api/disks');
   assert.equal(status, 200);
@@ -33,7 +48,10 @@ test('GET /api/disks reports what the disks saw (real qemu-io traffic)', async (
   assert.deepEqual(d.blocks, { untouched: 16384 - 257, trimmed: 16, zeroed: 1, written: 240 });
   assert.equal(d.counters.write.count, 1);
   assert.equal(d.counters.read.count, 1);
-  assert.deepEqual(d.filters.map((f) => f.name), ['delay', 'error']);
+  assert.deepEqual(
+    d.filters.map((f) => f.name),
+    ['delay', 'error'],
+  );
 });
 
 test('POST routes toggle errors and set delays; bad input gets 400/404 with a message', async () => {
@@ -73,7 +91,9 @@ test('WebSocket: disks push, full first frame, then deltas; bad messages get err
   assert.ok(decodeBatch(bins[0]).disks.every((d) => d.full !== null));
   const w = await run('qemu-io', ['-f', 'raw', t.uris[1], '-c', 'write 4M 4k']);
   assert.equal(w.code, 0);
-  await until(() => bins.slice(1).some((b) => decodeBatch(b).disks.some((d) => d.disk === 2 && d.cellIdx.includes(1024))));
+  await until(() =>
+    bins.slice(1).some((b) => decodeBatch(b).disks.some((d) => d.disk === 2 && d.cellIdx.includes(1024))),
+  );
   ws.send(JSON.stringify({ id: 7, method: 'listDisks', params: {} }));
   ws.send(JSON.stringify({ id: 8, method: 'rmRf', params: {} }));
   ws.send('not json');
@@ -90,11 +110,16 @@ test('WebSocket from a foreign origin is refused', async () => {
 });
 
 test('cross-site POSTs and rebound Host names are refused (403)', async () => {
-  const r = await fetch(new URL('/api/disks/1/reset', server.url), { method: 'POST', headers: { origin: 'http://evil.example' } });
+  const r = await fetch(new URL('/api/disks/1/reset', server.url), {
+    method: 'POST',
+    headers: { origin: 'http://evil.example' },
+  });
   assert.equal(r.status, 403);
   const { request } = await import('node:http');
   const status = await new Promise<number>((resolve) => {
-    const req = request(new URL('/api/disks', server.url), { headers: { host: 'rebound.example:80' } }, (res) => resolve(res.statusCode ?? 0));
+    const req = request(new URL('/api/disks', server.url), { headers: { host: 'rebound.example:80' } }, (res) =>
+      resolve(res.statusCode ?? 0),
+    );
     req.end();
   });
   assert.equal(status, 403);

@@ -80,10 +80,16 @@ function readBody(req: IncomingMessage): Promise<unknown> {
 }
 
 /** Map a REST route to a control call; null when no route matches. */
-async function route(api: ControlApi, method: string, path: string, req: IncomingMessage): Promise<{ call: string; params: unknown } | null> {
+async function route(
+  api: ControlApi,
+  method: string,
+  path: string,
+  req: IncomingMessage,
+): Promise<{ call: string; params: unknown } | null> {
   let m: RegExpExecArray | null;
   if (method === 'GET' && path === '/api/disks') return { call: 'listDisks', params: {} };
-  if (method === 'GET' && (m = /^\/api\/disks\/(\d+)$/.exec(path))) return { call: 'disk', params: { disk: Number(m[1]) } };
+  if (method === 'GET' && (m = /^\/api\/disks\/(\d+)$/.exec(path)))
+    return { call: 'disk', params: { disk: Number(m[1]) } };
   if (method === 'GET' && (m = /^\/api\/disks\/(\d+)\/cells\/(\d+)$/.exec(path))) {
     return { call: 'inspectCell', params: { disk: Number(m[1]), cell: Number(m[2]) } };
   }
@@ -91,7 +97,8 @@ async function route(api: ControlApi, method: string, path: string, req: Incomin
   if (method !== 'POST') return null;
   const body = await readBody(req);
   const b = (body && typeof body === 'object' ? body : {}) as Record<string, unknown>;
-  if ((m = /^\/api\/disks\/(\d+)\/errors$/.exec(path))) return { call: 'setErrors', params: { disk: Number(m[1]), on: b.on } };
+  if ((m = /^\/api\/disks\/(\d+)\/errors$/.exec(path)))
+    return { call: 'setErrors', params: { disk: Number(m[1]), on: b.on } };
   if ((m = /^\/api\/disks\/(\d+)\/filters\/([a-z]+)$/.exec(path))) {
     return { call: 'setFilterParams', params: { disk: Number(m[1]), filter: m[2], params: b } };
   }
@@ -153,7 +160,12 @@ export async function startControlServer(engine: Engine, o: ControlServerOptions
       if (o.ui && (req.method === 'GET' || req.method === 'HEAD')) return serveStatic(uiDir, path, res);
       sendJson(res, 404, { error: 'not found' });
     } catch (err) {
-      const status = err instanceof ValidationError || err instanceof ParamError ? 400 : /^no disk/.test((err as Error).message) ? 404 : 409;
+      const status =
+        err instanceof ValidationError || err instanceof ParamError
+          ? 400
+          : /^no disk/.test((err as Error).message)
+            ? 404
+            : 409;
       sendJson(res, status, { error: (err as Error).message });
     }
   });

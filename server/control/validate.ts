@@ -28,7 +28,8 @@ export function bool(p: Record<string, unknown>, key: string): boolean {
 
 export function str(p: Record<string, unknown>, key: string, maxLen = 4096): string {
   const v = p[key];
-  if (typeof v !== 'string' || v.length > maxLen) throw new ValidationError(`${key} must be a string (at most ${maxLen} characters)`);
+  if (typeof v !== 'string' || v.length > maxLen)
+    throw new ValidationError(`${key} must be a string (at most ${maxLen} characters)`);
   return v;
 }
 
@@ -54,6 +55,7 @@ export function stringMap(p: Record<string, unknown>, key: string): Record<strin
 
 export function num(p: Record<string, unknown>, key: string, min: number, max: number): number {
   const v = p[key];
-  if (typeof v !== 'number' || !Number.isFinite(v) || v < min || v > max) throw new ValidationError(`${key} must be a number from ${min} to ${max}`);
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < min || v > max)
+    throw new ValidationError(`${key} must be a number from ${min} to ${max}`);
   return v;
 }

@@ -33,7 +33,8 @@ export interface Demo {
  * tables: the thread exits when it has no filesystem left to initialise. (guestfish splits
  * `debug sh` arguments on spaces and drops single quotes: none are used here.)
  */
-const waitForLazyInit = 'debug sh "i=0; while grep -qs ext4lazyinit /proc/[0-9]*/comm && [ $i -lt 600 ]; do sleep 0.1; i=$((i+1)); done"';
+const waitForLazyInit =
+  'debug sh "i=0; while grep -qs ext4lazyinit /proc/[0-9]*/comm && [ $i -lt 600 ]; do sleep 0.1; i=$((i+1)); done"';
 
 /**
  * Wait (at most 120 s) until md has marked disk 3 faulty and finished rebuilding onto the spare.
@@ -50,8 +51,16 @@ export const SINGLE: Demo = {
   disks: 1,
   title: "A filesystem's life on one disk",
   steps: [
-    { title: 'Boot', text: 'The appliance kernel boots and probes the disk: partition tables, filesystem signatures (black flashes).', commands: () => ['run'] },
-    { title: 'GPT', text: 'part-disk writes a GPT: the protective MBR and primary table at the start, the backup table at the very end (red at both ends).', commands: () => ['part-disk /dev/sda gpt'] },
+    {
+      title: 'Boot',
+      text: 'The appliance kernel boots and probes the disk: partition tables, filesystem signatures (black flashes).',
+      commands: () => ['run'],
+    },
+    {
+      title: 'GPT',
+      text: 'part-disk writes a GPT: the protective MBR and primary table at the start, the backup table at the very end (red at both ends).',
+      commands: () => ['part-disk /dev/sda gpt'],
+    },
     {
       title: 'mkfs.ext4',
       text: 'mkfs discards the whole partition (purple), zeroes the journal and inode tables with write-zeroes requests (white), then writes superblocks, backups, group descriptors and bitmaps (red).',
@@ -62,10 +71,26 @@ export const SINGLE: Demo = {
       text: 'mkfs left the inode tables to the kernel (lazy_itable_init): a few seconds after mount, the ext4lazyinit thread zeroes them one block group at a time (white spreading over purple).',
       commands: () => ['mount /dev/sda1 /', waitForLazyInit],
     },
-    { title: 'Unpack + sync', text: 'A tarball is unpacked: file data lands first, then sync writes the metadata and the journal.', commands: (c) => [`mkdir /${c.tarDir}`, `tar-in ${c.tarball} /${c.tarDir}`, 'sync'] },
-    { title: 'Delete + sync', text: 'Deleting the files changes a few metadata blocks only: the data blocks are simply forgotten, still red.', commands: (c) => [`rm-rf /${c.tarDir}`, 'sync'] },
-    { title: 'fstrim', text: 'fstrim tells the disk which blocks are free: the freed data turns purple.', commands: () => ['fstrim /'] },
-    { title: 'blkdiscard', text: 'Unmount and discard the whole device: everything is purple.', commands: () => ['umount-all', 'blkdiscard /dev/sda'] },
+    {
+      title: 'Unpack + sync',
+      text: 'A tarball is unpacked: file data lands first, then sync writes the metadata and the journal.',
+      commands: (c) => [`mkdir /${c.tarDir}`, `tar-in ${c.tarball} /${c.tarDir}`, 'sync'],
+    },
+    {
+      title: 'Delete + sync',
+      text: 'Deleting the files changes a few metadata blocks only: the data blocks are simply forgotten, still red.',
+      commands: (c) => [`rm-rf /${c.tarDir}`, 'sync'],
+    },
+    {
+      title: 'fstrim',
+      text: 'fstrim tells the disk which blocks are free: the freed data turns purple.',
+      commands: () => ['fstrim /'],
+    },
+    {
+      title: 'blkdiscard',
+      text: 'Unmount and discard the whole device: everything is purple.',
+      commands: () => ['umount-all', 'blkdiscard /dev/sda'],
+    },
   ],
 };
 
@@ -75,7 +100,11 @@ export const RAID5: Demo = {
   title: 'RAID 5 with a hot spare: failure and rebuild',
   append: 'raid456.devices_handle_discard_safely=1',
   steps: [
-    { title: 'Boot', text: 'Five disks: four for RAID 5, one hot spare. The appliance boots and probes them.', commands: () => ['run'] },
+    {
+      title: 'Boot',
+      text: 'Five disks: four for RAID 5, one hot spare. The appliance boots and probes them.',
+      commands: () => ['run'],
+    },
     {
       title: 'GPT on each disk',
       text: 'Every member gets a GPT: red at the start and at the end of each disk.',
@@ -84,24 +113,46 @@ export const RAID5: Demo = {
     {
       title: 'md-create RAID 5',
       text: 'mdadm builds the array over disks 1–4 with disk 5 as spare; the initial sync reads disks 1–3 and writes parity onto the last member.',
-      commands: () => ['md-create md0 "/dev/sda1 /dev/sdb1 /dev/sdc1 /dev/sdd1 /dev/sde1" level:raid5 nrdevices:4 spare:1', 'debug sh "mdadm --wait /dev/md127; cat /proc/mdstat"'],
+      commands: () => [
+        'md-create md0 "/dev/sda1 /dev/sdb1 /dev/sdc1 /dev/sdd1 /dev/sde1" level:raid5 nrdevices:4 spare:1',
+        'debug sh "mdadm --wait /dev/md127; cat /proc/mdstat"',
+      ],
     },
-    { title: 'mkfs.ext4 on the array', text: 'mkfs discards the array: data and parity regions on every member turn purple, then metadata is written.', commands: () => ['mkfs ext4 /dev/md127'] },
+    {
+      title: 'mkfs.ext4 on the array',
+      text: 'mkfs discards the array: data and parity regions on every member turn purple, then metadata is written.',
+      commands: () => ['mkfs ext4 /dev/md127'],
+    },
     {
       title: 'Mount, unpack',
       text: 'After mount the kernel initialises the inode tables (plain writes: RAID 5 has no write-zeroes); then files are unpacked, striped over the members with parity.',
-      commands: (c) => ['mount /dev/md127 /', waitForLazyInit, 'write /hello.txt "hello from the array"', `mkdir /${c.tarDir}`, `tar-in ${c.tarball} /${c.tarDir}`, 'sync'],
+      commands: (c) => [
+        'mount /dev/md127 /',
+        waitForLazyInit,
+        'write /hello.txt "hello from the array"',
+        `mkdir /${c.tarDir}`,
+        `tar-in ${c.tarball} /${c.tarDir}`,
+        'sync',
+      ],
     },
-    { title: 'Delete + fstrim', text: 'Delete the files and fstrim: discards pass through RAID 5 to the members.', commands: (c) => [`rm-rf /${c.tarDir}`, 'sync', 'fstrim /'] },
+    {
+      title: 'Delete + fstrim',
+      text: 'Delete the files and fstrim: discards pass through RAID 5 to the members.',
+      commands: (c) => [`rm-rf /${c.tarDir}`, 'sync', 'fstrim /'],
+    },
     {
       title: 'Disk 3 fails',
       text: 'Error on disk 3: md marks it faulty and rebuilds onto the spare — reads on the survivors, writes on disk 5 — while the array keeps serving.',
       commands: (c) => [toggle(c, 3, true), 'fill 98 4194304 /after-failure', 'sync', waitForRebuild],
     },
-    { title: '/proc/mdstat', text: 'Disk 3 shows (F); the spare has taken its place: [UUUU].', commands: () => ['debug sh "cat /proc/mdstat"', 'md-stat /dev/md127'] },
+    {
+      title: '/proc/mdstat',
+      text: 'Disk 3 shows (F); the spare has taken its place: [UUUU].',
+      commands: () => ['debug sh "cat /proc/mdstat"', 'md-stat /dev/md127'],
+    },
     {
       title: 'Disk 4 fails',
-      text: 'Error on disk 4 too: the array runs degraded [UUU_]; with the page cache dropped, the files still read back (disk 4\'s share rebuilt from parity).',
+      text: "Error on disk 4 too: the array runs degraded [UUU_]; with the page cache dropped, the files still read back (disk 4's share rebuilt from parity).",
       commands: (c) => [
         toggle(c, 4, true),
         'fill 99 1048576 /degraded',

@@ -56,8 +56,10 @@ export interface DemoOptions {
 
 /** Say exactly what is missing (the tests fail with this, they never skip). */
 export function checkDemoPrerequisites(): void {
-  if (spawnSync('sh', ['-c', 'command -v guestfish']).status !== 0) throw new Error('guestfish not found: apt-get install libguestfs-tools');
-  if (!readdirSync('/boot').some((f) => f.startsWith('vmlinuz'))) throw new Error('no kernel in /boot for the libguestfs appliance: apt-get install linux-image-amd64');
+  if (spawnSync('sh', ['-c', 'command -v guestfish']).status !== 0)
+    throw new Error('guestfish not found: apt-get install libguestfs-tools');
+  if (!readdirSync('/boot').some((f) => f.startsWith('vmlinuz')))
+    throw new Error('no kernel in /boot for the libguestfs appliance: apt-get install linux-image-amd64');
   if (spawnSync('sh', ['-c', 'command -v curl']).status !== 0) throw new Error('curl not found: apt-get install curl');
 }
 
@@ -66,14 +68,15 @@ export function checkDemoPrerequisites(): void {
  * attach Blockscope's disks as /dev/nbdN directly; guestfish works everywhere, so the demos use it.
  */
 export function kernelNbdClient(): { usable: boolean; why: string } {
-  let devices = '';
+  let devices: string;
   try {
     devices = readFileSync('/proc/devices', 'utf8');
   } catch {
     return { usable: false, why: 'no /proc/devices' };
   }
   if (!/\bnbd\b/.test(devices)) return { usable: false, why: 'the kernel has no nbd driver (modprobe nbd)' };
-  if (spawnSync('sh', ['-c', 'command -v nbd-client']).status !== 0) return { usable: false, why: 'nbd-client not installed (apt-get install nbd-client)' };
+  if (spawnSync('sh', ['-c', 'command -v nbd-client']).status !== 0)
+    return { usable: false, why: 'nbd-client not installed (apt-get install nbd-client)' };
   return { usable: true, why: 'attach a disk with: nbd-client 127.0.0.1 PORT /dev/nbd0 -N ""' };
 }
 
@@ -82,7 +85,8 @@ function makeTarball(dir: string): string {
   const src = join(dir, 'tree');
   for (let d = 0; d < 8; d++) {
     mkdirSync(join(src, `dir${d}`), { recursive: true });
-    for (let f = 0; f < 12; f++) writeFileSync(join(src, `dir${d}`, `file${f}.bin`), randomBytes(4096 + ((d * 12 + f) * 7919) % 90_000));
+    for (let f = 0; f < 12; f++)
+      writeFileSync(join(src, `dir${d}`, `file${f}.bin`), randomBytes(4096 + (((d * 12 + f) * 7919) % 90_000)));
   }
   const tar = join(dir, 'tree.tar');
   const r = spawnSync('tar', ['-cf', tar, '-C', src, '.']);
@@ -121,13 +125,23 @@ export async function runDemo(demo: Demo, o: DemoOptions): Promise<DemoRun> {
     rmSync(dir, { recursive: true, force: true });
   };
   try {
-    const presetDefaults = { host: '127.0.0.1', port: 0, unixDir: null, size: 64n << 20n, delayMs: o.delayMs, logDir: dir };
+    const presetDefaults = {
+      host: '127.0.0.1',
+      port: 0,
+      unixDir: null,
+      size: 64n << 20n,
+      delayMs: o.delayMs,
+      logDir: dir,
+    };
     await engine.replace(presetSpecs(demo.name, presetDefaults));
     engine.preset = demo.name;
     // The RAID demo flips Error toggles through this API (Blockscope's own control API).
     control = await startControlServer(engine, { port: 0, ui: o.ui ?? ownEngine, presetDefaults });
     const servers = engine.disks.map((d) => `tcp:127.0.0.1:${d.server!.port}`);
-    o.onReady?.(control.url, engine.disks.map((d) => d.server!.uris[0]));
+    o.onReady?.(
+      control.url,
+      engine.disks.map((d) => d.server!.uris[0]),
+    );
     if (o.waitForViewer) while (control.pump.subscribers === 0) await new Promise((r) => setTimeout(r, 100));
 
     const ctx: DemoContext = { servers, api: `${control.url}api`, tarball: makeTarball(dir), tarDir: 'src' };
@@ -153,7 +167,13 @@ export async function runDemo(demo: Demo, o: DemoOptions): Promise<DemoRun> {
     const endStep = () => {
       if (current === 0) return;
       const disks = engine.disks.map((d) => snapshot(d.info(), engine));
-      steps.push({ step: current, title: demo.steps[current - 1].title, seconds: (performance.now() - stepStart) / 1000, after: disks, output: stepOutput });
+      steps.push({
+        step: current,
+        title: demo.steps[current - 1].title,
+        seconds: (performance.now() - stepStart) / 1000,
+        after: disks,
+        output: stepOutput,
+      });
       stepOutput = '';
     };
     const exitCode = await new Promise<number | null>((resolve) => {
@@ -186,7 +206,17 @@ export async function runDemo(demo: Demo, o: DemoOptions): Promise<DemoRun> {
       gf.on('close', (code) => resolve(code));
     });
     if (current <= demo.steps.length) endStep();
-    return { report: { demo: demo.name, ok: exitCode === 0, exitCode, seconds: (performance.now() - t0) / 1000, steps, output }, close };
+    return {
+      report: {
+        demo: demo.name,
+        ok: exitCode === 0,
+        exitCode,
+        seconds: (performance.now() - t0) / 1000,
+        steps,
+        output,
+      },
+      close,
+    };
   } catch (err) {
     await close();
     throw err;

@@ -43,7 +43,7 @@ test('matches a naive per-block model under random ranges (partial and whole pag
 });
 
 test('a 7 EiB disk: whole-disk trim and writes at both ends stay exact and cheap', () => {
-  const blocks = 2 ** 51 * 7 / 8; // 7 EiB / 4 KiB
+  const blocks = (2 ** 51 * 7) / 8; // 7 EiB / 4 KiB
   const map = new BlockStateMap(blocks);
   map.set(0, blocks, BlockState.TRIMMED);
   map.set(0, 34, BlockState.WRITTEN); // primary GPT

@@ -25,7 +25,10 @@ import {
 import { BlockStateMap } from './block-state-map.ts';
 import type { EventBus } from './event-bus.ts';
 
-export type DiskStatsSnapshot = Pick<DiskInfo, 'counters' | 'inFlight' | 'blocks' | 'errorBlocks' | 'latencyUs' | 'grid'>;
+export type DiskStatsSnapshot = Pick<
+  DiskInfo,
+  'counters' | 'inFlight' | 'blocks' | 'errorBlocks' | 'latencyUs' | 'grid'
+>;
 
 /** Most pending ranges sent per frame; more are merged into their neighbours. */
 const MAX_PENDING_RANGES = 256;
@@ -167,7 +170,8 @@ export class DiskStats {
       case 'write':
       case 'trim':
       case 'zero': {
-        const state = ev.op === 'write' ? BlockState.WRITTEN : ev.op === 'trim' ? BlockState.TRIMMED : BlockState.ZEROED;
+        const state =
+          ev.op === 'write' ? BlockState.WRITTEN : ev.op === 'trim' ? BlockState.TRIMMED : BlockState.ZEROED;
         const [fb, eb] = blockRange(ev.offset, ev.length);
         this.states.set(fb, eb, state);
         for (let i = a; i <= b; i++) {
@@ -301,7 +305,8 @@ export class DiskStats {
 
   inspectCell(cell: number): CellInfo {
     const g = this.geometry;
-    if (!Number.isInteger(cell) || cell < 0 || cell >= g.cells) throw new Error(`cell ${cell} is outside 0..${g.cells - 1}`);
+    if (!Number.isInteger(cell) || cell < 0 || cell >= g.cells)
+      throw new Error(`cell ${cell} is outside 0..${g.cells - 1}`);
     const firstBlock = cell * g.blocksPerCell;
     const blockCount = Math.min(g.blocksPerCell, g.blocks - firstBlock);
     const start = cellStartByte(g, cell);

@@ -9,7 +9,18 @@ import { FramePump } from './frame-pump.ts';
 
 let id = 0;
 function request(disk: Disk, op: Op, offset: bigint, length: number, error: RequestEvent['error'] = null): void {
-  const ev: RequestEvent = { disk: disk.number, connection: 1, id: ++id, op, offset, length, flags: 0, startUs: monotonicUs(), endUs: 0, error };
+  const ev: RequestEvent = {
+    disk: disk.number,
+    connection: 1,
+    id: ++id,
+    op,
+    offset,
+    length,
+    flags: 0,
+    startUs: monotonicUs(),
+    endUs: 0,
+    error,
+  };
   disk.bus.emit('start', ev);
   ev.endUs = ev.startUs + 50;
   disk.bus.emit('end', ev);
@@ -55,8 +66,13 @@ test('frame pump: first frame full, then deltas; a flood of 1e6 events stays exa
   pump.tick();
   const last = decodeBatch(frames[frames.length - 1]).disks[0];
   assert.equal(last.counters.write.count + last.counters.read.count, 1_000_000, 'no event lost');
-  assert.ok(frames[frames.length - 1].byteLength < 16384 * 5 + 4096, `frame of ${frames[frames.length - 1].byteLength} bytes`);
-  console.log(`stats: 1e6 events in ${ms.toFixed(0)} ms (${((ms * 1e3) / 1e6).toFixed(2)} µs/event), last frame ${frames[frames.length - 1].byteLength} bytes`);
+  assert.ok(
+    frames[frames.length - 1].byteLength < 16384 * 5 + 4096,
+    `frame of ${frames[frames.length - 1].byteLength} bytes`,
+  );
+  console.log(
+    `stats: 1e6 events in ${ms.toFixed(0)} ms (${((ms * 1e3) / 1e6).toFixed(2)} µs/event), last frame ${frames[frames.length - 1].byteLength} bytes`,
+  );
   off();
   pump.close();
 });

@@ -15,7 +15,12 @@ export const DELAY_PARAMS: readonly ParamSpec[] = [
   { name: 'wdelay', help: '=SECS|NNms   Write, zero and trim delay.', live: true },
   { name: 'delay-write', aliases: ['delay-writes'], help: '=SECS|NNms   Write delay.', live: true },
   { name: 'delay-zero', aliases: ['delay-zeroes'], help: '=SECS|NNms   Zero delay.', live: true },
-  { name: 'delay-trim', aliases: ['delay-trims', 'delay-discard', 'delay-discards'], help: '=SECS|NNms   Trim delay.', live: true },
+  {
+    name: 'delay-trim',
+    aliases: ['delay-trims', 'delay-discard', 'delay-discards'],
+    help: '=SECS|NNms   Trim delay.',
+    live: true,
+  },
   { name: 'delay-extents', aliases: ['delay-extent'], help: '=SECS|NNms   Block status delay.', live: true },
   { name: 'delay-cache', help: '=SECS|NNms   Cache delay.', live: true },
   { name: 'delay-fast-zero', help: '=BOOL        Delay fast zero requests too (default true).', live: true },
@@ -68,15 +73,33 @@ export const createDelayFilter: FilterFactory = (params) => {
     }
     const ms = parseDelay(key, value);
     switch (name) {
-      case 'rdelay': d.read = ms; break;
-      case 'wdelay': d.write = d.zero = d.trim = ms; break;
-      case 'delay-write': d.write = ms; break;
-      case 'delay-zero': d.zero = ms; break;
-      case 'delay-trim': d.trim = ms; break;
-      case 'delay-extents': d.extents = ms; break;
-      case 'delay-cache': d.cache = ms; break;
-      case 'delay-open': d.open = ms; break;
-      case 'delay-close': d.close = ms; break;
+      case 'rdelay':
+        d.read = ms;
+        break;
+      case 'wdelay':
+        d.write = d.zero = d.trim = ms;
+        break;
+      case 'delay-write':
+        d.write = ms;
+        break;
+      case 'delay-zero':
+        d.zero = ms;
+        break;
+      case 'delay-trim':
+        d.trim = ms;
+        break;
+      case 'delay-extents':
+        d.extents = ms;
+        break;
+      case 'delay-cache':
+        d.cache = ms;
+        break;
+      case 'delay-open':
+        d.open = ms;
+        break;
+      case 'delay-close':
+        d.close = ms;
+        break;
     }
   }
   for (const [k, v] of Object.entries(params)) apply(k, v);

@@ -137,7 +137,8 @@ export const createErrorFilter: FilterFactory = (params, ctx) => {
     },
     errorsOn() {
       const fs = files();
-      if (fs.length) return fs.some((f) => existsSync(f)) && (forced === true || ERROR_OPS.some((op) => settings[op].rate > 0));
+      if (fs.length)
+        return fs.some((f) => existsSync(f)) && (forced === true || ERROR_OPS.some((op) => settings[op].rate > 0));
       if (forced !== null) return forced;
       return ERROR_OPS.every((op) => settings[op].rate >= 1);
     },

@@ -35,7 +35,10 @@ function fakeNext() {
   };
   return { next, calls };
 }
-const ctx = (signal = new AbortController().signal): RequestContext => ({ connection: { id: 1, exportName: '', readonly: false, tls: false }, signal });
+const ctx = (signal = new AbortController().signal): RequestContext => ({
+  connection: { id: 1, exportName: '', readonly: false, tls: false },
+  signal,
+});
 
 test('parameter parsers: nbdkit syntax and clear errors', () => {
   assert.equal(parseDelay('rdelay', '40ms'), 40);
@@ -52,7 +55,10 @@ test('parameter parsers: nbdkit syntax and clear errors', () => {
 test('error filter: 10% with a seed is repeatable and near 10%; injected errors skip the backend', async () => {
   const runOnce = async () => {
     const { next, calls } = fakeNext();
-    const chain = new FilterChain([createErrorFilter({ 'error-rate': '10%', 'error-seed': '7' }, { diskNumber: 1 })], next);
+    const chain = new FilterChain(
+      [createErrorFilter({ 'error-rate': '10%', 'error-seed': '7' }, { diskNumber: 1 })],
+      next,
+    );
     const outcome: number[] = [];
     for (let i = 0; i < 10_000; i++) {
       try {
@@ -111,22 +117,54 @@ test('delay filter: parallel waits, wdelay fans out, live change, abort clears t
 
 test('delay-fast-zero=false refuses fast zeroes at once with ENOTSUP', async () => {
   const { next } = fakeNext();
-  const chain = new FilterChain([createDelayFilter({ 'delay-zero': '10', 'delay-fast-zero': 'false' }, { diskNumber: 1 })], next);
+  const chain = new FilterChain(
+    [createDelayFilter({ 'delay-zero': '10', 'delay-fast-zero': 'false' }, { diskNumber: 1 })],
+    next,
+  );
   await assert.rejects(chain.top.zero(1, 0n, CMD_FLAG.FAST_ZERO, ctx()), (e: NbdError) => e.errno === 'ENOTSUP');
 });
 
 test('log format: golden lines from nbdkit 1.32', () => {
   assert.equal(formatTimestamp(Date.UTC(2026, 10, 23, 4, 32, 45) * 1000 + 144445), '2026-11-23 04:32:45.144445');
   const ts = Date.UTC(2026, 10, 23, 4, 32, 45) * 1000 + 144924;
-  assert.equal(line(ts, 1, 'enter', 'Write', 1, 'offset=0x0 count=0x10000 fua=1'), '2026-11-23 04:32:45.144924 connection=1 Write id=1 offset=0x0 count=0x10000 fua=1 ...\n');
-  assert.equal(line(ts, 1, 'leave', 'Read', 2, 'return=-1 error=EIO'), '2026-11-23 04:32:45.144924 connection=1 ...Read id=2 return=-1 error=EIO\n');
-  assert.equal(line(ts, null, 'print', 'Ready', null, 'thread_model=3'), '2026-11-23 04:32:45.144924 Ready thread_model=3\n');
+  assert.equal(
+    line(ts, 1, 'enter', 'Write', 1, 'offset=0x0 count=0x10000 fua=1'),
+    '2026-11-23 04:32:45.144924 connection=1 Write id=1 offset=0x0 count=0x10000 fua=1 ...\n',
+  );
+  assert.equal(
+    line(ts, 1, 'leave', 'Read', 2, 'return=-1 error=EIO'),
+    '2026-11-23 04:32:45.144924 connection=1 ...Read id=2 return=-1 error=EIO\n',
+  );
+  assert.equal(
+    line(ts, null, 'print', 'Ready', null, 'thread_model=3'),
+    '2026-11-23 04:32:45.144924 Ready thread_model=3\n',
+  );
   assert.equal(shellQuote(''), '""');
   assert.equal(shellQuote('disk-1.img'), 'disk-1.img');
   assert.equal(shellQuote('a b"$'), '"a b\\"\\$"');
   assert.equal(
-    formatExtents(0n, 0x4000000, [{ length: 0x8000n, type: 0 }, { length: 0x8000n, type: 0 }, { length: 1n << 40n, type: 3 }], false),
+    formatExtents(
+      0n,
+      0x4000000,
+      [
+        { length: 0x8000n, type: 0 },
+        { length: 0x8000n, type: 0 },
+        { length: 1n << 40n, type: 3 },
+      ],
+      false,
+    ),
     'extents=(0x0 0x10000 "" 0x10000 0x3ff0000 "hole,zero")',
   );
-  assert.equal(formatExtents(0n, 0x10000, [{ length: 0x10000n, type: 0 }, { length: 4n, type: 3 }], true), 'extents=(0x0 0x10000 "")');
+  assert.equal(
+    formatExtents(
+      0n,
+      0x10000,
+      [
+        { length: 0x10000n, type: 0 },
+        { length: 4n, type: 3 },
+      ],
+      true,
+    ),
+    'extents=(0x0 0x10000 "")',
+  );
 });

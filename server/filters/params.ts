@@ -20,7 +20,8 @@ export function parseRate(key: string, value: string): number {
   const v = value.trim();
   const pct = /^(\d+(?:\.\d+)?)%$/.exec(v);
   const rate = pct ? Number(pct[1]) / 100 : /^\d+(?:\.\d+)?$/.test(v) ? Number(v) : NaN;
-  if (!Number.isFinite(rate)) throw new ParamError(`${key}: could not parse rate '${value}' (use N% or a number from 0 to 1)`);
+  if (!Number.isFinite(rate))
+    throw new ParamError(`${key}: could not parse rate '${value}' (use N% or a number from 0 to 1)`);
   if (rate < 0 || rate > 1) throw new ParamError(`${key}: rate '${value}' is out of range (0..1 or 0%..100%)`);
   return rate;
 }

@@ -94,7 +94,18 @@ export class LogCorrelator {
     if (ev) this.pending.delete(key);
     else {
       // The tail began mid-request: a LEAVE without its ENTER still counts, with no range.
-      ev = { disk: this.diskNumber, connection: l.connection ?? 0, id: l.id, op, offset: 0n, length: 0, flags: 0, startUs: this.time(l), endUs: 0, error: null };
+      ev = {
+        disk: this.diskNumber,
+        connection: l.connection ?? 0,
+        id: l.id,
+        op,
+        offset: 0n,
+        length: 0,
+        flags: 0,
+        startUs: this.time(l),
+        endUs: 0,
+        error: null,
+      };
       this.bus.emit('start', ev);
     }
     ev.endUs = this.time(l);

@@ -10,18 +10,30 @@ import { parseLine } from './parser.ts';
 import { LogTailer } from './tailer.ts';
 
 test('parses nbdkit ≥ 1.24 lines (golden lines from 1.32)', () => {
-  const c = parseLine('2026-11-23 04:32:45.144628 connection=1 Connect export="" tls=0 size=0x4000000 minsize=0x0 prefsize=0x0 maxsize=0x0 write=1 flush=1 rotational=0 trim=1 zero=2 fua=2 extents=1 cache=2 fast_zero=1')!;
+  const c = parseLine(
+    '2026-11-23 04:32:45.144628 connection=1 Connect export="" tls=0 size=0x4000000 minsize=0x0 prefsize=0x0 maxsize=0x0 write=1 flush=1 rotational=0 trim=1 zero=2 fua=2 extents=1 cache=2 fast_zero=1',
+  )!;
   assert.equal(c.kind, 'print');
   assert.equal(c.act, 'Connect');
   assert.equal(c.fields.size, '0x4000000');
   assert.equal(c.fields.export, '');
   assert.equal(c.timeUs, Date.UTC(2026, 10, 23, 4, 32, 45) * 1000 + 144628);
-  const w = parseLine('2026-11-23 04:32:45.144924 connection=1 Write id=1 offset=0x7ffffffffffff000 count=0x10000 fua=1 ...')!;
-  assert.deepEqual([w.kind, w.act, w.id, w.connection, w.fields.offset, w.fields.fua], ['enter', 'Write', 1, 1, '0x7ffffffffffff000', '1']);
+  const w = parseLine(
+    '2026-11-23 04:32:45.144924 connection=1 Write id=1 offset=0x7ffffffffffff000 count=0x10000 fua=1 ...',
+  )!;
+  assert.deepEqual(
+    [w.kind, w.act, w.id, w.connection, w.fields.offset, w.fields.fua],
+    ['enter', 'Write', 1, 1, '0x7ffffffffffff000', '1'],
+  );
   const e = parseLine('2026-11-23 04:33:08.984315 connection=1 ...Read id=1 return=-1 error=EIO')!;
   assert.deepEqual([e.kind, e.error], ['leave', 'EIO']);
-  const x = parseLine('2026-11-23 04:32:45.164711 connection=2 ...Extents id=1 extents=(0x0 0x10000 "" 0x10000 0x3ff0000 "hole,zero") return=0')!;
-  assert.deepEqual([x.kind, x.error, x.fields.extents], ['leave', null, '(0x0 0x10000 "" 0x10000 0x3ff0000 "hole,zero")']);
+  const x = parseLine(
+    '2026-11-23 04:32:45.164711 connection=2 ...Extents id=1 extents=(0x0 0x10000 "" 0x10000 0x3ff0000 "hole,zero") return=0',
+  )!;
+  assert.deepEqual(
+    [x.kind, x.error, x.fields.extents],
+    ['leave', null, '(0x0 0x10000 "" 0x10000 0x3ff0000 "hole,zero")'],
+  );
   const l = parseLine('2026-11-23 04:32:45.169488 ...ListExports id=1 exports=("") return=0')!;
   assert.equal(l.connection, null);
   assert.equal(parseLine('2026-11-23 04:32:44.649586 Ready thread_model=3')!.act, 'Ready');
@@ -31,17 +43,31 @@ test('parses the 1.8–1.22 era: (Success), (EIO), mapped errors, the fast=0... 
   const ok = parseLine('2018-01-27 20:38:23.001995 connection=1 ...Read id=1 return=0 (Success)')!;
   assert.deepEqual([ok.kind, ok.error], ['leave', null]);
   assert.equal(parseLine('2018-01-27 20:38:23.001995 connection=1 ...Write id=2 return=-1 (EIO)')!.error, 'EIO');
-  assert.equal(parseLine('2018-01-27 20:38:23.001995 connection=1 ...Write id=3 return=-1 (EROFS=>EPERM)')!.error, 'EPERM');
-  const z = parseLine('2019-06-01 10:00:00.000001 connection=1 Zero id=4 offset=0x1000 count=0x200 trim=1 fua=0 fast=0...')!;
+  assert.equal(
+    parseLine('2018-01-27 20:38:23.001995 connection=1 ...Write id=3 return=-1 (EROFS=>EPERM)')!.error,
+    'EPERM',
+  );
+  const z = parseLine(
+    '2019-06-01 10:00:00.000001 connection=1 Zero id=4 offset=0x1000 count=0x200 trim=1 fua=0 fast=0...',
+  )!;
   assert.deepEqual([z.kind, z.fields.fast, z.fields.count], ['enter', '0', '0x200']);
-  const old = parseLine('2018-01-27 20:38:22.959984 connection=1 Connect size=0x400 write=1 flush=1 rotational=0 trim=0 zero=1 fua=1')!;
+  const old = parseLine(
+    '2018-01-27 20:38:22.959984 connection=1 Connect size=0x400 write=1 flush=1 rotational=0 trim=0 zero=1 fua=1',
+  )!;
   assert.equal(old.fields.size, '0x400');
   const unknown = parseLine('Time unknown connection=1 Flush id=5 ...')!;
   assert.deepEqual([unknown.timeUs, unknown.kind, unknown.act], [null, 'enter', 'Flush']);
 });
 
 test('malformed lines are rejected, never thrown', () => {
-  for (const bad of ['', 'hello', '2026-11-23 04:32:45 connection=1 Read', '2026-13-99 99:99:99.000000 Read id=1 ...', '2026-11-23 04:32:45.144924 connection=1 ...Read id=1', '2026-11-23 04:32:45.144924 lowercase id=1']) {
+  for (const bad of [
+    '',
+    'hello',
+    '2026-11-23 04:32:45 connection=1 Read',
+    '2026-13-99 99:99:99.000000 Read id=1 ...',
+    '2026-11-23 04:32:45.144924 connection=1 ...Read id=1',
+    '2026-11-23 04:32:45.144924 lowercase id=1',
+  ]) {
     assert.equal(parseLine(bad), null, bad);
   }
 });
@@ -65,7 +91,12 @@ test('correlator: interleaved requests, flags, LEAVE without ENTER, disconnect e
   for (const l of lines) c.feed(parseLine(l)!);
   assert.equal(size, 0x4000000n);
   const ends = seen.filter(([p]) => p === 'end').map(([, e]) => [e.op, e.id, e.error]);
-  assert.deepEqual(ends, [['read', 2, null], ['zero', 1, 'ENOSPC'], ['write', 9, null], ['trim', 10, 'ESHUTDOWN']]);
+  assert.deepEqual(ends, [
+    ['read', 2, null],
+    ['zero', 1, 'ENOSPC'],
+    ['write', 9, null],
+    ['trim', 10, 'ESHUTDOWN'],
+  ]);
   const zero = seen.find(([p, e]) => p === 'start' && e.op === 'zero')![1];
   assert.equal(zero.flags, CMD_FLAG.NO_HOLE | CMD_FLAG.FUA | CMD_FLAG.FAST_ZERO);
   assert.equal(seen.find(([p, e]) => p === 'end' && e.op === 'read')![1].endUs - zero.startUs, 2);
@@ -114,7 +145,10 @@ test('replayer: original timing scaled, pause, step, seek', async () => {
   const lines = ['2026-11-23 05:00:00.000000 connection=1 Connect export="" tls=0 size=0x4000000'];
   for (let i = 1; i <= 10; i++) {
     const ts = `2026-11-23 05:00:0${Math.floor(i / 10)}.${String((i % 10) * 100000).padStart(6, '0')}`;
-    lines.push(`${ts} connection=1 Write id=${i} offset=0x${(i * 4096).toString(16)} count=0x1000 fua=0 ...`, `${ts} connection=1 ...Write id=${i} return=0`);
+    lines.push(
+      `${ts} connection=1 Write id=${i} offset=0x${(i * 4096).toString(16)} count=0x1000 fua=0 ...`,
+      `${ts} connection=1 ...Write id=${i} return=0`,
+    );
   }
   writeFileSync(path, lines.join('\n') + '\n');
   const disk = Disk.external(1, 64n << 20n, 'replay');

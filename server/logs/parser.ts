@@ -78,7 +78,11 @@ export function parseFields(text: string): Record<string, string> {
 function errnoOf(name: string): Errno {
   // Old era mapped forms: "EROFS=>EPERM", "Other=>EINVAL".
   const mapped = name.includes('=>') ? name.split('=>')[1] : name;
-  return (ERRNOS as readonly string[]).includes(mapped) ? (mapped as Errno) : mapped === 'EOPNOTSUPP' ? 'ENOTSUP' : 'EINVAL';
+  return (ERRNOS as readonly string[]).includes(mapped)
+    ? (mapped as Errno)
+    : mapped === 'EOPNOTSUPP'
+      ? 'ENOTSUP'
+      : 'EINVAL';
 }
 
 export function parseLine(line: string): LogLine | null {

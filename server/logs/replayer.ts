@@ -11,7 +11,6 @@ import type { ReplayStatus } from '../shared/types.ts';
 import { LogCorrelator } from './correlator.ts';
 import { parseLine, type LogLine } from './parser.ts';
 
-
 interface Stream {
   disk: Disk;
   correlator: LogCorrelator;
@@ -51,7 +50,13 @@ export class Replayer implements ReplayControl {
   }
 
   status(): ReplayStatus {
-    return { playing: this.playing, speed: this.speed, positionSec: this.positionUs / 1e6, finished: this.finished, requests: this.requests };
+    return {
+      playing: this.playing,
+      speed: this.speed,
+      positionSec: this.positionUs / 1e6,
+      finished: this.finished,
+      requests: this.requests,
+    };
   }
 
   pause(): void {

@@ -63,7 +63,8 @@ export function parseInfoRequest(data: Buffer): { name: string; requests: number
   if (nameLen > data.length - 6 || nameLen > MAX_STRING) throw new OptionParseError('export name length out of range');
   const name = data.toString('utf8', 4, 4 + nameLen);
   const n = data.readUInt16BE(4 + nameLen);
-  if (data.length !== 6 + nameLen + 2 * n) throw new OptionParseError('info request count does not match the option length');
+  if (data.length !== 6 + nameLen + 2 * n)
+    throw new OptionParseError('info request count does not match the option length');
   const requests: number[] = [];
   for (let i = 0; i < n; i++) requests.push(data.readUInt16BE(6 + nameLen + 2 * i));
   return { name, requests };

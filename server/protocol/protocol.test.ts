@@ -70,10 +70,26 @@ test('INFO/GO and META_CONTEXT payloads parse, and malformed ones are rejected',
   assert.throws(() => parseMetaContextRequest(Buffer.concat([meta, Buffer.from([1])])), /trailing/);
 });
 
-const header = (over: Partial<RequestHeader>): RequestHeader => ({ flags: 0, type: CMD.READ, cookieHi: 1, cookieLo: 2, offset: 0n, length: 4096, ...over });
+const header = (over: Partial<RequestHeader>): RequestHeader => ({
+  flags: 0,
+  type: CMD.READ,
+  cookieHi: 1,
+  cookieLo: 2,
+  offset: 0n,
+  length: 4096,
+  ...over,
+});
 const state: ExportState = {
   size: 1n << 20n,
-  eflags: TF.HAS_FLAGS | TF.SEND_FLUSH | TF.SEND_FUA | TF.SEND_TRIM | TF.SEND_WRITE_ZEROES | TF.SEND_FAST_ZERO | TF.SEND_DF | TF.SEND_CACHE,
+  eflags:
+    TF.HAS_FLAGS |
+    TF.SEND_FLUSH |
+    TF.SEND_FUA |
+    TF.SEND_TRIM |
+    TF.SEND_WRITE_ZEROES |
+    TF.SEND_FAST_ZERO |
+    TF.SEND_DF |
+    TF.SEND_CACHE,
   structuredReplies: true,
   metaContext: true,
 };
@@ -99,7 +115,10 @@ test('validateRequest follows the spec and nbdkit', () => {
   assert.equal(validateRequest(header({ length: 0 }), state), 'EINVAL');
   assert.equal(validateRequest(header({ flags: CMD_FLAG.DF }), { ...state, structuredReplies: false }), 'EINVAL');
   assert.equal(validateRequest(header({ type: CMD.BLOCK_STATUS }), { ...state, metaContext: false }), 'EINVAL');
-  assert.equal(validateRequest(header({ type: CMD.WRITE }), { ...state, eflags: state.eflags | TF.READ_ONLY }), 'EPERM');
+  assert.equal(
+    validateRequest(header({ type: CMD.WRITE }), { ...state, eflags: state.eflags | TF.READ_ONLY }),
+    'EPERM',
+  );
   assert.equal(validateRequest(header({ type: CMD.WRITE, length: 65 << 20 }), { ...state, size: 1n << 40n }), 'EINVAL');
 });
 
@@ -122,7 +141,10 @@ test('block status: merged, clipped to the request, one descriptor with REQ_ONE'
   ];
   const b = encodeBlockStatus(h, 1, extents, false);
   assert.equal(b.readUInt32BE(16), 4 + 16);
-  assert.deepEqual([b.readUInt32BE(24), b.readUInt32BE(28), b.readUInt32BE(32), b.readUInt32BE(36)], [65536, 0, 100_000 - 65536, 3]);
+  assert.deepEqual(
+    [b.readUInt32BE(24), b.readUInt32BE(28), b.readUInt32BE(32), b.readUInt32BE(36)],
+    [65536, 0, 100_000 - 65536, 3],
+  );
   const one = encodeBlockStatus(h, 1, extents, true);
   assert.equal(one.readUInt32BE(16), 12);
   assert.equal(one.readUInt32BE(24), 32768);

@@ -90,7 +90,11 @@ export function decodeBatch(buf: ArrayBuffer): DecodedBatch {
     const counters = {} as Record<Op, OpCounter>;
     let c = pos + 48;
     for (const op of OPS) {
-      counters[op] = { count: dv.getFloat64(c, true), bytes: dv.getFloat64(c + 8, true), errors: dv.getFloat64(c + 16, true) };
+      counters[op] = {
+        count: dv.getFloat64(c, true),
+        bytes: dv.getFloat64(c + 8, true),
+        errors: dv.getFloat64(c + 16, true),
+      };
       c += 24;
     }
     let a = pos + DISK_HEADER;

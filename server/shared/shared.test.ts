@@ -24,7 +24,11 @@ test('blockRange: partial blocks count (ext4 1 KiB writes)', () => {
   assert.deepEqual(blockRange((7n << 60n) - 4096n, 4096), [7 * 2 ** 48 - 1, 7 * 2 ** 48]);
 });
 
-const counters = (n: number) => Object.fromEntries(OPS.map((op, i) => [op, { count: n + i, bytes: (n + i) * 4096, errors: i }])) as Record<Op, OpCounter>;
+const counters = (n: number) =>
+  Object.fromEntries(OPS.map((op, i) => [op, { count: n + i, bytes: (n + i) * 4096, errors: i }])) as Record<
+    Op,
+    OpCounter
+  >;
 
 test('batch codec round-trips frames, deltas and full snapshots', () => {
   const a: DiskFrame = {
@@ -38,7 +42,15 @@ test('batch codec round-trips frames, deltas and full snapshots', () => {
     inFlight: 2,
     latencyUs: { p50: 120, p99: 4000.5 },
   };
-  const b: DiskFrame = { ...a, disk: 16, full: Uint8Array.from({ length: 1001 }, (_, i) => i & 3), cellIdx: new Uint32Array(0), cellVal: new Uint8Array(0), reads: new Uint32Array(0), pending: new Uint32Array(0) };
+  const b: DiskFrame = {
+    ...a,
+    disk: 16,
+    full: Uint8Array.from({ length: 1001 }, (_, i) => i & 3),
+    cellIdx: new Uint32Array(0),
+    cellVal: new Uint8Array(0),
+    reads: new Uint32Array(0),
+    pending: new Uint32Array(0),
+  };
   const back = decodeBatch(encodeBatch({ seq: 42, timeUs: 123.5, disks: [a, b] }));
   assert.equal(back.seq, 42);
   assert.equal(back.timeUs, 123.5);
@@ -54,7 +66,23 @@ test('batch codec round-trips frames, deltas and full snapshots', () => {
 test('batch decoder rejects bad input clearly', () => {
   assert.throws(() => decodeBatch(new ArrayBuffer(4)), BatchDecodeError);
   assert.throws(() => decodeBatch(new ArrayBuffer(64)), /bad magic/);
-  const good = encodeBatch({ seq: 1, timeUs: 0, disks: [{ disk: 1, full: new Uint8Array(100), cellIdx: new Uint32Array(0), cellVal: new Uint8Array(0), reads: new Uint32Array(0), pending: new Uint32Array(0), counters: counters(0), inFlight: 0, latencyUs: { p50: 0, p99: 0 } }] });
+  const good = encodeBatch({
+    seq: 1,
+    timeUs: 0,
+    disks: [
+      {
+        disk: 1,
+        full: new Uint8Array(100),
+        cellIdx: new Uint32Array(0),
+        cellVal: new Uint8Array(0),
+        reads: new Uint32Array(0),
+        pending: new Uint32Array(0),
+        counters: counters(0),
+        inFlight: 0,
+        latencyUs: { p50: 0, p99: 0 },
+      },
+    ],
+  });
   assert.throws(() => decodeBatch(good.slice(0, good.byteLength - 16)), /truncated/);
 });
 

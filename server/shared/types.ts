@@ -175,9 +175,7 @@ export interface ControlRequest<M extends ControlMethod = ControlMethod> {
   method: M;
   params: ControlMethods[M]['params'];
 }
-export type ControlResponse =
-  | { id: number; ok: true; result: unknown }
-  | { id: number; ok: false; error: string };
+export type ControlResponse = { id: number; ok: true; result: unknown } | { id: number; ok: false; error: string };
 
 /**
  * One frame of changes for one disk, as decoded from a binary batch (server/shared/batch.ts).

@@ -2,7 +2,7 @@
 // counts and block states as the embedded server; the Error toggle drives nbdkit's error file.
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { appendFileSync, existsSync, writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { attachDisk } from '../cli/attach.ts';
@@ -10,7 +10,15 @@ import { Engine } from '../engine.ts';
 import { percentile } from '../../bench/stats.ts';
 import { requireBinary, run, startDisks } from './harness.ts';
 
-const COMMANDS = ['write -P 1 0 1M', 'discard 64k 64k', 'write -z 1M 4k', 'write -z -u 2M 64k', 'read 0 8k', 'write -P 2 60M 4k', 'flush'];
+const COMMANDS = [
+  'write -P 1 0 1M',
+  'discard 64k 64k',
+  'write -z 1M 4k',
+  'write -z -u 2M 64k',
+  'read 0 8k',
+  'write -P 2 60M 4k',
+  'flush',
+];
 
 async function until(cond: () => boolean, ms = 5000): Promise<void> {
   for (let t = 0; t < ms && !cond(); t += 20) await new Promise((r) => setTimeout(r, 20));
@@ -28,7 +36,25 @@ test('attach follows a real nbdkit: counts and block states match the embedded s
     const sock = join(t.dir, 'nbdkit.sock');
     const log = join(t.dir, 'log1');
     const errFile = join(t.dir, 'error1');
-    nbdkit = spawn('nbdkit', ['-f', '-U', sock, '--filter=log', '--filter=error', '--filter=delay', 'memory', 'size=64M', `logfile=${log}`, 'error-rate=100%', `error-file=${errFile}`, 'rdelay=0', 'wdelay=0'], { stdio: 'ignore' });
+    nbdkit = spawn(
+      'nbdkit',
+      [
+        '-f',
+        '-U',
+        sock,
+        '--filter=log',
+        '--filter=error',
+        '--filter=delay',
+        'memory',
+        'size=64M',
+        `logfile=${log}`,
+        'error-rate=100%',
+        `error-file=${errFile}`,
+        'rdelay=0',
+        'wdelay=0',
+      ],
+      { stdio: 'ignore' },
+    );
     await until(() => existsSync(sock));
     const uri = `nbd+unix:///?socket=${sock}`;
     const a = await attachDisk(engine, 1, log, 64n << 20n, errFile);
@@ -103,7 +129,9 @@ test('lag from a log line being appended by another process to its event (median
     const lags = [...seen].map(([id, at]) => Math.max(0, at - written.get(id)!));
     const p50 = percentile(lags, 0.5);
     const p99 = percentile(lags, 0.99);
-    console.log(`attach lag: log line appended by another process → event: median ${p50.toFixed(1)} ms, p99 ${p99.toFixed(1)} ms over ${lags.length} requests`);
+    console.log(
+      `attach lag: log line appended by another process → event: median ${p50.toFixed(1)} ms, p99 ${p99.toFixed(1)} ms over ${lags.length} requests`,
+    );
     assert.equal(a.disk.info().blocks.written, 500);
     assert.ok(p50 < 200, `median lag ${p50} ms`);
     await a.tailer.close();

@@ -36,11 +36,26 @@ test('nbdinfo --size, --list and every --can', async () => {
 });
 
 test('nbdinfo --map shows data after writes and holes after trim and zero', async () => {
-  const w = await run('qemu-io', ['-f', 'raw', t.uris[0], '-c', 'write -P 7 0 1M', '-c', 'discard 256k 256k', '-c', 'write -z 512k 256k']);
+  const w = await run('qemu-io', [
+    '-f',
+    'raw',
+    t.uris[0],
+    '-c',
+    'write -P 7 0 1M',
+    '-c',
+    'discard 256k 256k',
+    '-c',
+    'write -z 512k 256k',
+  ]);
   assert.equal(w.code, 0, w.stderr);
   const map = await run('nbdinfo', ['--map', '--json', t.uris[0]]);
   assert.equal(map.code, 0, map.stderr);
-  const extents = JSON.parse(map.stdout) as Array<{ offset: number; length: number; type: number; description: string }>;
+  const extents = JSON.parse(map.stdout) as Array<{
+    offset: number;
+    length: number;
+    type: number;
+    description: string;
+  }>;
   const at = (off: number) => extents.find((e) => e.offset <= off && off < e.offset + e.length)!;
   assert.equal(at(0).type, 0, 'written: data');
   assert.equal(at(300 * 1024).type, 3, 'trimmed: hole,zero');
@@ -135,7 +150,17 @@ test('a 7 EiB sparse disk works with nbdinfo and qemu-io at its last block', asy
     const size = await run('nbdinfo', ['--size', big.uris[0]]);
     assert.equal(size.stdout.trim(), (7n << 60n).toString());
     const last = (7n << 60n) - 4096n;
-    const r = await run('qemu-io', ['-f', 'raw', big.uris[0], '-c', `write -P 0x77 ${last} 4k`, '-c', `read -P 0x77 ${last} 4k`, '-c', 'write -P 0x66 0 4k']);
+    const r = await run('qemu-io', [
+      '-f',
+      'raw',
+      big.uris[0],
+      '-c',
+      `write -P 0x77 ${last} 4k`,
+      '-c',
+      `read -P 0x77 ${last} 4k`,
+      '-c',
+      'write -P 0x66 0 4k',
+    ]);
     assert.equal(r.code, 0, r.stderr);
     assert.doesNotMatch(r.stdout, /verification failed/);
     const info = big.engine.disk(1).info();

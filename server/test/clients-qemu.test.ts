@@ -14,7 +14,8 @@ before(async () => {
 });
 after(() => t?.close());
 
-const qemuIo = (uri: string, ...cmds: string[]) => run('qemu-io', ['-f', 'raw', uri, ...cmds.flatMap((c) => ['-c', c])]);
+const qemuIo = (uri: string, ...cmds: string[]) =>
+  run('qemu-io', ['-f', 'raw', uri, ...cmds.flatMap((c) => ['-c', c])]);
 
 test('qemu-io writes patterns at the start, middle and last block and reads them back', async () => {
   const last = 64 * 1024 * 1024 - 4096;
@@ -85,7 +86,14 @@ test('qemu-img info, convert in and out, compare', async () => {
 
 test('qemu-io request count equals the events the engine published', async () => {
   const before = t.events[0].length;
-  const r = await run('qemu-io', ['-f', 'raw', '-t', 'none', t.uris[0], ...Array.from({ length: 25 }, (_, i) => ['-c', `write -P 1 ${i * 4096} 4k`]).flat()]);
+  const r = await run('qemu-io', [
+    '-f',
+    'raw',
+    '-t',
+    'none',
+    t.uris[0],
+    ...Array.from({ length: 25 }, (_, i) => ['-c', `write -P 1 ${i * 4096} 4k`]).flat(),
+  ]);
   assert.equal(r.code, 0, r.stderr);
   const writes = t.events[0].slice(before).filter((e) => e.op === 'write');
   assert.equal(writes.length, 25);

@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { NBDSH_ENV, requireBinary, run, startDisks } from './harness.ts';
 
-const qemuIo = (uri: string, ...cmds: string[]) => run('qemu-io', ['-f', 'raw', uri, ...cmds.flatMap((c) => ['-c', c])]);
+const qemuIo = (uri: string, ...cmds: string[]) =>
+  run('qemu-io', ['-f', 'raw', uri, ...cmds.flatMap((c) => ['-c', c])]);
 
 test('error-file: qemu-io reads fail with EIO while the file exists, succeed after, no restart', async () => {
   requireBinary('qemu-io', 'qemu-utils');
@@ -38,7 +39,9 @@ test('error-file: qemu-io reads fail with EIO while the file exists, succeed aft
 });
 
 test('per-operation forms: error-pwrite-rate=100% fails writes only; error=ENOSPC changes the error', async () => {
-  const t = await startDisks({ filters: [{ name: 'error', params: { 'error-pwrite-rate': '100%', 'error-pwrite': 'ENOSPC' } }] });
+  const t = await startDisks({
+    filters: [{ name: 'error', params: { 'error-pwrite-rate': '100%', 'error-pwrite': 'ENOSPC' } }],
+  });
   try {
     const w = await qemuIo(t.uris[0], 'write 0 4k');
     assert.match(w.stdout, /write failed: No space left on device/);
@@ -67,7 +70,11 @@ test('delay: a 40 ms rdelay read takes ≥ 40 ms; 8 parallel 500 ms reads finish
   requireBinary('nbdsh', 'python3-libnbd');
   const t = await startDisks({ filters: [{ name: 'delay', params: { rdelay: '40ms' } }] });
   try {
-    const one = await run('nbdsh', ['-u', t.uris[0], '-c', 'import time\nt=time.monotonic()\nh.pread(4096, 0)\nprint(time.monotonic()-t)'], { env: NBDSH_ENV });
+    const one = await run(
+      'nbdsh',
+      ['-u', t.uris[0], '-c', 'import time\nt=time.monotonic()\nh.pread(4096, 0)\nprint(time.monotonic()-t)'],
+      { env: NBDSH_ENV },
+    );
     assert.equal(one.code, 0, one.stderr);
     const single = Number(one.stdout.trim());
     assert.ok(single >= 0.04, `read took ${single * 1000} ms`);
@@ -83,7 +90,9 @@ print(time.monotonic() - t)`;
     const par = await run('nbdsh', ['-u', t.uris[0], '-c', script], { env: NBDSH_ENV });
     assert.equal(par.code, 0, par.stderr);
     const total = Number(par.stdout.trim());
-    console.log(`delay: single 40 ms read ${(single * 1000).toFixed(1)} ms; 8 parallel 500 ms reads ${(total * 1000).toFixed(0)} ms`);
+    console.log(
+      `delay: single 40 ms read ${(single * 1000).toFixed(1)} ms; 8 parallel 500 ms reads ${(total * 1000).toFixed(0)} ms`,
+    );
     assert.ok(total >= 0.5 && total < 1, `8 parallel reads took ${total * 1000} ms`);
     const ev = t.events[0].filter((e) => e.op === 'read');
     assert.equal(ev.length, 9, 'one event per read request');
@@ -97,7 +106,16 @@ test('a client that disconnects during a delay leaves no timers behind', async (
   try {
     const timers = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
     const before = timers();
-    const p = run('nbdsh', ['-u', t.uris[0], '-c', 'h.aio_pread(nbd.Buffer(4096), 0)\nh.aio_pread(nbd.Buffer(4096), 4096)\nimport time\ntime.sleep(0.3)'], { env: NBDSH_ENV });
+    const p = run(
+      'nbdsh',
+      [
+        '-u',
+        t.uris[0],
+        '-c',
+        'h.aio_pread(nbd.Buffer(4096), 0)\nh.aio_pread(nbd.Buffer(4096), 4096)\nimport time\ntime.sleep(0.3)',
+      ],
+      { env: NBDSH_ENV },
+    );
     await new Promise((r) => setTimeout(r, 200));
     assert.ok(timers() >= before + 2, 'delays should be pending');
     await p; // nbdsh exits without waiting for the replies

@@ -20,7 +20,10 @@ before(async () => {
   requireBinary('qemu-io', 'qemu-utils');
   requireBinary('nbdinfo', 'libnbd-bin');
   requireBinary('nbdsh', 'python3-libnbd');
-  t = await startDisks({ unix: true, filters: (_d, dir) => [{ name: 'log', params: { logfile: join(dir, 'blockscope.log') } }] });
+  t = await startDisks({
+    unix: true,
+    filters: (_d, dir) => [{ name: 'log', params: { logfile: join(dir, 'blockscope.log') } }],
+  });
 });
 after(async () => {
   nbdkit?.kill();
@@ -42,7 +45,9 @@ function streams(lines: string[]): Map<string, string[]> {
 }
 
 async function startNbdkit(sock: string, log: string): Promise<ChildProcess> {
-  const p = spawn('nbdkit', ['-f', '-U', sock, '--filter=log', 'memory', 'size=64M', `logfile=${log}`], { stdio: 'ignore' });
+  const p = spawn('nbdkit', ['-f', '-U', sock, '--filter=log', 'memory', 'size=64M', `logfile=${log}`], {
+    stdio: 'ignore',
+  });
   for (let i = 0; i < 100 && !existsSync(sock); i++) await new Promise((r) => setTimeout(r, 50));
   assert.ok(existsSync(sock), 'nbdkit did not start');
   return p;
@@ -51,13 +56,38 @@ async function startNbdkit(sock: string, log: string): Promise<ChildProcess> {
 /** The same traffic for both servers, one client at a time (connection numbers must line up). */
 async function traffic(uri: string): Promise<void> {
   const steps: Array<[string, string[], NodeJS.ProcessEnv?]> = [
-    ['qemu-io', ['-f', 'raw', uri, '-c', 'write -P 0xab 0 64k', '-c', 'read 0 4k', '-c', 'discard 64k 64k', '-c', 'write -z 128k 4k', '-c', 'write -z -u 256k 4k', '-c', 'flush']],
+    [
+      'qemu-io',
+      [
+        '-f',
+        'raw',
+        uri,
+        '-c',
+        'write -P 0xab 0 64k',
+        '-c',
+        'read 0 4k',
+        '-c',
+        'discard 64k 64k',
+        '-c',
+        'write -z 128k 4k',
+        '-c',
+        'write -z -u 256k 4k',
+        '-c',
+        'flush',
+      ],
+    ],
     ['qemu-io', ['-f', 'raw', '-t', 'none', uri, '-c', 'write -P 1 1M 512', '-c', 'read 1M 512']],
     ['nbdinfo', ['--map', uri]],
     ['nbdinfo', ['--list', uri]],
     [
       'nbdsh',
-      ['--base-allocation', '-u', uri, '-c', 'h.cache(4096, 0)\nh.block_status(65536, 0, lambda *a: 0, nbd.CMD_FLAG_REQ_ONE)\nh.zero(4096, 8192, nbd.CMD_FLAG_FAST_ZERO)\ntry:\n  h.pread(4096, 64*1024*1024)\nexcept nbd.Error:\n  pass'],
+      [
+        '--base-allocation',
+        '-u',
+        uri,
+        '-c',
+        'h.cache(4096, 0)\nh.block_status(65536, 0, lambda *a: 0, nbd.CMD_FLAG_REQ_ONE)\nh.zero(4096, 8192, nbd.CMD_FLAG_FAST_ZERO)\ntry:\n  h.pread(4096, 64*1024*1024)\nexcept nbd.Error:\n  pass',
+      ],
       NBDSH_ENV,
     ],
   ];
@@ -86,7 +116,11 @@ test('same commands, same log lines as nbdkit 1.32 (timestamps masked)', async (
     const mine = ours.get(key)!;
     for (let i = 0; i < Math.max(lines.length, mine.length); i++) {
       const ctx = (l: string[]) => l.slice(Math.max(0, i - 4), i + 3).join('\n');
-      assert.equal(mine[i], lines[i], `${key}, line ${i + 1} differs\n--- nbdkit:\n${ctx(lines)}\n--- blockscope:\n${ctx(mine)}`);
+      assert.equal(
+        mine[i],
+        lines[i],
+        `${key}, line ${i + 1} differs\n--- nbdkit:\n${ctx(lines)}\n--- blockscope:\n${ctx(mine)}`,
+      );
     }
   }
 });

@@ -148,7 +148,10 @@ test('an oversize write (40 MiB) is skipped, not buffered, and answered EINVAL; 
   let largest = 0;
   const { allocUnsafe, alloc } = Buffer;
   Buffer.allocUnsafe = (n: number) => ((largest = Math.max(largest, n)), allocUnsafe(n));
-  Buffer.alloc = ((n: number, ...rest: unknown[]) => ((largest = Math.max(largest, n)), (alloc as (...a: unknown[]) => Buffer)(n, ...rest))) as typeof Buffer.alloc;
+  Buffer.alloc = ((n: number, ...rest: unknown[]) => (
+    (largest = Math.max(largest, n)),
+    (alloc as (...a: unknown[]) => Buffer)(n, ...rest)
+  )) as typeof Buffer.alloc;
   try {
     c.request(CMD.WRITE, 0n, 40 << 20, 0, 11);
     for (let i = 0; i < 40; i++) c.write(chunk);
@@ -170,7 +173,16 @@ test('read-only export: writes get EPERM and nbdinfo says it cannot write', asyn
   try {
     const can = await run('nbdinfo', ['--can', 'write', ro.uris[0]]);
     assert.equal(can.code, 2);
-    const w = await run('nbdsh', ['-u', ro.uris[0], '-c', 'import errno\ntry:\n  h.pwrite(bytearray(512), 0)\nexcept nbd.Error as e:\n  print(e.errnum == errno.EPERM)'], { env: { ...process.env, PATH: `/usr/bin:${process.env.PATH}` } });
+    const w = await run(
+      'nbdsh',
+      [
+        '-u',
+        ro.uris[0],
+        '-c',
+        'import errno\ntry:\n  h.pwrite(bytearray(512), 0)\nexcept nbd.Error as e:\n  print(e.errnum == errno.EPERM)',
+      ],
+      { env: { ...process.env, PATH: `/usr/bin:${process.env.PATH}` } },
+    );
     assert.match(w.stdout, /True/, w.stderr);
     const r = await run('qemu-io', ['-r', '-f', 'raw', ro.uris[0], '-c', 'read 0 4k']);
     assert.equal(r.code, 0, r.stderr);

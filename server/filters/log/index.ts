@@ -32,10 +32,17 @@ export const createLogFilter: FilterFactory = (params) => {
   let preconnectId = 0;
   let listId = 0;
 
-  const print = (conn: number | null, act: string, args: string) => sink.write(line(nowEpochUs(), conn, 'print', act, null, args));
+  const print = (conn: number | null, act: string, args: string) =>
+    sink.write(line(nowEpochUs(), conn, 'print', act, null, args));
 
   /** ENTER, call, LEAVE (with the error if it throws). */
-  async function logged<T>(conn: ConnectionInfo, act: string, args: string, call: () => Promise<T>, leave?: (r: T) => string): Promise<T> {
+  async function logged<T>(
+    conn: ConnectionInfo,
+    act: string,
+    args: string,
+    call: () => Promise<T>,
+    leave?: (r: T) => string,
+  ): Promise<T> {
     const id = (ids.get(conn.id) ?? 0) + 1;
     ids.set(conn.id, id);
     sink.write(line(nowEpochUs(), conn.id, 'enter', act, id, args));
@@ -72,7 +79,12 @@ export const createLogFilter: FilterFactory = (params) => {
       serverPair('Preconnect', ++preconnectId, `readonly=${conn.readonly ? 1 : 0}`, 'return=0');
     },
     listExports(next, conn) {
-      serverPair('ListExports', ++listId, `readonly=${conn.readonly ? 1 : 0} tls=0`, `exports=(${shellQuote(conn.exportName)}) return=0`);
+      serverPair(
+        'ListExports',
+        ++listId,
+        `readonly=${conn.readonly ? 1 : 0} tls=0`,
+        `exports=(${shellQuote(conn.exportName)}) return=0`,
+      );
     },
     prepare(next: Next, conn) {
       const ro = conn.readonly || !next.canWrite();
@@ -106,7 +118,9 @@ export const createLogFilter: FilterFactory = (params) => {
     },
 
     pread(next, buf, offset, flags, c) {
-      return logged(c.connection, 'Read', `offset=${hex(offset)} count=${hex(buf.length)}`, () => next.pread(buf, offset, flags, c));
+      return logged(c.connection, 'Read', `offset=${hex(offset)} count=${hex(buf.length)}`, () =>
+        next.pread(buf, offset, flags, c),
+      );
     },
     pwrite(next, buf, offset, flags, c) {
       const args = `offset=${hex(offset)} count=${hex(buf.length)} fua=${flag(flags, CMD_FLAG.FUA)}`;
@@ -129,10 +143,18 @@ export const createLogFilter: FilterFactory = (params) => {
     extents(next, count, offset, flags, c) {
       const reqOne = (flags & CMD_FLAG.REQ_ONE) !== 0;
       const args = `offset=${hex(offset)} count=${hex(count)} req_one=${reqOne ? 1 : 0}`;
-      return logged(c.connection, 'Extents', args, () => next.extents(count, offset, flags, c), (e) => formatExtents(offset, count, e, reqOne));
+      return logged(
+        c.connection,
+        'Extents',
+        args,
+        () => next.extents(count, offset, flags, c),
+        (e) => formatExtents(offset, count, e, reqOne),
+      );
     },
     cache(next, count, offset, flags, c) {
-      return logged(c.connection, 'Cache', `offset=${hex(offset)} count=${hex(count)}`, () => next.cache(count, offset, flags, c));
+      return logged(c.connection, 'Cache', `offset=${hex(offset)} count=${hex(count)}`, () =>
+        next.cache(count, offset, flags, c),
+      );
     },
   };
   return filter;
