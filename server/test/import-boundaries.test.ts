@@ -13,8 +13,14 @@ async function violations(path: string, code: string): Promise<string[]> {
 }
 
 test('the engine never imports the UI, the shell or Electron', async () => {
-  assert.match((await violations('server/x.ts', "import '../renderer/store/store.ts';\n")).join(), /never imports the UI/);
-  assert.match((await violations('server/control/x.ts', "import '../../app/ipc.ts';\n")).join(), /never imports the UI/);
+  assert.match(
+    (await violations('server/x.ts', "import '../renderer/store/store.ts';\n")).join(),
+    /never imports the UI/,
+  );
+  assert.match(
+    (await violations('server/control/x.ts', "import '../../app/ipc.ts';\n")).join(),
+    /never imports the UI/,
+  );
   assert.match((await violations('server/x.ts', "import 'electron';\n")).join(), /never imports Electron/);
   assert.match((await violations('server/x.ts', "import 'react';\n")).join(), /no UI libraries/);
   assert.deepEqual(await violations('server/x.ts', "import './shared/types.ts';\n"), []);
@@ -27,8 +33,14 @@ test('server/shared stays browser-safe and self-contained', async () => {
 });
 
 test('the renderer imports only server/shared of the engine, zustand only in the store, pixi only in grid', async () => {
-  assert.match((await violations('renderer/components/X.tsx', "import '../../server/engine.ts';\n")).join(), /only server\/shared/);
-  assert.match((await violations('renderer/x.ts', "import '../server/control/api.ts';\n")).join(), /only server\/shared/);
+  assert.match(
+    (await violations('renderer/components/X.tsx', "import '../../server/engine.ts';\n")).join(),
+    /only server\/shared/,
+  );
+  assert.match(
+    (await violations('renderer/x.ts', "import '../server/control/api.ts';\n")).join(),
+    /only server\/shared/,
+  );
   assert.deepEqual(await violations('renderer/components/X.tsx', "import '../../server/shared/types.ts';\n"), []);
   assert.match((await violations('renderer/components/X.tsx', "import 'zustand';\n")).join(), /Only renderer\/store/);
   assert.deepEqual(await violations('renderer/store/x.ts', "import 'zustand';\n"), []);
