@@ -18,6 +18,15 @@ const PAGE_SHIFT = 16;
 export const PAGE_BLOCKS = 1 << PAGE_SHIFT;
 const NSTATES = 4;
 
+/** The map's contents, as exportState() returns them. */
+export interface BlockStateExport {
+  /** Coarse runs: run i covers pages [starts[i], starts[i+1]) in states[i]. */
+  starts: number[];
+  states: number[];
+  /** Pages with per-block detail, one byte (BlockState) per block. */
+  detail: Array<[page: number, states: Uint8Array]>;
+}
+
 export class BlockStateMap {
   /** Coarse runs: run i covers pages [starts[i], starts[i+1]) (last to pageCount) in states[i]. */
   private starts: number[] = [0];
@@ -41,6 +50,36 @@ export class BlockStateMap {
     this.shadow.fill(0);
     this.detailCounts.fill(0);
     this.coarse[BlockState.UNTOUCHED] = this.blocks;
+  }
+
+  /** A copy of the whole map (a recording's keyframe). */
+  exportState(): BlockStateExport {
+    return {
+      starts: this.starts.slice(),
+      states: this.states.slice(),
+      detail: [...this.detail].map(([page, d]) => [page, d.slice()] as [number, Uint8Array]),
+    };
+  }
+
+  /** Replace the map with an exported one (counts recomputed). */
+  importState(x: BlockStateExport): void {
+    this.clear();
+    this.coarse.fill(0);
+    this.starts = x.starts.slice();
+    this.states = x.states.slice();
+    for (let i = 0; i < this.starts.length; i++) {
+      const from = this.starts[i] * PAGE_BLOCKS;
+      const to = Math.min(this.runEnd(i) * PAGE_BLOCKS, this.blocks);
+      this.coarse[this.states[i]] += to - from;
+    }
+    for (const [page, d] of x.detail) {
+      if (d.length !== this.pageBlocks(page)) throw new Error(`block map page ${page} has the wrong size`);
+      const copy = d.slice();
+      this.detail.set(page, copy);
+      const base = this.states[this.runAt(page)];
+      this.shadow[base] += copy.length;
+      for (let i = 0; i < copy.length; i++) this.detailCounts[copy[i]]++;
+    }
   }
 
   /** Exact number of blocks in `state`. */

@@ -5,6 +5,9 @@
 //
 // This runs inside the NBD request path for every event, so per-event work is O(cells touched)
 // and allocation-free; the picture is recomputed lazily, once per frame, for dirty cells only.
+//
+// (Longer than our ~350-line guide: the model's export/import for recordings' keyframes must
+// see every private field, so it stays in this class rather than behind accessors.)
 
 import { blockRange, cellStartByte, geometryFor } from '../shared/geometry.ts';
 import {
@@ -22,7 +25,8 @@ import {
   type RequestEvent,
   type RequestPhase,
 } from '../shared/types.ts';
-import { BlockStateMap } from './block-state-map.ts';
+import { BlockStateMap, type BlockStateExport } from './block-state-map.ts';
+import { CellSet } from './cell-set.ts';
 import type { EventBus } from './event-bus.ts';
 
 export type DiskStatsSnapshot = Pick<
@@ -30,39 +34,27 @@ export type DiskStatsSnapshot = Pick<
   'counters' | 'inFlight' | 'blocks' | 'errorBlocks' | 'latencyUs' | 'grid'
 >;
 
+/**
+ * Everything DiskStats knows besides requests in flight: what a recording's keyframe holds.
+ * lastTime is wall-clock ms, as in CellInfo.
+ */
+export interface DiskModel {
+  states: BlockStateExport;
+  errorMark: Uint8Array;
+  reads: Uint32Array;
+  writes: Uint32Array;
+  lastOp: Uint8Array;
+  lastTime: Float64Array;
+  counters: Record<Op, OpCounter>;
+  /** Latency window, oldest first, and how many latencies were seen in all. */
+  latencies: Float64Array;
+  latencyCount: number;
+}
+
 /** Most pending ranges sent per frame; more are merged into their neighbours. */
 const MAX_PENDING_RANGES = 256;
 const LATENCY_WINDOW = 1024;
 const OP_INDEX: Record<Op, number> = Object.fromEntries(OPS.map((op, i) => [op, i])) as Record<Op, number>;
-
-/** A growable list of cell indexes with a membership flag per cell (no duplicates). */
-class CellSet {
-  readonly flags: Uint8Array;
-  list: Uint32Array;
-  size = 0;
-  constructor(cells: number) {
-    this.flags = new Uint8Array(cells);
-    this.list = new Uint32Array(Math.min(cells, 1024));
-  }
-  addRange(a: number, b: number): void {
-    for (let c = a; c <= b; c++) {
-      if (this.flags[c]) continue;
-      this.flags[c] = 1;
-      if (this.size === this.list.length) {
-        const bigger = new Uint32Array(Math.min(this.flags.length, this.list.length * 2));
-        bigger.set(this.list);
-        this.list = bigger;
-      }
-      this.list[this.size++] = c;
-    }
-  }
-  take(): Uint32Array {
-    const out = this.list.slice(0, this.size);
-    for (let i = 0; i < this.size; i++) this.flags[this.list[i]] = 0;
-    this.size = 0;
-    return out;
-  }
-}
 
 function emptyCounters(): Record<Op, OpCounter> {
   return Object.fromEntries(OPS.map((op) => [op, { count: 0, bytes: 0, errors: 0 }])) as Record<Op, OpCounter>;
@@ -91,6 +83,10 @@ export class DiskStats {
   /** True when something changed since the last frame cut (counters included). */
   private changed = true;
   private readonly unsubscribe: () => void;
+  /** Wall-clock ms at event time 0 (lastTime = this + endUs / 1000); live: the process's time origin. */
+  wallOffsetMs = performance.timeOrigin;
+  /** Called after clear() (the recorder notes it). */
+  readonly clearListeners = new Set<() => void>();
 
   constructor(
     readonly diskNumber: number,
@@ -156,7 +152,7 @@ export class DiskStats {
     }
     if (!span) return;
     const [a, b] = span;
-    const now = Date.now();
+    const now = this.wallOffsetMs + ev.endUs / 1000;
     const opCode = OP_INDEX[ev.op] + 1;
     for (let i = a; i <= b; i++) {
       this.lastOp[i] = opCode;
@@ -328,6 +324,54 @@ export class DiskStats {
     };
   }
 
+  /** Requests in flight now (started, not completed). */
+  pendingRequests(): Iterable<RequestEvent> {
+    return this.pending;
+  }
+
+  /** A copy of the model (a keyframe). */
+  exportModel(): DiskModel {
+    const n = Math.min(this.latencyCount, LATENCY_WINDOW);
+    const latencies = new Float64Array(n);
+    for (let i = 0; i < n; i++) latencies[i] = this.latencies[(this.latencyCount - n + i) % LATENCY_WINDOW];
+    return {
+      states: this.states.exportState(),
+      errorMark: this.errorMark.slice(),
+      reads: this.reads.slice(),
+      writes: this.writes.slice(),
+      lastOp: this.lastOp.slice(),
+      lastTime: this.lastTime.slice(),
+      counters: this.countersCopy(),
+      latencies,
+      latencyCount: this.latencyCount,
+    };
+  }
+
+  /** Replace the model (seek to a keyframe); nothing is in flight afterwards. */
+  importModel(m: DiskModel): void {
+    const n = this.geometry.cells;
+    for (const a of [m.errorMark, m.reads, m.writes, m.lastOp, m.lastTime])
+      if (a.length !== n) throw new Error(`keyframe for disk ${this.diskNumber} has ${a.length} cells, expected ${n}`);
+    this.states.importState(m.states);
+    this.errorMark.set(m.errorMark);
+    this.errorCells = m.errorMark.reduce((k, v) => k + (v ? 1 : 0), 0);
+    this.reads.set(m.reads);
+    this.writes.set(m.writes);
+    this.lastOp.set(m.lastOp);
+    this.lastTime.set(m.lastTime);
+    this.counters = Object.fromEntries(OPS.map((op) => [op, { ...m.counters[op] }])) as Record<Op, OpCounter>;
+    this.latencyCount = m.latencyCount;
+    const k = Math.min(m.latencies.length, LATENCY_WINDOW);
+    for (let i = 0; i < k; i++) this.latencies[(m.latencyCount - k + i) % LATENCY_WINDOW] = m.latencies[i];
+    this.pending.clear();
+    this.inFlight = 0;
+    this.readNow.take();
+    this.dirty.take();
+    this.dirty.addRange(0, n - 1);
+    this.epoch++;
+    this.changed = true;
+  }
+
   /** Clear the picture and the counters (data on the disk is untouched). */
   clear(): void {
     this.states.clear();
@@ -344,5 +388,6 @@ export class DiskStats {
     this.latencyCount = 0;
     this.epoch++;
     this.changed = true;
+    for (const l of this.clearListeners) l();
   }
 }

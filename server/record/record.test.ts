@@ -1,0 +1,244 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, test } from 'node:test';
+import { Disk } from '../disk.ts';
+import { DiskStats } from '../events/disk-stats.ts';
+import { EventBus } from '../events/event-bus.ts';
+import { Player, type PlaybackTarget } from '../timeline/player.ts';
+import type { Op, RequestEvent } from '../shared/types.ts';
+import { ByteReader, ByteWriter } from './bytes.ts';
+import { Recorder } from './recorder.ts';
+import { openSession } from './session-reader.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'blockscope-record-test-'));
+after(() => process.env.TM_KEEP || rmSync(dir, { recursive: true, force: true }));
+
+/** A deterministic pseudo-random sequence. */
+function rng(seed: number) {
+  let s = seed >>> 0;
+  return () => {
+    s = (s * 1664525 + 1013904223) >>> 0;
+    return s / 2 ** 32;
+  };
+}
+
+/** Everything a picture depends on, as comparable plain data. */
+function fingerprint(stats: DiskStats) {
+  const blocks: number[] = [];
+  for (let b = 0; b < stats.geometry.blocks; b++) blocks.push(stats.states.get(b));
+  const snap = stats.snapshot();
+  const cells = Array.from({ length: stats.geometry.cells }, (_, c) => {
+    const i = stats.inspectCell(c);
+    return `${i.state}${i.error ? '!' : ''}:${i.reads}:${i.writes}:${i.lastOp ?? '-'}`;
+  });
+  return { blocks, counters: snap.counters, inFlight: snap.inFlight, counts: snap.blocks, cells };
+}
+
+interface Driven {
+  disks: Disk[];
+  snapshots: Array<{ timeUs: number; prints: ReturnType<typeof fingerprint>[] }>;
+  path: string;
+}
+
+/** Drive two disks with a random mix of requests (overlapping, failing, clears), recording. */
+async function drive(name: string, o: { capacity?: number; requests?: number; size?: bigint } = {}): Promise<Driven> {
+  const size = o.size ?? 8n << 20n;
+  const disks = [Disk.external(1, size, 'attach'), Disk.external(2, size, 'attach')];
+  for (const d of disks) d.stats.wallOffsetMs = 1_000_000;
+  const path = join(dir, `${name}.bsrec`);
+  const rec = await Recorder.start(disks, {
+    path,
+    capacity: o.capacity ?? 0,
+    source: 'synthetic',
+    t0Us: 0,
+    wallStartMs: 1_000_000,
+    live: false,
+    checkpointRequests: 200,
+  });
+  const rand = rng(42);
+  const ops: Op[] = ['read', 'write', 'write', 'trim', 'zero', 'flush'];
+  const flying: RequestEvent[] = [];
+  const snapshots: Driven['snapshots'] = [];
+  let t = 10;
+  const blocks = Number(size / 4096n);
+  const total = o.requests ?? 3000;
+  for (let i = 0; i < total; i++) {
+    t += Math.floor(rand() * 300);
+    const disk = disks[rand() < 0.6 ? 0 : 1];
+    const ev: RequestEvent = {
+      disk: disk.number,
+      connection: 1 + Math.floor(rand() * 2),
+      id: i + 1,
+      op: ops[Math.floor(rand() * ops.length)],
+      offset: BigInt(Math.floor(rand() * blocks)) * 4096n + (rand() < 0.1 ? 512n : 0n),
+      length: 4096 * (1 + Math.floor(rand() * 8)),
+      flags: rand() < 0.1 ? 1 : 0,
+      startUs: t,
+      endUs: 0,
+      error: null,
+    };
+    disk.bus.emit('start', ev);
+    flying.push(ev);
+    // Complete some in-flight requests, out of order.
+    while (flying.length > 3 || (flying.length && rand() < 0.5)) {
+      const k = Math.floor(rand() * flying.length);
+      const done = flying.splice(k, 1)[0];
+      t += Math.floor(rand() * 50);
+      done.endUs = t;
+      done.error = rand() < 0.05 ? 'EIO' : null;
+      disks[done.disk - 1].bus.emit('end', done);
+    }
+    if (i === 1500) disks[1].stats.clear();
+    if (i % 250 === 125) {
+      rec.mark({ kind: 'caption', timeUs: t, step: i, total, title: `at ${i}`, text: `request ${i}` });
+      snapshots.push({ timeUs: t, prints: disks.map((d) => fingerprint(d.stats)) });
+    }
+  }
+  await rec.close();
+  return { disks, snapshots, path };
+}
+
+function targetsFor(disks: Disk[]): Map<number, PlaybackTarget> {
+  const m = new Map<number, PlaybackTarget>();
+  for (const d of disks) {
+    const bus = new EventBus();
+    m.set(d.number, { disk: d.number, bus, stats: new DiskStats(d.number, d.size, bus) });
+  }
+  return m;
+}
+
+describe('varints', () => {
+  test('numbers and 64-bit bigints round-trip exactly', () => {
+    const w = new ByteWriter(4);
+    const nums = [0, 1, 127, 128, 2 ** 31, 2 ** 32 + 5, 2 ** 52 - 1];
+    const bigs = [0n, (1n << 63n) - 1n, 7n << 60n, (1n << 64n) - 1n];
+    for (const n of nums) {
+      w.uv(n);
+      w.sv(-n);
+    }
+    for (const b of bigs) w.uvBig(b);
+    w.svBig(-(1n << 62n));
+    const r = new ByteReader(w.view());
+    for (const n of nums) {
+      assert.equal(r.uv(), n);
+      assert.equal(r.sv(), -n || 0);
+    }
+    for (const b of bigs) assert.equal(r.uvBig(), b);
+    assert.equal(r.svBig(), -(1n << 62n));
+    assert.ok(r.done);
+    assert.throws(() => r.uv(), /truncated/);
+  });
+});
+
+describe('recording and playback', () => {
+  test('seeking anywhere rebuilds the exact state the live disks had', async () => {
+    const run = await drive('exact');
+    const s = await openSession(run.path);
+    try {
+      assert.equal(s.header.meta.disks.length, 2);
+      assert.ok(s.index.marks.length >= 10, 'captions were recorded as marks');
+      const targets = targetsFor(run.disks);
+      const player = new Player(s.index, s.header, targets);
+      // Out of order on purpose: backwards seeks restore from a checkpoint, forwards play on.
+      const order = process.env.TM_INORDER
+        ? run.snapshots.map((_, i) => i)
+        : run.snapshots.map((_, i) => i).sort((a, b) => ((a * 7) % 5) - ((b * 7) % 5));
+      for (const i of order) {
+        const snap = run.snapshots[i];
+        await player.seek(snap.timeUs);
+        for (const [k, d] of run.disks.entries())
+          assert.deepEqual(
+            fingerprint(targets.get(d.number)!.stats),
+            snap.prints[k],
+            `disk ${d.number} at ${snap.timeUs} µs`,
+          );
+      }
+      // The end of the recording is the final live state.
+      await player.seek(Infinity);
+      for (const d of run.disks) assert.deepEqual(fingerprint(targets.get(d.number)!.stats), fingerprint(d.stats));
+    } finally {
+      await s.close();
+    }
+  });
+
+  test('a 7 EiB disk keeps its offsets exact', async () => {
+    const size = 7n << 60n;
+    const disk = Disk.external(1, size, 'attach');
+    const path = join(dir, 'huge.bsrec');
+    const rec = await Recorder.start([disk], {
+      path,
+      capacity: 0,
+      source: 'synthetic',
+      t0Us: 0,
+      wallStartMs: 0,
+      live: false,
+    });
+    const last = size - 4096n;
+    const ev = (id: number, offset: bigint, t: number): RequestEvent => ({
+      disk: 1,
+      connection: 1,
+      id,
+      op: 'write',
+      offset,
+      length: 4096,
+      flags: 0,
+      startUs: t,
+      endUs: 0,
+      error: null,
+    });
+    for (const [i, off] of [0n, last, (1n << 53n) + 4096n, 4096n].entries()) {
+      const e = ev(i + 1, off, 100 * (i + 1));
+      disk.bus.emit('start', e);
+      e.endUs = e.startUs + 10;
+      disk.bus.emit('end', e);
+    }
+    await rec.close();
+    const s = await openSession(path);
+    const targets = targetsFor([disk]);
+    const player = new Player(s.index, s.header, targets);
+    await player.seek(Infinity);
+    const st = targets.get(1)!.stats;
+    assert.equal(st.states.get(Number(last / 4096n)), 3);
+    assert.equal(st.states.get(Number(((1n << 53n) + 4096n) / 4096n)), 3);
+    assert.equal(st.snapshot().blocks.written, 4);
+    await s.close();
+  });
+
+  test('with a size limit the file stays bounded and the oldest data is dropped', async () => {
+    const run = await drive('ring', { capacity: 1 << 20, requests: 40_000 });
+    const size = statSync(run.path).size;
+    assert.ok(size <= 1 << 20, `file is ${size} bytes, limit 1 MiB`);
+    const s = await openSession(run.path);
+    try {
+      assert.ok(s.header.droppedBytes > 0, 'the ring dropped something');
+      assert.ok(s.index.startUs > 0, 'the timeline starts later than the session did');
+      const targets = targetsFor(run.disks);
+      const player = new Player(s.index, s.header, targets);
+      await player.seek(Infinity);
+      for (const d of run.disks) assert.deepEqual(fingerprint(targets.get(d.number)!.stats), fingerprint(d.stats));
+    } finally {
+      await s.close();
+    }
+  });
+
+  test('bad files give clear errors', async () => {
+    const junk = join(dir, 'junk.bsrec');
+    writeFileSync(junk, 'hello, not a recording');
+    await assert.rejects(openSession(junk), /not a Blockscope recording/);
+    await assert.rejects(openSession(join(dir, 'missing.bsrec')), /cannot open the recording \(ENOENT\)/);
+    // Damage one byte inside the last events block: seeking there names the block.
+    const run = await drive('damaged', { requests: 500 });
+    const s0 = await openSession(run.path);
+    const last = s0.index.entries.filter((e) => e.h.type === 1).pop()!;
+    await s0.close();
+    const bytes = readFileSync(run.path);
+    bytes[last.offset + 48 + last.h.prefixLength + 2] ^= 0xff;
+    writeFileSync(run.path, bytes);
+    const s = await openSession(run.path);
+    const player = new Player(s.index, s.header, targetsFor(run.disks));
+    await assert.rejects(player.seek(Infinity), new RegExp(`block at byte ${last.offset} is damaged`));
+    await s.close();
+  });
+});

@@ -1,0 +1,307 @@
+// Records every request of a disk set into a session file: per-disk event blocks (sealed a
+// few times a second or when 64 KiB fill up), a checkpoint of every disk's keyframe every
+// 16384 requests or 30 s (the seek bound), and markers. On the request path it only appends
+// a few varints to a buffer; sealing, compressing and writing happen off it (timers, the
+// thread pool, queued async writes).
+
+import { deflateRaw, deflateRawSync } from 'node:zlib';
+import type { Disk } from '../disk.ts';
+import type { RequestEvent, RequestPhase } from '../shared/types.ts';
+import { ByteWriter } from './bytes.ts';
+import { EventEncoder, OP_INDEX, writeSummary } from './event-codec.ts';
+import { BlockType, type Mark, type SessionMeta } from './format.ts';
+import { writeKeyframe, type PendingRequest } from './keyframe.ts';
+import { SessionWriter, type AppendBlock } from './session-writer.ts';
+
+const BLOCK_BYTES = 64 * 1024;
+/** Stop recording events (and say so) when this much waits for the disk. */
+const MAX_QUEUED = 64 * 1024 * 1024;
+
+export interface RecorderOptions {
+  path: string;
+  /** Size limit of the file in bytes (a ring: the oldest data is dropped); 0 = none. */
+  capacity: number;
+  source: SessionMeta['source'];
+  files?: string[];
+  /** Event time (the events' clock, µs) of session time 0, and the wall clock then (ms). */
+  t0Us: number;
+  wallStartMs: number;
+  /** Live: seal on a timer and compress on the thread pool. Offline (import, synthetic): by hand. */
+  live: boolean;
+  flushMs?: number;
+  checkpointRequests?: number;
+  checkpointMs?: number;
+}
+
+interface DiskRecorder {
+  disk: Disk;
+  enc: EventEncoder;
+  inFlight: Map<RequestEvent, number>;
+  off: () => void;
+}
+
+export interface RecorderStatus {
+  path: string;
+  bytes: number;
+  capacity: number;
+  droppedBytes: number;
+  /** Session µs before which the ring dropped the data (0 = nothing dropped). */
+  droppedUntilUs: number;
+  requests: number;
+  /** Events not recorded because writing fell behind (the timeline is inexact from there). */
+  lost: number;
+  error: string | null;
+}
+
+export class Recorder {
+  private readonly disks: DiskRecorder[];
+  private timer: NodeJS.Timeout | null = null;
+  private marks: Mark[] = [];
+  private sinceCheckpoint = 0;
+  private bytesSinceCheckpoint = 0;
+  private lastCheckpointUs = 0;
+  /** While a checkpoint compresses, sealed blocks wait so that the file stays in time order. */
+  private held: AppendBlock[] | null = null;
+  private checkpointing: Promise<void> | null = null;
+  private closed = false;
+  requests = 0;
+  lost = 0;
+  private readonly o: Required<Omit<RecorderOptions, 'files'>> & Pick<RecorderOptions, 'files'>;
+
+  private constructor(
+    readonly writer: SessionWriter,
+    disks: readonly Disk[],
+    o: RecorderOptions,
+  ) {
+    this.o = { flushMs: 250, checkpointRequests: 16384, checkpointMs: 30_000, ...o };
+    this.disks = disks.map((disk) => {
+      const rd: DiskRecorder = { disk, enc: new EventEncoder(), inFlight: new Map(), off: () => {} };
+      const offBus = disk.bus.subscribe((phase, ev) => this.onEvent(rd, phase, ev));
+      const onClear = () => this.onClear(rd);
+      disk.stats.clearListeners.add(onClear);
+      rd.off = () => {
+        offBus();
+        disk.stats.clearListeners.delete(onClear);
+      };
+      return rd;
+    });
+  }
+
+  static async start(disks: readonly Disk[], o: RecorderOptions): Promise<Recorder> {
+    const meta: SessionMeta = {
+      disks: disks.map((d) => ({ number: d.number, name: `disk${d.number}`, size: d.size.toString(), mode: d.mode })),
+      source: o.source,
+      created: new Date(o.wallStartMs).toISOString(),
+      ...(o.files ? { files: o.files } : {}),
+    };
+    const writer = await SessionWriter.create(o.path, o.capacity, meta, o.wallStartMs);
+    const r = new Recorder(writer, disks, o);
+    // Requests already in flight get start indexes now (their END records refer to them).
+    for (const rd of r.disks) for (const ev of rd.disk.stats.pendingRequests()) rd.inFlight.set(ev, rd.enc.nextStart++);
+    r.checkpoint(o.live ? r.nowUs() : 0);
+    if (o.live) {
+      r.timer = setInterval(() => r.tick(), r.o.flushMs);
+      r.timer.unref();
+    }
+    return r;
+  }
+
+  /** Session time now (live clock). */
+  nowUs(): number {
+    return Math.max(0, Math.floor(performance.now() * 1000 - this.o.t0Us));
+  }
+
+  private onEvent(rd: DiskRecorder, phase: RequestPhase, ev: RequestEvent): void {
+    if (this.closed) return;
+    if (this.writer.queuedBytes > MAX_QUEUED || this.writer.error) {
+      this.lost++;
+      return;
+    }
+    const t0 = this.o.t0Us;
+    if (phase === 'start') {
+      rd.inFlight.set(ev, rd.enc.start(ev, ev.startUs - t0));
+    } else {
+      let si = rd.inFlight.get(ev);
+      if (si === undefined) si = rd.enc.start(ev, ev.startUs - t0);
+      else rd.inFlight.delete(ev);
+      rd.enc.end(ev, ev.endUs - t0, si);
+      this.requests++;
+      this.sinceCheckpoint++;
+    }
+    // Blocks stay small in bytes and in time (the scrubber and the plots read their summaries).
+    if (rd.enc.w.pos >= BLOCK_BYTES || rd.enc.lastTimeUs - rd.enc.firstTimeUs > this.o.flushMs * 1000)
+      this.sealDisk(rd);
+    if (this.sinceCheckpoint >= this.o.checkpointRequests && !this.checkpointing) {
+      if (this.o.live) setImmediate(() => this.checkpoint(this.nowUs()));
+      else this.checkpoint(Math.floor(ev.endUs - t0));
+    }
+  }
+
+  private onClear(rd: DiskRecorder): void {
+    if (!this.closed) rd.enc.clear(this.nowUs());
+  }
+
+  /** A marker at session time `timeUs` (default: now). */
+  mark(m: Mark): void {
+    if (!this.closed) this.marks.push(m);
+  }
+
+  private tick(): void {
+    this.seal();
+    const now = this.nowUs();
+    const cap = this.writer.header.capacity;
+    const due =
+      (this.sinceCheckpoint > 0 && now - this.lastCheckpointUs >= this.o.checkpointMs) ||
+      (cap > 0 && this.bytesSinceCheckpoint > cap / 4);
+    if (due && !this.checkpointing) this.checkpoint(now);
+  }
+
+  private append(b: AppendBlock): void {
+    if (this.held) {
+      this.held.push(b);
+      return;
+    }
+    this.bytesSinceCheckpoint += b.body.length + b.prefix.length;
+    if (!this.writer.append(b)) this.lost += b.records;
+  }
+
+  private sealDisk(rd: DiskRecorder): void {
+    const e = rd.enc;
+    if (e.records === 0) return;
+    const prefix = new ByteWriter(256);
+    prefix.uv(e.firstRecord);
+    prefix.uv(e.firstStart);
+    prefix.uv(e.requests);
+    writeSummary(prefix, e.summary);
+    this.append({
+      type: BlockType.EVENTS,
+      disk: rd.disk.number,
+      firstUs: e.firstTimeUs,
+      lastUs: e.lastTimeUs,
+      records: e.records,
+      prefix: prefix.view().slice(),
+      body: e.w.view().slice(),
+      deflated: false,
+    });
+    e.resetBlock();
+  }
+
+  /** Seal every open block and the pending markers (the timeline calls this before a seek). */
+  seal(): void {
+    for (const rd of this.disks) this.sealDisk(rd);
+    if (this.marks.length) {
+      const marks = this.marks.sort((a, b) => a.timeUs - b.timeUs);
+      this.marks = [];
+      this.append({
+        type: BlockType.MARKS,
+        disk: 0,
+        firstUs: marks[0].timeUs,
+        lastUs: marks[marks.length - 1].timeUs,
+        records: marks.length,
+        prefix: new Uint8Array(0),
+        body: new TextEncoder().encode(JSON.stringify(marks)),
+        deflated: false,
+      });
+    }
+  }
+
+  /** Keyframes of every disk at session time `timeUs`. */
+  checkpoint(timeUs: number): void {
+    if (this.closed) return;
+    this.seal();
+    const prefix = new ByteWriter(64);
+    const body = new ByteWriter(64 * 1024);
+    prefix.uv(this.disks.length);
+    for (const rd of this.disks) {
+      prefix.uv(rd.disk.number);
+      prefix.uv(rd.enc.nextRecord);
+      prefix.uv(rd.enc.nextStart);
+      const pending: PendingRequest[] = [];
+      for (const [ev, si] of rd.inFlight) {
+        pending.push({
+          startIndex: si,
+          startUs: Math.floor(ev.startUs - this.o.t0Us),
+          op: OP_INDEX[ev.op],
+          offset: ev.offset,
+          length: ev.length,
+          flags: ev.flags,
+          connection: ev.connection,
+          id: ev.id,
+        });
+      }
+      writeKeyframe(
+        body,
+        {
+          disk: rd.disk.number,
+          nextStart: rd.enc.nextStart,
+          nextRecord: rd.enc.nextRecord,
+          model: rd.disk.stats.exportModel(),
+          pending,
+        },
+        this.o.wallStartMs,
+      );
+    }
+    this.sinceCheckpoint = 0;
+    this.bytesSinceCheckpoint = 0;
+    this.lastCheckpointUs = timeUs;
+    const block = (deflated: Uint8Array): AppendBlock => ({
+      type: BlockType.CHECKPOINT,
+      disk: 0,
+      firstUs: timeUs,
+      lastUs: timeUs,
+      records: this.disks.length,
+      prefix: prefix.view().slice(),
+      body: deflated,
+      deflated: true,
+    });
+    const raw = body.view();
+    if (!this.o.live) {
+      this.append(block(deflateRawSync(raw, { level: 1 })));
+      return;
+    }
+    this.held = [];
+    this.checkpointing = new Promise<void>((resolve) => {
+      deflateRaw(raw, { level: 1 }, (err, out) => {
+        const held = this.held ?? [];
+        this.held = null;
+        this.checkpointing = null;
+        if (err) this.writer.error ??= err;
+        else this.append(block(out));
+        for (const b of held) this.append(b);
+        resolve();
+      });
+    });
+  }
+
+  status(): RecorderStatus {
+    const h = this.writer.header;
+    return {
+      path: this.writer.path,
+      bytes: this.writer.fileBytes,
+      capacity: h.capacity ? h.capacity + 4096 : 0,
+      droppedBytes: h.droppedBytes,
+      droppedUntilUs: h.droppedUntilUs,
+      requests: this.requests,
+      lost: this.lost,
+      error: this.writer.error?.message ?? null,
+    };
+  }
+
+  /** Seal, wait for the writes, stop listening. The file stays (delete it yourself if temporary). */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    if (this.timer) clearInterval(this.timer);
+    this.seal();
+    while (this.checkpointing) await this.checkpointing;
+    this.closed = true;
+    for (const rd of this.disks) rd.off();
+    await this.writer.close();
+  }
+
+  /** Wait until everything so far is written (then the file can be copied or opened). */
+  async flush(): Promise<void> {
+    this.seal();
+    while (this.checkpointing) await this.checkpointing;
+    await this.writer.flush();
+  }
+}

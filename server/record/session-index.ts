@@ -1,0 +1,154 @@
+// The in-memory index of a session's blocks, in file (= time) order: what the recorder keeps
+// while it writes and what openSession() rebuilds from a file. Bodies are read on demand
+// (blocks still queued for writing are served from memory).
+
+import type { FileHandle } from 'node:fs/promises';
+import { inflateRawSync } from 'node:zlib';
+import { ByteReader, FormatError } from './bytes.ts';
+import { readSummary, type EventSummary } from './event-codec.ts';
+import { BLOCK_HEADER, BlockType, blockLength, checkCrc, type BlockHeader, type Mark } from './format.ts';
+
+export interface CheckpointDisk {
+  disk: number;
+  nextRecord: number;
+  nextStart: number;
+}
+
+export interface BlockEntry {
+  offset: number;
+  h: BlockHeader;
+  /** The whole block while it waits to be written (then null: read it from the file). */
+  data: Buffer | null;
+  /** EVENTS: position of the block's first record and START on its disk; requests completed. */
+  firstRecord: number;
+  firstStart: number;
+  requests: number;
+  summary: EventSummary | null;
+  /** CHECKPOINT: where each disk's events continue. */
+  checkpoint: CheckpointDisk[] | null;
+  marks: Mark[] | null;
+}
+
+/** Parse a block's prefix (and a MARKS body) into an entry. */
+export function entryFrom(offset: number, h: BlockHeader, prefix: Uint8Array, data: Buffer | null): BlockEntry {
+  const e: BlockEntry = {
+    offset,
+    h,
+    data,
+    firstRecord: 0,
+    firstStart: 0,
+    requests: 0,
+    summary: null,
+    checkpoint: null,
+    marks: null,
+  };
+  const r = new ByteReader(prefix, 'block prefix');
+  if (h.type === BlockType.EVENTS) {
+    e.firstRecord = r.uv();
+    e.firstStart = r.uv();
+    e.requests = r.uv();
+    e.summary = readSummary(r);
+  } else if (h.type === BlockType.CHECKPOINT) {
+    const n = r.uv();
+    e.checkpoint = [];
+    for (let i = 0; i < n; i++) e.checkpoint.push({ disk: r.uv(), nextRecord: r.uv(), nextStart: r.uv() });
+  }
+  return e;
+}
+
+export function parseMarks(body: Uint8Array): Mark[] {
+  try {
+    const v = JSON.parse(new TextDecoder().decode(body)) as unknown;
+    if (!Array.isArray(v)) throw new Error();
+    return v.filter((m) => m && typeof m === 'object' && typeof (m as Mark).timeUs === 'number') as Mark[];
+  } catch {
+    throw new FormatError('corrupt marks block');
+  }
+}
+
+export class SessionIndex {
+  entries: BlockEntry[] = [];
+  /** Where MARKS, CHECKPOINT and per-disk EVENTS entries sit (kept in time order). */
+  marks: Mark[] = [];
+
+  constructor(
+    public fh: FileHandle | null,
+    readonly path: string,
+  ) {}
+
+  add(e: BlockEntry): void {
+    this.entries.push(e);
+    if (e.marks) this.marks.push(...e.marks);
+  }
+
+  /** Drop the oldest entry (ring eviction). */
+  shift(): BlockEntry | undefined {
+    const e = this.entries.shift();
+    if (e?.marks) {
+      const n = e.marks.length;
+      this.marks.splice(0, n);
+    }
+    return e;
+  }
+
+  get firstCheckpoint(): number {
+    return this.entries.findIndex((e) => e.h.type === BlockType.CHECKPOINT);
+  }
+
+  /** Session µs of the first instant that can be rebuilt (the first checkpoint). */
+  get startUs(): number {
+    const i = this.firstCheckpoint;
+    return i < 0 ? 0 : this.entries[i].h.firstUs;
+  }
+
+  get endUs(): number {
+    let end = this.startUs;
+    for (let i = this.entries.length - 1; i >= 0 && i >= this.entries.length - 64; i--)
+      end = Math.max(end, this.entries[i].h.lastUs);
+    return end;
+  }
+
+  /** Index of the last checkpoint at or before `us` (-1 if none). */
+  checkpointBefore(us: number): number {
+    let best = -1;
+    for (let i = 0; i < this.entries.length; i++) {
+      const e = this.entries[i];
+      if (e.h.type !== BlockType.CHECKPOINT) continue;
+      if (e.h.firstUs > us) break;
+      best = i;
+    }
+    return best;
+  }
+
+  /** Body bytes of entries (prefix excluded), inflated, CRC-checked; contiguous reads coalesced. */
+  async bodies(list: BlockEntry[]): Promise<Uint8Array[]> {
+    const raw: Buffer[] = new Array(list.length);
+    let i = 0;
+    while (i < list.length) {
+      const e = list[i];
+      if (e.data) {
+        raw[i++] = e.data;
+        continue;
+      }
+      let j = i + 1;
+      let end = e.offset + blockLength(e.h);
+      while (j < list.length && !list[j].data && list[j].offset === end) end += blockLength(list[j++].h);
+      if (!this.fh) throw new Error('recording is closed');
+      const buf = Buffer.allocUnsafe(end - e.offset);
+      const { bytesRead } = await this.fh.read(buf, 0, buf.length, e.offset);
+      if (bytesRead < buf.length)
+        throw new FormatError(`${this.path}: recording is truncated at byte ${e.offset + bytesRead}`);
+      for (let k = i; k < j; k++)
+        raw[k] = buf.subarray(list[k].offset - e.offset, list[k].offset - e.offset + blockLength(list[k].h));
+      i = j;
+    }
+    return list.map((e, k) => {
+      const b = raw[k];
+      const all = b.subarray(BLOCK_HEADER);
+      if (!checkCrc(e.h, all))
+        throw new FormatError(`${this.path}: block at byte ${e.offset} is damaged (CRC mismatch)`);
+      const body = all.subarray(e.h.prefixLength);
+      return e.h.deflated ? inflateRawSync(body) : body;
+    });
+  }
+}

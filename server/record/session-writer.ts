@@ -1,0 +1,226 @@
+// Writes a session file as a ring: blocks are appended after the header; with a capacity,
+// writing wraps to the start of the data area and the oldest blocks are dropped (the header
+// says where the oldest kept block is and how much was dropped). Writes are queued and run
+// one at a time on the thread pool: appending never waits for the disk.
+
+import { open, type FileHandle } from 'node:fs/promises';
+import {
+  BLOCK_HEADER,
+  BlockType,
+  HEADER_SIZE,
+  blockLength,
+  decodeBlockHeader,
+  encodeBlock,
+  encodeHeader,
+  type FileHeader,
+  type SessionMeta,
+} from './format.ts';
+import { SessionIndex, entryFrom, parseMarks, type BlockEntry } from './session-index.ts';
+
+/** Smallest ring that still holds a few checkpoints of ordinary disks. */
+export const MIN_CAPACITY = 1 << 20;
+
+export interface AppendBlock {
+  type: BlockType;
+  disk: number;
+  firstUs: number;
+  lastUs: number;
+  records: number;
+  prefix: Uint8Array;
+  body: Uint8Array;
+  deflated: boolean;
+}
+
+export class SessionWriter {
+  readonly index: SessionIndex;
+  readonly header: FileHeader;
+  private head = HEADER_SIZE;
+  private seq = 0;
+  private queue: Array<{ pos: number; buf: Buffer; entry: BlockEntry | null }> = [];
+  private running: Promise<void> | null = null;
+  private headerDirty = true;
+  queuedBytes = 0;
+  /** The first write error (the recorder reports it and stops). */
+  error: Error | null = null;
+  /** Called for each dropped block (the ring's oldest). */
+  onEvict: ((e: BlockEntry) => void) | null = null;
+
+  private constructor(
+    private readonly fh: FileHandle,
+    readonly path: string,
+    header: FileHeader,
+  ) {
+    this.header = header;
+    this.index = new SessionIndex(fh, path);
+  }
+
+  /** Create (or truncate) a session file. `capacity` 0 = no limit. */
+  static async create(path: string, capacity: number, meta: SessionMeta, startWallMs: number): Promise<SessionWriter> {
+    if (capacity && capacity < MIN_CAPACITY)
+      throw new Error(`recording size limit must be at least ${MIN_CAPACITY >> 20} MiB`);
+    const fh = await open(path, 'w+', 0o600);
+    const w = new SessionWriter(fh, path, {
+      flags: 0,
+      startWallMs,
+      capacity: capacity ? capacity - HEADER_SIZE : 0,
+      ringStart: HEADER_SIZE,
+      wrapAt: 0,
+      writeHead: HEADER_SIZE,
+      droppedBytes: 0,
+      droppedUntilUs: 0,
+      meta,
+    });
+    await fh.write(encodeHeader(w.header), 0, HEADER_SIZE, 0);
+    return w;
+  }
+
+  get fileBytes(): number {
+    return this.header.capacity ? Math.min(HEADER_SIZE + this.header.capacity, this.maxHead) : this.head;
+  }
+  private maxHead = HEADER_SIZE;
+
+  /** Bytes the kept blocks take. */
+  get keptBytes(): number {
+    return this.index.entries.reduce((n, e) => n + blockLength(e.h), 0);
+  }
+
+  /** Append a block; null when it cannot fit in the ring at all. */
+  append(b: AppendBlock): BlockEntry | null {
+    const buf = encodeBlock({ ...b, seq: ++this.seq }, b.prefix, b.body);
+    const len = buf.length;
+    const cap = this.header.capacity;
+    const end = HEADER_SIZE + cap;
+    if (cap && len + BLOCK_HEADER > cap) return null;
+    let evicted = false;
+    if (cap && this.head + len + BLOCK_HEADER > end) {
+      // Wrap: mark the spot, drop what is left of the previous lap past it, start over.
+      const wrap = encodeBlock(
+        { type: BlockType.WRAP, disk: 0, firstUs: 0, lastUs: 0, records: 0, deflated: false, seq: ++this.seq },
+        new Uint8Array(0),
+        new Uint8Array(0),
+      );
+      this.enqueue(this.head, wrap, null);
+      this.header.wrapAt = this.head;
+      this.header.flags |= 1;
+      while (this.index.entries.length && this.index.entries[0].offset >= this.head)
+        evicted = this.evictOne() || evicted;
+      this.head = HEADER_SIZE;
+    }
+    if (cap) {
+      const lo = this.head;
+      const hi = this.head + len + BLOCK_HEADER;
+      for (let e = this.index.entries[0]; e && e.offset >= lo && e.offset < hi; e = this.index.entries[0])
+        evicted = this.evictOne() || evicted;
+      // Blocks before the first kept checkpoint cannot be rebuilt: drop them too.
+      while (this.index.entries.length && this.index.entries[0].h.type !== BlockType.CHECKPOINT && evicted)
+        this.evictOne();
+    }
+    const entry = entryFrom(this.head, decodeBlockHeader(buf)!, b.prefix, buf);
+    if (b.type === BlockType.MARKS) entry.marks = parseMarks(b.body);
+    this.index.add(entry);
+    if (evicted) this.headerDirty = true;
+    this.header.ringStart = this.index.entries[0].offset;
+    this.header.droppedUntilUs = this.header.droppedBytes ? this.index.startUs : 0;
+    // After an eviction the header goes out first: it must never point at overwritten bytes.
+    if (this.headerDirty) this.enqueueHeader();
+    this.enqueue(this.head, buf, entry);
+    this.head += len;
+    this.maxHead = Math.max(this.maxHead, this.head);
+    this.header.writeHead = this.head;
+    return entry;
+  }
+
+  private evictOne(): boolean {
+    const e = this.index.shift();
+    if (!e) return false;
+    this.header.droppedBytes += blockLength(e.h);
+    this.onEvict?.(e);
+    return true;
+  }
+
+  private enqueueHeader(): void {
+    this.headerDirty = false;
+    this.enqueue(0, encodeHeader(this.header), null);
+  }
+
+  private enqueue(pos: number, buf: Buffer, entry: BlockEntry | null): void {
+    this.queue.push({ pos, buf, entry });
+    this.queuedBytes += buf.length;
+    this.running ??= this.drain();
+  }
+
+  private async drain(): Promise<void> {
+    while (this.queue.length) {
+      const item = this.queue.shift()!;
+      try {
+        if (!this.error) await this.fh.write(item.buf, 0, item.buf.length, item.pos);
+      } catch (err) {
+        this.error = err as Error;
+      }
+      this.queuedBytes -= item.buf.length;
+      // Written: the index reads it from the file from now on.
+      if (item.entry && !this.error) item.entry.data = null;
+    }
+    this.running = null;
+  }
+
+  /** Wait until everything appended so far is on disk, header included. */
+  async flush(): Promise<void> {
+    this.enqueueHeader();
+    while (this.running) await this.running;
+    if (this.error) throw this.error;
+  }
+
+  async close(): Promise<void> {
+    try {
+      await this.flush();
+    } finally {
+      await this.fh.close();
+      this.index.fh = null;
+    }
+  }
+
+  /** Write the kept blocks, oldest first, as a plain (unwrapped) session file at `path`. */
+  async saveCopy(path: string): Promise<number> {
+    const list = this.index.entries.slice(Math.max(0, this.index.firstCheckpoint));
+    const out = await open(path, 'wx', 0o644);
+    try {
+      let pos = HEADER_SIZE;
+      const chunk = 64;
+      for (let i = 0; i < list.length; i += chunk) {
+        const part = list.slice(i, i + chunk);
+        const raws = await rawBlocks(this.index, part);
+        for (const r of raws) {
+          await out.write(r, 0, r.length, pos);
+          pos += r.length;
+        }
+      }
+      const h: FileHeader = {
+        ...this.header,
+        flags: 0,
+        capacity: 0,
+        ringStart: HEADER_SIZE,
+        wrapAt: 0,
+        writeHead: pos,
+      };
+      await out.write(encodeHeader(h), 0, HEADER_SIZE, 0);
+      return pos;
+    } finally {
+      await out.close();
+    }
+  }
+}
+
+/** The raw bytes of blocks (from memory or the file). */
+async function rawBlocks(index: SessionIndex, list: BlockEntry[]): Promise<Buffer[]> {
+  const out: Buffer[] = [];
+  for (const e of list) {
+    if (e.data) out.push(e.data);
+    else {
+      const b = Buffer.allocUnsafe(blockLength(e.h));
+      await index.fh!.read(b, 0, b.length, e.offset);
+      out.push(b);
+    }
+  }
+  return out;
+}
