@@ -39,6 +39,8 @@ export type DiskMode = DiskInfo['mode'];
 export class Disk {
   readonly bus = new EventBus();
   readonly stats: DiskStats;
+  /** What the grids show when not the live state: the time machine's playback of this disk. */
+  view: DiskStats | null = null;
   backend: Backend | null = null;
   chain: FilterChain | null = null;
   server: NbdServer | null = null;
@@ -50,6 +52,11 @@ export class Disk {
     readonly spec: DiskSpec | null,
   ) {
     this.stats = new DiskStats(number, size, this.bus);
+  }
+
+  /** The statistics the UI shows: the live ones, or the time machine's view. */
+  shown(): DiskStats {
+    return this.view ?? this.stats;
   }
 
   /** Start a disk served by the embedded NBD server. */
@@ -133,7 +140,7 @@ export class Disk {
       filters: (this.chain?.filters ?? []).map((f) => ({ name: f.name, settings: f.describe() })),
       errorsOn: this.errorsOn(),
       logfile: typeof logfile === 'string' ? logfile : null,
-      ...this.stats.snapshot(),
+      ...this.shown().snapshot(),
       ...(this.unparsedLines !== undefined ? { unparsedLines: this.unparsedLines } : {}),
     };
   }

@@ -2,24 +2,19 @@
 // HTTP/WebSocket bridge and the Electron main process all talk to one Engine.
 
 import { Disk, type DiskSpec } from './disk.ts';
-import type { ReplayStatus, ServerPush } from './shared/types.ts';
-
-/** Playback control of replay mode (server/logs/replayer.ts). */
-export interface ReplayControl {
-  status(): ReplayStatus;
-  pause(): void;
-  resume(): void;
-  step(): void;
-  seek(seconds: number): void;
-  setSpeed(speed: number): void;
-}
+import type { Mark } from './record/format.ts';
+import type { ServerPush } from './shared/types.ts';
+import type { Timeline } from './timeline/timeline.ts';
 
 export class Engine {
   private _disks: Disk[] = [];
   /** The layout preset the disk set came from, if any (for presetCommands). */
   preset: string | null = null;
-  /** Set in replay mode. */
-  replay: ReplayControl | null = null;
+  /** The time machine: the live recording's timeline, or a replay's (null when not recording). */
+  timeline: Timeline | null = null;
+  /** Asks every frame pump to cut a frame now (a seek answers after its picture is sent). */
+  readonly framePumps = new Set<{ tick(): void }>();
+  private markListeners: Array<(m: Mark) => void> = [];
   /** Called after the disk set changes (preset applied, disks added/removed). */
   private changeListeners: Array<() => void> = [];
 
@@ -78,6 +73,27 @@ export class Engine {
     return () => {
       this.pushListeners = this.pushListeners.filter((l) => l !== listener);
     };
+  }
+
+  /** A moment worth a marker on the timeline (an Error toggle, a note). */
+  mark(m: Mark): void {
+    for (const l of this.markListeners) l(m);
+  }
+
+  onMark(listener: (m: Mark) => void): () => void {
+    this.markListeners.push(listener);
+    return () => {
+      this.markListeners = this.markListeners.filter((l) => l !== listener);
+    };
+  }
+
+  flushFrames(): void {
+    for (const p of this.framePumps) p.tick();
+  }
+
+  /** Tell listeners the disks changed in what they show (the timeline left or rejoined live). */
+  notifyChange(): void {
+    this.changed();
   }
 
   onChange(listener: () => void): () => void {

@@ -1,7 +1,10 @@
 // A small, strict argument reader shared by the subcommands: `--name value`, `--name=value`,
 // boolean flags, and positional words. Anything unknown is an error (exit code 2).
 
+import { resolve } from 'node:path';
+import type { Engine } from '../engine.ts';
 import { parseSize } from '../size.ts';
+import { DEFAULT_RECORD_LIMIT, LiveRecording } from '../timeline/live.ts';
 
 export class CliError extends Error {}
 
@@ -101,4 +104,38 @@ export function untilSignal(): Promise<void> {
     process.once('SIGINT', () => resolve());
     process.once('SIGTERM', () => resolve());
   });
+}
+
+/** What `--record FILE`, `--record-limit SIZE` and `--no-record` asked for (null = no recording). */
+export type RecordChoice = { path: string | null; limit: number } | null;
+
+export function recordOption(args: ParsedArgs): RecordChoice {
+  const path = one(args, '--record');
+  const limit = sizeOption(args, '--record-limit');
+  if (args.flags.has('--no-record')) {
+    if (path || limit !== undefined) throw new CliError('--no-record: drop --record and --record-limit');
+    return null;
+  }
+  if (path !== undefined && !path.endsWith('.bsrec'))
+    throw new CliError(`--record: the file name must end in .bsrec, got '${path}'`);
+  if (limit !== undefined && limit !== 0n && limit < 1n << 20n)
+    throw new CliError('--record-limit: at least 1M (or 0 for none)');
+  if (limit !== undefined && limit > BigInt(Number.MAX_SAFE_INTEGER)) throw new CliError('--record-limit: too large');
+  return { path: path ? resolve(path) : null, limit: limit === undefined ? DEFAULT_RECORD_LIMIT : Number(limit) };
+}
+
+/** Start the time machine's recording for the CLI subcommands; prints where it records. */
+export async function startRecording(
+  engine: Engine,
+  choice: RecordChoice,
+  source: 'serve' | 'attach',
+): Promise<LiveRecording | null> {
+  if (!choice) return null;
+  try {
+    const r = await LiveRecording.start(engine, { ...choice, source });
+    console.log(`recording ${r.path}${choice.path ? '' : ' (temporary: save it from the UI or the API)'}`);
+    return r;
+  } catch (err) {
+    throw new CliError(`--record: ${(err as Error).message}`);
+  }
 }

@@ -10,7 +10,17 @@ import { Engine } from '../engine.ts';
 import { LogCorrelator } from '../logs/correlator.ts';
 import { parseLine } from '../logs/parser.ts';
 import { LogTailer } from '../logs/tailer.ts';
-import { CliError, apiPortOption, intOption, one, parseArgs, sizeOption, untilSignal } from './args.ts';
+import {
+  CliError,
+  apiPortOption,
+  intOption,
+  one,
+  parseArgs,
+  recordOption,
+  sizeOption,
+  startRecording,
+  untilSignal,
+} from './args.ts';
 import { startCliControl } from './control.ts';
 
 export const ATTACH_HELP = `usage: blockscope attach [--disks N] [--size SIZE] LOGFILE [--error-file PATH] [--ui] [--api PORT]
@@ -22,6 +32,8 @@ Watch nbdkit log files (nbdkit --filter=log … logfile=LOGFILE) and show every 
                      the Error toggle creates and removes it
   --from-end         ignore what the log already holds; show only new requests
   --api PORT, --ui   the control API / the UI (GET /api/disks works while attached)
+  --record FILE, --record-limit SIZE, --no-record
+                     the time machine's recording, as for serve (on by default, temporary file)
 `;
 
 /** The size from the first Connect line already in the log, if any. */
@@ -93,8 +105,8 @@ export async function attachDisk(
 
 export async function main(argv: string[]): Promise<number> {
   const args = parseArgs(argv, {
-    values: ['--disks', '--size', '--error-file', '--api'],
-    flags: ['--ui', '--help', '--from-end'],
+    values: ['--disks', '--size', '--error-file', '--api', '--record', '--record-limit'],
+    flags: ['--ui', '--help', '--from-end', '--no-record'],
     aliases: { '-h': '--help' },
   });
   if (args.flags.has('--help')) {
@@ -108,6 +120,7 @@ export async function main(argv: string[]): Promise<number> {
   const size = sizeOption(args, '--size') ?? null;
   const errorPattern = one(args, '--error-file') ?? null;
   const api = apiPortOption(args);
+  const record = recordOption(args);
   const engine = new Engine();
   const attached: AttachedDisk[] = [];
   for (let n = 1; n <= disks; n++) {
@@ -122,9 +135,11 @@ export async function main(argv: string[]): Promise<number> {
     attached.push(await attachDisk(engine, n, log, diskSize, errFile, args.flags.has('--from-end')));
     console.log(`disk${n} ${log}${errFile ? ` (error file ${resolve(errFile)})` : ''}`);
   }
+  const recording = await startRecording(engine, record, 'attach');
   const control = await startCliControl(engine, api, args.flags.has('--ui'));
   await untilSignal();
   await control?.close();
+  await recording?.close();
   await Promise.all(attached.map((a) => a.tailer.close()));
   return 0;
 }

@@ -14,6 +14,9 @@ import { isPreset, presetSpecs, PRESETS, type PresetOptions } from '../presets.t
 import {
   CliError,
   apiPortOption,
+  recordOption,
+  startRecording,
+  type RecordChoice,
   intOption,
   one,
   parseArgs,
@@ -47,6 +50,10 @@ Control:
   --ui                 also serve the UI (implies --api 0 unless given); prints its URL
   --run 'CMD'          captive mode: run CMD with $uri $nbd $port $unixsocket ($uri1..$uriN),
                        then stop and exit with its status
+Recording (the time machine; on by default, into a temporary file):
+  --record FILE        record every request into FILE (.bsrec; kept at exit)
+  --record-limit SIZE  size limit of the recording: a ring, the oldest data is dropped (default 256M; 0 = none)
+  --no-record          do not record
 
 Filter parameters:
 ${Object.entries(FILTERS)
@@ -69,8 +76,10 @@ const SPEC = {
     '--run',
     '--preset',
     '--delay',
+    '--record',
+    '--record-limit',
   ],
-  flags: ['--readonly', '--ui', '--help'],
+  flags: ['--readonly', '--ui', '--help', '--no-record'],
   aliases: { '-r': '--readonly', '-h': '--help' },
   repeat: ['--filter', '--disk'],
 };
@@ -85,6 +94,7 @@ interface ServeOptions {
   ui: boolean;
   run: string | null;
   preset: string | null;
+  record: RecordChoice;
 }
 
 /** Route every key=value to the filter (or backend) that declares it. */
@@ -125,6 +135,7 @@ function routeParams(args: ParsedArgs, filters: string[], backend: string, disks
 export function parseServeArgs(argv: string[]): ServeOptions | 'help' {
   const args = parseArgs(argv, SPEC);
   if (args.flags.has('--help')) return 'help';
+  const record = recordOption(args);
   const size = sizeOption(args, '--size') ?? 64n << 20n;
   const backend = one(args, '--backend') ?? 'memory';
   if (!(BACKENDS as readonly string[]).includes(backend))
@@ -155,7 +166,7 @@ export function parseServeArgs(argv: string[]): ServeOptions | 'help' {
     const logDir = mkdtempSync(join(tmpdir(), 'blockscope-logs-'));
     const presetDefaults = { size, delayMs, logDir, host, port, unixDir: unixDir ? resolve(unixDir) : null };
     const specs = presetSpecs(preset, presetDefaults);
-    return { specs, api, ui, run, preset, presetDefaults };
+    return { specs, api, ui, run, preset, presetDefaults, record };
   }
 
   const disks = intOption(args, '--disks', 1, 16) ?? 1;
@@ -182,7 +193,7 @@ export function parseServeArgs(argv: string[]): ServeOptions | 'help' {
   if (port !== null && port !== 0 && port + disks - 1 > 65535)
     throw new CliError('--port: not enough ports above it for every disk');
   const presetDefaults = { size, host, port, unixDir: unixDir ? resolve(unixDir) : null };
-  return { specs, api, ui, run, preset, presetDefaults };
+  return { specs, api, ui, run, preset, presetDefaults, record };
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -200,6 +211,7 @@ export async function main(argv: string[]): Promise<number> {
   engine.preset = opts.preset;
   for (const d of engine.disks) console.log(`disk${d.number} ${d.server!.uris.join(' ')}`);
 
+  const recording = await startRecording(engine, opts.record, 'serve');
   const control = await startCliControl(engine, opts.api, opts.ui, opts.presetDefaults);
 
   let stopping = false;
@@ -207,6 +219,7 @@ export async function main(argv: string[]): Promise<number> {
     if (stopping) return;
     stopping = true;
     await control?.close();
+    await recording?.close();
     await engine.closeAll();
   };
 

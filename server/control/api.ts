@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import type { Engine } from '../engine.ts';
 import { isPreset, presetCommands, presetSpecs, type PresetOptions } from '../presets.ts';
 import { parseSize } from '../size.ts';
-import type { ControlMethod, ControlMethods } from '../shared/types.ts';
+import { TIMELINE_ACTIONS, type ControlMethod, type ControlMethods, type TimelineAction } from '../shared/types.ts';
+import { MAX_SPEED, MIN_SPEED } from '../timeline/player.ts';
 import { ValidationError, bool, int, num, obj, optInt, optStr, str, stringMap } from './validate.ts';
 
 export const CONTROL_METHODS: readonly ControlMethod[] = [
@@ -20,9 +21,22 @@ export const CONTROL_METHODS: readonly ControlMethod[] = [
   'applyPreset',
   'presetCommands',
   'replay',
+  'timeline',
+  'timelineOverview',
+  'timelineSeries',
+  'saveRecording',
 ];
 
 const REPLAY_ACTIONS = ['status', 'pause', 'resume', 'step', 'seek', 'speed'] as const;
+/** The old replay actions, as timeline actions. */
+const REPLAY_AS_TIMELINE = {
+  status: 'status',
+  pause: 'pause',
+  resume: 'play',
+  step: 'step',
+  seek: 'seek',
+  speed: 'speed',
+} as const;
 
 export class ControlApi {
   private readonly presetDefaults: PresetOptions;
@@ -47,6 +61,23 @@ export class ControlApi {
     return this.engine.disk(n);
   }
 
+  private timeline() {
+    const t = this.engine.timeline;
+    if (!t) throw new Error('no recording: the time machine is off (started with --no-record?)');
+    return t;
+  }
+
+  private async timelineAct(action: TimelineAction, p: Record<string, unknown>) {
+    const t = this.timeline();
+    const params: { seconds?: number; speed?: number } = {};
+    if (action === 'seek') params.seconds = num(p, 'seconds', 0, 1e9);
+    if (action === 'speed') params.speed = num(p, 'speed', MIN_SPEED, MAX_SPEED);
+    const status = await t.act(action, params);
+    // The new picture goes out before the answer: a client that awaits the seek sees it at once.
+    this.engine.flushFrames();
+    return status;
+  }
+
   /** Validate and run one call. Throws ValidationError (bad input) or Error (refused). */
   async call(method: unknown, rawParams: unknown): Promise<unknown> {
     if (typeof method !== 'string' || !(CONTROL_METHODS as readonly string[]).includes(method)) {
@@ -58,7 +89,10 @@ export class ControlApi {
         return this.engine.disks.map((d) => d.info()) satisfies ControlMethods['listDisks']['result'];
       case 'setErrors': {
         const d = this.disk(p);
-        d.setErrors(bool(p, 'on'));
+        const on = bool(p, 'on');
+        d.setErrors(on);
+        const t = this.engine.timeline?.recorder;
+        if (t) this.engine.mark({ kind: 'errors', timeUs: t.nowUs(), disk: d.number, on });
         return d.info();
       }
       case 'setFilterParams': {
@@ -68,7 +102,7 @@ export class ControlApi {
       }
       case 'inspectCell': {
         const d = this.disk(p);
-        return d.stats.inspectCell(int(p, 'cell', 0, 2 ** 32));
+        return d.shown().inspectCell(int(p, 'cell', 0, 2 ** 32));
       }
       case 'clearPicture': {
         const d = this.disk(p);
@@ -100,18 +134,36 @@ export class ControlApi {
         return this.engine.disks.map((d) => d.info());
       }
       case 'replay': {
-        const r = this.engine.replay;
-        if (!r) throw new Error('not replaying (start with blockscope replay LOGFILE --ui)');
         const action = str(p, 'action', 16);
         if (!(REPLAY_ACTIONS as readonly string[]).includes(action))
           throw new ValidationError(`action must be one of ${REPLAY_ACTIONS.join(', ')}`);
-        if (action === 'pause') r.pause();
-        else if (action === 'resume') r.resume();
-        else if (action === 'step') r.step();
-        else if (action === 'seek') r.seek(num(p, 'seconds', 0, 1e9));
-        else if (action === 'speed') r.setSpeed(num(p, 'speed', 0.01, 1000));
-        return r.status();
+        const s = await this.timelineAct(REPLAY_AS_TIMELINE[action as keyof typeof REPLAY_AS_TIMELINE], p);
+        return {
+          playing: s.playing,
+          speed: s.speed,
+          positionSec: s.positionSec,
+          finished: s.finished,
+          requests: s.requests,
+        };
       }
+      case 'timeline': {
+        const action = str(p, 'action', 16);
+        if (!(TIMELINE_ACTIONS as readonly string[]).includes(action))
+          throw new ValidationError(`action must be one of ${TIMELINE_ACTIONS.join(', ')}`);
+        return this.timelineAct(action as TimelineAction, p);
+      }
+      case 'timelineOverview':
+        return this.timeline().overview(optInt(p, 'bins', 1, 10_000) ?? 1000);
+      case 'timelineSeries':
+        return this.timeline().series({
+          disk: int(p, 'disk', 1, 16),
+          fromSec: p.fromSec === undefined ? undefined : num(p, 'fromSec', 0, 1e9),
+          toSec: p.toSec === undefined ? undefined : num(p, 'toSec', 0, 1e9),
+          bins: optInt(p, 'bins', 1, 5000),
+          points: optInt(p, 'points', 0, 200_000),
+        });
+      case 'saveRecording':
+        return this.timeline().save(str(p, 'path', 4096));
       case 'presetCommands': {
         const preset = this.engine.preset && isPreset(this.engine.preset) ? this.engine.preset : null;
         const uris = this.engine.disks.map((d) => d.server?.uris[0]).filter((u): u is string => !!u);

@@ -1,7 +1,9 @@
 // The control API over HTTP on 127.0.0.1 (REST routes for scripts, tests and monitoring),
 // the WebSocket bridge for the UI (/ws), and, with `ui`, the built renderer as static files.
 
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { createReadStream, existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { pipeline } from 'node:stream/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { extname, join, normalize, resolve, sep } from 'node:path';
 import type { Engine } from '../engine.ts';
@@ -80,11 +82,19 @@ function readBody(req: IncomingMessage): Promise<unknown> {
 }
 
 /** Map a REST route to a control call; null when no route matches. */
+/** Query parameters as numbers where they look like numbers (?disk=1&bins=200). */
+function numbers(q: URLSearchParams): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of q) out[k] = /^-?\d+(\.\d+)?$/.test(v) ? Number(v) : v;
+  return out;
+}
+
 async function route(
   api: ControlApi,
   method: string,
   path: string,
   req: IncomingMessage,
+  query: URLSearchParams,
 ): Promise<{ call: string; params: unknown } | null> {
   let m: RegExpExecArray | null;
   if (method === 'GET' && path === '/api/disks') return { call: 'listDisks', params: {} };
@@ -94,6 +104,10 @@ async function route(
     return { call: 'inspectCell', params: { disk: Number(m[1]), cell: Number(m[2]) } };
   }
   if (method === 'GET' && path === '/api/presets/commands') return { call: 'presetCommands', params: {} };
+  if (method === 'GET' && path === '/api/timeline') return { call: 'timeline', params: { action: 'status' } };
+  if (method === 'GET' && path === '/api/timeline/overview')
+    return { call: 'timelineOverview', params: numbers(query) };
+  if (method === 'GET' && path === '/api/timeline/series') return { call: 'timelineSeries', params: numbers(query) };
   if (method !== 'POST') return null;
   const body = await readBody(req);
   const b = (body && typeof body === 'object' ? body : {}) as Record<string, unknown>;
@@ -106,6 +120,8 @@ async function route(
   if ((m = /^\/api\/disks\/(\d+)\/reset$/.exec(path))) return { call: 'resetDisk', params: { disk: Number(m[1]) } };
   if (path === '/api/preset') return { call: 'applyPreset', params: b };
   if (path === '/api/replay') return { call: 'replay', params: b };
+  if (path === '/api/timeline') return { call: 'timeline', params: b };
+  if (path === '/api/recording/save') return { call: 'saveRecording', params: b };
   void api;
   return null;
 }
@@ -133,6 +149,27 @@ function serveStatic(uiDir: string, path: string, res: ServerResponse): void {
   res.end(readFileSync(file));
 }
 
+/** GET /api/recording: the recording so far as a file download (a plain, unwrapped copy). */
+async function downloadRecording(engine: Engine, res: ServerResponse): Promise<void> {
+  const t = engine.timeline;
+  if (!t) return sendJson(res, 409, { error: 'no recording: the time machine is off' });
+  const dir = mkdtempSync(join(tmpdir(), 'blockscope-save-'));
+  try {
+    const file = join(dir, 'session.bsrec');
+    await t.save(file);
+    const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+    res.writeHead(200, {
+      'content-type': 'application/octet-stream',
+      'content-disposition': `attachment; filename="blockscope-${stamp}.bsrec"`,
+      'content-length': statSync(file).size,
+      'cache-control': 'no-store',
+    });
+    await pipeline(createReadStream(file), res);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 export async function startControlServer(engine: Engine, o: ControlServerOptions = {}): Promise<ControlServer> {
   const host = o.host ?? '127.0.0.1';
   const uiDir = resolve(o.uiDir ?? join(import.meta.dirname, '..', '..', 'out', 'renderer'));
@@ -147,7 +184,8 @@ export async function startControlServer(engine: Engine, o: ControlServerOptions
     }
     try {
       if (path.startsWith('/api/')) {
-        const r = await route(api, req.method ?? 'GET', path, req);
+        if (req.method === 'GET' && path === '/api/recording') return await downloadRecording(engine, res);
+        const r = await route(api, req.method ?? 'GET', path, req, url.searchParams);
         if (!r) return sendJson(res, 404, { error: `no route ${req.method} ${path} (see docs/api.md)` });
         if (r.call === 'disk') {
           const p = r.params as { disk: number };

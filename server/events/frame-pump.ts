@@ -21,7 +21,7 @@ export class FramePump {
   private subs = new Set<Subscriber>();
   private timer: NodeJS.Timeout | null = null;
   private seq = 0;
-  private epochs = new Map<number, number>();
+  private epochs = new Map<number, { stats: object; epoch: number }>();
   private readonly offChange: () => void;
   /** Frames cut and bytes sent, for the benchmarks. */
   readonly stats = { frames: 0, maxBytes: 0, totalBytes: 0 };
@@ -33,6 +33,7 @@ export class FramePump {
     this.offChange = engine.onChange(() => {
       for (const s of this.subs) s.needsFull = true;
     });
+    engine.framePumps.add(this);
   }
 
   /** How many are watching (the demo driver waits for a viewer before it starts). */
@@ -58,12 +59,14 @@ export class FramePump {
     const cut: DiskFrame[] = [];
     const all: DiskFrame[] = [];
     for (const d of this.engine.disks) {
-      const epoch = d.stats.epoch;
-      const cleared = this.epochs.get(d.number) !== epoch;
-      this.epochs.set(d.number, epoch);
-      const f = d.stats.cutFrame(undefined, cleared);
+      // The time machine may swap what a disk shows: a new source, like a clear, needs a full frame.
+      const stats = d.shown();
+      const seen = this.epochs.get(d.number);
+      const cleared = !seen || seen.stats !== stats || seen.epoch !== stats.epoch;
+      this.epochs.set(d.number, { stats, epoch: stats.epoch });
+      const f = stats.cutFrame(undefined, cleared);
       if (f) cut.push(f);
-      all.push(f ?? d.stats.fullFrame());
+      all.push(f ?? stats.fullFrame());
     }
     const timeUs = monotonicUs();
     let shared: ArrayBuffer | null = null;
@@ -80,7 +83,7 @@ export class FramePump {
           timeUs,
           disks: all.map((f, i) => ({
             ...f,
-            full: f.full ?? this.engine.disks[i].stats.cells.slice(),
+            full: f.full ?? this.engine.disks[i].shown().cells.slice(),
             cellIdx: new Uint32Array(0),
             cellVal: new Uint8Array(0),
           })),
@@ -108,5 +111,6 @@ export class FramePump {
     this.timer = null;
     this.subs.clear();
     this.offChange();
+    this.engine.framePumps.delete(this);
   }
 }

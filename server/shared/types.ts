@@ -154,8 +154,91 @@ export interface ControlMethods {
   resetDisk: { params: { disk: number }; result: DiskInfo };
   applyPreset: { params: { preset: PresetName; disks?: number; size?: string }; result: DiskInfo[] };
   presetCommands: { params: Record<string, never>; result: { preset: PresetName | null; commands: string[] } };
-  /** Replay mode only: playback control. */
+  /** Replay mode only: playback control (kept for scripts; the same as `timeline`). */
   replay: { params: { action: ReplayAction; seconds?: number; speed?: number }; result: ReplayStatus };
+  /** The time machine: where the grids are in the session, play/pause/step/seek/speed/live/nextBurst. */
+  timeline: { params: { action: TimelineAction; seconds?: number; speed?: number }; result: TimelineStatus };
+  /** The scrubber's picture: per-disk activity per op in `bins` slices of the session, and the marks. */
+  timelineOverview: { params: { bins?: number }; result: TimelineOverview };
+  /** The plots' data for one disk over a time range. */
+  timelineSeries: {
+    params: { disk: number; fromSec?: number; toSec?: number; bins?: number; points?: number };
+    result: TimelineSeries;
+  };
+  /** Write the recording (oldest kept instant to now) to a new file (absolute path, .bsrec). */
+  saveRecording: { params: { path: string }; result: { path: string; bytes: number } };
+}
+
+export const TIMELINE_ACTIONS = ['status', 'play', 'pause', 'step', 'seek', 'speed', 'live', 'nextBurst'] as const;
+export type TimelineAction = (typeof TIMELINE_ACTIONS)[number];
+
+export interface TimelineStatus {
+  /** live: a recording being written (following = showing the live disks); replay: a file or logs. */
+  mode: 'live' | 'replay';
+  following: boolean;
+  playing: boolean;
+  speed: number;
+  /** Seconds since the session started. */
+  positionSec: number;
+  /** The first instant that can be shown (later than 0 when the size limit dropped the oldest data). */
+  startSec: number;
+  endSec: number;
+  finished: boolean;
+  /** Requests recorded so far (replay: in the whole recording). */
+  requests: number;
+  recording: RecordingStatus | null;
+}
+
+export interface RecordingStatus {
+  path: string;
+  /** True when the file goes away at exit unless saved. */
+  temporary: boolean;
+  bytes: number;
+  /** Size limit in bytes (0 = none). */
+  limitBytes: number;
+  /** Bytes the ring has dropped; the session before droppedBeforeSec can no longer be shown. */
+  droppedBytes: number;
+  droppedBeforeSec: number;
+  /** Events not recorded because the disk fell behind. */
+  lost: number;
+  error: string | null;
+}
+
+/** Markers on the timeline: demo steps (captions), Error toggles, notes. */
+export type TimelineMark =
+  | { kind: 'caption'; sec: number; step: number; total: number; title: string; text: string }
+  | { kind: 'errors'; sec: number; disk: number; on: boolean }
+  | { kind: 'note'; sec: number; text: string };
+
+/** Operations as the scrubber and plots group them. */
+export const ACTIVITY_OPS = ['read', 'write', 'trim', 'zero', 'other'] as const;
+export type ActivityOp = (typeof ACTIVITY_OPS)[number];
+
+export interface TimelineOverview {
+  startSec: number;
+  endSec: number;
+  bins: number;
+  /** Completed requests per bin, per op. */
+  disks: Array<{ disk: number; counts: Record<ActivityOp, number[]> }>;
+  marks: TimelineMark[];
+}
+
+export interface TimelineSeries {
+  disk: number;
+  fromSec: number;
+  toSec: number;
+  /** Bin start times (s). */
+  t: number[];
+  bytesPerSec: Record<ActivityOp, number[]>;
+  iops: Record<ActivityOp, number[]>;
+  latencyP50Us: number[];
+  latencyP99Us: number[];
+  /** Mean requests in flight per bin. */
+  queueDepth: number[];
+  /** Offset-vs-time points (sampled): start time (s), byte offset (a Number: plot precision), op index (OPS). */
+  scatter: { t: number[]; offset: number[]; op: number[] };
+  /** True when the scatter holds every request of the range. */
+  scatterComplete: boolean;
 }
 
 export type ReplayAction = 'status' | 'pause' | 'resume' | 'step' | 'seek' | 'speed';
@@ -210,4 +293,6 @@ export type ServerPush =
   | { event: 'disks'; disks: DiskInfo[] }
   | { event: 'status'; message: string; level: 'info' | 'warn' | 'error' }
   /** Demo narration: the caption of the step now running (step from 1; text '' clears it). */
-  | { event: 'caption'; step: number; total: number; title: string; text: string };
+  | { event: 'caption'; step: number; total: number; title: string; text: string }
+  /** The time machine moved (seek, play, live) or the recording grew. */
+  | { event: 'timeline'; status: TimelineStatus };

@@ -1,0 +1,122 @@
+// Replay = the time machine on a recording: open a session file (or import nbdkit logs into
+// one first) and play it into replay disks, with the same player and timeline as live.
+
+import { createReadStream } from 'node:fs';
+import { createInterface } from 'node:readline';
+import { Disk } from '../disk.ts';
+import type { Engine } from '../engine.ts';
+import { LogCorrelator } from '../logs/correlator.ts';
+import { parseLine, type LogLine } from '../logs/parser.ts';
+import { Recorder } from '../record/recorder.ts';
+import { openSession } from '../record/session-reader.ts';
+import { Timeline } from './timeline.ts';
+
+/** Open a recording for playback on `engine` (its disks are added as replay disks). */
+export async function openReplay(engine: Engine, path: string): Promise<Timeline> {
+  const s = await openSession(path);
+  const disks = s.header.meta.disks.map((d) => Disk.external(d.number, BigInt(d.size), 'replay'));
+  engine.addExternal(disks);
+  const t = new Timeline(engine, disks, { index: s.index, header: s.header, path, close: s.close }, null);
+  engine.timeline = t;
+  await t.player.seek(t.player.startUs);
+  return t;
+}
+
+interface LogStream {
+  lines: AsyncIterator<string>;
+  next: LogLine | null;
+  done: boolean;
+  unparsed: number;
+}
+
+async function advance(s: LogStream): Promise<void> {
+  s.next = null;
+  while (!s.done) {
+    const r = await s.lines.next();
+    if (r.done) {
+      s.done = true;
+      return;
+    }
+    if (!r.value) continue;
+    const l = parseLine(r.value);
+    if (l) {
+      s.next = l;
+      return;
+    }
+    s.unparsed++;
+  }
+}
+
+function openLog(path: string): LogStream {
+  const input = createReadStream(path);
+  const rl = createInterface({ input, crlfDelay: Infinity });
+  return { lines: rl[Symbol.asyncIterator](), next: null, done: false, unparsed: 0 };
+}
+
+/** The size of a log's disk (its first Connect line), or null. */
+async function logSize(path: string): Promise<bigint | null> {
+  const s = openLog(path);
+  for (await advance(s); s.next; await advance(s)) {
+    if (s.next.act === 'Connect' && s.next.fields.size) {
+      try {
+        return BigInt(s.next.fields.size);
+      } catch {
+        return null;
+      }
+    }
+  }
+  return null;
+}
+
+export interface ImportResult {
+  requests: number;
+  /** Per log: lines that could not be parsed. */
+  unparsed: number[];
+}
+
+/**
+ * Import nbdkit log files (one disk each, in order) into a recording at `out`, keeping the
+ * logs' timing. Streams are merged by timestamp so that every checkpoint is one instant.
+ */
+export async function importLogs(paths: string[], out: string, fallbackSize: bigint | null): Promise<ImportResult> {
+  const disks: Disk[] = [];
+  for (const [i, path] of paths.entries()) {
+    const size = (await logSize(path)) ?? fallbackSize;
+    if (size === null) throw new Error(`${path}: no Connect line tells the disk size; give --size`);
+    const d = Disk.external(i + 1, size, 'replay');
+    d.stats.wallOffsetMs = 0; // log times are epoch µs
+    disks.push(d);
+  }
+  const streams = paths.map(openLog);
+  for (const s of streams) await advance(s);
+  const first = Math.min(...streams.map((s) => s.next?.timeUs ?? Infinity));
+  const t0 = Number.isFinite(first) ? first : 0;
+  const recorder = await Recorder.start(disks, {
+    path: out,
+    capacity: 0,
+    source: 'import',
+    files: paths,
+    t0Us: t0,
+    wallStartMs: t0 / 1000,
+    live: false,
+  });
+  const correlators = disks.map((d) => new LogCorrelator(d.number, d.bus, 'log'));
+  let lastTime = t0;
+  for (;;) {
+    let best = -1;
+    for (let i = 0; i < streams.length; i++) {
+      const n = streams[i].next;
+      if (!n) continue;
+      if (best < 0 || (n.timeUs ?? -Infinity) < (streams[best].next!.timeUs ?? -Infinity)) best = i;
+    }
+    if (best < 0) break;
+    const line = streams[best].next!;
+    // Lines without a time ("Time unknown") take the latest time seen.
+    if (line.timeUs === null) line.timeUs = lastTime;
+    lastTime = Math.max(lastTime, line.timeUs);
+    correlators[best].feed(line);
+    await advance(streams[best]);
+  }
+  await recorder.close();
+  return { requests: recorder.requests, unparsed: streams.map((s) => s.unparsed) };
+}
