@@ -14,6 +14,8 @@ export interface ServerConfig {
   log: boolean;
   /** Extra filter parameters, e.g. { rdelay: '200ms' } (adds --filter=delay). */
   delay?: string;
+  /** Blockscope's recording: on by default (temporary file); 'off' = --no-record; or a file and limit. */
+  record?: 'off' | { file: string; limit: string };
 }
 
 export interface RunningServer {
@@ -63,9 +65,19 @@ export async function startServer(kind: ServerKind, c: ServerConfig): Promise<Ru
   let out = '';
   if (kind === 'blockscope') {
     const listen = c.transport === 'unix' ? ['--unix', dir] : ['--port', '0'];
-    proc = spawn(process.execPath, [cli, 'serve', '--size', c.size, ...listen, '--api', '0', ...filters, ...params], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
+    const record =
+      c.record === 'off'
+        ? ['--no-record']
+        : c.record
+          ? ['--record', c.record.file, '--record-limit', c.record.limit]
+          : [];
+    proc = spawn(
+      process.execPath,
+      [cli, 'serve', '--size', c.size, ...listen, '--api', '0', ...record, ...filters, ...params],
+      {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
     proc.stdout!.on('data', (d) => (out += d));
     await waitFor(proc, () => (/^api /m.test(out) ? 'ok' : null));
   } else {

@@ -24,6 +24,7 @@ const F_CONN = 0x10;
 const F_BIG = 0x20;
 /** Offsets below this take the Number path: their zigzag deltas stay below 2^53. */
 const SAFE = 2 ** 52;
+const SAFE_BIG = BigInt(SAFE);
 
 export const OP_INDEX: Record<Op, number> = Object.fromEntries(OPS.map((op, i) => [op, i])) as Record<Op, number>;
 const ERRNO_INDEX = Object.fromEntries(ERRNOS.map((e, i) => [e, i + 1])) as Record<Errno, number>;
@@ -133,14 +134,14 @@ export class EventEncoder {
   /** Returns the start index the matching end() must pass back. */
   start(ev: RequestEvent, timeUs: number): number {
     const op = OP_INDEX[ev.op];
-    const big = !(this.prevEnd < SAFE) || ev.offset >= BigInt(SAFE);
+    const big = !(this.prevEnd < SAFE) || ev.offset >= SAFE_BIG;
     const conn = ev.connection !== this.prevConn;
     this.w.u8(op | (ev.flags ? F_FLAGS : 0) | (conn ? F_CONN : 0) | (big ? F_BIG : 0));
     this.time(timeUs);
     if (big) {
       this.w.uvBig(ev.offset);
       const end = ev.offset + BigInt(ev.length);
-      this.prevEnd = end < BigInt(SAFE) ? Number(end) : NaN;
+      this.prevEnd = end < SAFE_BIG ? Number(end) : NaN;
     } else {
       const off = Number(ev.offset);
       this.w.sv(off - this.prevEnd);
@@ -233,7 +234,7 @@ export function decodeEvents(payload: Uint8Array, at: BlockPosition, v: EventVis
       let big: bigint | null = null;
       if (tag & F_BIG) {
         big = r.uvBig();
-        if (big < BigInt(SAFE)) {
+        if (big < SAFE_BIG) {
           offset = Number(big);
           big = null;
         }
@@ -244,7 +245,7 @@ export function decodeEvents(payload: Uint8Array, at: BlockPosition, v: EventVis
       if (big === null) prevEnd = offset + length;
       else {
         const e = big + BigInt(length);
-        prevEnd = e < BigInt(SAFE) ? Number(e) : NaN;
+        prevEnd = e < SAFE_BIG ? Number(e) : NaN;
       }
       v.start(t, nextStart++, op, offset, big, length, flags, prevConn);
     } else if (tag < TAG_CLEAR) {

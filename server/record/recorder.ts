@@ -1,6 +1,6 @@
 // Records every request of a disk set into a session file: per-disk event blocks (sealed a
 // few times a second or when 64 KiB fill up), a checkpoint of every disk's keyframe every
-// 16384 requests or 30 s (the seek bound), and markers. On the request path it only appends
+// 8192 requests or 30 s (the seek bound), and markers. On the request path it only appends
 // a few varints to a buffer; sealing, compressing and writing happen off it (timers, the
 // thread pool, queued async writes).
 
@@ -73,7 +73,7 @@ export class Recorder {
     disks: readonly Disk[],
     o: RecorderOptions,
   ) {
-    this.o = { flushMs: 250, checkpointRequests: 16384, checkpointMs: 30_000, ...o };
+    this.o = { flushMs: 250, checkpointRequests: 8192, checkpointMs: 30_000, ...o };
     this.disks = disks.map((disk) => {
       const rd: DiskRecorder = { disk, enc: new EventEncoder(), inFlight: new Map(), off: () => {} };
       const offBus = disk.bus.subscribe((phase, ev) => this.onEvent(rd, phase, ev));
@@ -113,7 +113,8 @@ export class Recorder {
 
   private onEvent(rd: DiskRecorder, phase: RequestPhase, ev: RequestEvent): void {
     if (this.closed) return;
-    if (this.writer.queuedBytes > MAX_QUEUED || this.writer.error) {
+    // Live only: offline producers (import, synthetic) wait for flush() instead of losing events.
+    if ((this.o.live && this.writer.queuedBytes > MAX_QUEUED) || this.writer.error) {
       this.lost++;
       return;
     }
@@ -296,6 +297,11 @@ export class Recorder {
     this.closed = true;
     for (const rd of this.disks) rd.off();
     await this.writer.close();
+  }
+
+  /** Bytes waiting for the disk (offline producers pause on this). */
+  get queuedBytes(): number {
+    return this.writer.queuedBytes;
   }
 
   /** Wait until everything so far is written (then the file can be copied or opened). */

@@ -2,6 +2,7 @@
 // while it writes and what openSession() rebuilds from a file. Bodies are read on demand
 // (blocks still queued for writing are served from memory).
 
+import { readSync } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { inflateRawSync } from 'node:zlib';
 import { ByteReader, FormatError } from './bytes.ts';
@@ -135,7 +136,9 @@ export class SessionIndex {
       while (j < list.length && !list[j].data && list[j].offset === end) end += blockLength(list[j++].h);
       if (!this.fh) throw new Error('recording is closed');
       const buf = Buffer.allocUnsafe(end - e.offset);
-      const { bytesRead } = await this.fh.read(buf, 0, buf.length, e.offset);
+      // A synchronous read: a seek wants its few hundred KiB now (page cache), not after
+      // whatever else waits in the thread pool.
+      const bytesRead = readSync(this.fh.fd, buf, 0, buf.length, e.offset);
       if (bytesRead < buf.length)
         throw new FormatError(`${this.path}: recording is truncated at byte ${e.offset + bytesRead}`);
       for (let k = i; k < j; k++)

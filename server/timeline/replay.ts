@@ -116,6 +116,7 @@ export async function importLogs(paths: string[], out: string, fallbackSize: big
     lastTime = Math.max(lastTime, line.timeUs);
     correlators[best].feed(line);
     await advance(streams[best]);
+    if (recorder.queuedBytes > 32 << 20) await recorder.flush();
   }
   await recorder.close();
   return { requests: recorder.requests, unparsed: streams.map((s) => s.unparsed) };
