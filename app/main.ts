@@ -12,6 +12,7 @@ import { presetSpecs, type PresetOptions } from '../server/presets.ts';
 import type { ServerPush } from '../server/shared/types.ts';
 import { RAID5, SINGLE, type Demo } from '../server/demos/demos.ts';
 import { runDemo } from '../server/demos/driver.ts';
+import { DEFAULT_RECORD_LIMIT, LiveRecording } from '../server/timeline/live.ts';
 import { CHANNELS } from './channels.ts';
 import { registerIpc } from './ipc.ts';
 import { windowOptions } from './window-options.ts';
@@ -19,6 +20,28 @@ import { loadWindowState, saveWindowState } from './window-state.ts';
 
 const engine = new Engine();
 let win: BrowserWindow | null = null;
+let recording: LiveRecording | null = null;
+
+/** File → Save recording…: a copy of the time machine's recording, where the user says. */
+async function saveRecording(): Promise<void> {
+  if (!engine.timeline) {
+    void dialog.showMessageBox({ type: 'info', message: 'Nothing is being recorded.' });
+    return;
+  }
+  const stamp = new Date().toISOString().slice(0, 19).replace(/[:T]/g, '-');
+  const r = await dialog.showSaveDialog({
+    title: 'Save recording',
+    defaultPath: join(app.getPath('documents'), `blockscope-${stamp}.bsrec`),
+    filters: [{ name: 'Blockscope recording', extensions: ['bsrec'] }],
+  });
+  if (r.canceled || !r.filePath) return;
+  try {
+    const saved = await engine.timeline.save(r.filePath.endsWith('.bsrec') ? r.filePath : `${r.filePath}.bsrec`);
+    engine.push({ event: 'status', level: 'info', message: `recording saved: ${saved.path}` });
+  } catch (err) {
+    void dialog.showMessageBox({ type: 'error', message: 'The recording could not be saved', detail: (err as Error).message });
+  }
+}
 
 /** The original demo's disk: 64 MiB, log + 40 ms delay; nbd://127.0.0.1:10809 if free. */
 async function startDefaultDisk(): Promise<PresetOptions> {
@@ -63,7 +86,14 @@ function send(channel: string, payload: unknown): void {
 function buildMenu(): void {
   Menu.setApplicationMenu(
     Menu.buildFromTemplate([
-      { label: 'File', submenu: [{ role: 'quit' }] },
+      {
+        label: 'File',
+        submenu: [
+          { label: 'Save recording…', accelerator: 'CmdOrCtrl+S', click: () => void saveRecording() },
+          { type: 'separator' },
+          { role: 'quit' },
+        ],
+      },
       { label: 'View', submenu: [{ role: 'reload' }, { role: 'toggleDevTools' }, { role: 'togglefullscreen' }] },
       {
         label: 'Demo',
@@ -119,6 +149,8 @@ app.whenReady().then(async () => {
     cb({ responseHeaders: { ...details.responseHeaders, 'Content-Security-Policy': [CSP] } }),
   );
   const presetDefaults = await startDefaultDisk();
+  // The time machine records every session by default (a temporary ring; File → Save recording…).
+  recording = await LiveRecording.start(engine, { path: null, limit: DEFAULT_RECORD_LIMIT });
   const api = new ControlApi(engine, presetDefaults);
   const pump = new FramePump(engine);
   registerIpc(ipcMain, () => win?.webContents, api);
@@ -139,5 +171,8 @@ app.on('before-quit', (e) => {
   if (closing) return;
   closing = true;
   e.preventDefault(); // close the NBD servers and logs cleanly, then quit for real
-  void engine.closeAll().finally(() => app.quit());
+  void (recording?.close() ?? Promise.resolve())
+    .catch(() => {})
+    .then(() => engine.closeAll())
+    .finally(() => app.quit());
 });

@@ -1,6 +1,10 @@
 // Acceptance: the RAID 5 demo under guestfish — a member fails, md rebuilds onto the spare,
 // a second failure leaves the array degraded but readable — and the grid shows it.
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { expect, test } from '@playwright/test';
 import { checkDemoPrerequisites, type DiskSnapshot } from '../../server/demos/driver.ts';
 import { pixel, runDemoInPage } from './run.ts';
@@ -8,13 +12,22 @@ import { pixel, runDemoInPage } from './run.ts';
 test('demo raid5: GPT, initial sync, discard, failure, rebuild onto the spare, degraded', async ({ page }) => {
   test.setTimeout(420_000);
   checkDemoPrerequisites();
-  const r = await runDemoInPage(page, 'raid5', 0, async (p) => {
-    // Disk 3's failed requests show in the warning colour somewhere on its grid start.
-    await expect(p.getByTestId('error-3')).toBeChecked();
-    await expect(p.getByTestId('error-4')).toBeChecked();
-    const gptEnd = (await pixel(p, 5, 16383)).slice(0, 3);
-    expect(gptEnd).not.toEqual([0x3b, 0x41, 0x50]); // the spare's backup GPT is not untouched
-  });
+  const dir = mkdtempSync(join(tmpdir(), 'raid5-recording-'));
+  const recording = join(dir, 'raid5.bsrec');
+  const probes = join(dir, 'probes.json');
+  const r = await runDemoInPage(
+    page,
+    'raid5',
+    0,
+    async (p) => {
+      // Disk 3's failed requests show in the warning colour somewhere on its grid start.
+      await expect(p.getByTestId('error-3')).toBeChecked();
+      await expect(p.getByTestId('error-4')).toBeChecked();
+      const gptEnd = (await pixel(p, 5, 16383)).slice(0, 3);
+      expect(gptEnd).not.toEqual([0x3b, 0x41, 0x50]); // the spare's backup GPT is not untouched
+    },
+    ['--record', recording, '--probes', probes],
+  );
   expect(r.ok).toBe(true);
   const idx = (title: string) => r.steps.findIndex((s) => s.title === title);
   const after = (title: string) => r.steps[idx(title)].after;
@@ -52,6 +65,24 @@ test('demo raid5: GPT, initial sync, discard, failure, rebuild onto the spare, d
   expect(output('Kernel messages')).toMatch(/Disk failure on sdc1/);
   expect(output('Kernel messages')).toMatch(/Disk failure on sdd1/);
   expect(output('Kernel messages')).toMatch(/md127: recovery done/);
+  // The recording plays back identically where guestfish does not exist: the exact state of
+  // every disk (every block, error marks, counters) at each probed instant of the live run.
+  const probed = JSON.parse(readFileSync(probes, 'utf8')) as unknown[];
+  expect(probed.length).toBeGreaterThanOrEqual(20);
+  const verify = spawnSync(
+    process.execPath,
+    ['--import', 'tsx', join(import.meta.dirname, 'verify-recording.ts'), recording, probes],
+    { cwd: join(import.meta.dirname, '..', '..'), env: { ...process.env, PATH: '/nonexistent' }, encoding: 'utf8' },
+  );
+  expect(verify.status, verify.stderr).toBe(0);
+  const v = JSON.parse(verify.stdout.trim().split('\n').pop()!) as {
+    guestfish: boolean;
+    checked: number;
+    mismatches: unknown[];
+  };
+  expect(v.guestfish).toBe(false);
+  expect(v.checked).toBeGreaterThanOrEqual(20);
+  expect(v.mismatches).toEqual([]);
   console.log(
     `demo raid5: ${r.seconds.toFixed(1)} s; ${r.steps.map((s) => `${s.title} ${s.seconds.toFixed(1)} s`).join(', ')}`,
   );

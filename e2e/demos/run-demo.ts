@@ -6,7 +6,14 @@
 //   --wait-viewer    with --headless: still wait for a page to connect before starting
 //   --linger MS      with --headless: keep serving MS ms after the end (for a last look)
 //   --report FILE    write the per-step report (JSON)
+//   --record FILE    record the demo (the time machine; .bsrec)
+//   --probes FILE    with --record: every 2 s and at each step, the exact state of every disk
+//                    and the instant it was taken (JSON), to check the recording against
 import { writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { Engine } from '../../server/engine.ts';
+import { LiveRecording } from '../../server/timeline/live.ts';
+import { stateDigest, type StateDigest } from '../../server/timeline/digest.ts';
 import { DEMOS } from '../../server/demos/demos.ts';
 import { kernelNbdClient, runDemo, type DemoReport } from '../../server/demos/driver.ts';
 
@@ -38,17 +45,42 @@ async function main(argv: string[]): Promise<number> {
   console.log(
     `kernel NBD client: ${k.usable ? `available (${k.why})` : `not usable here: ${k.why}`}; the demo drives the disks with guestfish`,
   );
+  const recordPath = opt('--record');
+  const probesPath = opt('--probes');
+  const engine = recordPath ? new Engine() : undefined;
+  const recording = engine ? await LiveRecording.start(engine, { path: resolve(recordPath!), limit: 0 }) : null;
+  const probes: Array<{ sec: number; step: number; disks: StateDigest[] }> = [];
+  let step = 0;
+  /** The live state at an exact instant: no event can share the microsecond it names. */
+  const probe = () => {
+    const rec = engine?.timeline?.recorder;
+    if (!rec || !engine.disks.length) return;
+    const us = rec.nowUs();
+    probes.push({ sec: us / 1e6, step, disks: engine.disks.map((d) => stateDigest(d.stats)) });
+    while (rec.nowUs() <= us) {
+      // Busy-wait past the microsecond: later events get later times.
+    }
+  };
+  const timer = probesPath ? setInterval(probe, 2000) : null;
   const run = await runDemo(demo, {
     delayMs,
+    ...(engine ? { engine, ui: true } : {}),
     waitForViewer: !headless || argv.includes('--wait-viewer'),
     onReady: (ui, uris) => {
       uris.forEach((u, i) => console.log(`disk${i + 1} ${u}`));
       console.log(`ui ${ui}`);
       if (!headless) console.log('Open the URL above: the demo starts when the page is connected.');
     },
-    onStep: (step, total, title, text) => console.log(`\nSTEP ${step}/${total} ${title}: ${text}`),
+    onStep: (n, total, title, text) => {
+      probe();
+      step = n;
+      console.log(`\nSTEP ${n}/${total} ${title}: ${text}`);
+    },
     onOutput: (line) => line.trim() && console.log(`  | ${line}`),
   });
+  if (timer) clearInterval(timer);
+  probe();
+  if (probesPath) writeFileSync(probesPath, JSON.stringify(probes, null, 1));
   const r = run.report;
   console.log(`\n${r.ok ? 'demo finished' : `guestfish failed (exit ${r.exitCode})`} in ${r.seconds.toFixed(1)} s`);
   for (const s of r.steps)
@@ -66,6 +98,9 @@ async function main(argv: string[]): Promise<number> {
     });
   }
   await run.close();
+  await recording?.close();
+  if (recording) console.log(`recording ${resolve(recordPath!)}`);
+  await engine?.closeAll();
   return r.ok ? 0 : 1;
 }
 

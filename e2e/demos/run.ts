@@ -14,6 +14,7 @@ export async function runDemoInPage(
   name: string,
   delayMs: number,
   atEnd: (page: Page) => Promise<void>,
+  extraArgs: string[] = [],
 ): Promise<DemoReport> {
   mkdirSync(ARTIFACTS, { recursive: true });
   const report = join(mkdtempSync(join(tmpdir(), 'demo-report-')), 'report.json');
@@ -33,6 +34,7 @@ export async function runDemoInPage(
       String(delayMs),
       '--report',
       report,
+      ...extraArgs,
     ],
     {
       cwd: join(import.meta.dirname, '..', '..'),

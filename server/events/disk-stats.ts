@@ -324,6 +324,11 @@ export class DiskStats {
     };
   }
 
+  /** A copy of the per-cell error marks (1 = the last request touching the cell failed). */
+  errorMarks(): Uint8Array {
+    return this.errorMark.slice();
+  }
+
   /** Requests in flight now (started, not completed). */
   pendingRequests(): Iterable<RequestEvent> {
     return this.pending;
