@@ -33,6 +33,12 @@ class QemuNbd {
   private stopping = false;
   exited: string | null = null;
 
+  /** qemu-nbd's process id (null while it is not running). */
+  get pid(): number | null {
+    const c = this.child;
+    return c && c.exitCode === null && c.signalCode === null ? (c.pid ?? null) : null;
+  }
+
   constructor(
     readonly file: string,
     readonly format: string,
@@ -114,7 +120,7 @@ export class ImageBackend extends NbdBackend {
   }
 
   override describe() {
-    return { ...super.describe(), file: this.server.file, format: this.server.format };
+    return { ...super.describe(), file: this.server.file, format: this.server.format, pid: this.server.pid };
   }
 
   override async close(): Promise<void> {

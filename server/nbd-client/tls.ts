@@ -3,7 +3,7 @@
 
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Socket } from 'node:net';
+import { isIP, type Socket } from 'node:net';
 import { connect as tlsConnect, type ConnectionOptions, type TLSSocket } from 'node:tls';
 import type { UpstreamTarget } from './target.ts';
 
@@ -57,7 +57,9 @@ export function tlsOptions(t: UpstreamTarget): ConnectionOptions {
     key: readOptional(dir, 'client-key.pem'),
     rejectUnauthorized: t.tlsVerify,
     // A Unix socket has no host name to match; the CA check still applies.
-    ...(t.transport === 'unix' || !t.tlsVerify ? { checkServerIdentity: () => undefined } : { servername: t.host }),
+    ...(t.transport === 'unix' || !t.tlsVerify
+      ? { checkServerIdentity: () => undefined }
+      : { host: t.host, ...(isIP(t.host) ? {} : { servername: t.host }) }),
   };
 }
 
