@@ -4,7 +4,7 @@ import { connect, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { NbdError } from '../backends/backend.ts';
+import { type NbdError } from '../backends/backend.ts';
 import {
   encodeMetaContextRequestData,
   encodeInfoRequestData,
