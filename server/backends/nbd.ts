@@ -11,21 +11,56 @@ import { NbdClient } from '../nbd-client/client.ts';
 import { targetFromParams, TARGET_PARAMS } from '../nbd-client/target.ts';
 import { Upstream, type Link } from '../nbd-client/upstream.ts';
 import { CMD_FLAG, type UpstreamInfo } from '../shared/types.ts';
-import { Cap, type Backend, type ConnectionInfo, type Extent, type RequestContext } from './backend.ts';
+import {
+  Cap,
+  DeclaredCapabilities,
+  type Backend,
+  type Capabilities,
+  type ConnectionInfo,
+  type Extent,
+  type RequestContext,
+} from './backend.ts';
 
 export const NBD_BACKEND_PARAMS: readonly string[] = TARGET_PARAMS;
 
-export class NbdBackend implements Backend {
+/** The upstream export's transmission flags and block sizes, as our capabilities. */
+function capabilitiesOf(facts: Upstream['facts'], readonly: boolean): Capabilities {
+  const f = facts.eflags;
+  const b = facts.blockSize;
+  return {
+    write: !readonly && !(f & TF.READ_ONLY),
+    flush: (f & TF.SEND_FLUSH) !== 0,
+    rotational: (f & TF.ROTATIONAL) !== 0,
+    trim: (f & TF.SEND_TRIM) !== 0,
+    zero: f & TF.SEND_WRITE_ZEROES ? Cap.NATIVE : Cap.NONE,
+    fastZero: (f & TF.SEND_FAST_ZERO) !== 0,
+    fua: f & TF.SEND_FUA ? Cap.NATIVE : Cap.NONE,
+    multiConn: (f & TF.CAN_MULTI_CONN) !== 0,
+    extents: facts.allocationContext !== null,
+    cache: f & TF.SEND_CACHE ? Cap.NATIVE : Cap.NONE,
+    // Our server never accepts payloads above MAX_REQUEST_SIZE, whatever upstream allows.
+    blockSize: b ? { ...b, maximum: Math.min(b.maximum >>> 0, MAX_REQUEST_SIZE) } : null,
+  };
+}
+
+export class NbdBackend extends DeclaredCapabilities implements Backend {
   readonly name: string = 'nbd';
+  protected readonly caps: Capabilities;
   private readonly links = new WeakMap<ConnectionInfo, Link>();
   /** Flags the upstream accepts; DF is dropped for servers that do not offer it (our reply is unfragmented anyway). */
   private readonly flagMask: number;
 
   protected constructor(
     protected readonly upstream_: Upstream,
-    private readonly readonly: boolean,
+    readonly: boolean,
   ) {
+    super();
+    this.caps = capabilitiesOf(upstream_.facts, readonly);
     this.flagMask = ~(upstream_.facts.eflags & TF.SEND_DF ? 0 : CMD_FLAG.DF);
+  }
+
+  getSize(): bigint {
+    return this.upstream_.facts.size;
   }
 
   /** Connect to the upstream export (params as nbdkit's nbd plugin: uri=, socket=, hostname=, export=, tls…). */
@@ -43,48 +78,6 @@ export class NbdBackend implements Backend {
   }
   onUpstreamChange(listener: (info: UpstreamInfo) => void): () => void {
     return this.upstream_.onChange(listener);
-  }
-
-  private get eflags(): number {
-    return this.upstream_.facts.eflags;
-  }
-  getSize(): bigint {
-    return this.upstream_.facts.size;
-  }
-  canWrite(): boolean {
-    return !this.readonly && !(this.eflags & TF.READ_ONLY);
-  }
-  canFlush(): boolean {
-    return (this.eflags & TF.SEND_FLUSH) !== 0;
-  }
-  isRotational(): boolean {
-    return (this.eflags & TF.ROTATIONAL) !== 0;
-  }
-  canTrim(): boolean {
-    return (this.eflags & TF.SEND_TRIM) !== 0;
-  }
-  canZero(): Cap {
-    return this.eflags & TF.SEND_WRITE_ZEROES ? Cap.NATIVE : Cap.NONE;
-  }
-  canFastZero(): boolean {
-    return (this.eflags & TF.SEND_FAST_ZERO) !== 0;
-  }
-  canFua(): Cap {
-    return this.eflags & TF.SEND_FUA ? Cap.NATIVE : Cap.NONE;
-  }
-  canMultiConn(): boolean {
-    return (this.eflags & TF.CAN_MULTI_CONN) !== 0;
-  }
-  canExtents(): boolean {
-    return this.upstream_.facts.allocationContext !== null;
-  }
-  canCache(): Cap {
-    return this.eflags & TF.SEND_CACHE ? Cap.NATIVE : Cap.NONE;
-  }
-  blockSize() {
-    const b = this.upstream_.facts.blockSize;
-    // Our server never accepts payloads above MAX_REQUEST_SIZE, whatever upstream allows.
-    return b ? { ...b, maximum: Math.min(b.maximum >>> 0, MAX_REQUEST_SIZE) } : null;
   }
 
   /** The client connection's link, created on its first request and closed with the connection. */
