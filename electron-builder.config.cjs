@@ -15,6 +15,7 @@ module.exports = {
   linux: {
     target: ['AppImage', 'deb'],
     category: 'Development',
+    maintainer: 'Blockscope developers',
     icon: 'assets/icon.svg',
   },
 };
