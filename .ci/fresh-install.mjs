@@ -54,7 +54,9 @@ function serveAndStop(label, cmd, args) {
     child.stderr.on('data', (d) => process.stderr.write(d));
     child.on('exit', (code, signal) => {
       clearTimeout(timer);
-      resolve(code ?? (signal ? 128 : 1));
+      // npm and npx re-raise the Ctrl-C they got (as a shell would see it); the server itself
+      // must have exited 0 after cleaning up, which the removed socket shows.
+      resolve(code === 0 || code === 130 || signal === 'SIGINT' ? 0 : (code ?? 1));
     });
   });
 }
@@ -68,6 +70,10 @@ try {
   const inst = spawnSync('npm', ['install', '--no-audit', '--no-fund'], { cwd: clone, env, stdio: 'inherit' });
   check(inst.status === 0, `npm install exits 0 (exit ${inst.status}, ${((Date.now() - t0) / 1000).toFixed(0)} s)`);
   const binary = existsSync(join(clone, 'node_modules', 'electron', 'path.txt'));
+  const pkg = existsSync(join(clone, 'node_modules', 'electron', 'package.json'));
+  console.log(
+    `     node_modules/electron: ${pkg ? 'installed' : 'left out by npm (its postinstall failed: an optional dependency)'}`,
+  );
   console.log(
     `     the Electron binary ${binary ? 'was downloaded: npm start opens the app window where there is a display' : 'is not available here: npm start serves the browser UI'}`,
   );
