@@ -235,6 +235,7 @@ print("ok")
         '--offset=44M',
         '--size=8M',
         '--verify=crc32c',
+        '--verify_state_save=0',
         '--do_verify=1',
         '--randrepeat=1',
         '--randseed=7',
