@@ -39,7 +39,11 @@ async function saveRecording(): Promise<void> {
     const saved = await engine.timeline.save(r.filePath.endsWith('.bsrec') ? r.filePath : `${r.filePath}.bsrec`);
     engine.push({ event: 'status', level: 'info', message: `recording saved: ${saved.path}` });
   } catch (err) {
-    void dialog.showMessageBox({ type: 'error', message: 'The recording could not be saved', detail: (err as Error).message });
+    void dialog.showMessageBox({
+      type: 'error',
+      message: 'The recording could not be saved',
+      detail: (err as Error).message,
+    });
   }
 }
 

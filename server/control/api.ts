@@ -102,7 +102,7 @@ export class ControlApi {
       }
       case 'inspectCell': {
         const d = this.disk(p);
-        return d.shown().inspectCell(int(p, 'cell', 0, 2 ** 32));
+        return d.shown().inspectCell(int(p, 'cell', 0, 2 ** 32), optInt(p, 'count', 1, 2 ** 32) ?? 1);
       }
       case 'clearPicture': {
         const d = this.disk(p);
@@ -142,6 +142,7 @@ export class ControlApi {
           playing: s.playing,
           speed: s.speed,
           positionSec: s.positionSec,
+          durationSec: s.endSec - s.startSec,
           finished: s.finished,
           requests: s.requests,
         };
