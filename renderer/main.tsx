@@ -3,12 +3,14 @@ import { createRoot } from 'react-dom/client';
 import { createActions } from './actions/app-actions.ts';
 import { App } from './components/App.tsx';
 import { ActionsContext, ControllerContext } from './components/context.ts';
+import { installTimeMachine } from './components/time-machine.ts';
 import { Controller } from './controller.ts';
 import './styles.css';
 import { createTransport } from './transport/ipc.ts';
 
 const controller = new Controller(createTransport());
 const actions = createActions(controller);
+installTimeMachine(actions, controller);
 controller.exposeTestHooks();
 
 createRoot(document.getElementById('root')!).render(

@@ -7,8 +7,10 @@ import { useController } from './context.ts';
 export function ReplayBar() {
   const c = useController();
   const r = useUi((s) => s.replay);
+  const timeline = useUi((s) => s.timeline);
   const [seek, setSeek] = useState('0');
-  if (!r) return null;
+  // The time machine's strip (Timeline.tsx) is the replay bar now.
+  if (!r || timeline) return null;
   const go = async () => {
     const s = await replay(c, 'seek', { seconds: Math.max(0, Number(seek) || 0) });
     if (s) setSeek(s.positionSec.toFixed(1));

@@ -9,6 +9,7 @@ import type {
   Op,
   OpCounter,
   ReplayStatus,
+  TimelineStatus,
   ServerPush,
 } from '../../server/shared/types.ts';
 import { DEFAULT_UI_SETTINGS, type UiSettings } from '../../server/shared/ui-settings.ts';
@@ -67,6 +68,10 @@ export interface UiState {
   copied: { key: string; ok: boolean; at: number } | null;
   /** Replay mode: playback status (null otherwise). */
   replay: ReplayStatus | null;
+  /** The time machine (components/Timeline.tsx): where the grids are in the session; null when off. */
+  timeline: TimelineStatus | null;
+  /** The plots beside the grids are shown. */
+  plots: boolean;
   /** Bumped by the frame loop (for tests and the fps counter). */
   frames: number;
 }
@@ -89,6 +94,8 @@ export const store = createStore<UiState>(() => ({
   announce: null,
   copied: null,
   replay: null,
+  timeline: null,
+  plots: false,
   frames: 0,
 }));
 

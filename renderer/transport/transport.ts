@@ -34,6 +34,7 @@ export function isServerPush(v: unknown): v is ServerPush {
       (m.evidence === undefined || typeof m.evidence === 'string') &&
       (m.phase === undefined || m.phase === 'running' || m.phase === 'waiting' || m.phase === 'done')
     );
+  if (m.event === 'timeline') return !!m.status && typeof m.status === 'object';
   if (m.event === 'action') return typeof m.action === 'string' && /^[a-zA-Z]{1,40}$/.test(m.action);
   return false;
 }

@@ -1,0 +1,286 @@
+// The time machine's strip under the grids: play/pause, step, next burst, speed, live, and the
+// scrubber — the session's activity per disk coloured by operation, the demo steps and Error
+// toggles as marks, the cursor at the instant the grids show. Drag anywhere to go there.
+// Also the export row (PNG at 1×/2×/4×, raw PNGs, WebM of a range) and the recording's state.
+
+import { useEffect, useRef, useState, type PointerEvent } from 'react';
+import {
+  ACTIVITY_OPS,
+  type TimelineAction,
+  type TimelineOverview,
+  type TimelineStatus,
+} from '../../server/shared/types.ts';
+import { download, exportPng, exportRawPngs, exportWebm } from '../export/exporter.ts';
+import { PALETTES } from '../grid/palette.ts';
+import { getUi, setUi, useUi } from '../store/store.ts';
+import { useController } from './context.ts';
+import { human } from './format.ts';
+
+const ROW = 10;
+const SPEEDS = [0.1, 0.25, 0.5, 1, 2, 4, 10, 25, 100];
+
+export const opColors = (palette: keyof typeof PALETTES): Record<(typeof ACTIVITY_OPS)[number], string> => {
+  const p = PALETTES[palette];
+  return { read: '#8aa1c1', write: p.states[3], trim: p.states[1], zero: p.states[2], other: '#777777' };
+};
+
+export function fmtTime(sec: number): string {
+  const m = Math.floor(sec / 60);
+  const s = sec - m * 60;
+  return `${m}:${s.toFixed(1).padStart(4, '0')}`;
+}
+
+function drawScrubber(
+  canvas: HTMLCanvasElement,
+  ov: TimelineOverview,
+  t: TimelineStatus,
+  palette: keyof typeof PALETTES,
+) {
+  const dpr = window.devicePixelRatio || 1;
+  const w = canvas.clientWidth;
+  const h = Math.max(ROW * ov.disks.length + 14, 30);
+  canvas.width = Math.round(w * dpr);
+  canvas.height = Math.round(h * dpr);
+  canvas.style.height = `${h}px`;
+  const ctx = canvas.getContext('2d')!;
+  ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+  ctx.clearRect(0, 0, w, h);
+  const colors = opColors(palette);
+  const span = Math.max(1e-6, ov.endSec - ov.startSec);
+  const xOf = (sec: number) => ((sec - ov.startSec) / span) * w;
+  const binW = w / ov.bins;
+  // Each disk a row; per bin, a stacked bar per op, height ∝ log(1 + count).
+  const max = Math.max(1, ...ov.disks.flatMap((d) => ACTIVITY_OPS.map((op) => Math.max(...d.counts[op]))));
+  ov.disks.forEach((d, row) => {
+    const y0 = 4 + row * ROW;
+    ctx.fillStyle = 'rgba(255,255,255,0.05)';
+    ctx.fillRect(0, y0, w, ROW - 1);
+    for (let b = 0; b < ov.bins; b++) {
+      let y = y0 + ROW - 1;
+      for (const op of ACTIVITY_OPS) {
+        const n = d.counts[op][b];
+        if (n <= 0) continue;
+        const hgt = Math.max(1, ((ROW - 2) * Math.log1p(n)) / Math.log1p(max));
+        ctx.fillStyle = colors[op];
+        ctx.fillRect(b * binW, y - hgt, Math.max(1, binW), hgt);
+        y -= hgt;
+      }
+    }
+  });
+  for (const m of ov.marks) {
+    const x = xOf(m.sec);
+    ctx.fillStyle = m.kind === 'errors' ? (m.on ? PALETTES[palette].error : '#3fb950') : '#d0d7de';
+    ctx.fillRect(x, 0, m.kind === 'caption' ? 2 : 1, h);
+  }
+  if (t.recording && t.recording.droppedBytes > 0) {
+    ctx.fillStyle = 'rgba(255,176,0,0.25)';
+    ctx.fillRect(0, 0, 3, h);
+  }
+  const cx = xOf(t.positionSec);
+  ctx.fillStyle = '#33b5e5';
+  ctx.fillRect(cx - 1, 0, 2, h);
+}
+
+export function TimelineStrip() {
+  const c = useController();
+  const t = useUi((s) => s.timeline);
+  const palette = useUi((s) => s.settings.palette);
+  const plots = useUi((s) => s.plots);
+  const [ov, setOv] = useState<TimelineOverview | null>(null);
+  const [range, setRange] = useState({ from: '', to: '', speed: '1' });
+  const [busy, setBusy] = useState<string | null>(null);
+  const canvas = useRef<HTMLCanvasElement>(null);
+  const seeking = useRef<number | null>(null);
+
+  useEffect(() => c.transport.onPush((m) => m.event === 'timeline' && setUi({ timeline: m.status })), [c]);
+  useEffect(() => {
+    let alive = true;
+    const load = async () => {
+      try {
+        const o = await c.transport.call('timelineOverview', { bins: 600 });
+        if (!alive) return;
+        setOv(o);
+        if (!getUi().timeline) setUi({ timeline: await c.transport.call('timeline', { action: 'status' }) });
+      } catch {
+        if (alive) setUi({ timeline: null });
+      }
+    };
+    void load();
+    const id = setInterval(load, 2000);
+    return () => {
+      alive = false;
+      clearInterval(id);
+    };
+  }, [c]);
+  useEffect(() => {
+    if (canvas.current && ov && t) drawScrubber(canvas.current, ov, t, palette);
+  }, [ov, t, palette]);
+
+  if (!t) return null;
+  const act = async (action: TimelineAction, extra: { seconds?: number; speed?: number } = {}) => {
+    try {
+      setUi({ timeline: await c.transport.call('timeline', { action, ...extra }) });
+    } catch (err) {
+      setUi({ message: { text: (err as Error).message, level: 'error' } });
+    }
+  };
+  // Drag: seek to where the pointer is; one seek in flight, the latest position wins.
+  const seekAt = (e: PointerEvent<HTMLCanvasElement>) => {
+    if (!ov) return;
+    const r = e.currentTarget.getBoundingClientRect();
+    const sec = ov.startSec + ((e.clientX - r.left) / r.width) * (ov.endSec - ov.startSec);
+    const pending = seeking.current !== null;
+    seeking.current = Math.max(ov.startSec, sec);
+    if (pending) return;
+    const run = async () => {
+      while (seeking.current !== null) {
+        const s = seeking.current;
+        seeking.current = null;
+        await act('seek', { seconds: s });
+      }
+    };
+    void run();
+  };
+  const exporting = async (what: string, fn: () => Promise<void>) => {
+    setBusy(what);
+    try {
+      await fn();
+    } catch (err) {
+      setUi({ message: { text: `${what}: ${(err as Error).message}`, level: 'error' } });
+    } finally {
+      setBusy(null);
+    }
+  };
+  const stamp = () => new Date().toISOString().slice(0, 19).replace(/[:T]/g, '-');
+  const rec = t.recording;
+  return (
+    <div className="timeline" data-testid="timeline">
+      <div className="timeline-controls" role="group" aria-label="time machine">
+        <button type="button" data-testid="timeline-play" onClick={() => void act(t.playing ? 'pause' : 'play')}>
+          {t.playing ? 'Pause' : 'Play'}
+        </button>
+        <button type="button" onClick={() => void act('step')} title="go to the next completed request">
+          Step
+        </button>
+        <button type="button" onClick={() => void act('nextBurst')} title="jump to the next burst of activity">
+          Next burst
+        </button>
+        <label>
+          speed
+          <select value={String(t.speed)} onChange={(e) => void act('speed', { speed: Number(e.target.value) })}>
+            {SPEEDS.map((s) => (
+              <option key={s} value={String(s)}>
+                {s}×
+              </option>
+            ))}
+          </select>
+        </label>
+        {t.mode === 'live' && (
+          <button type="button" aria-pressed={t.following} onClick={() => void act('live')}>
+            Live
+          </button>
+        )}
+        <span className="value" data-testid="timeline-position">
+          {fmtTime(t.positionSec)} / {fmtTime(t.endSec)} · {t.requests} requests
+          {t.following ? ' · live' : ''}
+        </span>
+        <button type="button" aria-pressed={plots} onClick={() => setUi({ plots: !plots })}>
+          Plots
+        </button>
+      </div>
+      <canvas
+        ref={canvas}
+        className="scrubber"
+        data-testid="scrubber"
+        aria-label="session activity; drag to go to an instant"
+        onPointerDown={(e) => {
+          e.currentTarget.setPointerCapture(e.pointerId);
+          seekAt(e);
+        }}
+        onPointerMove={(e) => e.buttons === 1 && seekAt(e)}
+      />
+      <div className="timeline-export" role="group" aria-label="export">
+        {[1, 2, 4].map((s) => (
+          <button
+            key={s}
+            type="button"
+            disabled={!!busy}
+            onClick={() =>
+              void exporting('PNG', async () =>
+                download((await exportPng(c, s)).png, `blockscope-${stamp()}@${s}x.png`, 'image/png'),
+              )
+            }
+          >
+            PNG {s}×
+          </button>
+        ))}
+        <button
+          type="button"
+          disabled={!!busy}
+          onClick={() =>
+            void exporting('raw PNG', async () => {
+              for (const r of await exportRawPngs(c))
+                download(r.png, `blockscope-disk${r.disk}-${stamp()}.png`, 'image/png');
+            })
+          }
+        >
+          Raw PNGs
+        </button>
+        <label>
+          WebM from
+          <input
+            size={5}
+            value={range.from}
+            placeholder={t.startSec.toFixed(1)}
+            onChange={(e) => setRange({ ...range, from: e.target.value })}
+          />
+          to
+          <input
+            size={5}
+            value={range.to}
+            placeholder={t.endSec.toFixed(1)}
+            onChange={(e) => setRange({ ...range, to: e.target.value })}
+          />
+          s at
+          <input size={3} value={range.speed} onChange={(e) => setRange({ ...range, speed: e.target.value })} />×
+        </label>
+        <button
+          type="button"
+          disabled={!!busy}
+          onClick={() =>
+            void exporting('WebM', async () => {
+              const r = await exportWebm(c, {
+                fromSec: range.from ? Number(range.from) : t.startSec,
+                toSec: range.to ? Number(range.to) : t.endSec,
+                speed: Number(range.speed) || 1,
+                onProgress: (k, n) => setBusy(`WebM ${Math.round((100 * k) / n)} %`),
+              });
+              download(r.webm, `blockscope-${stamp()}.webm`, 'video/webm');
+            })
+          }
+        >
+          Record WebM
+        </button>
+        {busy && <span className="value">{busy}…</span>}
+        {rec && (
+          <span className="value" data-testid="recording-state">
+            recording {human(rec.bytes)}
+            {rec.limitBytes ? ` of ${human(rec.limitBytes)}` : ''}
+            {rec.droppedBytes > 0
+              ? ` · oldest ${human(rec.droppedBytes)} dropped (before ${fmtTime(rec.droppedBeforeSec)})`
+              : ''}
+            {rec.lost > 0 ? ` · ${rec.lost} events lost` : ''}
+            {c.transport.kind === 'websocket' && (
+              <>
+                {' · '}
+                <a href="/api/recording" download>
+                  Save recording…
+                </a>
+              </>
+            )}
+          </span>
+        )}
+      </div>
+    </div>
+  );
+}
