@@ -6,7 +6,8 @@ const USAGE = `usage: blockscope <command> [options]
 commands:
   serve    run NBD disks with the embedded server (see: blockscope serve --help)
   attach   watch an external nbdkit through its log files (blockscope attach --help)
-  replay   play a finished nbdkit or Blockscope log (blockscope replay --help)
+  replay   play a recording, or finished nbdkit/Blockscope logs (blockscope replay --help)
+  export   PNG or WebM of a recording, headless (blockscope export --help)
 `;
 
 async function main(argv: string[]): Promise<number> {
@@ -18,6 +19,8 @@ async function main(argv: string[]): Promise<number> {
       return (await import('./cli/attach.ts')).main(rest);
     case 'replay':
       return (await import('./cli/replay.ts')).main(rest);
+    case 'export':
+      return (await import('./cli/export.ts')).main(rest);
     case '-h':
     case '--help':
     case 'help':
@@ -27,7 +30,7 @@ async function main(argv: string[]): Promise<number> {
       process.stderr.write(USAGE);
       return 2;
     default:
-      throw new CliError(`unknown command '${cmd}' (commands: serve, attach, replay)`);
+      throw new CliError(`unknown command '${cmd}' (commands: serve, attach, replay, export)`);
   }
 }
 

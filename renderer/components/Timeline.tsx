@@ -92,7 +92,6 @@ export function TimelineStrip() {
   const canvas = useRef<HTMLCanvasElement>(null);
   const seeking = useRef<number | null>(null);
 
-  useEffect(() => c.transport.onPush((m) => m.event === 'timeline' && setUi({ timeline: m.status })), [c]);
   useEffect(() => {
     let alive = true;
     const load = async () => {

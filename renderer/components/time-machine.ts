@@ -55,5 +55,9 @@ export function installTimeMachine(actions: ActionRegistry<Controller>, c: Contr
     pressed: (s) => s.plots,
     perform: ({ s }) => setUi({ plots: !s.plots }),
   });
+  // The engine pushes the timeline's status every second and on every move.
+  c.transport.onPush((m) => {
+    if (m.event === 'timeline') setUi({ timeline: m.status });
+  });
   installExportHooks(c);
 }

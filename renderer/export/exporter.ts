@@ -94,8 +94,16 @@ export async function exportWebm(c: Controller, o: WebmOptions): Promise<WebmRes
   const frames = Math.max(1, Math.round(((o.toSec - o.fromSec) / o.speed) * fps));
   const canvas = document.createElement('canvas');
   await c.transport.call('timeline', { action: 'pause' });
-  await showInstant(c, o.fromSec);
-  let layout = composeScene(canvas, currentScene(c), o.scale ?? 1);
+  // First every frame's scene (cell values are small), then the video at an exact pace: how
+  // long the seeks take does not leak into the video's timing.
+  const scenes: ExportScene[] = [];
+  for (let k = 0; k < frames; k++) {
+    await showInstant(c, o.fromSec + (k * o.speed) / fps);
+    const sc = currentScene(c);
+    scenes.push({ ...sc, disks: sc.disks.map((d) => ({ ...d, cells: d.cells.slice() })) });
+    o.onProgress?.(k + 1, 2 * frames);
+  }
+  let layout = composeScene(canvas, scenes[0], o.scale ?? 1);
   const stream = canvas.captureStream(0);
   const track = stream.getVideoTracks()[0] as MediaStreamTrack & { requestFrame(): void };
   const type = MediaRecorder.isTypeSupported('video/webm;codecs=vp8') ? 'video/webm;codecs=vp8' : 'video/webm';
@@ -105,15 +113,13 @@ export async function exportWebm(c: Controller, o: WebmOptions): Promise<WebmRes
   const stopped = new Promise<void>((r) => (rec.onstop = () => r()));
   rec.start();
   const t0 = performance.now();
-  for (let k = 0; k < frames; k++) {
-    if (k > 0) await showInstant(c, o.fromSec + (k * o.speed) / fps);
-    layout = composeScene(canvas, currentScene(c), o.scale ?? 1);
-    stampFrame(canvas, k);
+  for (let k = 0; k <= frames; k++) {
+    // Frame `frames` repeats the last one: it closes the last frame's duration.
+    layout = composeScene(canvas, scenes[Math.min(k, frames - 1)], o.scale ?? 1);
+    stampFrame(canvas, Math.min(k, frames - 1));
     track.requestFrame();
-    o.onProgress?.(k + 1, frames);
-    // Frames get their time stamps from the clock: keep to the video's pace.
-    const due = t0 + ((k + 1) * 1000) / fps;
-    const wait = due - performance.now();
+    o.onProgress?.(frames + k, 2 * frames);
+    const wait = t0 + ((k + 1) * 1000) / fps - performance.now();
     if (wait > 0) await new Promise((r) => setTimeout(r, wait));
   }
   rec.stop();

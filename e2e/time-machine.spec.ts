@@ -1,0 +1,142 @@
+// The time machine in the page and headless export: a recording made by `serve --record`
+// with qemu-io; PNGs compare pixel-exact with the block-state map; a WebM has the asked
+// duration, frame count and size, and its frames show the right blocks; the timeline strip
+// scrubs the grids.
+import { expect, test } from '@playwright/test';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  expectedColors,
+  ffprobe,
+  frameMatch,
+  frameStamp,
+  grabFrames,
+  readPng,
+  rgba,
+  rgbaAt,
+  runExport,
+} from './export-check.ts';
+import { requireBinary, serve } from './serve.ts';
+
+const CLI = join(import.meta.dirname, '..', 'server', 'bin', 'blockscope.mjs');
+
+function makeRecording(dir: string): string {
+  requireBinary('qemu-io', 'qemu-utils');
+  const file = join(dir, 'session.bsrec');
+  const script = [
+    `qemu-io -f raw "$uri1" -c "write -P 1 0 4M" -c "discard 1M 1M"`,
+    'sleep 0.5',
+    `qemu-io -f raw "$uri2" -c "write -P 2 8M 2M" -c "write -z 16M 1M"`,
+    'sleep 0.5',
+    `qemu-io -f raw "$uri1" -c "write -P 3 32M 8M" -c "read 0 4M"`,
+  ].join(' && ');
+  const r = spawnSync(
+    process.execPath,
+    [CLI, 'serve', '--disks', '2', '--port', '0', '--record', file, '--run', script],
+    {
+      encoding: 'utf8',
+    },
+  );
+  if (r.status !== 0) throw new Error(`serve --run failed: ${r.stderr}`);
+  return file;
+}
+
+test('export: PNGs pixel-exact, WebM duration/frames/size and frame content', async () => {
+  test.setTimeout(300_000);
+  requireBinary('ffprobe', 'ffmpeg');
+  const dir = mkdtempSync(join(tmpdir(), 'tm-export-'));
+  const rec = makeRecording(dir);
+  const end = JSON.parse(spawnSync(process.execPath, [CLI, 'replay', rec, '--summary'], { encoding: 'utf8' }).stdout);
+  expect(end[0].blocks.written).toBe(1024 - 256 + 2048);
+
+  // PNG of the view at 2× and the raw per-disk PNGs, at the end of the session.
+  const png = runExport([rec, '--png', join(dir, 'view.png'), '--scale', '2', '--raw', join(dir, 'raw')]);
+  const at = png.at as number;
+  const expected = await expectedColors(rec, at);
+  for (const [disk, e] of expected) {
+    const raw = readPng(join(dir, 'raw', `disk${disk}.png`));
+    expect(raw.width).toBe(e.width);
+    let bad = 0;
+    e.colors.forEach((c, i) => {
+      if (rgbaAt(raw, i % e.width, Math.floor(i / e.width)).join() !== rgba(c).join()) bad++;
+    });
+    expect(bad, `disk ${disk}: raw pixels that differ from the block-state map`).toBe(0);
+  }
+  const view = readPng(join(dir, 'view.png'));
+  expect(view.width).toBe(png.layout.width);
+  for (const g of png.layout.grids) {
+    const e = expected.get(g.disk)!;
+    expect(g.cellPx).toBe(4); // 128-wide grids: 2 px per cell at 1×, 4 at 2×
+    let bad = 0;
+    e.colors.forEach((c, i) => {
+      const x0 = g.x + (i % g.gridWidth) * g.cellPx;
+      const y0 = g.y + Math.floor(i / g.gridWidth) * g.cellPx;
+      for (let dy = 0; dy < g.cellPx; dy++)
+        for (let dx = 0; dx < g.cellPx; dx++) if (rgbaAt(view, x0 + dx, y0 + dy).join() !== rgba(c).join()) bad++;
+    });
+    expect(bad, `disk ${g.disk}: view pixels that differ from the block-state map`).toBe(0);
+  }
+
+  // WebM of the whole session at 0.5×: 10 fps, so frame k shows instant k × 0.05 s.
+  const to = Math.ceil(at * 10) / 10;
+  const speed = 0.5;
+  const fps = 10;
+  const w = runExport([
+    rec,
+    '--webm',
+    join(dir, 'all.webm'),
+    '--from',
+    '0',
+    '--to',
+    String(to),
+    '--speed',
+    String(speed),
+    '--fps',
+    String(fps),
+  ]);
+  const probe = ffprobe(join(dir, 'all.webm'));
+  const seconds = to / speed;
+  expect(Math.abs(probe.duration - seconds) / seconds).toBeLessThan(0.05);
+  // Chromium's encoder may drop a frame when the machine is overloaded (stamps tell which is which).
+  expect(probe.frames).toBeGreaterThanOrEqual(Math.floor((w.frames as number) * 0.9));
+  expect(probe.frames).toBeLessThanOrEqual((w.frames as number) + 1);
+  expect([probe.width, probe.height]).toEqual([w.width, w.height]);
+  // A frame from the middle: its stamp says which instant it shows; its blocks match.
+  const k0 = Math.floor((w.frames as number) / 2);
+  const frames = grabFrames(join(dir, 'all.webm'), k0 - 2, 5, dir).map(readPng);
+  const frame = frames.find((f) => frameStamp(f) === k0);
+  expect(frame, `a frame stamped ${k0} among ${frames.map(frameStamp)}`).toBeTruthy();
+  const match = frameMatch(frame!, w.layout, await expectedColors(rec, (k0 * speed) / fps));
+  expect(match).toBeGreaterThan(0.995);
+});
+
+test('timeline strip: drag the scrubber back, the grids show the earlier state; Live returns', async ({ page }) => {
+  requireBinary('qemu-io', 'qemu-utils');
+  const s = await serve(['--disks', '1', '--port', '0', '--ui']);
+  try {
+    await page.goto(s.ui);
+    await expect(page.getByTestId('timeline')).toBeVisible();
+    const q = (cmd: string) => spawnSync('qemu-io', ['-f', 'raw', s.uris[0], '-c', cmd]).status;
+    expect(q('write -P 1 0 1M')).toBe(0);
+    await page.waitForTimeout(1500);
+    expect(q('write -P 2 32M 1M')).toBe(0);
+    const api = new URL('/api/', s.ui).toString();
+    const written = async () =>
+      ((await (await fetch(`${api}disks/1`)).json()) as { blocks: { written: number } }).blocks.written;
+    await expect.poll(written).toBe(512);
+    // Scrub to the very start of the session: nothing written there.
+    const box = (await page.getByTestId('scrubber').boundingBox())!;
+    await page.mouse.click(box.x + 1, box.y + box.height / 2);
+    await expect.poll(written).toBe(0);
+    await expect(page.getByRole('button', { name: 'Live' })).toHaveAttribute('aria-pressed', 'false');
+    await page.getByRole('button', { name: 'Live' }).click();
+    await expect.poll(written).toBe(512);
+    // The plots open beside the grids, drawn by uPlot.
+    await page.getByRole('button', { name: 'Plots' }).click();
+    await expect(page.getByTestId('plot-scatter').locator('canvas')).toBeVisible();
+  } finally {
+    await s.stop();
+  }
+});
