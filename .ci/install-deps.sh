@@ -12,6 +12,8 @@ need qemu-io qemu-utils
 need nbdinfo libnbd-bin
 need nbdcopy libnbd-bin
 need fio fio
+need ffmpeg ffmpeg
+need ffprobe ffmpeg
 need chromium chromium
 need curl curl
 need openssl openssl

@@ -73,11 +73,13 @@ export function composeScene(canvas: HTMLCanvasElement, scene: ExportScene, scal
   const colW = Math.max(...sizes.map((z) => z.w), 120 * s);
   const rowH = Math.max(...sizes.map((z) => z.h)) + LABEL * s;
   const rows = Math.ceil(n / columns);
-  const captionH = scene.caption ? 56 * s : 28 * s;
+  // Always room for a caption: a video keeps one size whether a caption shows or not.
+  const captionH = 56 * s;
   const width = (PAD * 2 + columns * colW + (columns - 1) * PAD) * 1;
   const height = PAD + captionH + rows * rowH + (rows - 1) * PAD + LEGEND * s + PAD;
-  canvas.width = width + (width % 2);
-  canvas.height = height + (height % 2);
+  // Resize only when needed: resizing (even to the same size) disturbs a canvas being captured.
+  if (canvas.width !== width + (width % 2)) canvas.width = width + (width % 2);
+  if (canvas.height !== height + (height % 2)) canvas.height = height + (height % 2);
   const ctx = canvas.getContext('2d')!;
   ctx.imageSmoothingEnabled = false;
   ctx.fillStyle = pal.background;

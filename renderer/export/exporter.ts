@@ -111,9 +111,11 @@ export async function exportWebm(c: Controller, o: WebmOptions): Promise<WebmRes
   const chunks: Blob[] = [];
   rec.ondataavailable = (e) => e.data.size && chunks.push(e.data);
   const stopped = new Promise<void>((r) => (rec.onstop = () => r()));
+  let failure: string | null = null;
+  rec.onerror = (e) => (failure = String((e as unknown as { error?: Error }).error?.message ?? 'MediaRecorder error'));
   rec.start();
   const t0 = performance.now();
-  for (let k = 0; k <= frames; k++) {
+  for (let k = 0; k <= frames && !failure; k++) {
     // Frame `frames` repeats the last one: it closes the last frame's duration.
     layout = composeScene(canvas, scenes[Math.min(k, frames - 1)], o.scale ?? 1);
     stampFrame(canvas, Math.min(k, frames - 1));
@@ -122,8 +124,9 @@ export async function exportWebm(c: Controller, o: WebmOptions): Promise<WebmRes
     const wait = t0 + ((k + 1) * 1000) / fps - performance.now();
     if (wait > 0) await new Promise((r) => setTimeout(r, wait));
   }
-  rec.stop();
+  if (rec.state !== 'inactive') rec.stop();
   await stopped;
+  if (failure) throw new Error(`WebM recording failed: ${failure}`);
   const webm = await toBytes(new Blob(chunks, { type: 'video/webm' }));
   return { webm, frames, width: canvas.width, height: canvas.height, fps, layout };
 }

@@ -89,6 +89,8 @@ export async function main(argv: string[]): Promise<number> {
   });
   try {
     const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    page.on('console', (m) => m.type() === 'error' && console.error(`page: ${m.text()}`));
+    page.on('pageerror', (e) => console.error(`page: ${e.message}`));
     await page.goto(control.url);
     await page.waitForFunction(() => {
       const h = (window as unknown as { __blockscopeExport?: ExportHooks }).__blockscopeExport;
