@@ -63,6 +63,7 @@ export class Recorder {
   /** While a checkpoint compresses, sealed blocks wait so that the file stays in time order. */
   private held: AppendBlock[] | null = null;
   private checkpointing: Promise<void> | null = null;
+  private checkpointSoon = false;
   private closed = false;
   requests = 0;
   lost = 0;
@@ -132,9 +133,15 @@ export class Recorder {
     // Blocks stay small in bytes and in time (the scrubber and the plots read their summaries).
     if (rd.enc.w.pos >= BLOCK_BYTES || rd.enc.lastTimeUs - rd.enc.firstTimeUs > this.o.flushMs * 1000)
       this.sealDisk(rd);
-    if (this.sinceCheckpoint >= this.o.checkpointRequests && !this.checkpointing) {
-      if (this.o.live) setImmediate(() => this.checkpoint(this.nowUs()));
-      else this.checkpoint(Math.floor(ev.endUs - t0));
+    if (this.sinceCheckpoint >= this.o.checkpointRequests && !this.checkpointing && !this.checkpointSoon) {
+      if (this.o.live) {
+        // Once: more requests arrive before setImmediate runs.
+        this.checkpointSoon = true;
+        setImmediate(() => {
+          this.checkpointSoon = false;
+          this.checkpoint(this.nowUs());
+        });
+      } else this.checkpoint(Math.floor(ev.endUs - t0));
     }
   }
 
