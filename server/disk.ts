@@ -116,6 +116,12 @@ export class Disk {
     const f = this.chain?.find(name);
     if (!f) throw new Error(`disk ${this.number} has no ${name} filter`);
     if (!f.configure) throw new Error(`the ${name} filter has no live settings`);
+    // Paths (error-file, logfile) and the like are fixed at start: whoever steers the disk live
+    // (API, UI) must not point Blockscope at a file.
+    for (const key of Object.keys(params)) {
+      const spec = f.params.find((p) => p.name === key || p.aliases?.includes(key));
+      if (spec && !spec.live) throw new Error(`${name} filter: '${key}' is set when the disk starts, not live`);
+    }
     f.configure(params);
   }
 

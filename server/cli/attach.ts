@@ -3,10 +3,11 @@
 //   blockscope attach --size 64M /tmp/log
 //   blockscope attach --disks 5 --size 64M /tmp/log%d --error-file /tmp/error%d --ui
 
-import { existsSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Disk } from '../disk.ts';
 import { Engine } from '../engine.ts';
+import { flagRaised, lowerFlag, raiseFlag } from '../filters/flag-file.ts';
 import { LogCorrelator } from '../logs/correlator.ts';
 import { parseLine } from '../logs/parser.ts';
 import { LogTailer } from '../logs/tailer.ts';
@@ -57,12 +58,10 @@ export async function attachDisk(
   const correlator = new LogCorrelator(n, disk.bus, 'arrival');
   const a: AttachedDisk = { disk, tailer: null as unknown as LogTailer, correlator, unparsed: 0 };
   if (errorFile) {
+    // Fixed here, at start; the toggle only creates/removes it as an empty flag file (flag-file.ts).
     const file = resolve(errorFile);
-    disk.errorToggle = (on) => {
-      if (on) writeFileSync(file, '');
-      else if (existsSync(file)) unlinkSync(file);
-    };
-    disk.errorToggleState = () => existsSync(file);
+    disk.errorToggle = (on) => (on ? raiseFlag : lowerFlag)(file);
+    disk.errorToggleState = () => flagRaised(file);
   }
   a.tailer = new LogTailer(
     logPath,
