@@ -113,7 +113,8 @@ export class Controller {
       const prev = this.lastCounters.get(disk);
       const r = prev ? computeRates(prev.c, cur.c, now - prev.at) : computeRates(cur.c, cur.c, 1);
       const errors = Object.values(cur.c).reduce((n, c) => n + c.errors, 0);
-      rates[disk] = { ...r, inFlight: cur.inFlight, errors, latencyUs: cur.latency };
+      const cancelled = Object.values(cur.c).reduce((n, c) => n + c.cancelled, 0);
+      rates[disk] = { ...r, inFlight: cur.inFlight, errors, cancelled, latencyUs: cur.latency };
       this.lastCounters.set(disk, { at: now, c: cur.c });
     }
     setUi({ rates: { ...store.getState().rates, ...rates }, frames: this.rafCount });

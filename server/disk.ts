@@ -96,8 +96,9 @@ export class Disk {
 
   /** Overridden by attach mode, which toggles the external nbdkit's error file instead. */
   errorToggle: ((on: boolean) => void) | null = null;
-  /** Attach/replay: log lines that could not be parsed. */
+  /** Attach/replay: log lines that could not be read, and why the last one could not. */
   unparsedLines: number | undefined = undefined;
+  lastUnparsed: string | undefined = undefined;
   errorToggleState: (() => boolean) | null = null;
 
   setErrors(on: boolean): void {
@@ -141,6 +142,7 @@ export class Disk {
       logfile: typeof logfile === 'string' ? logfile : null,
       ...this.stats.snapshot(),
       ...(this.unparsedLines !== undefined ? { unparsedLines: this.unparsedLines } : {}),
+      ...(this.lastUnparsed !== undefined ? { lastUnparsed: this.lastUnparsed } : {}),
     };
   }
 

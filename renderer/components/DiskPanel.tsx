@@ -141,13 +141,29 @@ export const DiskPanel = memo(function DiskPanel({ disk }: { disk: DiskInfo }) {
             <td>{rates?.inFlight ?? 0}</td>
             <td />
             <th>errors</th>
-            <td className={rates?.errors ? 'bad' : ''}>{rates?.errors ?? 0}</td>
+            <td className={rates?.errors ? 'bad' : ''}>
+              {rates?.errors ?? 0}
+              {rates?.cancelled ? (
+                <span
+                  title="requests whose client went away before the answer (not errors)"
+                  data-testid={`cancelled-${disk.number}`}
+                >
+                  {' '}
+                  +{rates.cancelled} cancelled
+                </span>
+              ) : null}
+            </td>
             <td>p99 {((rates?.latencyUs.p99 ?? 0) / 1000).toFixed(1)} ms</td>
           </tr>
         </tbody>
       </table>
       <footer className="disk-foot">
         {disk.logfile && <code title="log file">{disk.logfile}</code>}
+        {disk.unparsedLines ? (
+          <span className="bad" title={disk.lastUnparsed} data-testid={`unparsed-${disk.number}`}>
+            {disk.unparsedLines} unreadable log line{disk.unparsedLines === 1 ? '' : 's'}
+          </span>
+        ) : null}
         <span className="spacer" />
         <button onClick={() => void c.clearPicture(disk.number)}>Clear</button>
         <button

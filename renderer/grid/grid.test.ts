@@ -8,7 +8,7 @@ import { CellPainter } from './cell-painter.ts';
 import { PALETTES, mixColor, packColor, unpackColor } from './palette.ts';
 
 const counters = () =>
-  Object.fromEntries(OPS.map((op) => [op, { count: 0, bytes: 0, errors: 0 }])) as Record<Op, OpCounter>;
+  Object.fromEntries(OPS.map((op) => [op, { count: 0, bytes: 0, errors: 0, cancelled: 0 }])) as Record<Op, OpCounter>;
 const frame = (over: Partial<DiskFrame>): DiskFrame => ({
   disk: 1,
   full: null,
@@ -74,7 +74,7 @@ test('transport guard and rates', () => {
   assert.equal(isServerPush('disks'), false);
   const a = counters();
   const b = counters();
-  b.write = { count: 100, bytes: 409600, errors: 0 };
+  b.write = { count: 100, bytes: 409600, errors: 0, cancelled: 0 };
   const r = computeRates(a, b, 500);
   assert.equal(r.ops.write, 200);
   assert.equal(r.bytesPerSec.write, 819200);

@@ -11,6 +11,8 @@ export interface DiskRates {
   bytesPerSec: Record<Op, number>;
   inFlight: number;
   errors: number;
+  /** Requests ended by their client going away (not errors any client saw). */
+  cancelled: number;
   latencyUs: { p50: number; p99: number };
 }
 

@@ -3,18 +3,20 @@
 // never loaded whole: the streams are merged by timestamp, and a seek restarts them and
 // fast-forwards to the target time without waiting.
 
-import { createReadStream } from 'node:fs';
-import { createInterface } from 'node:readline';
 import type { Disk } from '../disk.ts';
 import type { ReplayControl } from '../engine.ts';
 import type { ReplayStatus } from '../shared/types.ts';
 import { LogCorrelator } from './correlator.ts';
-import { parseLine, type LogLine } from './parser.ts';
+import { readLogLines } from './lines.ts';
+import { readLine, type LogLine } from './parser.ts';
+import { UnreadableLines } from './unreadable.ts';
 
 interface Stream {
   disk: Disk;
   correlator: LogCorrelator;
-  lines: AsyncIterator<string>;
+  lines: AsyncIterator<string | null>;
+  unreadable: UnreadableLines;
+  lineNo: number;
   next: LogLine | null;
   done: boolean;
 }
@@ -104,11 +106,14 @@ export class Replayer implements ReplayControl {
   }
 
   private async open(): Promise<void> {
+    // Close the previous pass's files (a seek reopens them).
+    await Promise.all(this.streams.map((s) => s.lines.return?.(undefined)));
     this.streams = this.paths.map((path, i) => {
       const disk = this.disks[i];
-      const rl = createInterface({ input: createReadStream(path), crlfDelay: Infinity });
       const correlator = new LogCorrelator(disk.number, disk.bus, 'log');
-      return { disk, correlator, lines: rl[Symbol.asyncIterator](), next: null, done: false };
+      // A new pass over the file counts its unreadable lines from zero.
+      const unreadable = new UnreadableLines(disk, path, this.generation > 0);
+      return { disk, correlator, lines: readLogLines(path), unreadable, lineNo: 0, next: null, done: false };
     });
     for (const s of this.streams) await this.advance(s);
   }
@@ -122,13 +127,18 @@ export class Replayer implements ReplayControl {
         s.done = true;
         return;
       }
+      s.lineNo++;
+      if (r.value === null) {
+        s.unreadable.overlong(s.lineNo);
+        continue;
+      }
       if (!r.value) continue;
-      const l = parseLine(r.value);
-      if (l) {
-        s.next = l;
+      const l = readLine(r.value);
+      if (l.line) {
+        s.next = l.line;
         return;
       }
-      s.disk.unparsedLines = (s.disk.unparsedLines ?? 0) + 1;
+      s.unreadable.note(s.lineNo, l.why);
     }
   }
 
@@ -143,7 +153,6 @@ export class Replayer implements ReplayControl {
   }
 
   async run(): Promise<void> {
-    for (const d of this.disks) d.unparsedLines = 0;
     await this.open();
     let wallStart = performance.now();
     let logAtWallStart = 0;
@@ -153,10 +162,7 @@ export class Replayer implements ReplayControl {
         // Restart everything and fast-forward.
         const target = this.seekTo;
         this.seekTo = null;
-        for (const d of this.disks) {
-          d.stats.clear();
-          d.unparsedLines = 0;
-        }
+        for (const d of this.disks) d.stats.clear();
         this.requests = 0;
         this.positionUs = 0;
         this.startUs = null;

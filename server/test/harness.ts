@@ -112,7 +112,7 @@ export interface CliProcess {
   stderr(): string;
   /** Resolves with the first match of `re` in stdout (rejects if the process exits first). */
   waitFor(re: RegExp, timeoutMs?: number): Promise<RegExpExecArray>;
-  /** The process's resident memory (VmRSS), MiB. */
+  /** The process's resident memory (VmRSS), MiB; 0 once it has exited. */
   rssMiB(): number;
   alive(): boolean;
   /** SIGTERM, then SIGKILL after `graceMs`; resolves with the exit code. */
@@ -160,8 +160,12 @@ export function spawnCli(args: string[]): CliProcess {
       });
     },
     rssMiB() {
-      const status = readFileSync(`/proc/${proc.pid}/status`, 'utf8');
-      return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? NaN) / 1024;
+      try {
+        const status = readFileSync(`/proc/${proc.pid}/status`, 'utf8');
+        return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024;
+      } catch {
+        return 0; // gone
+      }
     },
     alive: () => proc.exitCode === null && proc.signalCode === null,
     async stop(graceMs = 5000) {
