@@ -5,7 +5,7 @@
 import { Disk } from '../disk.ts';
 import { Engine } from '../engine.ts';
 import { LogCorrelator } from '../logs/correlator.ts';
-import { Replayer } from '../logs/replayer.ts';
+import { MAX_SPEED, MIN_SPEED, Replayer } from '../logs/replayer.ts';
 import { readLogLines } from '../logs/lines.ts';
 import { readLine, sizeFinding, type SizeFinding } from '../logs/parser.ts';
 import { UnreadableLines } from '../logs/unreadable.ts';
@@ -16,7 +16,7 @@ export const REPLAY_HELP = `usage: blockscope replay LOGFILE… [--size SIZE] [-
 
 Play finished nbdkit/Blockscope log files, one disk per file.
   --summary      no timing, no UI: print the final state of each disk as JSON (GET /api/disks shape)
-  --speed N      play N times faster than recorded (default 1)
+  --speed N      play N times faster than recorded (default 1; 0.01 to 1000)
   --size SIZE    disk size when the log has no Connect line
   --ui, --api    show it in the UI / expose the control API
 `;
@@ -90,9 +90,9 @@ export async function main(argv: string[]): Promise<number> {
   const size = sizeOption(args, '--size') ?? null;
   if (size === 0n) throw new CliError('--size: a disk needs a size above 0');
   const speedText = one(args, '--speed') ?? '1';
-  const speed = Number(speedText);
-  if (!Number.isFinite(speed) || speed <= 0)
-    throw new CliError(`--speed: expected a positive number, got '${speedText}'`);
+  const speed = /^\d{1,9}(\.\d{1,9})?$/.test(speedText) ? Number(speedText) : NaN;
+  if (!(speed >= MIN_SPEED && speed <= MAX_SPEED))
+    throw new CliError(`--speed: expected a number from ${MIN_SPEED} to ${MAX_SPEED}, got '${speedText}'`);
   const engine = new Engine();
   if (args.flags.has('--summary')) {
     await replayLogs(engine, args.positional, size);

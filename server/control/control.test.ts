@@ -68,6 +68,9 @@ test('POST routes toggle errors and set delays; bad input gets 400/404 with a me
   r = await api('POST', '/api/disks/1/filters/delay', { rdelay: '25ms' });
   assert.equal(r.json.filters[0].settings.rdelay, '25ms');
   assert.equal((await api('POST', '/api/disks/1/filters/delay', { rdelay: 'soon' })).status, 400);
+  const tooLong = await api('POST', '/api/disks/1/filters/delay', { rdelay: '4294968' });
+  assert.equal(tooLong.status, 400);
+  assert.match(tooLong.json.error, /rdelay: delay '4294968' is too long/);
   assert.equal((await api('POST', '/api/disks/1/errors', { on: 'yes' })).status, 400);
   assert.equal((await api('GET', '/api/disks/9')).status, 404);
   assert.equal((await api('POST', '/api/disks/1/filters/log', {})).status, 409);

@@ -22,6 +22,9 @@ interface Stream {
 }
 
 const TICK_MS = 20;
+/** Playback speeds accepted (CLI and API alike). */
+export const MIN_SPEED = 0.01;
+export const MAX_SPEED = 1000;
 
 export class Replayer implements ReplayControl {
   private streams: Stream[] = [];
@@ -75,7 +78,8 @@ export class Replayer implements ReplayControl {
     this.poke();
   }
   setSpeed(speed: number): void {
-    if (!(speed > 0) || !Number.isFinite(speed)) throw new Error(`speed must be a positive number, got ${speed}`);
+    if (!(speed >= MIN_SPEED && speed <= MAX_SPEED))
+      throw new Error(`speed must be a number from ${MIN_SPEED} to ${MAX_SPEED}, got ${speed}`);
     this.speed = speed;
   }
   /** Jump to `seconds` of log time: restart from the top and fast-forward. */

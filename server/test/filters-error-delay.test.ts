@@ -139,3 +139,20 @@ test('a client that disconnects during a delay leaves no timers behind; its requ
     await t.close();
   }
 });
+
+test('rdelay=2147484 (past 2^31 ms) really delays reads: qemu-io is still waiting when it is killed', async () => {
+  requireBinary('qemu-io', 'qemu-utils');
+  const t = await startDisks({ filters: [{ name: 'delay', params: { rdelay: '2147484' } }] });
+  try {
+    const read = run('qemu-io', ['-f', 'raw', t.uris[0], '-c', 'read 0 4k'], { timeoutMs: 4000 });
+    for (let i = 0; i < 200 && t.engine.disk(1).info().inFlight < 1; i++) await new Promise((r) => setTimeout(r, 25));
+    assert.equal(t.engine.disk(1).info().inFlight, 1, 'the read should be waiting in the delay');
+    const r = await read;
+    // Node's timer overflow made this read instant (exit 0 at once); it must wait until killed.
+    assert.equal(r.code, null, `qemu-io finished: ${r.stdout}${r.stderr}`);
+    for (let i = 0; i < 100 && t.engine.disk(1).info().inFlight > 0; i++) await new Promise((r) => setTimeout(r, 20));
+    assert.deepEqual(t.engine.disk(1).info().counters.read, { count: 1, bytes: 4096, errors: 0, cancelled: 1 });
+  } finally {
+    await t.close();
+  }
+});
