@@ -15,7 +15,9 @@ export function parseDelay(key: string, value: string): number {
   if (!m) throw new ParamError(`${key}: could not parse delay '${value}' (use SECS or NNms, e.g. 2 or 40ms)`);
   const ms = m[2] ? Number(m[1]) : Number(m[1]) * 1000;
   if (ms > MAX_DELAY_MS)
-    throw new ParamError(`${key}: delay '${value}' is too long (at most ${MAX_DELAY_MS}ms or 4294967s, about 49.7 days)`);
+    throw new ParamError(
+      `${key}: delay '${value}' is too long (at most ${MAX_DELAY_MS}ms or 4294967s, about 49.7 days)`,
+    );
   return ms;
 }
 
