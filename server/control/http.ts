@@ -105,13 +105,18 @@ async function route(
   method: string,
   path: string,
   req: IncomingMessage,
+  query: URLSearchParams,
 ): Promise<{ call: string; params: unknown } | null> {
   let m: RegExpExecArray | null;
   if (method === 'GET' && path === '/api/disks') return { call: 'listDisks', params: {} };
   if (method === 'GET' && (m = /^\/api\/disks\/(\d+)$/.exec(path)))
     return { call: 'disk', params: { disk: Number(m[1]) } };
   if (method === 'GET' && (m = /^\/api\/disks\/(\d+)\/cells\/(\d+)$/.exec(path))) {
-    return { call: 'inspectCell', params: { disk: Number(m[1]), cell: Number(m[2]) } };
+    const count = query.get('count');
+    return {
+      call: 'inspectCell',
+      params: { disk: Number(m[1]), cell: Number(m[2]), ...(count !== null ? { count: Number(count) } : {}) },
+    };
   }
   if (method === 'GET' && path === '/api/presets/commands') return { call: 'presetCommands', params: {} };
   if (method !== 'POST') return null;
@@ -184,7 +189,7 @@ export async function startControlServer(engine: Engine, o: ControlServerOptions
         if (!tokenMatches(token, requestToken(req.headers, query))) {
           return sendJson(res, 401, { error: TOKEN_REQUIRED }, { 'www-authenticate': 'Bearer realm="blockscope"' });
         }
-        const r = await route(api, req.method ?? 'GET', path, req);
+        const r = await route(api, req.method ?? 'GET', path, req, query);
         if (!r) return sendJson(res, 404, { error: `no route ${req.method} ${path} (see docs/api.md)` });
         if (r.call === 'disk') {
           const p = r.params as { disk: number };
