@@ -96,8 +96,9 @@ export class Disk {
 
   /** Overridden by attach mode, which toggles the external nbdkit's error file instead. */
   errorToggle: ((on: boolean) => void) | null = null;
-  /** Attach/replay: log lines that could not be parsed. */
+  /** Attach/replay: log lines that could not be read, and why the last one could not. */
   unparsedLines: number | undefined = undefined;
+  lastUnparsed: string | undefined = undefined;
   errorToggleState: (() => boolean) | null = null;
 
   setErrors(on: boolean): void {
@@ -116,6 +117,12 @@ export class Disk {
     const f = this.chain?.find(name);
     if (!f) throw new Error(`disk ${this.number} has no ${name} filter`);
     if (!f.configure) throw new Error(`the ${name} filter has no live settings`);
+    // Paths (error-file, logfile) and the like are fixed at start: whoever steers the disk live
+    // (API, UI) must not point Blockscope at a file.
+    for (const key of Object.keys(params)) {
+      const spec = f.params.find((p) => p.name === key || p.aliases?.includes(key));
+      if (spec && !spec.live) throw new Error(`${name} filter: '${key}' is set when the disk starts, not live`);
+    }
     f.configure(params);
   }
 
@@ -135,6 +142,7 @@ export class Disk {
       logfile: typeof logfile === 'string' ? logfile : null,
       ...this.stats.snapshot(),
       ...(this.unparsedLines !== undefined ? { unparsedLines: this.unparsedLines } : {}),
+      ...(this.lastUnparsed !== undefined ? { lastUnparsed: this.lastUnparsed } : {}),
       ...(this.backend?.upstream ? { upstream: this.backend.upstream() } : {}),
     };
   }

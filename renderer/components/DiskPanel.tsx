@@ -24,6 +24,11 @@ export function DiskSource({ disk }: { disk: DiskInfo }) {
     <div className="source">
       <span className="muted">{verb}</span>
       <code title={disk.logfile ?? ''}>{disk.logfile ?? 'a log file'}</code>
+      {disk.unparsedLines ? (
+        <span className="bad" title={disk.lastUnparsed} data-testid={`unparsed-${disk.number}`}>
+          {disk.unparsedLines} unreadable line{disk.unparsedLines === 1 ? '' : 's'}
+        </span>
+      ) : null}
     </div>
   );
 }

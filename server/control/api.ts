@@ -5,6 +5,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Engine } from '../engine.ts';
+import { MAX_SPEED, MIN_SPEED } from '../logs/replayer.ts';
 import { isPreset, presetCommands, presetSpecs, type PresetOptions } from '../presets.ts';
 import { parseSize } from '../size.ts';
 import type { ControlMethod, ControlMethods } from '../shared/types.ts';
@@ -110,7 +111,7 @@ export class ControlApi {
         // Answer with the position after the step or seek, not before it.
         else if (action === 'step') await r.step();
         else if (action === 'seek') await r.seek(num(p, 'seconds', 0, 1e9));
-        else if (action === 'speed') r.setSpeed(num(p, 'speed', 0.01, 1000));
+        else if (action === 'speed') r.setSpeed(num(p, 'speed', MIN_SPEED, MAX_SPEED));
         return r.status();
       }
       case 'presetCommands': {

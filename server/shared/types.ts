@@ -62,16 +62,27 @@ export interface RequestEvent {
   endUs: number;
   /** null when the request succeeded. */
   error: Errno | null;
+  /**
+   * True when the request ended because its client went away (or the server stopped) before
+   * it could be answered: no error reached any client. Counted as `cancelled`, not `errors`,
+   * and it marks no cell. `error` still says how it ended (ESHUTDOWN).
+   */
+  cancelled?: boolean;
 }
 
 export type RequestPhase = 'start' | 'end';
 export type RequestListener = (phase: RequestPhase, ev: RequestEvent) => void;
 
-/** Per-operation counters, cumulative since the disk started (or was reset). */
+/**
+ * Per-operation counters, cumulative since the disk started (or was reset). `count` and `bytes`
+ * cover every request that ended; `errors` (answered with an error) and `cancelled` (ended by a
+ * disconnect, never answered) are disjoint parts of it.
+ */
 export interface OpCounter {
   count: number;
   bytes: number;
   errors: number;
+  cancelled: number;
 }
 
 export interface FilterInfo {
@@ -104,8 +115,10 @@ export interface DiskInfo {
   latencyUs: { p50: number; p99: number };
   /** Grid geometry the engine uses for this disk (see geometry.ts). */
   grid: GridGeometry;
-  /** Attach/replay only: lines that could not be parsed. */
+  /** Attach/replay only: log lines that could not be read (counted and skipped). */
   unparsedLines?: number;
+  /** Attach/replay only: why the last such line could not be read, e.g. "line 12: offset=zz is not a 64-bit offset". */
+  lastUnparsed?: string;
   /** Proxy disks (nbd backend, disk images): the upstream server's state. */
   upstream?: UpstreamInfo;
 }
