@@ -16,6 +16,7 @@ need chromium chromium
 need curl curl
 need tar tar
 need guestfish libguestfs-tools
+need certtool gnutls-bin   # TLS tests: X.509 certificates as nbdkit-tls(1) makes them
 [ -e /usr/lib/python3/dist-packages/nbd.py ] || missing+=(python3-libnbd)
 ls /boot/vmlinuz-* >/dev/null 2>&1 || missing+=(linux-image-amd64)
 fc-list 2>/dev/null | grep -qi liberation || missing+=(fonts-liberation)

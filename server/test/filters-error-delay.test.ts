@@ -116,7 +116,9 @@ test('a client that disconnects during a delay leaves no timers behind', async (
       ],
       { env: NBDSH_ENV },
     );
-    await new Promise((r) => setTimeout(r, 200));
+    // nbdsh (python) may take a while to start on a loaded machine: wait for both delays.
+    for (let i = 0; i < 100 && !(t.engine.disk(1).info().inFlight >= 2); i++)
+      await new Promise((r) => setTimeout(r, 20));
     assert.ok(timers() >= before + 2, 'delays should be pending');
     await p; // nbdsh exits without waiting for the replies
     await new Promise((r) => setTimeout(r, 100));
