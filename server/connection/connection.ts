@@ -179,7 +179,7 @@ export class Connection {
       });
       this.loop.pump();
     } catch (err) {
-      this.drop(`handshake failed: ${(err as Error)?.stack ?? String(err)}`);
+      this.crash(err);
     }
   }
 
