@@ -37,6 +37,8 @@ export interface DiskSpec {
   tls?: TlsSettings;
   /** Drop clients still negotiating after this long (ms); absent = the server's default, 0 = never. */
   handshakeTimeoutMs?: number;
+  /** nbdkit's --no-sr (a testing switch): refuse NBD_OPT_STRUCTURED_REPLY. */
+  noStructuredReplies?: boolean;
 }
 
 export type DiskMode = DiskInfo['mode'];
@@ -82,6 +84,7 @@ export class Disk {
       unixSocket: spec.unixSocket,
       tls,
       handshakeTimeoutMs: spec.handshakeTimeoutMs,
+      noStructuredReplies: spec.noStructuredReplies,
     });
     try {
       await disk.server.listen();

@@ -22,6 +22,8 @@ export interface NbdServerOptions {
   tls?: TlsServerConfig | null;
   /** Drop clients still negotiating after this long (default 30 s; 0 = never). */
   handshakeTimeoutMs?: number;
+  /** Refuse structured replies (nbdkit's --no-sr, for testing clients' simple-reply paths). */
+  noStructuredReplies?: boolean;
 }
 
 /** How long a clean shutdown waits for in-flight requests before failing them. */
@@ -112,6 +114,7 @@ export class NbdServer {
       readonly: o.readonly,
       tls: o.tls ?? null,
       handshakeTimeoutMs: o.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS,
+      structuredReplies: !o.noStructuredReplies,
       onClose: (c) => this.connections.delete(c),
     });
     this.connections.add(conn);

@@ -30,6 +30,8 @@ export interface ListenOptions {
   tls?: TlsSettings;
   /** serve --handshake-timeout, in ms. */
   handshakeTimeoutMs?: number;
+  /** serve --no-sr. */
+  noStructuredReplies?: boolean;
 }
 
 export interface PresetOptions extends ListenOptions {
@@ -65,6 +67,7 @@ export function presetSpecs(name: PresetName, o: PresetOptions): DiskSpec[] {
       unixSocket: o.unixDir ? join(o.unixDir, `disk${d}.sock`) : undefined,
       ...(o.tls ? { tls: o.tls } : {}),
       ...(o.handshakeTimeoutMs !== undefined ? { handshakeTimeoutMs: o.handshakeTimeoutMs } : {}),
+      ...(o.noStructuredReplies ? { noStructuredReplies: true } : {}),
     };
   });
 }

@@ -40,6 +40,7 @@ Listening (127.0.0.1 only unless told otherwise):
   --unix DIR           also a Unix socket per disk: DIR/disk%d.sock (mode 0600);
                        without --port, Unix sockets only
   --handshake-timeout S  drop clients still negotiating after S seconds (default 30; 0 = never)
+  --no-sr              refuse structured replies (as nbdkit's testing switch)
 TLS (as nbdkit; URIs become nbds://):
   --tls=off|on|require   off (default); on: clients may STARTTLS; require: only TLS clients
   --tls-psk=FILE       pre-shared keys, psktool's username:hexkey lines (overrides certificates)
@@ -81,7 +82,7 @@ const SPEC = {
     '--tls-psk',
     '--tls-certificates',
   ],
-  flags: ['--readonly', '--ui', '--help', '--tls-verify-peer'],
+  flags: ['--readonly', '--ui', '--help', '--tls-verify-peer', '--no-sr'],
   aliases: { '-r': '--readonly', '-h': '--help' },
   repeat: ['--filter', '--disk'],
 };
@@ -177,6 +178,7 @@ export function parseServeArgs(argv: string[]): ServeOptions | 'help' {
   const connection = {
     ...(tls ? { tls } : {}),
     ...(handshakeTimeout !== undefined ? { handshakeTimeoutMs: handshakeTimeout * 1000 } : {}),
+    ...(args.flags.has('--no-sr') ? { noStructuredReplies: true } : {}),
   };
   if (unixDir) mkdirSync(unixDir, { recursive: true, mode: 0o700 });
 

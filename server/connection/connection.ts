@@ -31,6 +31,8 @@ export interface ConnectionOptions {
   tls: TlsServerConfig | null;
   /** A client still negotiating after this long is dropped; 0 = no limit. */
   handshakeTimeoutMs: number;
+  /** False: refuse NBD_OPT_STRUCTURED_REPLY (nbdkit's --no-sr). */
+  structuredReplies: boolean;
   /** Called once when the connection is over (for the server's bookkeeping). */
   onClose: (conn: Connection) => void;
 }
@@ -191,6 +193,7 @@ export class Connection {
       description: this.o.description,
       readonly: this.o.readonly,
       tlsMode: this.o.tls?.mode ?? 'off',
+      structuredReplies: this.o.structuredReplies,
       need: (n) => this.need(n),
       skip: (n) => this.skip(n),
       startTls: () => this.startTls(),

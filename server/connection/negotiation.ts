@@ -54,6 +54,8 @@ export interface NegotiationHost {
   readonly readonly: boolean;
   /** off, on or require; `info.tls` says whether TLS is up. */
   readonly tlsMode: TlsMode;
+  /** False when structured replies are switched off (--no-sr). */
+  readonly structuredReplies: boolean;
   /** Wait until n bytes are queued and take them; null once the connection is closed. */
   need(n: number): Promise<Buffer | null>;
   /** Discard n bytes as they arrive, never holding them; false once the connection is closed. */
@@ -228,7 +230,8 @@ class Negotiation {
         case OPT.GO:
           return await this.infoOrGo(option, data, reply, error); // await: its parse errors are caught below
         case OPT.STRUCTURED_REPLY:
-          if (data.length) error(REP.ERR_INVALID, 'NBD_OPT_STRUCTURED_REPLY takes no data');
+          if (!h.structuredReplies) error(REP.ERR_UNSUP, 'structured replies are switched off (--no-sr)');
+          else if (data.length) error(REP.ERR_INVALID, 'NBD_OPT_STRUCTURED_REPLY takes no data');
           else {
             this.structured = true;
             reply(REP.ACK);

@@ -106,40 +106,44 @@ async function checkpoint(label: string, baseline: { rss: number; fds: number })
   assert.ok(rss < baseline.rss + 768 * MiB, `${label}: RSS ${Math.round(rss / MiB)} MiB`);
 }
 
-test(`fuzz: ${CASES} cases from seed ${SEED}; server alive, control data intact, RSS and fds bounded`, async () => {
-  const baseline = { rss: srv.rss(), fds: srv.fds() };
-  const kinds = { handshake: 0, transmission: 0, garbage: 0 };
-  const started = performance.now();
-  let peakRss = baseline.rss;
-  for (let batch = FROM; batch < FROM + CASES; batch += BATCH) {
-    const end = Math.min(batch + BATCH, FROM + CASES);
-    let next = batch;
-    let current = -1;
-    const worker = async () => {
-      while (next < end) {
-        const i = next++;
-        current = i;
-        const c = makeCase(SEED, i, g);
-        kinds[c.kind]++;
-        await runCase(c);
+test(
+  `fuzz: ${CASES} cases from seed ${SEED}; server alive, control data intact, RSS and fds bounded`,
+  { timeout: 300_000 },
+  async () => {
+    const baseline = { rss: srv.rss(), fds: srv.fds() };
+    const kinds = { handshake: 0, transmission: 0, garbage: 0 };
+    const started = performance.now();
+    let peakRss = baseline.rss;
+    for (let batch = FROM; batch < FROM + CASES; batch += BATCH) {
+      const end = Math.min(batch + BATCH, FROM + CASES);
+      let next = batch;
+      let current = -1;
+      const worker = async () => {
+        while (next < end) {
+          const i = next++;
+          current = i;
+          const c = makeCase(SEED, i, g);
+          kinds[c.kind]++;
+          await runCase(c);
+        }
+      };
+      try {
+        await Promise.all(Array.from({ length: PARALLEL }, worker));
+        await checkpoint(`cases ${batch}..${end - 1}`, baseline);
+      } catch (err) {
+        console.log(
+          `fuzz failure: replay with BLOCKSCOPE_FUZZ_SEED=${SEED} BLOCKSCOPE_FUZZ_FROM=${batch} ` +
+            `BLOCKSCOPE_FUZZ_CASES=${end - batch} (last case started: ${current})`,
+        );
+        throw err;
       }
-    };
-    try {
-      await Promise.all(Array.from({ length: PARALLEL }, worker));
-      await checkpoint(`cases ${batch}..${end - 1}`, baseline);
-    } catch (err) {
-      console.log(
-        `fuzz failure: replay with BLOCKSCOPE_FUZZ_SEED=${SEED} BLOCKSCOPE_FUZZ_FROM=${batch} ` +
-          `BLOCKSCOPE_FUZZ_CASES=${end - batch} (last case started: ${current})`,
-      );
-      throw err;
+      peakRss = Math.max(peakRss, srv.rss());
     }
-    peakRss = Math.max(peakRss, srv.rss());
-  }
-  const s = (performance.now() - started) / 1000;
-  console.log(
-    `fuzz: ${CASES} cases (${kinds.handshake} handshake, ${kinds.transmission} transmission, ` +
-      `${kinds.garbage} garbage) in ${s.toFixed(1)} s; server RSS ${Math.round(baseline.rss / MiB)} → peak ` +
-      `${Math.round(peakRss / MiB)} MiB, fds ${baseline.fds} → ${srv.fds()}`,
-  );
-});
+    const s = (performance.now() - started) / 1000;
+    console.log(
+      `fuzz: ${CASES} cases (${kinds.handshake} handshake, ${kinds.transmission} transmission, ` +
+        `${kinds.garbage} garbage) in ${s.toFixed(1)} s; server RSS ${Math.round(baseline.rss / MiB)} → peak ` +
+        `${Math.round(peakRss / MiB)} MiB, fds ${baseline.fds} → ${srv.fds()}`,
+    );
+  },
+);
