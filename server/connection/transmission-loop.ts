@@ -6,6 +6,8 @@
 // requests run, too many payload bytes are held (running requests plus read replies not yet
 // handed to the kernel), or too many reply bytes wait in the socket. A client that never reads
 // its replies therefore stops being read itself (as nbdkit), instead of growing our memory.
+// A write's payload is always read to its end before the socket pauses: a client blocked
+// sending it may not read replies until it is done, so pausing mid-payload could deadlock both.
 
 import type { Socket } from 'node:net';
 import { NbdError, type Next, type RequestContext } from '../backends/backend.ts';
@@ -67,7 +69,9 @@ export class TransmissionLoop {
   private discardHeader: RequestHeader | null = null;
   private inFlight = 0;
   private heldBytes = 0;
+  /** Over a limit: no new request is started (the socket pauses at the next request boundary). */
   private paused = false;
+  private socketPaused = false;
   private requestId = 0;
   /** The client sent NBD_CMD_DISC (nbdkit's log says so; the delay filter's close delay). */
   graceful = false;
@@ -123,6 +127,7 @@ export class TransmissionLoop {
         if (this.discardBytes > 0) return;
         const h = this.discardHeader!;
         this.discardHeader = null;
+        this.syncSocket();
         this.rejectOversize(h);
         continue;
       }
@@ -131,6 +136,7 @@ export class TransmissionLoop {
         p.filled += queue.takeInto(p.buf, p.filled, p.buf.length - p.filled);
         if (p.filled < p.buf.length) return;
         this.partial = null;
+        this.syncSocket();
         this.start(p.h, p.buf);
         continue;
       }
@@ -280,8 +286,17 @@ export class TransmissionLoop {
       this.h.socket.writableLength >= MAX_UNSENT_BYTES
     ) {
       this.paused = true;
-      this.h.socket.pause();
+      this.syncSocket();
     }
+  }
+
+  /** Stop reading while paused, except in the middle of a payload (see the top of the file). */
+  private syncSocket(): void {
+    const stop = this.paused && !this.partial && this.discardBytes === 0;
+    if (stop === this.socketPaused || !this.h.isOpen()) return;
+    this.socketPaused = stop;
+    if (stop) this.h.socket.pause();
+    else this.h.socket.resume();
   }
 
   /** Resume reading at half the limits (hysteresis: no pause/resume on every reply). */
@@ -293,7 +308,7 @@ export class TransmissionLoop {
       this.h.socket.writableLength < MAX_UNSENT_BYTES / 2
     ) {
       this.paused = false;
-      this.h.socket.resume();
+      this.syncSocket();
       this.pump();
     }
   }

@@ -164,3 +164,32 @@ test('meta contexts: bare `base:` is ignored by SET and a wildcard for LIST (NBD
   assert.equal((await c.reply()).type, REP.ERR_INVALID);
   c.close();
 });
+
+test('a write payload is read to its end even while replies back up (no deadlock with a blocking client)', async () => {
+  // nbd-tester-client's tlshuge trace did this: it sends a 47 MiB write while big read replies
+  // wait unread, and reads replies only once the payload is out. Pausing mid-payload deadlocked.
+  const c = await transmission();
+  c.s.pause(); // not reading replies for now
+  c.request(CMD.READ, 0n, 32 << 20, 0, 100);
+  const size = 48 << 20;
+  c.request(CMD.WRITE, 0n, size, 0, 200);
+  const sent = new Promise<void>((resolve) => c.s.write(Buffer.alloc(size, 0x77), () => resolve()));
+  const outcome = await Promise.race([
+    sent.then(() => 'sent'),
+    new Promise((r) => setTimeout(() => r('stuck'), 30_000)),
+  ]);
+  assert.equal(outcome, 'sent', 'the server stopped reading in the middle of the payload');
+  c.s.resume();
+  const cookies: number[] = [];
+  for (let i = 0; i < 2; i++) {
+    const r = await c.simpleReply();
+    assert.equal(r.error, 0);
+    cookies.push(r.cookie);
+    if (r.cookie !== 200) await c.read(32 << 20);
+  }
+  assert.deepEqual(
+    cookies.sort((a, b) => a - b),
+    [100, 200],
+  );
+  c.close();
+});

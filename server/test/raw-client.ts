@@ -57,20 +57,6 @@ export class RawClient {
     return out;
   }
 
-  /** Read and drop everything until the server closes (or `ms` pass); true if it closed. */
-  async drain(ms = 5000): Promise<boolean> {
-    const end = Date.now() + ms;
-    while (!this.closed && Date.now() < end) {
-      this.chunks = [];
-      this.queued = 0;
-      await new Promise<void>((r) => {
-        const t = setTimeout(r, 20);
-        this.waiters.push(() => (clearTimeout(t), r()));
-      });
-    }
-    return this.closed;
-  }
-
   async waitClosed(ms = 2000): Promise<boolean> {
     const end = Date.now() + ms;
     while (!this.closed && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
