@@ -15,6 +15,7 @@ need nbdcopy libnbd-bin
 need fio fio
 need chromium chromium
 need curl curl
+need openssl openssl
 need tar tar
 need guestfish libguestfs-tools
 need certtool gnutls-bin   # TLS tests: X.509 certificates as nbdkit-tls(1) makes them

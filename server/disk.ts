@@ -3,7 +3,7 @@
 // the same request events on the bus, so everything downstream is identical.
 
 import type { Backend } from './backends/backend.ts';
-import { createBackend } from './backends/index.ts';
+import { createBackend, type BackendName } from './backends/index.ts';
 import { EventBus } from './events/event-bus.ts';
 import { DiskStats } from './events/disk-stats.ts';
 import { FilterChain } from './filters/filter.ts';
@@ -22,8 +22,8 @@ export interface DiskSpec {
   number: number;
   /** Bytes; 0n lets the file backend use an existing image's size. */
   size: bigint;
-  backend: 'memory' | 'file';
-  /** Backend parameters (file=PATH for the file backend), `%d` already expanded. */
+  backend: BackendName;
+  /** Backend parameters (file=PATH, uri=NBD_URI …), `%d` already expanded. */
   backendParams: Record<string, string>;
   readonly: boolean;
   exportName: string;
@@ -64,7 +64,7 @@ export class Disk {
     // Credentials first: a bad key file is a clear error before anything is started.
     const tls = spec.tls ? loadTls(spec.tls) : null;
     const backend = await createBackend(spec.backend, spec.size, spec.backendParams, spec.readonly);
-    // The file backend may learn its size from an existing image.
+    // The file, nbd and image backends learn their size from what they open.
     const disk = new Disk(spec.number, backend.getSize(), 'server', spec);
     disk.backend = backend;
     const filters = spec.filters.map((f) => createFilter(f.name, f.params, { diskNumber: spec.number }));
@@ -108,8 +108,9 @@ export class Disk {
 
   /** Overridden by attach mode, which toggles the external nbdkit's error file instead. */
   errorToggle: ((on: boolean) => void) | null = null;
-  /** Attach/replay: log lines that could not be parsed. */
+  /** Attach/replay: log lines that could not be read, and why the last one could not. */
   unparsedLines: number | undefined = undefined;
+  lastUnparsed: string | undefined = undefined;
   errorToggleState: (() => boolean) | null = null;
 
   setErrors(on: boolean): void {
@@ -128,6 +129,12 @@ export class Disk {
     const f = this.chain?.find(name);
     if (!f) throw new Error(`disk ${this.number} has no ${name} filter`);
     if (!f.configure) throw new Error(`the ${name} filter has no live settings`);
+    // Paths (error-file, logfile) and the like are fixed at start: whoever steers the disk live
+    // (API, UI) must not point Blockscope at a file.
+    for (const key of Object.keys(params)) {
+      const spec = f.params.find((p) => p.name === key || p.aliases?.includes(key));
+      if (spec && !spec.live) throw new Error(`${name} filter: '${key}' is set when the disk starts, not live`);
+    }
     f.configure(params);
   }
 
@@ -147,6 +154,8 @@ export class Disk {
       logfile: typeof logfile === 'string' ? logfile : null,
       ...this.stats.snapshot(),
       ...(this.unparsedLines !== undefined ? { unparsedLines: this.unparsedLines } : {}),
+      ...(this.lastUnparsed !== undefined ? { lastUnparsed: this.lastUnparsed } : {}),
+      ...(this.backend?.upstream ? { upstream: this.backend.upstream() } : {}),
     };
   }
 

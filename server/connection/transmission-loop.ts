@@ -333,6 +333,8 @@ export class TransmissionLoop {
     if (ev) {
       ev.endUs = monotonicUs();
       ev.error = errno;
+      // Failed because the client went away (its waits were aborted): no client saw this error.
+      if (errno && this.h.ctx.signal.aborted) ev.cancelled = true;
       this.h.bus.emit('end', ev);
     }
   }

@@ -144,7 +144,15 @@ export async function runDemo(demo: Demo, o: DemoOptions): Promise<DemoRun> {
     );
     if (o.waitForViewer) while (control.pump.subscribers === 0) await new Promise((r) => setTimeout(r, 100));
 
-    const ctx: DemoContext = { servers, api: `${control.url}api`, tarball: makeTarball(dir), tarDir: 'src' };
+    const apiAuthHeader = join(dir, 'api-auth.header');
+    writeFileSync(apiAuthHeader, `Authorization: Bearer ${control.token}\n`, { mode: 0o600 });
+    const ctx: DemoContext = {
+      servers,
+      api: `${control.origin}/api`,
+      apiAuthHeader,
+      tarball: makeTarball(dir),
+      tarDir: 'src',
+    };
     const lines = servers.map((s) => `add-drive "" protocol:nbd server:${s} format:raw discard:enable`);
     if (demo.append) lines.push(`set-append "${demo.append}"`);
     demo.steps.forEach((step, i) => {

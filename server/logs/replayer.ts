@@ -3,23 +3,31 @@
 // never loaded whole: the streams are merged by timestamp, and a seek restarts them and
 // fast-forwards to the target time without waiting.
 
-import { createReadStream } from 'node:fs';
-import { createInterface } from 'node:readline';
+import { open as openFile } from 'node:fs/promises';
 import type { Disk } from '../disk.ts';
 import type { ReplayControl } from '../engine.ts';
 import type { ReplayStatus } from '../shared/types.ts';
 import { LogCorrelator } from './correlator.ts';
-import { parseLine, type LogLine } from './parser.ts';
+import { readLogLines } from './lines.ts';
+import { readLine, type LogLine } from './parser.ts';
+import { UnreadableLines } from './unreadable.ts';
 
 interface Stream {
   disk: Disk;
   correlator: LogCorrelator;
-  lines: AsyncIterator<string>;
+  lines: AsyncIterator<string | null>;
+  unreadable: UnreadableLines;
+  lineNo: number;
   next: LogLine | null;
   done: boolean;
 }
 
 const TICK_MS = 20;
+/** How far back from a log's end its last timestamp is looked for (bounded memory). */
+const MAX_TAIL_SCAN = 16 << 20;
+/** Playback speeds accepted (CLI and API alike). */
+export const MIN_SPEED = 0.01;
+export const MAX_SPEED = 1000;
 
 export class Replayer implements ReplayControl {
   private streams: Stream[] = [];
@@ -32,6 +40,11 @@ export class Replayer implements ReplayControl {
   private wake: (() => void) | null = null;
   private generation = 0;
   private seekTo: number | null = null;
+  /** Log length (µs), from the first and last timestamps; null until known. */
+  private durationUs: number | null = null;
+  /** Callers waiting for a seek or a step to finish. */
+  private seekWaiters: Array<() => void> = [];
+  private stepWaiters: Array<() => void> = [];
   requests = 0;
 
   constructor(
@@ -46,7 +59,14 @@ export class Replayer implements ReplayControl {
 
   stop(): void {
     this.stopped = true;
+    this.settle();
     this.poke();
+  }
+
+  /** Wake everyone waiting for a seek or step (done, or stopped). */
+  private settle(kind: 'seek' | 'step' | 'all' = 'all'): void {
+    if (kind !== 'step') for (const w of this.seekWaiters.splice(0)) w();
+    if (kind !== 'seek') for (const w of this.stepWaiters.splice(0)) w();
   }
 
   status(): ReplayStatus {
@@ -54,6 +74,7 @@ export class Replayer implements ReplayControl {
       playing: this.playing,
       speed: this.speed,
       positionSec: this.positionUs / 1e6,
+      durationSec: this.durationUs === null ? null : this.durationUs / 1e6,
       finished: this.finished,
       requests: this.requests,
     };
@@ -62,26 +83,38 @@ export class Replayer implements ReplayControl {
   pause(): void {
     this.playing = false;
   }
+  /** Play on; at the end, play again from the start. */
   resume(): void {
+    if (this.finished) void this.seek(0);
     this.playing = true;
     this.poke();
   }
-  /** Play until the next request completes, then pause. */
-  step(): void {
+  /** Play until the next request completes, then pause; resolves when it has. */
+  step(): Promise<void> {
     this.playing = false;
+    if (this.finished) return Promise.resolve();
     this.stepping = true;
+    const done = new Promise<void>((r) => this.stepWaiters.push(r));
     this.poke();
+    return done;
   }
   setSpeed(speed: number): void {
-    if (!(speed > 0) || !Number.isFinite(speed)) throw new Error(`speed must be a positive number, got ${speed}`);
+    if (!(speed >= MIN_SPEED && speed <= MAX_SPEED))
+      throw new Error(`speed must be a number from ${MIN_SPEED} to ${MAX_SPEED}, got ${speed}`);
     this.speed = speed;
   }
-  /** Jump to `seconds` of log time: restart from the top and fast-forward. */
-  seek(seconds: number): void {
+  /**
+   * Jump to `seconds` of log time (clamped to the log's length): restart from the top and
+   * fast-forward. Resolves when the picture is at the new position.
+   */
+  seek(seconds: number): Promise<void> {
     if (!(seconds >= 0)) throw new Error(`seek: seconds must be ≥ 0, got ${seconds}`);
-    this.seekTo = seconds * 1e6;
+    const us = seconds * 1e6;
+    this.seekTo = this.durationUs === null ? us : Math.min(us, this.durationUs);
     this.generation++;
+    const done = new Promise<void>((r) => this.seekWaiters.push(r));
     this.poke();
+    return done;
   }
 
   private poke(): void {
@@ -103,12 +136,46 @@ export class Replayer implements ReplayControl {
     });
   }
 
+  /** The last timestamp in a log: read backwards from its end (logs may be huge), at most MAX_TAIL_SCAN bytes. */
+  private static async lastTimestamp(path: string): Promise<number | null> {
+    const f = await openFile(path, 'r');
+    try {
+      const size = (await f.stat()).size;
+      for (let span = 64 * 1024; span <= MAX_TAIL_SCAN; span *= 4) {
+        const start = Math.max(0, size - span);
+        const buf = Buffer.alloc(size - start);
+        await f.read(buf, 0, buf.length, start);
+        const lines = buf.toString('utf8').split('\n');
+        // The first line of a window may be cut: skip it unless the window is the whole file.
+        for (let i = lines.length - 1; i >= (start > 0 ? 1 : 0); i--) {
+          const t = readLine(lines[i]).line?.timeUs;
+          if (t != null) return t;
+        }
+        if (start === 0) return null;
+      }
+      return null; // no timestamp near the end (a hostile log): the duration stays unknown
+    } finally {
+      await f.close();
+    }
+  }
+
+  private async measure(): Promise<void> {
+    const firsts = this.streams.map((s) => s.next?.timeUs).filter((t): t is number => t != null);
+    const lasts = (await Promise.all(this.paths.map((p) => Replayer.lastTimestamp(p).catch(() => null)))).filter(
+      (t): t is number => t != null,
+    );
+    if (firsts.length && lasts.length) this.durationUs = Math.max(0, Math.max(...lasts) - Math.min(...firsts));
+  }
+
   private async open(): Promise<void> {
+    // Close the previous pass's files (a seek reopens them).
+    await Promise.all(this.streams.map((s) => s.lines.return?.(undefined)));
     this.streams = this.paths.map((path, i) => {
       const disk = this.disks[i];
-      const rl = createInterface({ input: createReadStream(path), crlfDelay: Infinity });
       const correlator = new LogCorrelator(disk.number, disk.bus, 'log');
-      return { disk, correlator, lines: rl[Symbol.asyncIterator](), next: null, done: false };
+      // A new pass over the file counts its unreadable lines from zero.
+      const unreadable = new UnreadableLines(disk, path, this.generation > 0);
+      return { disk, correlator, lines: readLogLines(path), unreadable, lineNo: 0, next: null, done: false };
     });
     for (const s of this.streams) await this.advance(s);
   }
@@ -122,13 +189,18 @@ export class Replayer implements ReplayControl {
         s.done = true;
         return;
       }
+      s.lineNo++;
+      if (r.value === null) {
+        s.unreadable.overlong(s.lineNo);
+        continue;
+      }
       if (!r.value) continue;
-      const l = parseLine(r.value);
-      if (l) {
-        s.next = l;
+      const l = readLine(r.value);
+      if (l.line) {
+        s.next = l.line;
         return;
       }
-      s.disk.unparsedLines = (s.disk.unparsedLines ?? 0) + 1;
+      s.unreadable.note(s.lineNo, l.why);
     }
   }
 
@@ -143,44 +215,50 @@ export class Replayer implements ReplayControl {
   }
 
   async run(): Promise<void> {
-    for (const d of this.disks) d.unparsedLines = 0;
     await this.open();
+    await this.measure();
     let wallStart = performance.now();
     let logAtWallStart = 0;
     for (;;) {
-      if (this.stopped) return;
+      if (this.stopped) return this.settle();
       if (this.seekTo !== null) {
         // Restart everything and fast-forward.
         const target = this.seekTo;
         this.seekTo = null;
-        for (const d of this.disks) {
-          d.stats.clear();
-          d.unparsedLines = 0;
-        }
+        for (const d of this.disks) d.stats.clear();
         this.requests = 0;
         this.positionUs = 0;
         this.startUs = null;
         this.finished = false;
         await this.open();
         const gen = this.generation;
+        let reached = 0;
         for (let s = this.earliest(); s; s = this.earliest()) {
           const t = s.next!.timeUs;
           this.startUs ??= t;
-          if (t !== null && this.startUs !== null && t - this.startUs > target) break;
+          if (t !== null && this.startUs !== null && t - this.startUs > target) {
+            reached = target;
+            break;
+          }
+          if (t !== null && this.startUs !== null) reached = t - this.startUs;
           this.feed(s);
           await this.advance(s);
           if (gen !== this.generation) break;
         }
-        this.positionUs = target;
+        // Past the end: the position is where the log ends, not where the user asked.
+        this.positionUs = Math.min(target, reached);
         wallStart = performance.now();
         logAtWallStart = this.positionUs;
+        if (gen === this.generation) this.settle('seek');
         continue;
       }
       const s = this.earliest();
       if (!s) {
         this.finished = true;
         this.playing = false;
-        if (!this.keepAlive) return;
+        this.stepping = false;
+        this.settle('step');
+        if (!this.keepAlive) return this.settle();
         await this.sleep(1000);
         continue;
       }
@@ -206,6 +284,7 @@ export class Replayer implements ReplayControl {
       await this.advance(s);
       if (this.stepping && completed) {
         this.stepping = false;
+        this.settle('step');
         wallStart = performance.now();
         logAtWallStart = this.positionUs;
       }

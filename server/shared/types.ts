@@ -62,16 +62,27 @@ export interface RequestEvent {
   endUs: number;
   /** null when the request succeeded. */
   error: Errno | null;
+  /**
+   * True when the request ended because its client went away (or the server stopped) before
+   * it could be answered: no error reached any client. Counted as `cancelled`, not `errors`,
+   * and it marks no cell. `error` still says how it ended (ESHUTDOWN).
+   */
+  cancelled?: boolean;
 }
 
 export type RequestPhase = 'start' | 'end';
 export type RequestListener = (phase: RequestPhase, ev: RequestEvent) => void;
 
-/** Per-operation counters, cumulative since the disk started (or was reset). */
+/**
+ * Per-operation counters, cumulative since the disk started (or was reset). `count` and `bytes`
+ * cover every request that ended; `errors` (answered with an error) and `cancelled` (ended by a
+ * disconnect, never answered) are disjoint parts of it.
+ */
 export interface OpCounter {
   count: number;
   bytes: number;
   errors: number;
+  cancelled: number;
 }
 
 export interface FilterInfo {
@@ -104,8 +115,27 @@ export interface DiskInfo {
   latencyUs: { p50: number; p99: number };
   /** Grid geometry the engine uses for this disk (see geometry.ts). */
   grid: GridGeometry;
-  /** Attach/replay only: lines that could not be parsed. */
+  /** Attach/replay only: log lines that could not be read (counted and skipped). */
   unparsedLines?: number;
+  /** Attach/replay only: why the last such line could not be read, e.g. "line 12: offset=zz is not a 64-bit offset". */
+  lastUnparsed?: string;
+  /** Proxy disks (nbd backend, disk images): the upstream server's state. */
+  upstream?: UpstreamInfo;
+}
+
+/** The upstream NBD server behind a proxy disk, as the UI shows it. */
+export interface UpstreamInfo {
+  /** NBD URI of the upstream export (no credentials). */
+  uri: string;
+  /** 'reconnecting': requests fail until it is back; 'closed': the disk is shutting down. */
+  state: 'connected' | 'reconnecting' | 'closed';
+  /** Why it is not connected (the last connection error), else null. */
+  message: string | null;
+  /** Times the upstream came back after going away. */
+  reconnects: number;
+  /** Upstream connections open now (one per client connection). */
+  connections: number;
+  tls: boolean;
 }
 
 export interface GridGeometry {
@@ -149,7 +179,8 @@ export interface ControlMethods {
   setErrors: { params: { disk: number; on: boolean }; result: DiskInfo };
   /** Live filter settings: same keys as on the command line (rdelay=40ms, error-rate=10%...). */
   setFilterParams: { params: { disk: number; filter: string; params: Record<string, string> }; result: DiskInfo };
-  inspectCell: { params: { disk: number; cell: number }; result: CellInfo };
+  /** One cell, or `count` cells from `cell` merged (a texel of a merged display). */
+  inspectCell: { params: { disk: number; cell: number; count?: number }; result: CellInfo };
   clearPicture: { params: { disk: number }; result: DiskInfo };
   resetDisk: { params: { disk: number }; result: DiskInfo };
   applyPreset: { params: { preset: PresetName; disks?: number; size?: string }; result: DiskInfo[] };
@@ -165,6 +196,8 @@ export interface ReplayStatus {
   speed: number;
   /** Log time played, seconds from the log's first timestamp. */
   positionSec: number;
+  /** Length of the logs in seconds (known once they have been read to the end; null before). */
+  durationSec: number | null;
   finished: boolean;
   requests: number;
 }
@@ -190,6 +223,8 @@ export interface DiskFrame {
   cellVal: Uint8Array;
   /** Cells read during this frame (flash them). */
   reads: Uint32Array;
+  /** Cells a successful write, trim or zero touched during this frame without changing them (rewrites: they blink). */
+  writes: Uint32Array;
   /** In-flight requests as [startCell, cellCount] pairs (drawn as pending). */
   pending: Uint32Array;
   counters: Record<Op, OpCounter>;
@@ -210,4 +245,18 @@ export type ServerPush =
   | { event: 'disks'; disks: DiskInfo[] }
   | { event: 'status'; message: string; level: 'info' | 'warn' | 'error' }
   /** Demo narration: the caption of the step now running (step from 1; text '' clears it). */
-  | { event: 'caption'; step: number; total: number; title: string; text: string };
+  | {
+      event: 'caption';
+      step: number;
+      total: number;
+      title: string;
+      text: string;
+      /** The demo's title. */
+      demo?: string;
+      /** What the guest printed during this step (mdstat, kernel messages): its last lines. */
+      evidence?: string;
+      /** 'running' (default); 'waiting' for the presenter (--step); 'done': the sticky end-of-demo summary. */
+      phase?: 'running' | 'waiting' | 'done';
+    }
+  /** The desktop app's menu asks the page to run one of its actions (e.g. presentation mode). */
+  | { event: 'action'; action: string };
