@@ -22,6 +22,13 @@ async function until(what: string, ok: () => boolean, ms = 10_000): Promise<void
   }
 }
 
+/** A fresh qemu-io writes a pattern and reads it back. */
+async function stillServes(uri: string, pattern: number): Promise<void> {
+  const r = await run('qemu-io', ['-f', 'raw', uri, '-c', `write -P ${pattern} 0 64k`, '-c', `read -P ${pattern} 0 64k`]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.doesNotMatch(r.stdout, /failed|Pattern verification/);
+}
+
 const connections = (t: TestDisks) => t.engine.disks.reduce((n, d) => n + (d.server?.connectionCount ?? 0), 0);
 
 /** fio's JSON (after the "connected to NBD server" line its nbd engine prints). */
@@ -130,9 +137,7 @@ test(
       await until('no request left in flight', () => disk.info().inFlight === 0, 3000);
       await until('the delays to release their timers', () => timers() <= before, 3000);
       disk.setFilterParams('delay', { rdelay: '0', wdelay: '0' });
-      const r = await run('qemu-io', ['-f', 'raw', t.uris[0], '-c', 'write -P 7 0 4k', '-c', 'read -P 7 0 4k']);
-      assert.equal(r.code, 0, r.stderr);
-      assert.doesNotMatch(r.stdout, /failed|Pattern verification/);
+      await stillServes(t.uris[0], 7);
     } finally {
       await t.close();
     }
@@ -184,9 +189,7 @@ test(
       await Promise.all(Array.from({ length: 200 }, (_, i) => one(i)));
       await until('the server to close all 200', () => connections(t) === 0);
       await until('descriptors back to baseline', () => fds() <= baseline + 2);
-      const r = await run('qemu-io', ['-f', 'raw', t.uris[0], '-c', 'write -P 3 0 64k', '-c', 'read -P 3 0 64k']);
-      assert.equal(r.code, 0, r.stderr);
-      assert.doesNotMatch(r.stdout, /failed|Pattern verification/);
+      await stillServes(t.uris[0], 3);
     } finally {
       await t.close();
     }

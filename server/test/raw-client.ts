@@ -2,18 +2,17 @@
 // what it asks for and writes raw bytes, options and request headers.
 import assert from 'node:assert/strict';
 import { connect, type Socket } from 'node:net';
+import { ByteQueue } from '../connection/byte-queue.ts';
 import { IHAVEOPT, OPT } from '../protocol/constants.ts';
 import { encodeRequestHeader } from '../protocol/transmission.ts';
 
 export class RawClient {
-  private chunks: Buffer[] = [];
-  private queued = 0;
+  private readonly queue = new ByteQueue();
   private waiters: Array<() => void> = [];
   closed = false;
   constructor(readonly s: Socket) {
     s.on('data', (d: Buffer) => {
-      this.chunks.push(d);
-      this.queued += d.length;
+      this.queue.push(d);
       this.waiters.splice(0).forEach((w) => w());
     });
     s.on('close', () => {
@@ -33,28 +32,12 @@ export class RawClient {
     return new RawClient(s);
   }
 
-  /** Bytes received and not yet read. */
-  get buffered(): number {
-    return this.queued;
-  }
-
   async read(n: number): Promise<Buffer | null> {
-    while (this.queued < n) {
+    while (this.queue.length < n) {
       if (this.closed) return null;
       await new Promise<void>((r) => this.waiters.push(r));
     }
-    const out = Buffer.allocUnsafe(n);
-    let done = 0;
-    while (done < n) {
-      const c = this.chunks[0];
-      const k = Math.min(c.length, n - done);
-      c.copy(out, done, 0, k);
-      done += k;
-      if (k === c.length) this.chunks.shift();
-      else this.chunks[0] = c.subarray(k);
-    }
-    this.queued -= n;
-    return out;
+    return this.queue.take(n);
   }
 
   async waitClosed(ms = 2000): Promise<boolean> {
