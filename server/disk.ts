@@ -8,6 +8,7 @@ import { EventBus } from './events/event-bus.ts';
 import { DiskStats } from './events/disk-stats.ts';
 import { FilterChain } from './filters/filter.ts';
 import { createFilter } from './filters/index.ts';
+import { loadTls, type TlsSettings } from './connection/tls.ts';
 import { NbdServer } from './nbd-server.ts';
 import type { DiskInfo } from './shared/types.ts';
 
@@ -32,6 +33,12 @@ export interface DiskSpec {
   tcp?: { host: string; port: number };
   /** Unix socket path (created mode 0600). */
   unixSocket?: string;
+  /** --tls, --tls-psk, --tls-certificates, --tls-verify-peer; absent = off. */
+  tls?: TlsSettings;
+  /** Drop clients still negotiating after this long (ms); absent = the server's default, 0 = never. */
+  handshakeTimeoutMs?: number;
+  /** nbdkit's --no-sr (a testing switch): refuse NBD_OPT_STRUCTURED_REPLY. */
+  noStructuredReplies?: boolean;
 }
 
 export type DiskMode = DiskInfo['mode'];
@@ -54,6 +61,8 @@ export class Disk {
 
   /** Start a disk served by the embedded NBD server. */
   static async serve(spec: DiskSpec): Promise<Disk> {
+    // Credentials first: a bad key file is a clear error before anything is started.
+    const tls = spec.tls ? loadTls(spec.tls) : null;
     const backend = await createBackend(spec.backend, spec.size, spec.backendParams, spec.readonly);
     // The file, nbd and image backends learn their size from what they open.
     const disk = new Disk(spec.number, backend.getSize(), 'server', spec);
@@ -73,6 +82,9 @@ export class Disk {
       readonly: spec.readonly,
       tcp: spec.tcp,
       unixSocket: spec.unixSocket,
+      tls,
+      handshakeTimeoutMs: spec.handshakeTimeoutMs,
+      noStructuredReplies: spec.noStructuredReplies,
     });
     try {
       await disk.server.listen();

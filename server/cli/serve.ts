@@ -7,6 +7,7 @@ import { existsSync, mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { BACKEND_PARAMS, BACKENDS, SIZED_BY_SOURCE, type BackendName } from '../backends/index.ts';
+import { TLS_MODES, type TlsMode, type TlsSettings } from '../connection/tls.ts';
 import type { DiskSpec, FilterSpec } from '../disk.ts';
 import { Engine } from '../engine.ts';
 import { FILTERS, filterParamNames } from '../filters/index.ts';
@@ -45,6 +46,13 @@ Listening (127.0.0.1 only unless told otherwise):
   --host ADDR          TCP address (default 127.0.0.1)
   --unix DIR           also a Unix socket per disk: DIR/disk%d.sock (mode 0600);
                        without --port, Unix sockets only
+  --handshake-timeout S  drop clients still negotiating after S seconds (default 30; 0 = never)
+  --no-sr              refuse structured replies (as nbdkit's testing switch)
+TLS (as nbdkit; URIs become nbds://):
+  --tls=off|on|require   off (default); on: clients may STARTTLS; require: only TLS clients
+  --tls-psk=FILE       pre-shared keys, psktool's username:hexkey lines (overrides certificates)
+  --tls-certificates=DIR  ca-cert.pem, server-cert.pem, server-key.pem
+  --tls-verify-peer    X.509: require a client certificate signed by ca-cert.pem
 Filters (first = nearest the client, as nbdkit's --filter):
   --filter=NAME        log | error | delay; parameters as bare key=value
   --disk N:key=value   a parameter for disk N only
@@ -76,8 +84,12 @@ const SPEC = {
     '--run',
     '--preset',
     '--delay',
+    '--handshake-timeout',
+    '--tls',
+    '--tls-psk',
+    '--tls-certificates',
   ],
-  flags: ['--readonly', '--writable', '--ui', '--help'],
+  flags: ['--readonly', '--writable', '--ui', '--help', '--tls-verify-peer', '--no-sr'],
   aliases: { '-r': '--readonly', '-h': '--help' },
   repeat: ['--filter', '--disk'],
 };
@@ -92,6 +104,28 @@ interface ServeOptions {
   ui: boolean;
   run: string | null;
   preset: string | null;
+}
+
+/** --tls and its companions, checked for consistency; the files are read when the disks start. */
+function tlsOption(args: ParsedArgs): TlsSettings | undefined {
+  const mode = one(args, '--tls') ?? 'off';
+  if (!(TLS_MODES as readonly string[]).includes(mode))
+    throw new CliError(`--tls: expected off, on or require, got '${mode}'`);
+  const pskFile = one(args, '--tls-psk');
+  const certificatesDir = one(args, '--tls-certificates');
+  const verifyPeer = args.flags.has('--tls-verify-peer');
+  if (mode === 'off') {
+    if (pskFile || certificatesDir || verifyPeer)
+      throw new CliError('--tls-psk, --tls-certificates and --tls-verify-peer need --tls=on or --tls=require');
+    return undefined;
+  }
+  if (!pskFile && !certificatesDir) throw new CliError(`--tls=${mode} needs --tls-psk=FILE or --tls-certificates=DIR`);
+  return {
+    mode: mode as TlsMode,
+    pskFile: pskFile ? resolve(pskFile) : undefined,
+    certificatesDir: certificatesDir ? resolve(certificatesDir) : undefined,
+    verifyPeer,
+  };
 }
 
 /** Route every key=value to the filter (or backend) that declares it. */
@@ -162,6 +196,13 @@ export function parseServeArgs(argv: string[]): ServeOptions | 'help' {
   const api = apiPortOption(args);
   const run = one(args, '--run') ?? null;
   const preset = one(args, '--preset') ?? null;
+  const tls = tlsOption(args);
+  const handshakeTimeout = intOption(args, '--handshake-timeout', 0, 86400);
+  const connection = {
+    ...(tls ? { tls } : {}),
+    ...(handshakeTimeout !== undefined ? { handshakeTimeoutMs: handshakeTimeout * 1000 } : {}),
+    ...(args.flags.has('--no-sr') ? { noStructuredReplies: true } : {}),
+  };
   if (unixDir) mkdirSync(unixDir, { recursive: true, mode: 0o700 });
 
   if (preset) {
@@ -176,7 +217,15 @@ export function parseServeArgs(argv: string[]): ServeOptions | 'help' {
       throw new CliError('--preset sets the filters itself; drop --filter and key=value');
     const delayMs = intOption(args, '--delay', 0, 600000) ?? 40;
     const logDir = mkdtempSync(join(tmpdir(), 'blockscope-logs-'));
-    const presetDefaults = { size, delayMs, logDir, host, port, unixDir: unixDir ? resolve(unixDir) : null };
+    const presetDefaults = {
+      size,
+      delayMs,
+      logDir,
+      host,
+      port,
+      unixDir: unixDir ? resolve(unixDir) : null,
+      ...connection,
+    };
     const specs = presetSpecs(preset, presetDefaults);
     return { specs, api, ui, run, preset, presetDefaults };
   }
@@ -206,11 +255,12 @@ export function parseServeArgs(argv: string[]): ServeOptions | 'help' {
       filters: r.filters as FilterSpec[],
       tcp: port === null ? undefined : { host, port: port === 0 ? 0 : port + i },
       unixSocket: unixDir ? resolve(unixDir, `disk${d}.sock`) : undefined,
+      ...connection,
     };
   });
   if (port !== null && port !== 0 && port + disks - 1 > 65535)
     throw new CliError('--port: not enough ports above it for every disk');
-  const presetDefaults = { size, host, port, unixDir: unixDir ? resolve(unixDir) : null };
+  const presetDefaults = { size, host, port, unixDir: unixDir ? resolve(unixDir) : null, ...connection };
   return { specs, api, ui, run, preset, presetDefaults };
 }
 

@@ -117,7 +117,7 @@ export class ControlApi {
       case 'presetCommands': {
         const preset = this.engine.preset && isPreset(this.engine.preset) ? this.engine.preset : null;
         const uris = this.engine.disks.map((d) => d.server?.uris[0]).filter((u): u is string => !!u);
-        return { preset, commands: presetCommands(preset, uris) };
+        return { preset, commands: presetCommands(preset, uris, this.engine.disks[0]?.spec?.tls) };
       }
     }
   }

@@ -70,6 +70,8 @@ export interface DiskOptions {
   exportName?: string;
   backend?: DiskSpec['backend'];
   backendParams?: (disk: number, dir: string) => Record<string, string>;
+  tls?: DiskSpec['tls'];
+  handshakeTimeoutMs?: number;
 }
 
 export async function startDisks(o: DiskOptions = {}): Promise<TestDisks> {
@@ -85,6 +87,8 @@ export async function startDisks(o: DiskOptions = {}): Promise<TestDisks> {
     filters: typeof o.filters === 'function' ? o.filters(i + 1, dir) : (o.filters ?? []),
     tcp: o.unix ? undefined : { host: '127.0.0.1', port: 0 },
     unixSocket: o.unix ? join(dir, `disk${i + 1}.sock`) : undefined,
+    tls: o.tls,
+    handshakeTimeoutMs: o.handshakeTimeoutMs,
   }));
   const engine = new Engine();
   await engine.serve(specs);
