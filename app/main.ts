@@ -13,12 +13,15 @@ import type { ServerPush } from '../server/shared/types.ts';
 import { RAID5, SINGLE, type Demo } from '../server/demos/demos.ts';
 import { runDemo } from '../server/demos/driver.ts';
 import { CHANNELS } from './channels.ts';
+import { launchOptions } from './launch-options.ts';
 import { registerIpc } from './ipc.ts';
 import { windowOptions } from './window-options.ts';
 import { loadWindowState, saveWindowState } from './window-state.ts';
 
 const engine = new Engine();
 let win: BrowserWindow | null = null;
+const launch = launchOptions(process.argv);
+for (const e of launch.errors) console.error(`blockscope: ${e}`);
 
 /** The original demo's disk: 64 MiB, log + 40 ms delay; nbd://127.0.0.1:10809 if free. */
 async function startDefaultDisk(): Promise<PresetOptions> {
@@ -60,11 +63,29 @@ function send(channel: string, payload: unknown): void {
   if (win && !win.isDestroyed()) win.webContents.send(channel, payload);
 }
 
+/** Presentation mode from the menu: full screen here, big grids and a thin strip in the page. */
+function togglePresentation(): void {
+  if (!win || win.isDestroyed()) return;
+  win.setFullScreen(!win.isFullScreen());
+  send(CHANNELS.push, { event: 'action', action: 'presentation' } satisfies ServerPush);
+}
+
 function buildMenu(): void {
   Menu.setApplicationMenu(
     Menu.buildFromTemplate([
       { label: 'File', submenu: [{ role: 'quit' }] },
-      { label: 'View', submenu: [{ role: 'reload' }, { role: 'toggleDevTools' }, { role: 'togglefullscreen' }] },
+      {
+        label: 'View',
+        submenu: [
+          // No accelerator: the page's own F key does the same, and a menu accelerator would
+          // also fire while typing into a field.
+          { label: 'Presentation mode (F)', click: () => togglePresentation() },
+          { type: 'separator' },
+          { role: 'reload' },
+          { role: 'toggleDevTools' },
+          { role: 'togglefullscreen' },
+        ],
+      },
       {
         label: 'Demo',
         submenu: [
@@ -107,11 +128,14 @@ async function createWindow(): Promise<void> {
     const b = win.getBounds();
     saveWindowState(statePath, { ...b, maximized: win.isMaximized() });
   });
-  win.once('ready-to-show', () => win?.show());
+  win.once('ready-to-show', () => {
+    win?.show();
+    if (launch.fullscreen) win?.setFullScreen(true);
+  });
   win.webContents.on('did-finish-load', () =>
     send(CHANNELS.push, { event: 'disks', disks: engine.disks.map((d) => d.info()) } satisfies ServerPush),
   );
-  await win.loadFile(join(import.meta.dirname, '../renderer/index.html'));
+  await win.loadFile(join(import.meta.dirname, '../renderer/index.html'), { query: launch.query });
 }
 
 app.whenReady().then(async () => {

@@ -55,6 +55,19 @@ export const APP_ACTIONS: A[] = [
     },
   },
   {
+    name: 'hold',
+    label: (s) => (s.disks.some((d) => d.held) ? 'Release I/O' : 'Hold I/O'),
+    description: 'Hold I/O: stall every request in the engine (clients wait, requests show in flight) until released',
+    keys: ['h'],
+    available: (s) => sourceMode(s) === 'server',
+    pressed: (s) => s.disks.some((d) => d.held),
+    async perform({ c, s }) {
+      const on = !s.disks.some((d) => d.held);
+      await engine.setHold(c, on);
+      say(on ? 'I/O held: requests wait until released' : 'I/O released');
+    },
+  },
+  {
     name: 'clearAll',
     label: 'Clear',
     description: 'Clear the picture and counters of every disk (the data stays)',

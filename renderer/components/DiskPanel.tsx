@@ -20,10 +20,11 @@ export function DiskSource({ disk }: { disk: DiskInfo }) {
     );
   }
   const verb = disk.mode === 'attach' ? 'follows' : 'replays';
+  const title = `${verb} ${disk.logfile ?? 'a log file'}${disk.errorFile ? `; the Error toggle creates ${disk.errorFile}` : ''}`;
   return (
-    <div className="source">
+    <div className="source" title={title}>
       <span className="muted">{verb}</span>
-      <code title={disk.logfile ?? ''}>{disk.logfile ?? 'a log file'}</code>
+      <code data-testid={`source-${disk.number}`}>{disk.logfile ?? 'a log file'}</code>
     </div>
   );
 }
@@ -34,6 +35,11 @@ export function DiskTitle({ disk, compact }: { disk: DiskInfo; compact?: boolean
       <span className="disk-name">Disk {disk.number}</span>
       <small>{humanBig(disk.size)}</small>
       {disk.mode !== 'server' && !compact && <small className="badge">{disk.mode}</small>}
+      {disk.held && (
+        <strong className="badge held" title="Hold I/O: this disk's requests wait until released">
+          HELD
+        </strong>
+      )}
       {disk.errorsOn && (
         <strong className="badge failed" title="the Error toggle is on: every request on this disk fails">
           FAILED

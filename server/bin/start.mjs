@@ -40,11 +40,21 @@ function exec(cmd, args) {
   child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
 }
 
+// UI settings pass through: `npm start -- --present --palette projector`.
+const passThrough = process.argv.slice(2);
+
 if (decision.mode === 'electron') {
   if (decision.build) runOrExit(npx, ['electron-vite', 'build', '--config', 'electron.config.ts']);
-  exec(electronPath, ['.']);
+  exec(electronPath, ['.', ...passThrough]);
 } else {
   console.log(fallbackLine(decision.reason));
   if (decision.build) runOrExit(npm, ['run', 'build']);
-  exec(process.execPath, [join(root, 'server', 'bin', 'blockscope.mjs'), 'serve', '--preset', 'single', '--ui']);
+  exec(process.execPath, [
+    join(root, 'server', 'bin', 'blockscope.mjs'),
+    'serve',
+    '--preset',
+    'single',
+    '--ui',
+    ...passThrough,
+  ]);
 }

@@ -10,7 +10,18 @@ import { Engine } from '../engine.ts';
 import { LogCorrelator } from '../logs/correlator.ts';
 import { parseLine } from '../logs/parser.ts';
 import { LogTailer } from '../logs/tailer.ts';
-import { CliError, apiPortOption, intOption, one, parseArgs, sizeOption, untilSignal } from './args.ts';
+import {
+  CliError,
+  UI_OPTIONS,
+  UI_OPTIONS_HELP,
+  apiPortOption,
+  intOption,
+  one,
+  parseArgs,
+  sizeOption,
+  uiQuery,
+  untilSignal,
+} from './args.ts';
 import { startCliControl } from './control.ts';
 
 export const ATTACH_HELP = `usage: blockscope attach [--disks N] [--size SIZE] LOGFILE [--error-file PATH] [--ui] [--api PORT]
@@ -22,6 +33,7 @@ Watch nbdkit log files (nbdkit --filter=log … logfile=LOGFILE) and show every 
                      the Error toggle creates and removes it
   --from-end         ignore what the log already holds; show only new requests
   --api PORT, --ui   the control API / the UI (GET /api/disks works while attached)
+${UI_OPTIONS_HELP}
 `;
 
 /** The size from the first Connect line already in the log, if any. */
@@ -53,7 +65,7 @@ export async function attachDisk(
   errorFile: string | null,
   fromEnd = false,
 ): Promise<AttachedDisk> {
-  const disk = Disk.external(n, size, 'attach');
+  const disk = Disk.external(n, size, 'attach', resolve(logPath));
   const correlator = new LogCorrelator(n, disk.bus, 'arrival');
   const a: AttachedDisk = { disk, tailer: null as unknown as LogTailer, correlator, unparsed: 0 };
   if (errorFile) {
@@ -63,6 +75,7 @@ export async function attachDisk(
       else if (existsSync(file)) unlinkSync(file);
     };
     disk.errorToggleState = () => existsSync(file);
+    disk.errorFile = file;
   }
   a.tailer = new LogTailer(
     logPath,
@@ -93,8 +106,8 @@ export async function attachDisk(
 
 export async function main(argv: string[]): Promise<number> {
   const args = parseArgs(argv, {
-    values: ['--disks', '--size', '--error-file', '--api'],
-    flags: ['--ui', '--help', '--from-end'],
+    values: ['--disks', '--size', '--error-file', '--api', ...UI_OPTIONS.values],
+    flags: ['--ui', '--help', '--from-end', ...UI_OPTIONS.flags],
     aliases: { '-h': '--help' },
   });
   if (args.flags.has('--help')) {
@@ -122,7 +135,7 @@ export async function main(argv: string[]): Promise<number> {
     attached.push(await attachDisk(engine, n, log, diskSize, errFile, args.flags.has('--from-end')));
     console.log(`disk${n} ${log}${errFile ? ` (error file ${resolve(errFile)})` : ''}`);
   }
-  const control = await startCliControl(engine, api, args.flags.has('--ui'));
+  const control = await startCliControl(engine, { port: api, ui: args.flags.has('--ui'), query: uiQuery(args) });
   await untilSignal();
   await control?.close();
   await Promise.all(attached.map((a) => a.tailer.close()));

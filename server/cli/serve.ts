@@ -13,6 +13,9 @@ import { FILTERS, filterParamNames } from '../filters/index.ts';
 import { isPreset, presetSpecs, PRESETS, type PresetOptions } from '../presets.ts';
 import {
   CliError,
+  UI_OPTIONS,
+  UI_OPTIONS_HELP,
+  uiQuery,
   apiPortOption,
   intOption,
   one,
@@ -45,8 +48,12 @@ Filters (first = nearest the client, as nbdkit's --filter):
 Control:
   --api PORT           HTTP control API on 127.0.0.1:PORT (0 = any)
   --ui                 also serve the UI (implies --api 0 unless given); prints its URL
+                       (builds the UI first if it is missing)
   --run 'CMD'          captive mode: run CMD with $uri $nbd $port $unixsocket ($uri1..$uriN),
                        then stop and exit with its status
+
+UI (in the printed URL; the page remembers them):
+${UI_OPTIONS_HELP}
 
 Filter parameters:
 ${Object.entries(FILTERS)
@@ -69,8 +76,9 @@ const SPEC = {
     '--run',
     '--preset',
     '--delay',
+    ...UI_OPTIONS.values,
   ],
-  flags: ['--readonly', '--ui', '--help'],
+  flags: ['--readonly', '--ui', '--help', ...UI_OPTIONS.flags],
   aliases: { '-r': '--readonly', '-h': '--help' },
   repeat: ['--filter', '--disk'],
 };
@@ -85,6 +93,8 @@ interface ServeOptions {
   ui: boolean;
   run: string | null;
   preset: string | null;
+  /** UI settings for the printed URL (`?present=1`). */
+  query: string;
 }
 
 /** Route every key=value to the filter (or backend) that declares it. */
@@ -139,6 +149,7 @@ export function parseServeArgs(argv: string[]): ServeOptions | 'help' {
   const api = apiPortOption(args);
   const run = one(args, '--run') ?? null;
   const preset = one(args, '--preset') ?? null;
+  const query = uiQuery(args);
   if (unixDir) mkdirSync(unixDir, { recursive: true, mode: 0o700 });
 
   if (preset) {
@@ -155,7 +166,7 @@ export function parseServeArgs(argv: string[]): ServeOptions | 'help' {
     const logDir = mkdtempSync(join(tmpdir(), 'blockscope-logs-'));
     const presetDefaults = { size, delayMs, logDir, host, port, unixDir: unixDir ? resolve(unixDir) : null };
     const specs = presetSpecs(preset, presetDefaults);
-    return { specs, api, ui, run, preset, presetDefaults };
+    return { specs, api, ui, run, preset, presetDefaults, query };
   }
 
   const disks = intOption(args, '--disks', 1, 16) ?? 1;
@@ -182,7 +193,7 @@ export function parseServeArgs(argv: string[]): ServeOptions | 'help' {
   if (port !== null && port !== 0 && port + disks - 1 > 65535)
     throw new CliError('--port: not enough ports above it for every disk');
   const presetDefaults = { size, host, port, unixDir: unixDir ? resolve(unixDir) : null };
-  return { specs, api, ui, run, preset, presetDefaults };
+  return { specs, api, ui, run, preset, presetDefaults, query };
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -200,7 +211,12 @@ export async function main(argv: string[]): Promise<number> {
   engine.preset = opts.preset;
   for (const d of engine.disks) console.log(`disk${d.number} ${d.server!.uris.join(' ')}`);
 
-  const control = await startCliControl(engine, opts.api, opts.ui, opts.presetDefaults);
+  const control = await startCliControl(engine, {
+    port: opts.api,
+    ui: opts.ui,
+    presetDefaults: opts.presetDefaults,
+    query: opts.query,
+  });
 
   let stopping = false;
   const stop = async () => {

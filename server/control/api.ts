@@ -13,6 +13,7 @@ import { ValidationError, bool, int, num, obj, optInt, optStr, str, stringMap } 
 export const CONTROL_METHODS: readonly ControlMethod[] = [
   'listDisks',
   'setErrors',
+  'setHold',
   'setFilterParams',
   'inspectCell',
   'clearPicture',
@@ -60,6 +61,14 @@ export class ControlApi {
         const d = this.disk(p);
         d.setErrors(bool(p, 'on'));
         return d.info();
+      }
+      case 'setHold': {
+        const on = bool(p, 'on');
+        const one = p.disk === undefined ? null : this.disk(p);
+        const targets = one ? [one] : this.engine.disks.filter((d) => d.mode === 'server');
+        if (!targets.length) throw new Error('no disk served here to hold (attach and replay only watch)');
+        for (const d of targets) d.setHold(on);
+        return this.engine.disks.map((d) => d.info());
       }
       case 'setFilterParams': {
         const d = this.disk(p);
