@@ -39,13 +39,15 @@ async function startDefaultDisk(): Promise<PresetOptions> {
 }
 
 let demoRunning = false;
+/** Demo menu: wait for the presenter (N / → in the page) between steps. */
+let demoStepMode = false;
 
 /** The Demo menu: the demo replaces the disk set and narrates itself in this window. */
 async function runAppDemo(demo: Demo): Promise<void> {
   if (demoRunning) return;
   demoRunning = true;
   try {
-    const run = await runDemo(demo, { engine, delayMs: 40 });
+    const run = await runDemo(demo, { engine, delayMs: 40, stepMode: demoStepMode });
     await run.close();
     engine.push({
       event: 'status',
@@ -91,6 +93,13 @@ function buildMenu(): void {
         submenu: [
           { label: "A filesystem's life on one disk", click: () => void runAppDemo(SINGLE) },
           { label: 'RAID 5 rebuild after a disk fails', click: () => void runAppDemo(RAID5) },
+          { type: 'separator' },
+          {
+            label: 'Step by step (N or → for the next step)',
+            type: 'checkbox',
+            checked: demoStepMode,
+            click: (item) => (demoStepMode = item.checked),
+          },
         ],
       },
       {
@@ -132,9 +141,10 @@ async function createWindow(): Promise<void> {
     win?.show();
     if (launch.fullscreen) win?.setFullScreen(true);
   });
-  win.webContents.on('did-finish-load', () =>
-    send(CHANNELS.push, { event: 'disks', disks: engine.disks.map((d) => d.info()) } satisfies ServerPush),
-  );
+  win.webContents.on('did-finish-load', () => {
+    send(CHANNELS.push, { event: 'disks', disks: engine.disks.map((d) => d.info()) } satisfies ServerPush);
+    if (engine.lastCaption) send(CHANNELS.push, engine.lastCaption);
+  });
   await win.loadFile(join(import.meta.dirname, '../renderer/index.html'), { query: launch.query });
 }
 

@@ -6,6 +6,8 @@ export interface Served {
   proc: ChildProcess;
   ui: string;
   uris: string[];
+  /** Everything the command printed so far. */
+  output(): string;
   stop(): Promise<void>;
 }
 
@@ -37,6 +39,7 @@ export async function serve(args: string[], command = 'serve'): Promise<Served> 
     proc,
     ui,
     uris,
+    output: () => out + err,
     stop: () =>
       new Promise((resolve) => {
         if (proc.exitCode !== null) return resolve();

@@ -70,6 +70,11 @@ export async function replay(c: Controller, action: ReplayAction, extra: { secon
   return status;
 }
 
+/** Step mode of a demo: the presenter goes on. */
+export async function demoNext(c: Controller): Promise<void> {
+  await call(c, 'demo', { action: 'next' });
+}
+
 /** Copy text to the clipboard and say whether it worked (button label + screen reader). */
 export async function copyText(text: string, key: string, what: string): Promise<void> {
   let ok = false;

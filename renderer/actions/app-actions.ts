@@ -148,6 +148,14 @@ export const APP_ACTIONS: A[] = [
     perform: ({ c }) => engine.showCommands(c),
   },
   {
+    name: 'nextStep',
+    label: (s) => (s.caption && s.caption.step >= s.caption.total ? 'Finish' : 'Next step'),
+    description: 'Demo in step mode: go on to the next step (presenter remotes send PageDown or →)',
+    keys: ['n', 'PageDown', 'ArrowRight'],
+    available: (s) => s.caption?.phase === 'waiting',
+    perform: ({ c }) => engine.demoNext(c),
+  },
+  {
     name: 'help',
     label: '?',
     ariaLabel: () => 'Keyboard shortcuts',

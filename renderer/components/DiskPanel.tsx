@@ -3,6 +3,7 @@ import type { DiskInfo } from '../../server/shared/types.ts';
 import { CHROME, type DiskPlacement } from '../grid/layout.ts';
 import { ActionButton } from './ActionButton.tsx';
 import { useActions } from './context.ts';
+import { useUi } from '../store/store.ts';
 import { DelaySliders } from './DelaySliders.tsx';
 import { CompactCounters, CounterTable, LatencyLine, StateTotals } from './DiskStats.tsx';
 import { humanBig, scaleLabel } from './format.ts';
@@ -29,10 +30,28 @@ export function DiskSource({ disk }: { disk: DiskInfo }) {
   );
 }
 
+/** The disk's name; a click shows it large (the same as its number key). */
+function DiskName({ n }: { n: number }) {
+  const actions = useActions();
+  const label = useUi((s) => (actions.isAvailable('enlarge', n) ? actions.label(actions.get('enlarge'), s, n) : ''));
+  if (!label) return <span className="disk-name">Disk {n}</span>;
+  return (
+    <button
+      type="button"
+      className="disk-name title-button"
+      onClick={() => actions.run('enlarge', n)}
+      title={`${label} (key ${n})`}
+      aria-label={`Disk ${n}: ${label.toLowerCase()}`}
+    >
+      Disk {n}
+    </button>
+  );
+}
+
 export function DiskTitle({ disk, compact }: { disk: DiskInfo; compact?: boolean }) {
   return (
     <h2 className="disk-title">
-      <span className="disk-name">Disk {disk.number}</span>
+      <DiskName n={disk.number} />
       <small>{humanBig(disk.size)}</small>
       {disk.mode !== 'server' && !compact && <small className="badge">{disk.mode}</small>}
       {disk.held && (

@@ -21,6 +21,7 @@ export const CONTROL_METHODS: readonly ControlMethod[] = [
   'applyPreset',
   'presetCommands',
   'replay',
+  'demo',
 ];
 
 const REPLAY_ACTIONS = ['status', 'pause', 'resume', 'step', 'seek', 'speed'] as const;
@@ -121,6 +122,14 @@ export class ControlApi {
         else if (action === 'seek') await r.seek(num(p, 'seconds', 0, 1e9));
         else if (action === 'speed') r.setSpeed(num(p, 'speed', 0.01, 1000));
         return r.status();
+      }
+      case 'demo': {
+        const d = this.engine.demo;
+        if (!d) throw new Error('no demo is running (npm run demo -- single|raid5)');
+        const action = str(p, 'action', 16);
+        if (action !== 'status' && action !== 'next') throw new ValidationError('action must be status or next');
+        if (action === 'next') d.next();
+        return d.status();
       }
       case 'presetCommands': {
         const preset = this.engine.preset && isPreset(this.engine.preset) ? this.engine.preset : null;

@@ -111,6 +111,7 @@ async function route(
   if ((m = /^\/api\/disks\/(\d+)\/reset$/.exec(path))) return { call: 'resetDisk', params: { disk: Number(m[1]) } };
   if (path === '/api/preset') return { call: 'applyPreset', params: b };
   if (path === '/api/hold') return { call: 'setHold', params: b };
+  if (path === '/api/demo') return { call: 'demo', params: b };
   if (path === '/api/replay') return { call: 'replay', params: b };
   void api;
   return null;

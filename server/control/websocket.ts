@@ -45,6 +45,7 @@ export function attachWebSocket(server: Server, engine: Engine, api: ControlApi,
   wss.on('connection', (ws) => {
     clients.add(ws);
     ws.send(JSON.stringify({ event: 'disks', disks: engine.disks.map((d) => d.info()) } satisfies ServerPush));
+    if (engine.lastCaption) ws.send(JSON.stringify(engine.lastCaption));
     const unsubscribe = pump.subscribe((buf) => ws.send(buf), { isBusy: () => ws.bufferedAmount > BUSY_BYTES });
     ws.on('message', async (data, isBinary) => {
       let id = 0;

@@ -164,6 +164,18 @@ export interface ControlMethods {
   presetCommands: { params: Record<string, never>; result: { preset: PresetName | null; commands: string[] } };
   /** Replay mode only: playback control. */
   replay: { params: { action: ReplayAction; seconds?: number; speed?: number }; result: ReplayStatus };
+  /** While a demo runs: its status, or (step mode) go on to the next step. */
+  demo: { params: { action: 'status' | 'next' }; result: DemoStatus };
+}
+
+export interface DemoStatus {
+  demo: string;
+  running: boolean;
+  step: number;
+  total: number;
+  /** Step mode: the presenter is being waited for. */
+  waiting: boolean;
+  stepMode: boolean;
 }
 
 export type ReplayAction = 'status' | 'pause' | 'resume' | 'step' | 'seek' | 'speed';
