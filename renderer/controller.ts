@@ -94,9 +94,21 @@ export class Controller {
     setUi({ stage: { width: Math.round(r.width), height: Math.round(r.height) } });
   }
 
+  /** What the layout depends on (the disk list is pushed every second: most pushes change nothing). */
+  private layoutKey = '';
+
   /** Lay the disks out on the stage and tell the grid where each goes. */
   relayout(): void {
     const s = getUi();
+    const key = [
+      s.stage.width,
+      s.stage.height,
+      s.settings.present,
+      s.enlarged,
+      ...s.disks.map((d) => `${d.number}:${d.grid.cells}`),
+    ].join(' ');
+    if (key === this.layoutKey) return;
+    this.layoutKey = key;
     const layout = computeLayout({
       width: s.stage.width,
       height: s.stage.height,
