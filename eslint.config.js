@@ -17,6 +17,17 @@ const ENGINE_NEVER_IMPORTS = [
   forbid(['react', 'react-dom', 'react-dom/*', 'pixi.js', 'zustand'], 'server/ is plain Node: no UI libraries.'),
 ];
 
+/** Every file of the renderer: a sandboxed page that sees the engine only through server/shared/. */
+const RENDERER_BASE = [
+  forbid(
+    ['**/server/*', '!**/server/shared', '**/server/*/**', '!**/server/shared/**'],
+    'renderer/ may import only server/shared/ of the engine.',
+  ),
+  forbid(['**/app/**'], 'renderer/ never imports the Electron shell: use the transport.'),
+  forbid(['node:*', 'electron'], 'renderer/ runs in a sandboxed page: no Node or Electron.'),
+];
+const RENDERER_TESTS_AND_CONFIG = ['**/*.test.ts', 'renderer/vite.config.ts'];
+
 export default tseslint.config(
   {
     ignores: [
@@ -44,6 +55,12 @@ export default tseslint.config(
       'no-constant-condition': ['error', { checkLoops: false }],
       eqeqeq: ['error', 'always', { null: 'ignore' }],
     },
+  },
+  // CommonJS config files (electron-builder reads .cjs) use require.
+  {
+    files: ['**/*.cjs'],
+    languageOptions: { sourceType: 'commonjs' },
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
   },
   // The engine (and its shared types) never reach into the UI or the shell.
   {
@@ -73,41 +90,24 @@ export default tseslint.config(
   // The renderer talks to the engine only through the transport; of server/ it may import only shared/.
   {
     files: ['renderer/**/*.{ts,tsx}'],
-    ignores: ['**/*.test.ts', 'renderer/vite.config.ts'],
+    ignores: RENDERER_TESTS_AND_CONFIG,
     languageOptions: { globals: { ...globals.browser } },
     plugins: { 'react-hooks': reactHooks },
     rules: {
       ...reactHooks.configs.recommended.rules,
-      'no-restricted-imports': [
-        'error',
-        {
-          patterns: [
-            forbid(
-              ['**/server/*', '!**/server/shared', '**/server/*/**', '!**/server/shared/**'],
-              'renderer/ may import only server/shared/ of the engine.',
-            ),
-            forbid(['**/app/**'], 'renderer/ never imports the Electron shell: use the transport.'),
-            forbid(['node:*', 'electron'], 'renderer/ runs in a sandboxed page: no Node or Electron.'),
-          ],
-        },
-      ],
+      'no-restricted-imports': ['error', { patterns: RENDERER_BASE }],
     },
   },
   // Only the store imports zustand; only grid/ imports pixi.js; grid/ imports neither React nor the store.
   {
     files: ['renderer/**/*.{ts,tsx}'],
-    ignores: ['renderer/store/**', 'renderer/grid/**', '**/*.test.ts', 'renderer/vite.config.ts'],
+    ignores: ['renderer/store/**', 'renderer/grid/**', ...RENDERER_TESTS_AND_CONFIG],
     rules: {
       'no-restricted-imports': [
         'error',
         {
           patterns: [
-            forbid(
-              ['**/server/*', '!**/server/shared', '**/server/*/**', '!**/server/shared/**'],
-              'renderer/ may import only server/shared/ of the engine.',
-            ),
-            forbid(['**/app/**'], 'renderer/ never imports the Electron shell: use the transport.'),
-            forbid(['node:*', 'electron'], 'renderer/ runs in a sandboxed page: no Node or Electron.'),
+            ...RENDERER_BASE,
             forbid(['zustand', 'zustand/*'], 'Only renderer/store/ imports zustand; use its hooks and selectors.'),
             forbid(['pixi.js'], 'Only renderer/grid/ imports pixi.js.'),
           ],
@@ -123,15 +123,11 @@ export default tseslint.config(
         'error',
         {
           patterns: [
-            forbid(
-              ['**/server/*', '!**/server/shared', '**/server/*/**', '!**/server/shared/**'],
-              'renderer/ may import only server/shared/ of the engine.',
-            ),
+            ...RENDERER_BASE,
             forbid(
               ['react', 'react-dom', '**/store/**', '**/components/**', 'zustand'],
               'renderer/grid/ is drawing code: no React, no store.',
             ),
-            forbid(['node:*', 'electron'], 'renderer/ runs in a sandboxed page: no Node or Electron.'),
           ],
         },
       ],

@@ -14,6 +14,7 @@ need nbdcopy libnbd-bin
 need fio fio
 need chromium chromium
 need curl curl
+need openssl openssl
 need tar tar
 need guestfish libguestfs-tools
 [ -e /usr/lib/python3/dist-packages/nbd.py ] || missing+=(python3-libnbd)

@@ -3,7 +3,7 @@
 
 import { chmod, unlink } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
-import { Connection } from './connection.ts';
+import { Connection } from './connection/connection.ts';
 import type { EventBus } from './events/event-bus.ts';
 import type { FilterChain } from './filters/filter.ts';
 

@@ -13,10 +13,16 @@ import { GridSlot } from './GridSlot.tsx';
 export function DiskSource({ disk }: { disk: DiskInfo }) {
   if (disk.mode === 'server') {
     const uri = disk.uris[0] ?? '';
+    const up = disk.upstream;
     return (
       <div className="source">
-        <code title={uri}>{uri || 'no listener'}</code>
+        <code title={up ? `${uri}, a proxy for ${up.uri}` : uri}>{uri || 'no listener'}</code>
         <ActionButton name="copyUri" disk={disk.number} className="small" />
+        {up && (
+          <span className={`upstream upstream-${up.state}`} title={up.message ?? `proxy for ${up.uri}`}>
+            → {up.state === 'connected' ? up.uri : `${up.uri} ${up.state}`}
+          </span>
+        )}
       </div>
     );
   }

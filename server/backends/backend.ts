@@ -4,7 +4,7 @@
 // Requests reaching a layer were already validated by the protocol layer (range, flags),
 // so layers only assert. Errors are thrown as NbdError.
 
-import type { Errno } from '../shared/types.ts';
+import type { Errno, UpstreamInfo } from '../shared/types.ts';
 
 /** nbdkit's capability levels for zero, fua and cache. */
 export const Cap = { NONE: 0, EMULATE: 1, NATIVE: 2 } as const;
@@ -78,6 +78,62 @@ export interface Next {
   cache(count: number, offset: bigint, flags: number, ctx: RequestContext): Promise<void>;
 }
 
+/** Capabilities that do not change while a backend is open, declared once as data. */
+export interface Capabilities {
+  write: boolean;
+  flush: boolean;
+  rotational: boolean;
+  trim: boolean;
+  zero: Cap;
+  fastZero: boolean;
+  fua: Cap;
+  multiConn: boolean;
+  extents: boolean;
+  cache: Cap;
+  blockSize: BlockSizeConstraints | null;
+}
+
+/**
+ * Answers every capability question of `Next` from a `Capabilities` record, so a backend states
+ * its capabilities as one commented table (as nbdkit plugins do with their `can_*` callbacks).
+ */
+export abstract class DeclaredCapabilities {
+  protected abstract readonly caps: Capabilities;
+  canWrite(): boolean {
+    return this.caps.write;
+  }
+  canFlush(): boolean {
+    return this.caps.flush;
+  }
+  isRotational(): boolean {
+    return this.caps.rotational;
+  }
+  canTrim(): boolean {
+    return this.caps.trim;
+  }
+  canZero(): Cap {
+    return this.caps.zero;
+  }
+  canFastZero(): boolean {
+    return this.caps.fastZero;
+  }
+  canFua(): Cap {
+    return this.caps.fua;
+  }
+  canMultiConn(): boolean {
+    return this.caps.multiConn;
+  }
+  canExtents(): boolean {
+    return this.caps.extents;
+  }
+  canCache(): Cap {
+    return this.caps.cache;
+  }
+  blockSize(): BlockSizeConstraints | null {
+    return this.caps.blockSize;
+  }
+}
+
 /** A backend is the bottom of the stack, plus lifecycle. */
 export interface Backend extends Next {
   readonly name: string;
@@ -86,4 +142,7 @@ export interface Backend extends Next {
   /** Discard all data (the UI's "reset disk"). */
   reset(): Promise<void>;
   close(): Promise<void>;
+  /** Proxy backends: the upstream server's state (DiskInfo.upstream) and its changes. */
+  upstream?(): UpstreamInfo;
+  onUpstreamChange?(listener: (info: UpstreamInfo) => void): () => void;
 }

@@ -3,20 +3,39 @@
 // chunks): correct, not sparse. Extents are not offered (every byte reads as data).
 
 import { open, stat, type FileHandle } from 'node:fs/promises';
-import { Cap, NbdError, type Backend, type Extent } from './backend.ts';
+import { Cap, DeclaredCapabilities, NbdError, type Backend, type Capabilities, type Extent } from './backend.ts';
 import { CMD_FLAG } from '../shared/types.ts';
 
 const ZERO_CHUNK = Buffer.alloc(1024 * 1024);
 
-export class FileBackend implements Backend {
+export class FileBackend extends DeclaredCapabilities implements Backend {
   readonly name = 'file';
+  protected readonly caps: Capabilities;
 
   private constructor(
     private readonly path: string,
     private readonly fh: FileHandle,
     private readonly size: bigint,
-    private readonly readonly: boolean,
-  ) {}
+    readonly: boolean,
+  ) {
+    super();
+    this.caps = {
+      write: !readonly,
+      // FLUSH and FUA are fsync.
+      flush: true,
+      rotational: false,
+      // Trim and zero write zeroes (no hole punching from Node): emulated, never fast.
+      trim: true,
+      zero: Cap.EMULATE,
+      fastZero: false,
+      fua: Cap.NATIVE,
+      multiConn: true,
+      // Every byte reads as data: no extents to offer.
+      extents: false,
+      cache: Cap.EMULATE,
+      blockSize: null,
+    };
+  }
 
   /** Open (creating it if missing) a raw image; `size` grows or sets the file length when given. */
   static async open(path: string, size: bigint | null, readonly = false): Promise<FileBackend> {
@@ -45,41 +64,6 @@ export class FileBackend implements Backend {
   getSize(): bigint {
     return this.size;
   }
-  canWrite(): boolean {
-    return !this.readonly;
-  }
-  canFlush(): boolean {
-    return true;
-  }
-  isRotational(): boolean {
-    return false;
-  }
-  canTrim(): boolean {
-    return true;
-  }
-  canZero(): Cap {
-    return Cap.EMULATE;
-  }
-  canFastZero(): boolean {
-    // Zeroing writes zeroes: never faster than a write.
-    return false;
-  }
-  canFua(): Cap {
-    return Cap.NATIVE;
-  }
-  canMultiConn(): boolean {
-    return true;
-  }
-  canExtents(): boolean {
-    return false;
-  }
-  canCache(): Cap {
-    return Cap.EMULATE;
-  }
-  blockSize() {
-    return null;
-  }
-
   async pread(buf: Buffer, offset: bigint): Promise<void> {
     let done = 0;
     while (done < buf.length) {

@@ -1,14 +1,33 @@
 // The memory backend: a sparse RAM disk, like nbdkit's memory plugin. Thin on purpose: the data
 // structure lives in sparse-array.ts.
 
-import { Cap, type Backend, type Extent } from './backend.ts';
+import { Cap, DeclaredCapabilities, type Backend, type Capabilities, type Extent } from './backend.ts';
 import { SparseArray } from './sparse-array.ts';
 
-export class SparseMemoryBackend implements Backend {
+export class SparseMemoryBackend extends DeclaredCapabilities implements Backend {
   readonly name = 'memory';
   private readonly data = new SparseArray();
+  protected readonly caps: Capabilities = {
+    write: true,
+    flush: true,
+    rotational: false,
+    trim: true,
+    zero: Cap.NATIVE,
+    // Zeroing frees pages: always at least as fast as writing zeroes.
+    fastZero: true,
+    // Flush is a no-op for RAM, so FUA is trivially native.
+    fua: Cap.NATIVE,
+    // Every connection sees the one array.
+    multiConn: true,
+    extents: true,
+    // Everything is already in memory.
+    cache: Cap.NATIVE,
+    blockSize: null,
+  };
 
-  constructor(private readonly size: bigint) {}
+  constructor(private readonly size: bigint) {
+    super();
+  }
 
   describe() {
     return { size: this.size.toString(), allocated: this.data.allocatedBytes };
@@ -16,43 +35,6 @@ export class SparseMemoryBackend implements Backend {
 
   getSize(): bigint {
     return this.size;
-  }
-  canWrite(): boolean {
-    return true;
-  }
-  canFlush(): boolean {
-    return true;
-  }
-  isRotational(): boolean {
-    return false;
-  }
-  canTrim(): boolean {
-    return true;
-  }
-  canZero(): Cap {
-    return Cap.NATIVE;
-  }
-  canFastZero(): boolean {
-    // Zeroing frees pages: always at least as fast as writing zeroes.
-    return true;
-  }
-  canFua(): Cap {
-    // Flush is a no-op for RAM, so FUA is trivially native.
-    return Cap.NATIVE;
-  }
-  canMultiConn(): boolean {
-    // Every connection sees the one array.
-    return true;
-  }
-  canExtents(): boolean {
-    return true;
-  }
-  canCache(): Cap {
-    // Everything is already in memory.
-    return Cap.NATIVE;
-  }
-  blockSize() {
-    return null;
   }
 
   async pread(buf: Buffer, offset: bigint): Promise<void> {

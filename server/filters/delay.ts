@@ -7,7 +7,7 @@
 import { setMaxListeners } from 'node:events';
 import { NbdError, type Next } from '../backends/backend.ts';
 import { CMD_FLAG } from '../shared/types.ts';
-import type { Filter, FilterFactory, ParamSpec } from './filter.ts';
+import { gateEachOp, type Filter, type FilterFactory, type GatedOp, type ParamSpec } from './filter.ts';
 import { canonicalKey, parseBool, parseDelay } from './params.ts';
 
 export const DELAY_PARAMS: readonly ParamSpec[] = [
@@ -60,6 +60,16 @@ export function delay(ms: number, signal?: AbortSignal): Promise<void> {
     }
   });
 }
+
+/** Which delay each gated op waits. */
+const DELAY_OF: Record<GatedOp, 'read' | 'write' | 'trim' | 'zero' | 'extents' | 'cache'> = {
+  pread: 'read',
+  pwrite: 'write',
+  trim: 'trim',
+  zero: 'zero',
+  extents: 'extents',
+  cache: 'cache',
+};
 
 export const createDelayFilter: FilterFactory = (params) => {
   const d: Delays = { read: 0, write: 0, zero: 0, trim: 0, extents: 0, cache: 0, open: 0, close: 0, fastZero: true };
@@ -139,33 +149,13 @@ export const createDelayFilter: FilterFactory = (params) => {
       return next.canFastZero();
     },
 
-    async pread(next, buf, offset, flags, c) {
-      await delay(d.read, c.signal);
-      return next.pread(buf, offset, flags, c);
-    },
-    async pwrite(next, buf, offset, flags, c) {
-      await delay(d.write, c.signal);
-      return next.pwrite(buf, offset, flags, c);
-    },
-    async trim(next, count, offset, flags, c) {
-      await delay(d.trim, c.signal);
-      return next.trim(count, offset, flags, c);
-    },
-    async zero(next, count, offset, flags, c) {
-      if (flags & CMD_FLAG.FAST_ZERO && d.zero > 0 && !d.fastZero) {
+    ...gateEachOp((op, flags, c) => {
+      if (op === 'zero' && flags & CMD_FLAG.FAST_ZERO && d.zero > 0 && !d.fastZero) {
         throw new NbdError('ENOTSUP', 'fast zero refused: a zero delay is set');
       }
-      await delay(d.zero, c.signal);
-      return next.zero(count, offset, flags, c);
-    },
-    async extents(next, count, offset, flags, c) {
-      await delay(d.extents, c.signal);
-      return next.extents(count, offset, flags, c);
-    },
-    async cache(next, count, offset, flags, c) {
-      await delay(d.cache, c.signal);
-      return next.cache(count, offset, flags, c);
-    },
+      const ms = d[DELAY_OF[op]];
+      return ms > 0 ? delay(ms, c.signal) : undefined;
+    }),
   };
   return filter;
 };

@@ -7,13 +7,14 @@
 
 import { existsSync, unlinkSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { NbdError, type Next, type RequestContext } from '../backends/backend.ts';
+import { NbdError } from '../backends/backend.ts';
 import type { Errno } from '../shared/types.ts';
-import type { Filter, FilterFactory, ParamSpec } from './filter.ts';
+import { GATED_OPS, gateEachOp, type Filter, type FilterFactory, type GatedOp, type ParamSpec } from './filter.ts';
 import { ParamError, canonicalKey, parseErrno, parseRate, parseUint } from './params.ts';
 
-const ERROR_OPS = ['pread', 'pwrite', 'trim', 'zero', 'extents', 'cache'] as const;
-type ErrorOp = (typeof ERROR_OPS)[number];
+// The ops errors can be injected into: every data op but flush (nbdkit has no flush injection).
+const ERROR_OPS = GATED_OPS;
+type ErrorOp = GatedOp;
 
 interface ErrorSettings {
   error: Errno;
@@ -143,30 +144,7 @@ export const createErrorFilter: FilterFactory = (params, ctx) => {
       return ERROR_OPS.every((op) => settings[op].rate >= 1);
     },
 
-    async pread(next: Next, buf: Buffer, offset: bigint, flags: number, c: RequestContext) {
-      check('pread');
-      return next.pread(buf, offset, flags, c);
-    },
-    async pwrite(next, buf, offset, flags, c) {
-      check('pwrite');
-      return next.pwrite(buf, offset, flags, c);
-    },
-    async trim(next, count, offset, flags, c) {
-      check('trim');
-      return next.trim(count, offset, flags, c);
-    },
-    async zero(next, count, offset, flags, c) {
-      check('zero');
-      return next.zero(count, offset, flags, c);
-    },
-    async extents(next, count, offset, flags, c) {
-      check('extents');
-      return next.extents(count, offset, flags, c);
-    },
-    async cache(next, count, offset, flags, c) {
-      check('cache');
-      return next.cache(count, offset, flags, c);
-    },
+    ...gateEachOp((op) => check(op)),
   };
   return filter;
 };

@@ -54,6 +54,33 @@ export interface Filter {
   cache?(next: Next, count: number, offset: bigint, flags: number, ctx: RequestContext): Promise<void>;
 }
 
+/** The data ops a filter can gate, in nbdkit's names (flush is never gated: nbdkit's error and delay filters leave it alone). */
+export const GATED_OPS = ['pread', 'pwrite', 'trim', 'zero', 'extents', 'cache'] as const;
+export type GatedOp = (typeof GATED_OPS)[number];
+
+type GatedOps = Required<Pick<Filter, GatedOp>>;
+
+/**
+ * The data ops of a filter whose one job comes before every request (the error filter's
+ * injection, the delay filter's wait): run `gate`, then call `next` with the same arguments.
+ * A gate that returns nothing costs no extra promise.
+ */
+export function gateEachOp(gate: (op: GatedOp, flags: number, ctx: RequestContext) => void | Promise<void>): GatedOps {
+  const then = <T>(op: GatedOp, flags: number, c: RequestContext, call: () => Promise<T>): Promise<T> => {
+    const waiting = gate(op, flags, c);
+    return waiting ? waiting.then(call) : call();
+  };
+  return {
+    pread: async (next, buf, offset, flags, c) => then('pread', flags, c, () => next.pread(buf, offset, flags, c)),
+    pwrite: async (next, buf, offset, flags, c) => then('pwrite', flags, c, () => next.pwrite(buf, offset, flags, c)),
+    trim: async (next, count, offset, flags, c) => then('trim', flags, c, () => next.trim(count, offset, flags, c)),
+    zero: async (next, count, offset, flags, c) => then('zero', flags, c, () => next.zero(count, offset, flags, c)),
+    extents: async (next, count, offset, flags, c) =>
+      then('extents', flags, c, () => next.extents(count, offset, flags, c)),
+    cache: async (next, count, offset, flags, c) => then('cache', flags, c, () => next.cache(count, offset, flags, c)),
+  };
+}
+
 /** Context a filter factory gets: which disk it serves (for `%d` in paths) and how many there are. */
 export interface FilterContext {
   diskNumber: number;

@@ -7,7 +7,7 @@
 
 import { setMaxListeners } from 'node:events';
 import { NbdError } from '../backends/backend.ts';
-import type { Filter, FilterFactory, ParamSpec } from './filter.ts';
+import { gateEachOp, type Filter, type FilterFactory, type ParamSpec } from './filter.ts';
 import { canonicalKey, parseBool } from './params.ts';
 
 export const HOLD_PARAMS: readonly ParamSpec[] = [
@@ -70,33 +70,12 @@ export const createHoldFilter: FilterFactory = (params) => {
     dispose() {
       setHold(false);
     },
-    async pread(next, buf, offset, flags, c) {
-      await gate(c.signal);
-      return next.pread(buf, offset, flags, c);
-    },
-    async pwrite(next, buf, offset, flags, c) {
-      await gate(c.signal);
-      return next.pwrite(buf, offset, flags, c);
-    },
+    // Nothing to wait for unless held: no extra promise on the data path.
+    ...gateEachOp((_op, _flags, c) => (held ? gate(c.signal) : undefined)),
+    // Unlike the error and delay filters, a hold stops flushes too: everything waits.
     async flush(next, flags, c) {
-      await gate(c.signal);
+      if (held) await gate(c.signal);
       return next.flush(flags, c);
-    },
-    async trim(next, count, offset, flags, c) {
-      await gate(c.signal);
-      return next.trim(count, offset, flags, c);
-    },
-    async zero(next, count, offset, flags, c) {
-      await gate(c.signal);
-      return next.zero(count, offset, flags, c);
-    },
-    async extents(next, count, offset, flags, c) {
-      await gate(c.signal);
-      return next.extents(count, offset, flags, c);
-    },
-    async cache(next, count, offset, flags, c) {
-      await gate(c.signal);
-      return next.cache(count, offset, flags, c);
     },
   };
   return filter;
