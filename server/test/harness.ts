@@ -44,6 +44,9 @@ export function run(
       clearTimeout(timer);
       resolve({ code, stdout, stderr, ms: performance.now() - start });
     });
+    // A client that exits before reading its stdin (or never starts) is reported by its exit
+    // code, not by an EPIPE that would crash the test process.
+    child.stdin.on('error', () => {});
     child.stdin.end(o.input ?? '');
   });
 }
