@@ -11,6 +11,8 @@ export interface Served {
   /** An authorised URL for a path on the control server: api('/api/disks'). */
   api(path: string): string;
   uris: string[];
+  /** Everything the command printed so far. */
+  output(): string;
   stop(): Promise<void>;
 }
 
@@ -49,6 +51,7 @@ export async function serve(args: string[], command = 'serve'): Promise<Served> 
       return u.toString();
     },
     uris,
+    output: () => out + err,
     stop: () =>
       new Promise((resolve) => {
         if (proc.exitCode !== null) return resolve();

@@ -7,6 +7,7 @@ import { createBackend, type BackendName } from './backends/index.ts';
 import { EventBus } from './events/event-bus.ts';
 import { DiskStats } from './events/disk-stats.ts';
 import { FilterChain } from './filters/filter.ts';
+import type { HoldFilter } from './filters/hold.ts';
 import { createFilter } from './filters/index.ts';
 import { loadTls, type TlsSettings } from './connection/tls.ts';
 import { NbdServer } from './nbd-server.ts';
@@ -55,6 +56,8 @@ export class Disk {
     readonly size: bigint,
     readonly mode: DiskMode,
     readonly spec: DiskSpec | null,
+    /** Attach/replay: the log file the requests come from. */
+    readonly source: string | null = null,
   ) {
     this.stats = new DiskStats(number, size, this.bus);
   }
@@ -73,6 +76,9 @@ export class Disk {
     if (!filters.some((f) => f.name === 'error')) {
       filters.push(createFilter('error', { 'error-rate': '0' }, { diskNumber: spec.number }));
     }
+    // And a Hold toggle: outermost, so held requests are in flight (drawn pending) before any
+    // other filter sees them.
+    if (!filters.some((f) => f.name === 'hold')) filters.unshift(createFilter('hold', {}, { diskNumber: spec.number }));
     disk.chain = new FilterChain(filters, disk.backend);
     disk.server = new NbdServer({
       diskNumber: spec.number,
@@ -97,8 +103,8 @@ export class Disk {
   }
 
   /** A disk fed by a log reader (attach/replay): no server, same events. */
-  static external(number: number, size: bigint, mode: 'attach' | 'replay'): Disk {
-    return new Disk(number, size, mode, null);
+  static external(number: number, size: bigint, mode: 'attach' | 'replay', source: string | null = null): Disk {
+    return new Disk(number, size, mode, null, source);
   }
 
   /** The Error toggle's target filter (server mode). */
@@ -112,12 +118,25 @@ export class Disk {
   unparsedLines: number | undefined = undefined;
   lastUnparsed: string | undefined = undefined;
   errorToggleState: (() => boolean) | null = null;
+  /** Attach mode: the external nbdkit's error file the toggle creates and removes. */
+  errorFile: string | null = null;
 
   setErrors(on: boolean): void {
     if (this.errorToggle) return this.errorToggle(on);
     const f = this.errorFilter();
     if (!f?.setErrors) throw new Error(`disk ${this.number} has no error toggle`);
     f.setErrors(on);
+  }
+
+  /** Hold I/O: stall this disk's requests until released (served disks only). */
+  setHold(on: boolean): void {
+    const f = this.chain?.find('hold') as HoldFilter | undefined;
+    if (!f) throw new Error(`disk ${this.number} is not served by Blockscope (${this.mode} mode): nothing to hold`);
+    f.setHold(on);
+  }
+
+  isHeld(): boolean {
+    return (this.chain?.find('hold') as HoldFilter | undefined)?.isHeld() ?? false;
   }
 
   errorsOn(): boolean {
@@ -151,7 +170,10 @@ export class Disk {
       backend: this.backend?.name ?? 'external',
       filters: (this.chain?.filters ?? []).map((f) => ({ name: f.name, settings: f.describe() })),
       errorsOn: this.errorsOn(),
-      logfile: typeof logfile === 'string' ? logfile : null,
+      held: this.isHeld(),
+      // What the disk follows (attach/replay), or where its log filter writes (server).
+      logfile: this.source ?? (typeof logfile === 'string' ? logfile : null),
+      errorFile: this.errorFile,
       ...this.stats.snapshot(),
       ...(this.unparsedLines !== undefined ? { unparsedLines: this.unparsedLines } : {}),
       ...(this.lastUnparsed !== undefined ? { lastUnparsed: this.lastUnparsed } : {}),

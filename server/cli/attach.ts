@@ -13,7 +13,18 @@ import { LineSplitter } from '../logs/lines.ts';
 import { readLine, sizeFinding, type SizeFinding } from '../logs/parser.ts';
 import { LogTailer } from '../logs/tailer.ts';
 import { UnreadableLines } from '../logs/unreadable.ts';
-import { CliError, apiPortOption, intOption, one, parseArgs, sizeOption, untilSignal } from './args.ts';
+import {
+  CliError,
+  UI_OPTIONS,
+  UI_OPTIONS_HELP,
+  apiPortOption,
+  intOption,
+  one,
+  parseArgs,
+  sizeOption,
+  uiQuery,
+  untilSignal,
+} from './args.ts';
 import { startCliControl } from './control.ts';
 
 export const ATTACH_HELP = `usage: blockscope attach [--disks N] [--size SIZE] LOGFILE [--error-file PATH] [--ui] [--api PORT]
@@ -25,6 +36,7 @@ Watch nbdkit log files (nbdkit --filter=log … logfile=LOGFILE) and show every 
                      the Error toggle creates and removes it
   --from-end         ignore what the log already holds; show only new requests
   --api PORT, --ui   the control API / the UI (GET /api/disks works while attached)
+${UI_OPTIONS_HELP}
 `;
 
 /** Most of a log read while looking for its first Connect line (nbdkit writes it near the top). */
@@ -76,7 +88,7 @@ export async function attachDisk(
   errorFile: string | null,
   fromEnd = false,
 ): Promise<AttachedDisk> {
-  const disk = Disk.external(n, size, 'attach');
+  const disk = Disk.external(n, size, 'attach', resolve(logPath));
   const correlator = new LogCorrelator(n, disk.bus, 'arrival');
   const unreadable = new UnreadableLines(disk, logPath);
   if (errorFile) {
@@ -84,6 +96,7 @@ export async function attachDisk(
     const file = resolve(errorFile);
     disk.errorToggle = (on) => (on ? raiseFlag : lowerFlag)(file);
     disk.errorToggleState = () => flagRaised(file);
+    disk.errorFile = file;
   }
   let lineNo = 0;
   const tailer = new LogTailer(
@@ -125,8 +138,8 @@ export async function attachDisk(
 
 export async function main(argv: string[]): Promise<number> {
   const args = parseArgs(argv, {
-    values: ['--disks', '--size', '--error-file', '--api'],
-    flags: ['--ui', '--help', '--from-end'],
+    values: ['--disks', '--size', '--error-file', '--api', ...UI_OPTIONS.values],
+    flags: ['--ui', '--help', '--from-end', ...UI_OPTIONS.flags],
     aliases: { '-h': '--help' },
   });
   if (args.flags.has('--help')) {
@@ -157,7 +170,7 @@ export async function main(argv: string[]): Promise<number> {
     attached.push(await attachDisk(engine, n, log, diskSize, errFile, args.flags.has('--from-end')));
     console.log(`disk${n} ${log}${errFile ? ` (error file ${resolve(errFile)})` : ''}`);
   }
-  const control = await startCliControl(engine, api, args.flags.has('--ui'));
+  const control = await startCliControl(engine, { port: api, ui: args.flags.has('--ui'), query: uiQuery(args) });
   await untilSignal();
   await control?.close();
   await Promise.all(attached.map((a) => a.tailer.close()));

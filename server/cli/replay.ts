@@ -2,6 +2,7 @@
 //   blockscope replay /tmp/log1 /tmp/log2 --speed 4 --ui     (original timing, 4× faster)
 //   blockscope replay /tmp/log --summary                     (as fast as it reads; JSON like GET /api/disks)
 
+import { resolve } from 'node:path';
 import { Disk } from '../disk.ts';
 import { Engine } from '../engine.ts';
 import { LogCorrelator } from '../logs/correlator.ts';
@@ -9,7 +10,17 @@ import { MAX_SPEED, MIN_SPEED, Replayer } from '../logs/replayer.ts';
 import { readLogLines } from '../logs/lines.ts';
 import { readLine, sizeFinding, type SizeFinding } from '../logs/parser.ts';
 import { UnreadableLines } from '../logs/unreadable.ts';
-import { CliError, apiPortOption, one, parseArgs, sizeOption, untilSignal } from './args.ts';
+import {
+  CliError,
+  UI_OPTIONS,
+  UI_OPTIONS_HELP,
+  apiPortOption,
+  one,
+  parseArgs,
+  sizeOption,
+  uiQuery,
+  untilSignal,
+} from './args.ts';
 import { startCliControl } from './control.ts';
 
 export const REPLAY_HELP = `usage: blockscope replay LOGFILE… [--size SIZE] [--speed N] [--summary] [--ui] [--api PORT]
@@ -18,7 +29,9 @@ Play finished nbdkit/Blockscope log files, one disk per file.
   --summary      no timing, no UI: print the final state of each disk as JSON (GET /api/disks shape)
   --speed N      play N times faster than recorded (default 1; 0.01 to 1000)
   --size SIZE    disk size when the log has no Connect line
-  --ui, --api    show it in the UI / expose the control API
+  --ui, --api    show it in the UI / expose the control API; with --ui, playback starts
+                 when a page connects
+${UI_OPTIONS_HELP}
 `;
 
 /** The first Connect line's size (or why it is unusable); null when the log has none. */
@@ -47,7 +60,7 @@ async function externalDisks(paths: string[], fallbackSize: bigint | null): Prom
     else if (fallbackSize !== null) size = fallbackSize;
     else if (found) throw new CliError(`${path}: ${found.error}; give --size`);
     else throw new CliError(`${path}: no Connect line tells the disk size; give --size`);
-    disks.push(Disk.external(i + 1, size, 'replay'));
+    disks.push(Disk.external(i + 1, size, 'replay', resolve(path)));
   }
   return disks;
 }
@@ -78,8 +91,8 @@ export async function replayLogs(engine: Engine, paths: string[], fallbackSize: 
 
 export async function main(argv: string[]): Promise<number> {
   const args = parseArgs(argv, {
-    values: ['--size', '--speed', '--api'],
-    flags: ['--summary', '--ui', '--help'],
+    values: ['--size', '--speed', '--api', ...UI_OPTIONS.values],
+    flags: ['--summary', '--ui', '--help', ...UI_OPTIONS.flags],
     aliases: { '-h': '--help' },
   });
   if (args.flags.has('--help')) {
@@ -105,12 +118,22 @@ export async function main(argv: string[]): Promise<number> {
     );
     return 0;
   }
-  const control = await startCliControl(engine, apiPortOption(args), args.flags.has('--ui'));
+  const ui = args.flags.has('--ui');
+  const control = await startCliControl(engine, { port: apiPortOption(args), ui, query: uiQuery(args) });
   const disks = await externalDisks(args.positional, size);
   engine.addExternal(disks);
   // With a UI the replay stays open at its end (seek back, explore) until stopped.
   const replayer = new Replayer(disks, args.positional, speed, control !== null);
   engine.replay = replayer;
+  // Nobody would see the start of a replay that begins before the page is open.
+  if (control && ui) {
+    console.log('replay starts when a page is connected');
+    const stop = untilSignal().then(() => 'stop' as const);
+    if ((await Promise.race([control.waitForViewer().then(() => 'go' as const), stop])) === 'stop') {
+      await control.close();
+      return 0;
+    }
+  }
   const done = replayer.run().then(() => console.log(`replay finished: ${replayer.requests} requests`));
   if (control) {
     await untilSignal();

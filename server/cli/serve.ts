@@ -14,6 +14,9 @@ import { FILTERS, filterParamNames } from '../filters/index.ts';
 import { isPreset, presetSpecs, PRESETS, type PresetOptions } from '../presets.ts';
 import {
   CliError,
+  UI_OPTIONS,
+  UI_OPTIONS_HELP,
+  uiQuery,
   apiPortOption,
   intOption,
   one,
@@ -60,8 +63,12 @@ Filters (first = nearest the client, as nbdkit's --filter):
 Control:
   --api PORT           HTTP control API on 127.0.0.1:PORT (0 = any)
   --ui                 also serve the UI (implies --api 0 unless given); prints its URL
+                       (builds the UI first if it is missing)
   --run 'CMD'          captive mode: run CMD with $uri $nbd $port $unixsocket ($uri1..$uriN),
                        then stop and exit with its status
+
+UI (in the printed URL; the page remembers them):
+${UI_OPTIONS_HELP}
 
 Filter parameters:
 ${Object.entries(FILTERS)
@@ -88,8 +95,9 @@ const SPEC = {
     '--tls',
     '--tls-psk',
     '--tls-certificates',
+    ...UI_OPTIONS.values,
   ],
-  flags: ['--readonly', '--writable', '--ui', '--help', '--tls-verify-peer', '--no-sr'],
+  flags: ['--readonly', '--writable', '--ui', '--help', '--tls-verify-peer', '--no-sr', ...UI_OPTIONS.flags],
   aliases: { '-r': '--readonly', '-h': '--help' },
   repeat: ['--filter', '--disk'],
 };
@@ -104,6 +112,8 @@ interface ServeOptions {
   ui: boolean;
   run: string | null;
   preset: string | null;
+  /** UI settings for the printed URL (`?present=1`). */
+  query: string;
 }
 
 /** --tls and its companions, checked for consistency; the files are read when the disks start. */
@@ -203,6 +213,7 @@ export function parseServeArgs(argv: string[]): ServeOptions | 'help' {
     ...(handshakeTimeout !== undefined ? { handshakeTimeoutMs: handshakeTimeout * 1000 } : {}),
     ...(args.flags.has('--no-sr') ? { noStructuredReplies: true } : {}),
   };
+  const query = uiQuery(args);
   if (unixDir) mkdirSync(unixDir, { recursive: true, mode: 0o700 });
 
   if (preset) {
@@ -227,7 +238,7 @@ export function parseServeArgs(argv: string[]): ServeOptions | 'help' {
       ...connection,
     };
     const specs = presetSpecs(preset, presetDefaults);
-    return { specs, api, ui, run, preset, presetDefaults };
+    return { specs, api, ui, run, preset, presetDefaults, query };
   }
 
   if (images.length > 16) throw new CliError('at most 16 images (one disk each)');
@@ -260,8 +271,8 @@ export function parseServeArgs(argv: string[]): ServeOptions | 'help' {
   });
   if (port !== null && port !== 0 && port + disks - 1 > 65535)
     throw new CliError('--port: not enough ports above it for every disk');
-  const presetDefaults = { size, host, port, unixDir: unixDir ? resolve(unixDir) : null, ...connection };
-  return { specs, api, ui, run, preset, presetDefaults };
+  const presetDefaults = { size, host, port, unixDir: unixDir ? resolve(unixDir) : null };
+  return { specs, api, ui, run, preset, presetDefaults, query };
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -279,7 +290,12 @@ export async function main(argv: string[]): Promise<number> {
   engine.preset = opts.preset;
   for (const d of engine.disks) console.log(`disk${d.number} ${d.server!.uris.join(' ')}`);
 
-  const control = await startCliControl(engine, opts.api, opts.ui, opts.presetDefaults);
+  const control = await startCliControl(engine, {
+    port: opts.api,
+    ui: opts.ui,
+    presetDefaults: opts.presetDefaults,
+    query: opts.query,
+  });
 
   let stopping = false;
   const stop = async () => {

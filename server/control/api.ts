@@ -14,6 +14,7 @@ import { ValidationError, bool, int, num, obj, optInt, optStr, str, stringMap } 
 export const CONTROL_METHODS: readonly ControlMethod[] = [
   'listDisks',
   'setErrors',
+  'setHold',
   'setFilterParams',
   'inspectCell',
   'clearPicture',
@@ -21,6 +22,7 @@ export const CONTROL_METHODS: readonly ControlMethod[] = [
   'applyPreset',
   'presetCommands',
   'replay',
+  'demo',
 ];
 
 const REPLAY_ACTIONS = ['status', 'pause', 'resume', 'step', 'seek', 'speed'] as const;
@@ -61,6 +63,14 @@ export class ControlApi {
         const d = this.disk(p);
         d.setErrors(bool(p, 'on'));
         return d.info();
+      }
+      case 'setHold': {
+        const on = bool(p, 'on');
+        const one = p.disk === undefined ? null : this.disk(p);
+        const targets = one ? [one] : this.engine.disks.filter((d) => d.mode === 'server');
+        if (!targets.length) throw new Error('no disk served here to hold (attach and replay only watch)');
+        for (const d of targets) d.setHold(on);
+        return this.engine.disks.map((d) => d.info());
       }
       case 'setFilterParams': {
         const d = this.disk(p);
@@ -113,6 +123,14 @@ export class ControlApi {
         else if (action === 'seek') await r.seek(num(p, 'seconds', 0, 1e9));
         else if (action === 'speed') r.setSpeed(num(p, 'speed', MIN_SPEED, MAX_SPEED));
         return r.status();
+      }
+      case 'demo': {
+        const d = this.engine.demo;
+        if (!d) throw new Error('no demo is running (npm run demo -- single|raid5)');
+        const action = str(p, 'action', 16);
+        if (action !== 'status' && action !== 'next') throw new ValidationError('action must be status or next');
+        if (action === 'next') d.next();
+        return d.status();
       }
       case 'presetCommands': {
         const preset = this.engine.preset && isPreset(this.engine.preset) ? this.engine.preset : null;

@@ -54,7 +54,8 @@ test('GET /api/disks reports what the disks saw (real qemu-io traffic)', async (
   assert.equal(d.counters.read.count, 1);
   assert.deepEqual(
     d.filters.map((f) => f.name),
-    ['delay', 'error'],
+    ['hold', 'delay', 'error'],
+    'the Hold and Error toggles are always there (outermost and innermost)',
   );
 });
 
@@ -66,7 +67,11 @@ test('POST routes toggle errors and set delays; bad input gets 400/404 with a me
   assert.match(read.stdout, /Input\/output error/);
   await api('POST', '/api/disks/2/errors', { on: false });
   r = await api('POST', '/api/disks/1/filters/delay', { rdelay: '25ms' });
-  assert.equal(r.json.filters[0].settings.rdelay, '25ms');
+  assert.equal(r.json.filters.find((f: { name: string }) => f.name === 'delay').settings.rdelay, '25ms');
+  const held = await api('POST', '/api/hold', { on: true });
+  assert.ok(held.json.every((d: { held: boolean }) => d.held));
+  await api('POST', '/api/hold', { on: false });
+  assert.equal((await api('POST', '/api/hold', { on: 'maybe' })).status, 400);
   assert.equal((await api('POST', '/api/disks/1/filters/delay', { rdelay: 'soon' })).status, 400);
   const tooLong = await api('POST', '/api/disks/1/filters/delay', { rdelay: '4294968' });
   assert.equal(tooLong.status, 400);

@@ -130,6 +130,8 @@ async function route(
   if ((m = /^\/api\/disks\/(\d+)\/clear$/.exec(path))) return { call: 'clearPicture', params: { disk: Number(m[1]) } };
   if ((m = /^\/api\/disks\/(\d+)\/reset$/.exec(path))) return { call: 'resetDisk', params: { disk: Number(m[1]) } };
   if (path === '/api/preset') return { call: 'applyPreset', params: b };
+  if (path === '/api/hold') return { call: 'setHold', params: b };
+  if (path === '/api/demo') return { call: 'demo', params: b };
   if (path === '/api/replay') return { call: 'replay', params: b };
   void api;
   return null;
@@ -141,7 +143,7 @@ function serveStatic(uiDir: string, path: string, res: ServerResponse): void {
   const index = join(uiDir, 'index.html');
   if (!existsSync(index)) {
     res.writeHead(503, { 'content-type': 'text/plain; charset=utf-8' });
-    res.end('The UI is not built: run `npm run build` first.\n');
+    res.end(`The UI is not built (${index} is missing): run \`npm run build\` in Blockscope's folder, then reload.\n`);
     return;
   }
   const rel = normalize(decoded).replace(/^([/\\])+/, '');

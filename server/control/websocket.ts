@@ -175,6 +175,7 @@ export function attachWebSocket(
         });
     });
     flow.send(JSON.stringify({ event: 'disks', disks: engine.disks.map((d) => d.info()) } satisfies ServerPush));
+    if (engine.lastCaption) flow.send(JSON.stringify(engine.lastCaption));
   });
 
   return {

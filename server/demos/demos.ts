@@ -151,7 +151,8 @@ export const RAID5: Demo = {
     {
       title: '/proc/mdstat',
       text: 'Disk 3 shows (F); the spare has taken its place: [UUUU].',
-      commands: () => ['debug sh "cat /proc/mdstat"', 'md-stat /dev/md127'],
+      // /proc/mdstat last: it is what stays in view beside the caption.
+      commands: () => ['md-stat /dev/md127', 'debug sh "cat /proc/mdstat"'],
     },
     {
       title: 'Disk 4 fails',

@@ -105,7 +105,12 @@ export interface DiskInfo {
   filters: FilterInfo[];
   /** The per-disk Error toggle. */
   errorsOn: boolean;
+  /** Hold I/O: the disk's requests are stalled until released (served disks only). */
+  held: boolean;
+  /** Server mode: where the log filter writes. Attach/replay: the log file the disk follows. */
   logfile: string | null;
+  /** Attach mode: the external nbdkit's error file that the Error toggle creates and removes. */
+  errorFile: string | null;
   counters: Record<Op, OpCounter>;
   inFlight: number;
   /** Blocks (4 KiB) in each data state; numbers are exact (at most 2^51 blocks). */
@@ -177,6 +182,8 @@ export type PresetName = 'single' | 'raid1' | 'raid5' | 'raid6' | 'raid10' | 'cu
 export interface ControlMethods {
   listDisks: { params: Record<string, never>; result: DiskInfo[] };
   setErrors: { params: { disk: number; on: boolean }; result: DiskInfo };
+  /** Hold I/O on one disk, or on every served disk when `disk` is left out. */
+  setHold: { params: { on: boolean; disk?: number }; result: DiskInfo[] };
   /** Live filter settings: same keys as on the command line (rdelay=40ms, error-rate=10%...). */
   setFilterParams: { params: { disk: number; filter: string; params: Record<string, string> }; result: DiskInfo };
   /** One cell, or `count` cells from `cell` merged (a texel of a merged display). */
@@ -187,6 +194,18 @@ export interface ControlMethods {
   presetCommands: { params: Record<string, never>; result: { preset: PresetName | null; commands: string[] } };
   /** Replay mode only: playback control. */
   replay: { params: { action: ReplayAction; seconds?: number; speed?: number }; result: ReplayStatus };
+  /** While a demo runs: its status, or (step mode) go on to the next step. */
+  demo: { params: { action: 'status' | 'next' }; result: DemoStatus };
+}
+
+export interface DemoStatus {
+  demo: string;
+  running: boolean;
+  step: number;
+  total: number;
+  /** Step mode: the presenter is being waited for. */
+  waiting: boolean;
+  stepMode: boolean;
 }
 
 export type ReplayAction = 'status' | 'pause' | 'resume' | 'step' | 'seek' | 'speed';
