@@ -24,7 +24,15 @@ async function until(what: string, ok: () => boolean, ms = 10_000): Promise<void
 
 /** A fresh qemu-io writes a pattern and reads it back. */
 async function stillServes(uri: string, pattern: number): Promise<void> {
-  const r = await run('qemu-io', ['-f', 'raw', uri, '-c', `write -P ${pattern} 0 64k`, '-c', `read -P ${pattern} 0 64k`]);
+  const r = await run('qemu-io', [
+    '-f',
+    'raw',
+    uri,
+    '-c',
+    `write -P ${pattern} 0 64k`,
+    '-c',
+    `read -P ${pattern} 0 64k`,
+  ]);
   assert.equal(r.code, 0, r.stderr);
   assert.doesNotMatch(r.stdout, /failed|Pattern verification/);
 }
