@@ -271,7 +271,7 @@ export function parseServeArgs(argv: string[]): ServeOptions | 'help' {
   });
   if (port !== null && port !== 0 && port + disks - 1 > 65535)
     throw new CliError('--port: not enough ports above it for every disk');
-  const presetDefaults = { size, host, port, unixDir: unixDir ? resolve(unixDir) : null };
+  const presetDefaults = { size, host, port, unixDir: unixDir ? resolve(unixDir) : null, ...connection };
   return { specs, api, ui, run, preset, presetDefaults, query };
 }
 
