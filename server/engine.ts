@@ -3,8 +3,15 @@
 
 import { Disk, type DiskSpec } from './disk.ts';
 import type { Mark } from './record/format.ts';
-import type { ServerPush } from './shared/types.ts';
+import type { DemoStatus, ServerPush } from './shared/types.ts';
 import type { Timeline } from './timeline/timeline.ts';
+
+/** A demo running on this engine (server/demos/driver.ts). */
+export interface DemoControl {
+  status(): DemoStatus;
+  /** Step mode: the presenter asks for the next step. */
+  next(): void;
+}
 
 export class Engine {
   private _disks: Disk[] = [];
@@ -15,6 +22,8 @@ export class Engine {
   /** Asks every frame pump to cut a frame now (a seek answers after its picture is sent). */
   readonly framePumps = new Set<{ tick(): void }>();
   private markListeners: Array<(m: Mark) => void> = [];
+  /** Set while a demo runs. */
+  demo: DemoControl | null = null;
   /** Called after the disk set changes (preset applied, disks added/removed). */
   private changeListeners: Array<() => void> = [];
 
@@ -77,8 +86,12 @@ export class Engine {
 
   private pushListeners: Array<(msg: ServerPush) => void> = [];
 
+  /** The demo caption now showing: a page that connects (or reloads) mid-demo gets it too. */
+  lastCaption: Extract<ServerPush, { event: 'caption' }> | null = null;
+
   /** Broadcast a message to every UI (demo captions, status lines). */
   push(msg: ServerPush): void {
+    if (msg.event === 'caption') this.lastCaption = msg.text || msg.phase === 'done' ? msg : null;
     for (const l of this.pushListeners) l(msg);
   }
 

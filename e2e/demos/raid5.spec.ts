@@ -7,27 +7,52 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect, test } from '@playwright/test';
 import { checkDemoPrerequisites, type DiskSnapshot } from '../../server/demos/driver.ts';
-import { pixel, runDemoInPage } from './run.ts';
+import { ARTIFACTS, pixel, runDemoInPage } from './run.ts';
 
 test('demo raid5: GPT, initial sync, discard, failure, rebuild onto the spare, degraded', async ({ page }) => {
-  test.setTimeout(420_000);
+  // Generous: under TCG on a shared 2-core machine the appliance alone can take minutes.
+  test.setTimeout(900_000);
   checkDemoPrerequisites();
   const dir = mkdtempSync(join(tmpdir(), 'raid5-recording-'));
   const recording = join(dir, 'raid5.bsrec');
   const probes = join(dir, 'probes.json');
-  const r = await runDemoInPage(
+  const evidence = new Map<number, string>();
+  const caption = page.getByRole('region', { name: 'demo caption' });
+  const { report: r } = await runDemoInPage(
     page,
     'raid5',
     0,
     async (p) => {
-      // Disk 3's failed requests show in the warning colour somewhere on its grid start.
-      await expect(p.getByTestId('error-3')).toBeChecked();
-      await expect(p.getByTestId('error-4')).toBeChecked();
+      await expect(p.getByRole('checkbox', { name: 'Disk 3 errors' })).toBeChecked();
+      await expect(p.getByRole('checkbox', { name: 'Disk 4 errors' })).toBeChecked();
+      // Failed disks are unmistakable: a FAILED badge in their panel.
+      await expect(p.getByTestId('disk-3')).toContainText('FAILED');
+      await expect(p.getByTestId('disk-2')).not.toContainText('FAILED');
       const gptEnd = (await pixel(p, 5, 16383)).slice(0, 3);
       expect(gptEnd).not.toEqual([0x5c, 0x64, 0x74]); // the spare's backup GPT is not untouched
+      await expect(caption).toContainText('Demo finished');
+      await expect(caption).toContainText('disk 3:');
     },
-    ['--record', recording, '--probes', probes],
+    {
+      // Step mode: the test is the presenter. At each pause it reads what the guest printed for
+      // the step just done (shown in the page beside the caption), then goes on with a key press
+      // or the Next button.
+      args: ['--step', '--record', recording, '--probes', probes],
+      onWaiting: async (p, next) => {
+        await expect(caption).toContainText('step done');
+        const done = Number.isFinite(next) ? next - 1 : 10;
+        evidence.set(done, (await p.getByLabel('what the guest printed').textContent({ timeout: 15_000 })) ?? '');
+        // The docs' demo picture: disk 3 failed and rebuilt, mdstat beside the caption.
+        if (done === 8) await p.screenshot({ path: join(ARTIFACTS, 'raid5-waiting-after-step8.png') });
+        if (done % 2) await p.keyboard.press('n');
+        else await p.getByRole('button', { name: /Next step|Finish/ }).click();
+      },
+    },
   );
+  // The guest's own evidence, as the audience saw it next to the captions.
+  expect(evidence.get(7)).toMatch(/\[UUUU\]/); // "Disk 3 fails": rebuilt onto the spare
+  expect(evidence.get(8)).toMatch(/sdc1\[\d+\]\(F\)/); // "/proc/mdstat"
+  expect(evidence.get(10)).toMatch(/Disk failure on sdd1/); // "Kernel messages"
   expect(r.ok).toBe(true);
   const idx = (title: string) => r.steps.findIndex((s) => s.title === title);
   const after = (title: string) => r.steps[idx(title)].after;

@@ -1,16 +1,23 @@
 // `npm run demo -- single|raid5`: run a classic demo with real Linux I/O (guestfish) against
 // Blockscope's disks, narrated on screen. Options:
-//   --delay MS       delay filter on reads and writes (default 40: slow enough to follow)
-//   --headless       start at once (no wait for a page) and stop when done
-//   --keep-open      with --headless: still serve until Ctrl-C when done
-//   --wait-viewer    with --headless: still wait for a page to connect before starting
-//   --linger MS      with --headless: keep serving MS ms after the end (for a last look)
-//   --report FILE    write the per-step report (JSON)
-//   --record FILE    record the demo (the time machine; .bsrec)
-//   --probes FILE    with --record: every 2 s and at each step, the exact state of every disk
-//                    and the instant it was taken (JSON), to check the recording against
+//   --delay MS         delay filter on reads and writes (default 40: slow enough to follow)
+//   --port P           NBD ports P, P+1, … (fixed URIs for a presenter; default: any free ports)
+//   --api P            the UI and control API on port P (a fixed URL; default: any free port)
+//   --step             wait between steps for the presenter: N, PageDown or → in the page,
+//                      a click on Next, Enter in this terminal, or POST /api/demo {"action":"next"}
+//   --min-caption MS   keep each caption up at least MS ms (default: reading time; 0: off)
+//   --present, --palette NAME, --flash MS   UI settings for the printed URL
+//   --headless         start at once (no wait for a page) and stop when done
+//   --keep-open        with --headless: still serve until Ctrl-C when done
+//   --wait-viewer      with --headless: still wait for a page to connect before starting
+//   --linger MS        with --headless: keep serving MS ms after the end (for a last look)
+//   --report FILE      write the per-step report (JSON)
+//   --record FILE      record the demo (the time machine; .bsrec)
+//   --probes FILE      with --record: every 2 s and at each step, the exact state of every disk
+//                      and the instant it was taken (JSON), to check the recording against
 import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { CliError, UI_OPTIONS, intOption, one, parseArgs, uiQuery } from '../../server/cli/args.ts';
 import { Engine } from '../../server/engine.ts';
 import { LiveRecording } from '../../server/timeline/live.ts';
 import { stateDigest, type StateDigest } from '../../server/timeline/digest.ts';
@@ -27,19 +34,37 @@ function diagnose(r: DemoReport): string {
 }
 
 async function main(argv: string[]): Promise<number> {
-  const name = argv.find((a) => !a.startsWith('--') && !/^\d+$/.test(a)) ?? '';
+  const args = parseArgs(argv, {
+    values: [
+      '--delay',
+      '--port',
+      '--api',
+      '--min-caption',
+      '--linger',
+      '--report',
+      '--record',
+      '--probes',
+      ...UI_OPTIONS.values,
+    ],
+    flags: ['--headless', '--keep-open', '--wait-viewer', '--step', ...UI_OPTIONS.flags],
+  });
+  const name = args.positional[0] ?? '';
   const demo = DEMOS[name as keyof typeof DEMOS];
-  if (!demo) {
+  if (!demo || args.positional.length > 1) {
     console.error(`blockscope demo: choose one of: ${Object.keys(DEMOS).join(', ')} (npm run demo -- raid5)`);
     return 2;
   }
-  const opt = (k: string) => (argv.includes(k) ? argv[argv.indexOf(k) + 1] : undefined);
-  const delayMs = Number(opt('--delay') ?? 40);
-  if (!Number.isInteger(delayMs) || delayMs < 0) {
-    console.error('blockscope demo: --delay takes milliseconds (e.g. 40)');
-    return 2;
-  }
-  const headless = argv.includes('--headless');
+  const opt = (k: string) => one(args, k);
+  const delayMs = intOption(args, '--delay', 0, 600_000) ?? 40;
+  const port = intOption(args, '--port', 0, 65535 - demo.disks);
+  const apiPort = intOption(args, '--api', 0, 65535);
+  const minText = opt('--min-caption') ?? 'auto';
+  if (minText !== 'auto' && !/^\d+$/.test(minText))
+    throw new CliError(`--min-caption: expected milliseconds or auto, got '${minText}'`);
+  const minCaptionMs = minText === 'auto' ? 'auto' : Number(minText);
+  const stepMode = args.flags.has('--step');
+  const query = uiQuery(args);
+  const headless = args.flags.has('--headless');
   console.log(`${demo.title} — ${demo.disks} disk(s), delay ${delayMs} ms`);
   const k = kernelNbdClient();
   console.log(
@@ -62,11 +87,27 @@ async function main(argv: string[]): Promise<number> {
     }
   };
   const timer = probesPath ? setInterval(probe, 2000) : null;
-  const run = await runDemo(demo, {
-    delayMs,
+  // Step mode: Enter in this terminal goes on too.
+  let advance: (() => void) | null = null;
+  const onEnter = () => advance?.();
+  if (stepMode && process.stdin.isTTY) process.stdin.on('data', onEnter);
+  const demoRun = await runDemo(demo, {
     ...(engine ? { engine, ui: true } : {}),
-    waitForViewer: !headless || argv.includes('--wait-viewer'),
-    onReady: (ui, uris) => {
+    delayMs,
+    port,
+    apiPort,
+    stepMode,
+    minCaptionMs,
+    query,
+    waitForViewer: !headless || args.flags.has('--wait-viewer'),
+    onWaiting: (next, total) =>
+      console.log(
+        next > total
+          ? '\nLast step done: N / → in the page, or Enter here, for the summary'
+          : `\nWaiting for the presenter: N / → in the page, or Enter here, for step ${next}/${total}`,
+      ),
+    onReady: (ui, uris, next) => {
+      advance = next;
       uris.forEach((u, i) => console.log(`disk${i + 1} ${u}`));
       console.log(`ui ${ui}`);
       if (!headless) console.log('Open the URL above: the demo starts when the page is connected.');
@@ -81,7 +122,9 @@ async function main(argv: string[]): Promise<number> {
   if (timer) clearInterval(timer);
   probe();
   if (probesPath) writeFileSync(probesPath, JSON.stringify(probes, null, 1));
-  const r = run.report;
+  process.stdin.off('data', onEnter);
+  process.stdin.pause();
+  const r = demoRun.report;
   console.log(`\n${r.ok ? 'demo finished' : `guestfish failed (exit ${r.exitCode})`} in ${r.seconds.toFixed(1)} s`);
   for (const s of r.steps)
     console.log(`  ${String(s.step).padStart(2)}. ${s.title.padEnd(24)} ${s.seconds.toFixed(1)} s`);
@@ -90,14 +133,14 @@ async function main(argv: string[]): Promise<number> {
   if (report) writeFileSync(report, JSON.stringify(r, null, 2));
   const linger = Number(opt('--linger') ?? 0);
   if (headless && linger > 0) await new Promise((res) => setTimeout(res, linger));
-  if (!headless || argv.includes('--keep-open')) {
+  if (!headless || args.flags.has('--keep-open')) {
     console.log('The disks stay up so the picture can be explored; Ctrl-C to stop.');
     await new Promise<void>((res) => {
       process.once('SIGINT', () => res());
       process.once('SIGTERM', () => res());
     });
   }
-  await run.close();
+  await demoRun.close();
   await recording?.close();
   if (recording) console.log(`recording ${resolve(recordPath!)}`);
   await engine?.closeAll();
@@ -108,6 +151,6 @@ main(process.argv.slice(2)).then(
   (c) => process.exit(c),
   (e) => {
     console.error(`blockscope demo: ${e.message}`);
-    process.exit(1);
+    process.exit(e instanceof CliError ? 2 : 1);
   },
 );

@@ -113,6 +113,7 @@ export function Toolbar() {
       <ActionButton name="commands" />
       <span className="spacer" />
       <ActionButton name="pause" />
+      <ActionButton name="hold" />
       <ActionButton name="clearAll" />
       <FlashSlider />
       <PaletteSelect />
@@ -131,6 +132,7 @@ export function PresentStrip() {
       </span>
       <span className="spacer" />
       <ActionButton name="pause" />
+      <ActionButton name="hold" />
       <ActionButton name="clearAll" />
       <PaletteSelect />
       <ActionButton name="presentation" />

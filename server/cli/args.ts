@@ -5,6 +5,7 @@ import { resolve } from 'node:path';
 import type { Engine } from '../engine.ts';
 import { parseSize } from '../size.ts';
 import { DEFAULT_RECORD_LIMIT, LiveRecording } from '../timeline/live.ts';
+import { UI_SETTINGS, settingsQuery, type UiSettings } from '../shared/ui-settings.ts';
 
 export class CliError extends Error {}
 
@@ -138,4 +139,29 @@ export async function startRecording(
   } catch (err) {
     throw new CliError(`--record: ${(err as Error).message}`);
   }
+}
+
+/** The UI's settings as options of every command that can serve the UI (--palette, --present…). */
+export const UI_OPTIONS = {
+  values: UI_SETTINGS.filter((s) => !s.flag).map((s) => s.cli),
+  flags: UI_SETTINGS.filter((s) => s.flag).map((s) => s.cli),
+};
+
+export const UI_OPTIONS_HELP = UI_SETTINGS.map(
+  (s) => `  ${`${s.cli}${s.flag ? '' : ' ' + s.query.toUpperCase()}`.padEnd(19)}${s.help}`,
+).join('\n');
+
+/** `?palette=projector&present=1` from the options given ('' when none); bad values are CliErrors. */
+export function uiQuery(args: ParsedArgs): string {
+  const out: Record<string, unknown> = {};
+  for (const s of UI_SETTINGS) {
+    const v = s.flag ? (args.flags.has(s.cli) ? '1' : undefined) : one(args, s.cli);
+    if (v === undefined) continue;
+    try {
+      out[s.key] = s.parse(v);
+    } catch (err) {
+      throw new CliError(`${s.cli}: ${(err as Error).message.replace(/^[a-z]+: /, '')}`);
+    }
+  }
+  return settingsQuery(out as Partial<UiSettings>);
 }

@@ -14,6 +14,7 @@ import { ValidationError, bool, int, num, obj, optInt, optStr, str, stringMap } 
 export const CONTROL_METHODS: readonly ControlMethod[] = [
   'listDisks',
   'setErrors',
+  'setHold',
   'setFilterParams',
   'inspectCell',
   'clearPicture',
@@ -25,6 +26,7 @@ export const CONTROL_METHODS: readonly ControlMethod[] = [
   'timelineOverview',
   'timelineSeries',
   'saveRecording',
+  'demo',
 ];
 
 const REPLAY_ACTIONS = ['status', 'pause', 'resume', 'step', 'seek', 'speed'] as const;
@@ -94,6 +96,14 @@ export class ControlApi {
         const t = this.engine.timeline?.recorder;
         if (t) this.engine.mark({ kind: 'errors', timeUs: t.nowUs(), disk: d.number, on });
         return d.info();
+      }
+      case 'setHold': {
+        const on = bool(p, 'on');
+        const one = p.disk === undefined ? null : this.disk(p);
+        const targets = one ? [one] : this.engine.disks.filter((d) => d.mode === 'server');
+        if (!targets.length) throw new Error('no disk served here to hold (attach and replay only watch)');
+        for (const d of targets) d.setHold(on);
+        return this.engine.disks.map((d) => d.info());
       }
       case 'setFilterParams': {
         const d = this.disk(p);
@@ -165,10 +175,18 @@ export class ControlApi {
         });
       case 'saveRecording':
         return this.timeline().save(str(p, 'path', 4096));
+      case 'demo': {
+        const d = this.engine.demo;
+        if (!d) throw new Error('no demo is running (npm run demo -- single|raid5)');
+        const action = str(p, 'action', 16);
+        if (action !== 'status' && action !== 'next') throw new ValidationError('action must be status or next');
+        if (action === 'next') d.next();
+        return d.status();
+      }
       case 'presetCommands': {
         const preset = this.engine.preset && isPreset(this.engine.preset) ? this.engine.preset : null;
         const uris = this.engine.disks.map((d) => d.server?.uris[0]).filter((u): u is string => !!u);
-        return { preset, commands: presetCommands(preset, uris) };
+        return { preset, commands: presetCommands(preset, uris, this.engine.disks[0]?.spec?.tls) };
       }
     }
   }

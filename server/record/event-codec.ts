@@ -19,6 +19,8 @@ import { ByteReader, ByteWriter, FormatError } from './bytes.ts';
 
 export const TAG_END = 0x40;
 export const TAG_CLEAR = 0x50;
+/** END code for a request cancelled because its client went away (ESHUTDOWN, not an error any client saw). */
+export const END_CANCELLED = 0x0f;
 const F_FLAGS = 0x08;
 const F_CONN = 0x10;
 const F_BIG = 0x20;
@@ -159,7 +161,7 @@ export class EventEncoder {
   }
 
   end(ev: RequestEvent, timeUs: number, startIndex: number): void {
-    this.w.u8(TAG_END | (ev.error ? ERRNO_INDEX[ev.error] : 0));
+    this.w.u8(TAG_END | (ev.cancelled ? END_CANCELLED : ev.error ? ERRNO_INDEX[ev.error] : 0));
     const t = this.time(timeUs);
     this.w.uv(this.nextStart - 1 - startIndex);
     if (this.inFlight > 0) this.inFlight--;
@@ -200,7 +202,7 @@ export interface EventVisitor {
     flags: number,
     connection: number,
   ): void;
-  end(timeUs: number, startIndex: number, error: Errno | null): void;
+  end(timeUs: number, startIndex: number, error: Errno | null, cancelled: boolean): void;
   clear(timeUs: number): void;
 }
 
@@ -250,9 +252,11 @@ export function decodeEvents(payload: Uint8Array, at: BlockPosition, v: EventVis
       v.start(t, nextStart++, op, offset, big, length, flags, prevConn);
     } else if (tag < TAG_CLEAR) {
       const code = tag & 0x0f;
-      if (code > ERRNOS.length) throw new FormatError(`bad error code ${code} in an events block`);
+      if (code > ERRNOS.length && code !== END_CANCELLED)
+        throw new FormatError(`bad error code ${code} in an events block`);
       const ref = r.uv();
-      v.end(t, nextStart - 1 - ref, code ? ERRNOS[code - 1] : null);
+      const cancelled = code === END_CANCELLED;
+      v.end(t, nextStart - 1 - ref, cancelled ? 'ESHUTDOWN' : code ? ERRNOS[code - 1] : null, cancelled);
     } else if (tag === TAG_CLEAR) v.clear(t);
     else throw new FormatError(`bad record tag 0x${tag.toString(16)} in an events block`);
   }

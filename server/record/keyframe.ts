@@ -42,6 +42,7 @@ export function writeKeyframe(w: ByteWriter, k: Keyframe, wallStartMs: number): 
     w.uv(m.counters[op].count);
     w.uv(m.counters[op].bytes);
     w.uv(m.counters[op].errors);
+    w.uv(m.counters[op].cancelled);
   }
   w.uv(m.latencyCount);
   w.uv(m.latencies.length);
@@ -93,7 +94,7 @@ export function readKeyframe(r: ByteReader, wallStartMs: number): Keyframe {
   const nextStart = r.uv();
   const nextRecord = r.uv();
   const counters = {} as Record<Op, OpCounter>;
-  for (const op of OPS) counters[op] = { count: r.uv(), bytes: r.uv(), errors: r.uv() };
+  for (const op of OPS) counters[op] = { count: r.uv(), bytes: r.uv(), errors: r.uv(), cancelled: r.uv() };
   const latencyCount = r.uv();
   const nl = r.uv();
   if (nl > 1 << 20) throw new FormatError('keyframe latency window too large');

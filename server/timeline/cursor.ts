@@ -17,6 +17,8 @@ export interface Rec {
   flags: number;
   connection: number;
   error: Errno | null;
+  /** END: the request was cancelled (its client went away). */
+  cancelled?: boolean;
 }
 
 /** Decode a whole EVENTS block into records. */
@@ -39,8 +41,19 @@ export function decodeBlock(e: BlockEntry, body: Uint8Array): Rec[] {
           error: null,
         });
       },
-      end(timeUs, startIndex, error) {
-        out.push({ kind: TAG_END, timeUs, startIndex, op: 0, offset: 0n, length: 0, flags: 0, connection: 0, error });
+      end(timeUs, startIndex, error, cancelled) {
+        out.push({
+          kind: TAG_END,
+          timeUs,
+          startIndex,
+          op: 0,
+          offset: 0n,
+          length: 0,
+          flags: 0,
+          connection: 0,
+          error,
+          ...(cancelled ? { cancelled } : {}),
+        });
       },
       clear(timeUs) {
         out.push({

@@ -157,6 +157,7 @@ export class Player {
       flying.delete(r.startIndex);
       ev.endUs = r.timeUs;
       ev.error = r.error;
+      if (r.cancelled) ev.cancelled = true;
       t.bus.emit('end', ev);
     } else if (r.kind === TAG_CLEAR) t.stats.clear();
   }

@@ -1,12 +1,12 @@
 // Replay = the time machine on a recording: open a session file (or import nbdkit logs into
 // one first) and play it into replay disks, with the same player and timeline as live.
 
-import { createReadStream } from 'node:fs';
-import { createInterface } from 'node:readline';
+import { resolve } from 'node:path';
 import { Disk } from '../disk.ts';
 import type { Engine } from '../engine.ts';
 import { LogCorrelator } from '../logs/correlator.ts';
-import { parseLine, type LogLine } from '../logs/parser.ts';
+import { readLogLines } from '../logs/lines.ts';
+import { readLine, sizeFinding, type LogLine } from '../logs/parser.ts';
 import { Recorder } from '../record/recorder.ts';
 import { openSession } from '../record/session-reader.ts';
 import { Timeline } from './timeline.ts';
@@ -23,7 +23,8 @@ export async function openReplay(engine: Engine, path: string): Promise<Timeline
 }
 
 interface LogStream {
-  lines: AsyncIterator<string>;
+  /** Lines of at most MAX_LINE characters; null for one that was longer (skipped unread). */
+  lines: AsyncIterator<string | null>;
   next: LogLine | null;
   done: boolean;
   unparsed: number;
@@ -37,8 +38,8 @@ async function advance(s: LogStream): Promise<void> {
       s.done = true;
       return;
     }
-    if (!r.value) continue;
-    const l = parseLine(r.value);
+    if (r.value === '') continue;
+    const l = r.value === null ? null : readLine(r.value).line;
     if (l) {
       s.next = l;
       return;
@@ -48,22 +49,17 @@ async function advance(s: LogStream): Promise<void> {
 }
 
 function openLog(path: string): LogStream {
-  const input = createReadStream(path);
-  const rl = createInterface({ input, crlfDelay: Infinity });
-  return { lines: rl[Symbol.asyncIterator](), next: null, done: false, unparsed: 0 };
+  return { lines: readLogLines(path)[Symbol.asyncIterator](), next: null, done: false, unparsed: 0 };
 }
 
-/** The size of a log's disk (its first Connect line), or null. */
+/** The size of a log's disk from its first Connect line; null when it has none. */
 async function logSize(path: string): Promise<bigint | null> {
-  const s = openLog(path);
-  for (await advance(s); s.next; await advance(s)) {
-    if (s.next.act === 'Connect' && s.next.fields.size) {
-      try {
-        return BigInt(s.next.fields.size);
-      } catch {
-        return null;
-      }
-    }
+  let lineNo = 0;
+  for await (const text of readLogLines(path)) {
+    const found = text === null ? null : sizeFinding(text, ++lineNo);
+    if (!found) continue;
+    if ('size' in found) return found.size;
+    throw new Error(`${path}: ${found.error}; give --size`);
   }
   return null;
 }
@@ -81,9 +77,15 @@ export interface ImportResult {
 export async function importLogs(paths: string[], out: string, fallbackSize: bigint | null): Promise<ImportResult> {
   const disks: Disk[] = [];
   for (const [i, path] of paths.entries()) {
-    const size = (await logSize(path)) ?? fallbackSize;
+    let size: bigint | null;
+    try {
+      size = (await logSize(path)) ?? fallbackSize;
+    } catch (err) {
+      if (fallbackSize === null) throw err;
+      size = fallbackSize;
+    }
     if (size === null) throw new Error(`${path}: no Connect line tells the disk size; give --size`);
-    const d = Disk.external(i + 1, size, 'replay');
+    const d = Disk.external(i + 1, size, 'replay', resolve(path));
     d.stats.wallOffsetMs = 0; // log times are epoch µs
     disks.push(d);
   }
