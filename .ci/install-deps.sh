@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Debian packages the tests drive: real NBD clients, nbdkit (the peer we compare against),
-# Chromium for Playwright, guestfish + a kernel for the demo acceptance tests.
+# Chromium for Playwright, guestfish + a kernel for the demo acceptance tests, and the disk
+# tools whose answers the structure decoders are checked against.
 set -euo pipefail
 
 missing=()
@@ -16,6 +17,16 @@ need chromium chromium
 need curl curl
 need tar tar
 need guestfish libguestfs-tools
+# Ground truth for the structure decoders (server/structure): partition tables, ext, FAT, md, LVM.
+need sgdisk gdisk
+need sfdisk fdisk
+need dumpe2fs e2fsprogs
+need debugfs e2fsprogs
+need mkfs.vfat dosfstools
+need fsck.fat dosfstools
+need mshowfat mtools
+need mdadm mdadm
+need pvs lvm2
 [ -e /usr/lib/python3/dist-packages/nbd.py ] || missing+=(python3-libnbd)
 ls /boot/vmlinuz-* >/dev/null 2>&1 || missing+=(linux-image-amd64)
 fc-list 2>/dev/null | grep -qi liberation || missing+=(fonts-liberation)
