@@ -1,6 +1,7 @@
 // Helpers for the structure tests: run the real tools (their answers are the ground truth),
 // decode image files, and turn decoded leaves into sets of filesystem blocks to compare.
 
+import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { openSync, readSync, closeSync, fstatSync } from 'node:fs';
 import { decodeDisks, leavesOf, type DecodeResult } from './decode.ts';
@@ -114,3 +115,51 @@ export function objectId(r: DecodeResult, label: string, prefix = ''): string {
 }
 
 export const sorted = (s: Iterable<number>) => [...s].sort((a, b) => a - b);
+
+/** Where dumpe2fs says each group's metadata and the free space are (filesystem blocks). */
+export interface GroupTruth {
+  superblock: number[];
+  gdt: number[];
+  blockBitmap: number[];
+  inodeBitmap: number[];
+  inodeTable: number[];
+  free: number[];
+}
+
+export function dumpe2fs(fsImage: string): GroupTruth {
+  const out = run('dumpe2fs', [fsImage]);
+  const t: GroupTruth = { superblock: [], gdt: [], blockBitmap: [], inodeBitmap: [], inodeTable: [], free: [] };
+  for (const line of out.split('\n')) {
+    let m: RegExpExecArray | null;
+    if ((m = /(?:Primary|Backup) superblock at (\d+), Group descriptors at (\d+)-(\d+)/.exec(line))) {
+      t.superblock.push(Number(m[1]));
+      t.gdt.push(...parseRanges(`${m[2]}-${m[3]}`));
+    } else if ((m = /Reserved GDT blocks at (\d+)-(\d+)/.exec(line))) t.gdt.push(...parseRanges(`${m[1]}-${m[2]}`));
+    else if ((m = /Block bitmap at (\d+)/.exec(line))) t.blockBitmap.push(Number(m[1]));
+    else if ((m = /Inode bitmap at (\d+)/.exec(line))) t.inodeBitmap.push(Number(m[1]));
+    else if ((m = /Inode table at (\d+)-(\d+)/.exec(line))) t.inodeTable.push(...parseRanges(`${m[1]}-${m[2]}`));
+    else if ((m = /^\s+Free blocks: (.*)$/.exec(line))) t.free.push(...parseRanges(m[1]));
+  }
+  assert.ok(t.superblock.length > 1, `dumpe2fs listed no backup superblocks:\n${out.slice(0, 2000)}`);
+  return t;
+}
+
+/** FAT layout as fsck.fat -v reports it (bytes). */
+export function fsckFat(img: string) {
+  const out = run('fsck.fat', ['-n', '-v', img]);
+  const num = (re: RegExp) => {
+    const m = re.exec(out);
+    assert.ok(m, `fsck.fat output lacks ${re}:\n${out}`);
+    return Number(m[1]);
+  };
+  return {
+    clusterBytes: num(/(\d+) bytes per cluster/),
+    fatStart: num(/First FAT starts at byte (\d+)/),
+    fats: num(/(\d+) FATs, \d+ bit entries/),
+    bits: num(/\d+ FATs, (\d+) bit entries/),
+    fatBytes: num(/(\d+) bytes per FAT/),
+    rootStart: /Root directory starts at byte (\d+)/.test(out) ? num(/Root directory starts at byte (\d+)/) : null,
+    dataStart: num(/Data area starts at byte (\d+)/),
+    clusters: num(/(\d+) data clusters/),
+  };
+}

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { DecodeResult } from '../decode.ts';
 import type { Leaf } from '../flatten.ts';
-import { decodeImages, fsBlocks, hasObject, objectId, parseRanges, run, sorted } from '../test-support.ts';
+import { decodeImages, dumpe2fs, fsBlocks, hasObject, objectId, parseRanges, run, sorted } from '../test-support.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'blockscope-ext-'));
 const MiB = 1024 * 1024;
@@ -99,33 +99,6 @@ before(async () => {
 });
 
 after(() => rmSync(dir, { recursive: true, force: true }));
-
-interface GroupTruth {
-  superblock: number[];
-  gdt: number[];
-  blockBitmap: number[];
-  inodeBitmap: number[];
-  inodeTable: number[];
-  free: number[];
-}
-
-function dumpe2fs(fsImage: string): GroupTruth {
-  const out = run('dumpe2fs', [fsImage]);
-  const t: GroupTruth = { superblock: [], gdt: [], blockBitmap: [], inodeBitmap: [], inodeTable: [], free: [] };
-  for (const line of out.split('\n')) {
-    let m: RegExpExecArray | null;
-    if ((m = /(?:Primary|Backup) superblock at (\d+), Group descriptors at (\d+)-(\d+)/.exec(line))) {
-      t.superblock.push(Number(m[1]));
-      t.gdt.push(...parseRanges(`${m[2]}-${m[3]}`));
-    } else if ((m = /Reserved GDT blocks at (\d+)-(\d+)/.exec(line))) t.gdt.push(...parseRanges(`${m[1]}-${m[2]}`));
-    else if ((m = /Block bitmap at (\d+)/.exec(line))) t.blockBitmap.push(Number(m[1]));
-    else if ((m = /Inode bitmap at (\d+)/.exec(line))) t.inodeBitmap.push(Number(m[1]));
-    else if ((m = /Inode table at (\d+)-(\d+)/.exec(line))) t.inodeTable.push(...parseRanges(`${m[1]}-${m[2]}`));
-    else if ((m = /^\s+Free blocks: (.*)$/.exec(line))) t.free.push(...parseRanges(m[1]));
-  }
-  assert.ok(t.superblock.length > 1, `dumpe2fs listed no backup superblocks:\n${out.slice(0, 2000)}`);
-  return t;
-}
 
 const debugfs = (fsImage: string, request: string) => run('debugfs', ['-R', request, fsImage]);
 

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { DecodeResult } from '../decode.ts';
 import type { Leaf } from '../flatten.ts';
-import { decodeImages, hasObject, objectId, run } from '../test-support.ts';
+import { decodeImages, fsckFat, hasObject, objectId, run } from '../test-support.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'blockscope-fat-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -46,25 +46,6 @@ before(async () => {
   }
 });
 
-function fsckLayout(img: string) {
-  const out = run('fsck.fat', ['-n', '-v', img]);
-  const num = (re: RegExp) => {
-    const m = re.exec(out);
-    assert.ok(m, `fsck.fat output lacks ${re}:\n${out}`);
-    return Number(m[1]);
-  };
-  return {
-    clusterBytes: num(/(\d+) bytes per cluster/),
-    fatStart: num(/First FAT starts at byte (\d+)/),
-    fats: num(/(\d+) FATs, \d+ bit entries/),
-    bits: num(/\d+ FATs, (\d+) bit entries/),
-    fatBytes: num(/(\d+) bytes per FAT/),
-    rootStart: /Root directory starts at byte (\d+)/.test(out) ? num(/Root directory starts at byte (\d+)/) : null,
-    dataStart: num(/Data area starts at byte (\d+)/),
-    clusters: num(/(\d+) data clusters/),
-  };
-}
-
 /** mshowfat's cluster list of a file: "<4-57> <60-61>". */
 function clustersOf(img: string, path: string): number[] {
   const out = run('mshowfat', ['-i', img, `::${path}`]);
@@ -93,7 +74,7 @@ for (const type of [12, 16, 32] as const) {
   describe(`FAT${type}`, () => {
     it('finds boot sector, FATs, root directory and data area where fsck.fat does', () => {
       const { path, result, leaves } = images[type];
-      const t = fsckLayout(path);
+      const t = fsckFat(path);
       assert.equal(t.bits, type);
       assert.deepEqual(result.warnings, []);
       assert.equal(leaves[0].chain[0].label, `vfat (FAT${type}) "VOL${type}"`);
@@ -115,7 +96,7 @@ for (const type of [12, 16, 32] as const) {
 
     it('labels every cluster of files and directories as mshowfat lists them, by long name', () => {
       const { path, result, leaves } = images[type];
-      const t = fsckLayout(path);
+      const t = fsckFat(path);
       for (const file of [...FILES, '/docs', '/docs/deep']) {
         const want = merge(
           clustersOf(path, file).map((c) => [

@@ -1,7 +1,7 @@
 // Assemble LVM volume groups from the physical volumes found on the engine's disks: the
 // freshest metadata (highest seqno) describes the logical volumes; each LV is read through
 // its segments (linear and striped) and decoded; each PV's data area is labelled extent range
-// by extent range: "LV vg0/root, extents 0–14" or free extents.
+// by extent range: "LV vg0/root (PV extents 0–14)" or free extents.
 
 import type { DecodeContext, FoundMember } from '../context.ts';
 import { contentSpace } from '../context.ts';
@@ -18,7 +18,6 @@ interface Area {
   lvStart: bigint;
   pvStart: bigint;
   bytes: bigint;
-  extents: [number, number];
   /** The decoded LV, once known. */
   space?: Space;
 }
@@ -66,16 +65,8 @@ function lvAreas(name: string, lv: ConfigSection, E: bigint, pvKeyOf: (alias: st
         const pvKey = pvKeyOf(String(stripes[2 * k]));
         const pe = BigInt(Number(stripes[2 * k + 1]));
         if (!pvKey) continue;
-        const bytes = stripeSize;
         const lvStart = start * E + (row * BigInt(n) + BigInt(k)) * stripeSize;
-        out.push({
-          lv: name,
-          pvKey,
-          lvStart,
-          pvStart: pe * E + row * stripeSize,
-          bytes,
-          extents: [Number(start), Number(start + count - 1n)],
-        });
+        out.push({ lv: name, pvKey, lvStart, pvStart: pe * E + row * stripeSize, bytes: stripeSize });
         if (out.length > 100_000) return out;
       }
     }
@@ -151,7 +142,7 @@ function pvSpace(m: LvmMember, vg: string, E: bigint, peCount: number, areas: Ar
       start: a.pvStart,
       end: a.pvStart + a.bytes,
       kind: 'container',
-      label: `LV ${vg}/${a.lv}, extents ${a.extents[0]}–${a.extents[1]}`,
+      label: `LV ${vg}/${a.lv} (PV extents ${a.pvStart / E}–${(a.pvStart + a.bytes - 1n) / E})`,
       target: space ? { space, offset: a.lvStart } : undefined,
     });
     at = a.pvStart + a.bytes;

@@ -26,8 +26,9 @@ interface Slotted {
   valid: bigint;
 }
 
+/** "block 12" or "blocks 12–20" (4 KiB array blocks, as the grid counts them). */
 const blocksText = (a: bigint, b: bigint) =>
-  b - a <= 4096n && a % 4096n === 0n ? `block ${a / 4096n}` : `blocks ${a / 4096n}–${(b - 1n) / 4096n}`;
+  a / 4096n === (b - 1n) / 4096n ? `block ${a / 4096n}` : `blocks ${a / 4096n}–${(b - 1n) / 4096n}`;
 
 class ArraySource implements ByteSource {
   constructor(

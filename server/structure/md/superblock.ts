@@ -41,9 +41,11 @@ export interface MdSuperblock {
 
 const S = 512n;
 
-function uuidOf(b: Buffer, parts: number[]): string {
-  const hex = Buffer.concat(parts.map((o) => b.subarray(o, o + 4))).toString('hex');
-  return `${hex.slice(0, 8)}:${hex.slice(8, 16)}:${hex.slice(16, 24)}:${hex.slice(24, 32)}`;
+/** v1: 16 bytes in order; v0.90: four native-endian words. Either way as mdadm prints it. */
+function uuidOf(b: Buffer, parts: number[], words: boolean): string {
+  return parts
+    .map((o) => (words ? b.readUInt32LE(o).toString(16).padStart(8, '0') : b.subarray(o, o + 4).toString('hex')))
+    .join(':');
 }
 
 export function parseMd1(b: Buffer, version: '1.0' | '1.1' | '1.2'): MdSuperblock {
@@ -65,7 +67,7 @@ export function parseMd1(b: Buffer, version: '1.0' | '1.1' | '1.2'): MdSuperbloc
   const bitmapOffset = b.readInt32LE(96);
   const bblogOffset = b.readInt32LE(188);
   const bblogSize = b.readUInt16LE(186);
-  const uuid = uuidOf(b, [16, 20, 24, 28]);
+  const uuid = uuidOf(b, [16, 20, 24, 28], false);
   return {
     version,
     uuid,
@@ -108,7 +110,7 @@ export function parseMd090(b: Buffer, superOffset: bigint): MdSuperblock {
   }
   return {
     version: '0.90',
-    uuid: uuidOf(b, [20, 52, 56, 60]),
+    uuid: uuidOf(b, [20, 52, 56, 60], true),
     name: `md${word(11)}`,
     level: b.readInt32LE(28),
     layout: word(64),
