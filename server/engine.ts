@@ -3,6 +3,7 @@
 
 import { Disk, type DiskSpec } from './disk.ts';
 import type { ReplayStatus, ServerPush } from './shared/types.ts';
+import { StructureService, type StructureServiceOptions } from './structure/service.ts';
 
 /** Playback control of replay mode (server/logs/replayer.ts). */
 export interface ReplayControl {
@@ -22,6 +23,12 @@ export class Engine {
   replay: ReplayControl | null = null;
   /** Called after the disk set changes (preset applied, disks added/removed). */
   private changeListeners: Array<() => void> = [];
+  /** What each block is (partitions, filesystems, RAID roles), kept current; null when turned off. */
+  readonly structure: StructureService | null;
+
+  constructor(o: { structure?: boolean | StructureServiceOptions } = {}) {
+    this.structure = o.structure === false ? null : new StructureService(this, o.structure === true ? {} : o.structure);
+  }
 
   get disks(): readonly Disk[] {
     return this._disks;

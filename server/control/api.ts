@@ -8,9 +8,11 @@ import type { Engine } from '../engine.ts';
 import { isPreset, presetCommands, presetSpecs, type PresetOptions } from '../presets.ts';
 import { parseSize } from '../size.ts';
 import type { ControlMethod, ControlMethods } from '../shared/types.ts';
+import { STRUCTURE_METHODS, structureCall, type StructureMethod } from './structure-api.ts';
 import { ValidationError, bool, int, num, obj, optInt, optStr, str, stringMap } from './validate.ts';
 
 export const CONTROL_METHODS: readonly ControlMethod[] = [
+  ...STRUCTURE_METHODS,
   'listDisks',
   'setErrors',
   'setFilterParams',
@@ -53,6 +55,8 @@ export class ControlApi {
       throw new ValidationError(`unknown method '${String(method)}' (methods: ${CONTROL_METHODS.join(', ')})`);
     }
     const p = obj(rawParams);
+    if ((STRUCTURE_METHODS as readonly string[]).includes(method))
+      return structureCall(this.engine, method as StructureMethod, p);
     switch (method as ControlMethod) {
       case 'listDisks':
         return this.engine.disks.map((d) => d.info()) satisfies ControlMethods['listDisks']['result'];
@@ -78,6 +82,7 @@ export class ControlApi {
       case 'resetDisk': {
         const d = this.disk(p);
         await d.reset();
+        this.engine.structure?.invalidate(); // the data changed without a request on the bus
         return d.info();
       }
       case 'applyPreset': {

@@ -10,6 +10,7 @@ import type { PresetOptions } from '../presets.ts';
 import { ControlApi } from './api.ts';
 import { allowedHost, allowedOrigin } from './origin.ts';
 import { ParamError } from '../filters/params.ts';
+import { structureRoute } from './structure-routes.ts';
 import { ValidationError } from './validate.ts';
 import { attachWebSocket } from './websocket.ts';
 
@@ -85,6 +86,7 @@ async function route(
   method: string,
   path: string,
   req: IncomingMessage,
+  query: URLSearchParams,
 ): Promise<{ call: string; params: unknown } | null> {
   let m: RegExpExecArray | null;
   if (method === 'GET' && path === '/api/disks') return { call: 'listDisks', params: {} };
@@ -94,6 +96,8 @@ async function route(
     return { call: 'inspectCell', params: { disk: Number(m[1]), cell: Number(m[2]) } };
   }
   if (method === 'GET' && path === '/api/presets/commands') return { call: 'presetCommands', params: {} };
+  const structure = structureRoute(method, path, query);
+  if (structure) return structure;
   if (method !== 'POST') return null;
   const body = await readBody(req);
   const b = (body && typeof body === 'object' ? body : {}) as Record<string, unknown>;
@@ -147,7 +151,7 @@ export async function startControlServer(engine: Engine, o: ControlServerOptions
     }
     try {
       if (path.startsWith('/api/')) {
-        const r = await route(api, req.method ?? 'GET', path, req);
+        const r = await route(api, req.method ?? 'GET', path, req, url.searchParams);
         if (!r) return sendJson(res, 404, { error: `no route ${req.method} ${path} (see docs/api.md)` });
         if (r.call === 'disk') {
           const p = r.params as { disk: number };

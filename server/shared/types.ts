@@ -1,6 +1,16 @@
 // Types shared by the engine (server/), the Electron shell (app/) and the UI (renderer/).
 // This folder must stay free of Node-only imports: the renderer bundles it for the browser.
 
+import type {
+  BlockChain,
+  DiskMap,
+  ObjectBlocks,
+  StructureActivity,
+  StructureObject,
+  StructureOverlay,
+  StructureStatus,
+} from './structure.ts';
+
 /** The data operations a request can carry, in the names the UI and the event stream use. */
 export const OPS = ['read', 'write', 'trim', 'zero', 'flush', 'extents', 'cache'] as const;
 export type Op = (typeof OPS)[number];
@@ -156,6 +166,14 @@ export interface ControlMethods {
   presetCommands: { params: Record<string, never>; result: { preset: PresetName | null; commands: string[] } };
   /** Replay mode only: playback control. */
   replay: { params: { action: ReplayAction; seconds?: number; speed?: number }; result: ReplayStatus };
+  /** What each block is (server/structure): see structure.ts for the result types. */
+  structureStatus: { params: Record<string, never>; result: StructureStatus };
+  diskMap: { params: { disk: number; from?: string; limit?: number }; result: DiskMap };
+  blockChain: { params: { disk: number; block: number }; result: BlockChain };
+  structureOverlay: { params: { disk: number }; result: StructureOverlay };
+  structureObjects: { params: Record<string, never>; result: StructureObject[] };
+  objectBlocks: { params: { id: string }; result: ObjectBlocks };
+  structureActivity: { params: { disk?: number }; result: StructureActivity };
 }
 
 export type ReplayAction = 'status' | 'pause' | 'resume' | 'step' | 'seek' | 'speed';
@@ -210,4 +228,6 @@ export type ServerPush =
   | { event: 'disks'; disks: DiskInfo[] }
   | { event: 'status'; message: string; level: 'info' | 'warn' | 'error' }
   /** Demo narration: the caption of the step now running (step from 1; text '' clears it). */
-  | { event: 'caption'; step: number; total: number; title: string; text: string };
+  | { event: 'caption'; step: number; total: number; title: string; text: string }
+  /** The decoded structure changed (server/structure): refetch maps and overlays. */
+  | { event: 'structure'; version: number };

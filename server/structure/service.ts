@@ -1,0 +1,205 @@
+// The live structure service of one engine: decodes every served disk, and decodes again only
+// when a completed write, zero or trim touched a block some answer was read from. Off the data
+// path: the per-request work is a ring store and, while the answers are current, one binary
+// search; decodes run later (throttled, at most a third of the time) and yield to I/O.
+//
+//   write ──► bus 'end' ──► hits a dependency? ──► dirty ──► (debounce / throttle) ──► decode
+//                                                                 ▲                      │
+//                                            writes during decode └──── hit new deps ◄───┘
+
+import type { Engine } from '../engine.ts';
+import type { RequestEvent, RequestPhase } from '../shared/types.ts';
+import type { StructureStatus } from '../shared/structure.ts';
+import { RecentRequests, summarise } from './activity.ts';
+import { BackendSource } from './backend-source.ts';
+import { decodeDisks, type DecodeOptions } from './decode.ts';
+import { StructureSnapshot } from './snapshot.ts';
+
+export interface StructureServiceOptions extends DecodeOptions {
+  /** Quiet time after the first relevant write before decoding. */
+  debounceMs?: number;
+  /** Least time between two decodes (at least twice the last decode's duration, too). */
+  minGapMs?: number;
+}
+
+type Runs = Array<[number, number]>;
+
+/** Does [a, b) meet any of the sorted, disjoint runs? */
+function hits(runs: Runs | undefined, a: number, b: number): boolean {
+  if (!runs || !runs.length) return false;
+  let lo = 0;
+  let hi = runs.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (runs[mid][1] <= a) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo < runs.length && runs[lo][0] < b;
+}
+
+/** A hash of every leaf's range and words: a new version is announced only when it changes. */
+function answersHash(snap: StructureSnapshot): number {
+  let h = 0x811c9dc5;
+  const mix = (text: string) => {
+    for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
+  };
+  for (const [n, d] of snap.disks) {
+    mix(`#${n}`);
+    for (const l of d.leaves) mix(`${l.start}-${l.end}${l.kind}${l.chain.at(-1)?.label ?? ''}`);
+  }
+  return h >>> 0;
+}
+
+export class StructureService {
+  private snap: StructureSnapshot | null = null;
+  private version = 0;
+  private signature = 0;
+  private deps = new Map<number, Runs>();
+  private dirty = true;
+  private decoding = false;
+  private timer: NodeJS.Timeout | null = null;
+  private lastEnd = 0;
+  private lastMs = 0;
+  /** Writes completed while a decode ran: checked against the new answers' dependencies. */
+  private duringDecode: Array<[number, number, number]> | null = null;
+  private overflowDuringDecode = false;
+  private readonly unsubscribe: Array<() => void> = [];
+  private readonly rings = new Map<number, RecentRequests>();
+  private idleWaiters: Array<() => void> = [];
+  private closed = false;
+  private readonly debounceMs: number;
+  private readonly minGapMs: number;
+
+  constructor(
+    private readonly engine: Engine,
+    private readonly o: StructureServiceOptions = {},
+  ) {
+    this.debounceMs = o.debounceMs ?? 150;
+    this.minGapMs = o.minGapMs ?? 250;
+    this.unsubscribe.push(engine.onChange(() => this.attach()));
+    this.attach();
+  }
+
+  /** Follow the engine's current disks. */
+  private attach(): void {
+    while (this.unsubscribe.length > 1) this.unsubscribe.pop()!();
+    this.rings.clear();
+    for (const disk of this.engine.disks) {
+      const ring = new RecentRequests();
+      this.rings.set(disk.number, ring);
+      const n = disk.number;
+      this.unsubscribe.push(disk.bus.subscribe((phase, ev) => this.onEvent(n, ring, phase, ev)));
+    }
+    this.invalidate();
+  }
+
+  private onEvent(disk: number, ring: RecentRequests, phase: RequestPhase, ev: RequestEvent): void {
+    if (phase !== 'end') return;
+    ring.push(ev.op, ev.offset, ev.length);
+    if ((ev.op !== 'write' && ev.op !== 'zero' && ev.op !== 'trim') || ev.error) return;
+    // Blocks touched, widened by one on each side: exact enough even where a Number rounds.
+    const start = Number(ev.offset);
+    const a = Math.floor(start / 4096) - 1;
+    const b = Math.ceil((start + ev.length) / 4096) + 1;
+    if (this.duringDecode) {
+      if (this.duringDecode.length < 4096) this.duringDecode.push([disk, a, b]);
+      else this.overflowDuringDecode = true;
+    }
+    if (!this.dirty && hits(this.deps.get(disk), a, b)) this.invalidate();
+  }
+
+  /** Something changed the disks' data behind the bus (a reset, a new disk set): decode again. */
+  invalidate(): void {
+    this.dirty = true;
+    this.schedule();
+  }
+
+  private schedule(): void {
+    if (this.timer || this.decoding || this.closed) return;
+    const gap = Math.max(this.minGapMs, 2 * this.lastMs);
+    const wait = Math.max(this.debounceMs, this.lastEnd + gap - performance.now());
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      void this.decode();
+    }, wait);
+    this.timer.unref?.();
+  }
+
+  private async decode(): Promise<void> {
+    if (this.closed) return;
+    this.decoding = true;
+    this.dirty = false;
+    this.duringDecode = [];
+    this.overflowDuringDecode = false;
+    const t0 = performance.now();
+    const served = this.engine.disks.filter((d) => d.backend);
+    try {
+      const result = await decodeDisks(
+        served.map((d) => ({ disk: d.number, source: new BackendSource(d.backend!) })),
+        this.o,
+      );
+      if (this.closed) return;
+      const snap = new StructureSnapshot(result, new Map(served.map((d) => [d.number, d.size])));
+      this.deps = result.deps;
+      const signature = answersHash(snap);
+      this.snap = snap;
+      if (signature !== this.signature) {
+        this.signature = signature;
+        this.version++;
+        this.engine.push({ event: 'structure', version: this.version });
+      }
+      const missed = this.overflowDuringDecode || this.duringDecode.some(([d, a, b]) => hits(this.deps.get(d), a, b));
+      if (missed) this.dirty = true;
+    } catch (err) {
+      // A decoder bug must not take the engine down; the next write tries again.
+      console.error('blockscope: structure decode failed:', err);
+    } finally {
+      this.lastMs = performance.now() - t0;
+      this.lastEnd = performance.now();
+      this.decoding = false;
+      this.duringDecode = null;
+      if (this.dirty) this.schedule();
+      else this.wakeIdle();
+    }
+  }
+
+  private wakeIdle(): void {
+    const waiters = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const w of waiters) w();
+  }
+
+  /** Resolves once the answers are current (no relevant write since the last decode). */
+  whenCurrent(): Promise<void> {
+    if (!this.dirty && !this.decoding && !this.timer) return Promise.resolve();
+    return new Promise((r) => this.idleWaiters.push(r));
+  }
+
+  get snapshot(): StructureSnapshot | null {
+    return this.snap;
+  }
+
+  status(): StructureStatus {
+    return {
+      version: this.version,
+      stale: this.dirty || this.decoding,
+      lastDecodeMs: Math.round(this.lastMs * 10) / 10,
+      truncated:
+        (this.snap?.result.truncated ?? false) || [...(this.snap?.disks.values() ?? [])].some((d) => d.truncated),
+      warnings: this.snap?.result.warnings ?? [],
+    };
+  }
+
+  activity(disk?: number) {
+    const rings = [...this.rings].filter(([n]) => disk === undefined || n === disk);
+    return summarise(rings, this.snap);
+  }
+
+  close(): void {
+    this.closed = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    for (const u of this.unsubscribe.splice(0)) u();
+    this.wakeIdle();
+  }
+}
