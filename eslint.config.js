@@ -56,6 +56,12 @@ export default tseslint.config(
       eqeqeq: ['error', 'always', { null: 'ignore' }],
     },
   },
+  // CommonJS config files (electron-builder reads .cjs) use require.
+  {
+    files: ['**/*.cjs'],
+    languageOptions: { sourceType: 'commonjs' },
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
+  },
   // The engine (and its shared types) never reach into the UI or the shell.
   {
     files: ['server/**/*.{ts,mjs}'],

@@ -15,6 +15,7 @@ need nbdcopy libnbd-bin
 need fio fio
 need chromium chromium
 need curl curl
+need openssl openssl
 need tar tar
 need guestfish libguestfs-tools
 # Ground truth for the structure decoders (server/structure): partition tables, ext, FAT, md, LVM.

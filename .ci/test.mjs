@@ -6,8 +6,10 @@
 //      — integration tests drive the real clients (qemu-io, nbdinfo, nbdcopy, nbdsh, fio, nbdkit)
 //   4. end-to-end tests (Playwright with Debian's Chromium: the grid, the demos)
 //   5. the quick benchmark smoke run (fails only on errors or lost events)
+//   6. packaging (electron-builder --dir with a stub Electron) and a newcomer's install: a fresh
+//      clone, `npm install` without ELECTRON_SKIP_BINARY_DOWNLOAD, `npx blockscope serve --ui`, `npm start`
 // Prints one closing line `tests: N passed, N failed`.
-// Options: --only unit|e2e|bench  (run one stage after typecheck/build); extra args after `--`
+// Options: --only unit|e2e|bench|install  (run one stage after typecheck/build); extra args after `--`
 // are passed to node --test as file filters.
 import { spawn } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
@@ -99,6 +101,11 @@ if (!only || only === 'e2e') {
 }
 if (!only || only === 'bench') {
   await run('benchmark smoke (--quick)', 'node', ['--import', 'tsx', 'bench/run.ts', '--quick']);
+}
+
+if (!only || only === 'install') {
+  await run('packaging check', 'node', ['.ci/check-packaging.mjs']);
+  await run('fresh install', 'node', ['.ci/fresh-install.mjs']);
 }
 
 if (failures.length) console.log(`\nFailed stages: ${failures.join('; ')}`);

@@ -328,6 +328,30 @@ async function coalescer(): Promise<void> {
   );
 }
 
+async function proxy(): Promise<void> {
+  const { proxyOverhead } = await import('./proxy.ts');
+  const size = bytesOf(COPY_SIZE);
+  const mibps = (ms: number) => size / 2 ** 20 / (ms / 1000);
+  const pattern = ['--', '[', 'nbdkit', '--exit-with-parent', 'pattern', `size=${COPY_SIZE}`, ']'];
+  await proxyOverhead(
+    ROUNDS,
+    COPY_SIZE,
+    [
+      {
+        name: `seq read nbdcopy ${COPY_SIZE} (unix, 4 conn)`,
+        prepare: (uri) => must('nbdcopy', [...pattern, uri]).then(() => 0),
+        run: async (uri) => mibps((await must('nbdcopy', ['--connections=4', uri, 'null:'])).ms),
+      },
+      {
+        name: `seq write nbdcopy ${COPY_SIZE} (unix, 4 conn)`,
+        run: async (uri) => mibps((await must('nbdcopy', ['--connections=4', ...pattern, uri])).ms),
+      },
+      { name: '4 KiB randread QD16 (fio nbd, unix)', run: async (uri) => (await fio(uri, 'randread', 16)).iops },
+    ],
+    (name, v, target) => add(name, '× direct', v, 'higher', `≥ ${target}× direct`, (r) => r.blockscope >= target),
+  );
+}
+
 async function main(): Promise<number> {
   for (const [t, p] of [
     ['nbdkit', 'nbdkit'],
@@ -343,6 +367,7 @@ async function main(): Promise<number> {
     ['throughput', throughput],
     ['iops and latency', iops],
     ['delay', delays],
+    ['proxy overhead', proxy],
     ['coalescer', coalescer],
     ['memory', memory],
     ['renderer', renderer],

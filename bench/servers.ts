@@ -32,7 +32,7 @@ export function requireTool(name: string, pkg: string): void {
 
 const cli = join(import.meta.dirname, '..', 'server', 'bin', 'blockscope.mjs');
 
-function waitFor(proc: ChildProcess, test: () => string | null, ms = 15_000): Promise<string> {
+export function waitFor(proc: ChildProcess, test: () => string | null, ms = 15_000): Promise<string> {
   return new Promise((resolve, reject) => {
     const start = Date.now();
     const tick = () => {

@@ -3,7 +3,7 @@
 // the same request events on the bus, so everything downstream is identical.
 
 import type { Backend } from './backends/backend.ts';
-import { createBackend } from './backends/index.ts';
+import { createBackend, type BackendName } from './backends/index.ts';
 import { EventBus } from './events/event-bus.ts';
 import { DiskStats } from './events/disk-stats.ts';
 import { FilterChain } from './filters/filter.ts';
@@ -21,8 +21,8 @@ export interface DiskSpec {
   number: number;
   /** Bytes; 0n lets the file backend use an existing image's size. */
   size: bigint;
-  backend: 'memory' | 'file';
-  /** Backend parameters (file=PATH for the file backend), `%d` already expanded. */
+  backend: BackendName;
+  /** Backend parameters (file=PATH, uri=NBD_URI …), `%d` already expanded. */
   backendParams: Record<string, string>;
   readonly: boolean;
   exportName: string;
@@ -55,7 +55,7 @@ export class Disk {
   /** Start a disk served by the embedded NBD server. */
   static async serve(spec: DiskSpec): Promise<Disk> {
     const backend = await createBackend(spec.backend, spec.size, spec.backendParams, spec.readonly);
-    // The file backend may learn its size from an existing image.
+    // The file, nbd and image backends learn their size from what they open.
     const disk = new Disk(spec.number, backend.getSize(), 'server', spec);
     disk.backend = backend;
     const filters = spec.filters.map((f) => createFilter(f.name, f.params, { diskNumber: spec.number }));
@@ -135,6 +135,7 @@ export class Disk {
       logfile: typeof logfile === 'string' ? logfile : null,
       ...this.stats.snapshot(),
       ...(this.unparsedLines !== undefined ? { unparsedLines: this.unparsedLines } : {}),
+      ...(this.backend?.upstream ? { upstream: this.backend.upstream() } : {}),
     };
   }
 

@@ -50,8 +50,22 @@ export class Engine {
       throw err;
     }
     this._disks = [...this._disks, ...started].sort((a, b) => a.number - b.number);
+    for (const d of started) this.watchUpstream(d);
     this.changed();
     return started;
+  }
+
+  /** Proxy disks: tell every UI when the upstream server goes away or comes back. */
+  private watchUpstream(d: Disk): void {
+    d.backend?.onUpstreamChange?.((u) => {
+      if (!this._disks.includes(d) || u.state === 'closed') return;
+      const msg =
+        u.state === 'connected'
+          ? `disk ${d.number}: upstream ${u.uri} is back`
+          : `disk ${d.number}: upstream ${u.uri} unreachable (${u.message}); reconnecting`;
+      this.push({ event: 'status', message: msg, level: u.state === 'connected' ? 'info' : 'warn' });
+      this.push({ event: 'disks', disks: this._disks.map((x) => x.info()) });
+    });
   }
 
   /** Add disks fed by log readers (attach/replay). */

@@ -4,7 +4,7 @@
 // Requests reaching a layer were already validated by the protocol layer (range, flags),
 // so layers only assert. Errors are thrown as NbdError.
 
-import type { Errno } from '../shared/types.ts';
+import type { Errno, UpstreamInfo } from '../shared/types.ts';
 
 /** nbdkit's capability levels for zero, fua and cache. */
 export const Cap = { NONE: 0, EMULATE: 1, NATIVE: 2 } as const;
@@ -142,4 +142,7 @@ export interface Backend extends Next {
   /** Discard all data (the UI's "reset disk"). */
   reset(): Promise<void>;
   close(): Promise<void>;
+  /** Proxy backends: the upstream server's state (DiskInfo.upstream) and its changes. */
+  upstream?(): UpstreamInfo;
+  onUpstreamChange?(listener: (info: UpstreamInfo) => void): () => void;
 }

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // `npm start`: the Electron app when it can run here (binary installed and a display), otherwise
 // the same UI served to a browser by `blockscope serve --preset single --ui` (which prints the URL).
+// Arguments after `npm start --` go to that serve command (e.g. `npm start -- --port 0`).
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -46,5 +47,12 @@ if (decision.mode === 'electron') {
 } else {
   console.log(fallbackLine(decision.reason));
   if (decision.build) runOrExit(npm, ['run', 'build']);
-  exec(process.execPath, [join(root, 'server', 'bin', 'blockscope.mjs'), 'serve', '--preset', 'single', '--ui']);
+  exec(process.execPath, [
+    join(root, 'server', 'bin', 'blockscope.mjs'),
+    'serve',
+    '--preset',
+    'single',
+    '--ui',
+    ...process.argv.slice(2),
+  ]);
 }

@@ -3,10 +3,10 @@
 //       rdelay=40ms wdelay=40ms logfile=/tmp/log%d error-rate=100% error-file=/tmp/error%d
 
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { BACKEND_PARAMS, BACKENDS } from '../backends/index.ts';
+import { BACKEND_PARAMS, BACKENDS, SIZED_BY_SOURCE, type BackendName } from '../backends/index.ts';
 import type { DiskSpec, FilterSpec } from '../disk.ts';
 import { Engine } from '../engine.ts';
 import { FILTERS, filterParamNames } from '../filters/index.ts';
@@ -23,12 +23,19 @@ import {
 } from './args.ts';
 import { startCliControl } from './control.ts';
 
-export const SERVE_HELP = `usage: blockscope serve [options] [--filter=NAME …] [key=value …]
+export const SERVE_HELP = `usage: blockscope serve [options] [--filter=NAME …] [key=value …] [IMAGE …]
 
 Disks:
   --disks N            number of disks (1-16, default 1)
   --size SIZE          disk size: bytes or 64M, 1G, 7E … (default 64M)
-  --backend NAME       memory (default) or file (with file=PATH, %d = disk number)
+  --backend NAME       memory (default); file (file=PATH, raw image, %d = disk number);
+                       nbd (proxy: uri=nbd://HOST:PORT/EXPORT | nbd+unix:///EXPORT?socket=PATH
+                       | nbds://… | socket=PATH | hostname=H port=P; export=, tls=on|require,
+                       tls-psk=FILE, tls-username=, tls-certificates=DIR, tls-verify=false);
+                       image (file=PATH [format=F]: served by qemu-nbd, then proxied)
+  IMAGE …              disk images (qcow2, vmdk, vdi, vhdx, raw …, format detected): one disk
+                       each, through qemu-nbd; read-only unless --writable
+  --writable           let clients write to IMAGE files
   -r, --readonly       read-only exports
   --export NAME        export name (default "")
   --preset NAME        single | raid1 | raid5 | raid6 | raid10: disks with error+log+delay
@@ -70,7 +77,7 @@ const SPEC = {
     '--preset',
     '--delay',
   ],
-  flags: ['--readonly', '--ui', '--help'],
+  flags: ['--readonly', '--writable', '--ui', '--help'],
   aliases: { '-r': '--readonly', '-h': '--help' },
   repeat: ['--filter', '--disk'],
 };
@@ -88,7 +95,7 @@ interface ServeOptions {
 }
 
 /** Route every key=value to the filter (or backend) that declares it. */
-function routeParams(args: ParsedArgs, filters: string[], backend: string, disks: number) {
+function routeParams(args: ParsedArgs, params: string[], filters: string[], backend: string, disks: number) {
   const perDisk = Array.from({ length: disks }, () => ({
     filters: filters.map((name) => ({ name, params: {} as Record<string, string> })),
     backend: {} as Record<string, string>,
@@ -96,7 +103,7 @@ function routeParams(args: ParsedArgs, filters: string[], backend: string, disks
   const owner = (key: string): { kind: 'filter'; index: number } | { kind: 'backend' } => {
     const index = filters.findIndex((f) => filterParamNames(f).includes(key));
     if (index >= 0) return { kind: 'filter', index };
-    if ((BACKEND_PARAMS[backend as (typeof BACKENDS)[number]] ?? []).includes(key)) return { kind: 'backend' };
+    if ((BACKEND_PARAMS[backend as BackendName] ?? []).includes(key)) return { kind: 'backend' };
     const hint = Object.keys(FILTERS).find((f) => filterParamNames(f).includes(key));
     throw new CliError(
       `parameter '${key}' belongs to no filter or backend in use${hint ? ` (add --filter=${hint})` : ''}`,
@@ -107,9 +114,8 @@ function routeParams(args: ParsedArgs, filters: string[], backend: string, disks
     const target = o.kind === 'filter' ? perDisk[disk - 1].filters[o.index].params : perDisk[disk - 1].backend;
     target[key] = expand(value, disk);
   };
-  for (const p of args.positional) {
+  for (const p of params) {
     const eq = p.indexOf('=');
-    if (eq <= 0) throw new CliError(`unexpected argument '${p}' (parameters are key=value)`);
     for (let d = 1; d <= disks; d++) put(d, p.slice(0, eq), p.slice(eq + 1));
   }
   for (const item of args.values.get('--disk') ?? []) {
@@ -125,11 +131,28 @@ function routeParams(args: ParsedArgs, filters: string[], backend: string, disks
 export function parseServeArgs(argv: string[]): ServeOptions | 'help' {
   const args = parseArgs(argv, SPEC);
   if (args.flags.has('--help')) return 'help';
-  const size = sizeOption(args, '--size') ?? 64n << 20n;
-  const backend = one(args, '--backend') ?? 'memory';
+  // Bare words are image files; key=value words are parameters.
+  const params = args.positional.filter((p) => p.indexOf('=') > 0);
+  const images = args.positional.filter((p) => p.indexOf('=') <= 0);
+  for (const img of images) {
+    if (!existsSync(img))
+      throw new CliError(`unexpected argument '${img}' (parameters are key=value; images must exist)`);
+  }
+  let backend = one(args, '--backend') ?? (images.length ? 'image' : 'memory');
   if (!(BACKENDS as readonly string[]).includes(backend))
-    throw new CliError(`--backend: unknown backend '${backend}' (memory, file)`);
+    throw new CliError(`--backend: unknown backend '${backend}' (${BACKENDS.join(', ')})`);
+  if (images.length && backend !== 'image')
+    throw new CliError(`image files are served by the image backend, not --backend ${backend}`);
+  const writable = args.flags.has('--writable');
+  if (writable && args.flags.has('--readonly')) throw new CliError('--writable and --readonly contradict each other');
+  if (writable && backend !== 'image')
+    throw new CliError('--writable is for image files (other disks are writable unless -r)');
+  const sizedBySource = SIZED_BY_SOURCE.includes(backend as BackendName);
+  if (sizedBySource && args.values.has('--size'))
+    throw new CliError(`--size: a ${backend} disk has the size of what it serves`);
+  const size = sizedBySource ? 0n : (sizeOption(args, '--size') ?? 64n << 20n);
   if (size === 0n && backend === 'memory') throw new CliError('--size: a memory disk needs a size above 0');
+  backend = backend as BackendName;
   const host = one(args, '--host') ?? '127.0.0.1';
   const unixDir = one(args, '--unix') ?? null;
   const portGiven = args.values.has('--port');
@@ -158,21 +181,27 @@ export function parseServeArgs(argv: string[]): ServeOptions | 'help' {
     return { specs, api, ui, run, preset, presetDefaults };
   }
 
-  const disks = intOption(args, '--disks', 1, 16) ?? 1;
+  if (images.length > 16) throw new CliError('at most 16 images (one disk each)');
+  const disks = intOption(args, '--disks', 1, 16) ?? (images.length || 1);
+  if (images.length && disks !== images.length)
+    throw new CliError(`--disks ${disks} but ${images.length} image(s): one disk per image`);
   const filterNames = args.values.get('--filter') ?? [];
   for (const f of filterNames)
     if (!FILTERS[f]) throw new CliError(`--filter: unknown filter '${f}' (${Object.keys(FILTERS).join(', ')})`);
-  const routed = routeParams(args, filterNames, backend, disks);
+  const routed = routeParams(args, params, filterNames, backend, disks);
   const specs: DiskSpec[] = routed.map((r, i) => {
     const d = i + 1;
-    if (backend === 'file' && !r.backend.file)
-      throw new CliError('--backend file needs file=PATH (use %d for one image per disk)');
+    if (images.length) r.backend.file = resolve(images[i]);
+    if ((backend === 'file' || backend === 'image') && !r.backend.file)
+      throw new CliError(`--backend ${backend} needs file=PATH (use %d for one image per disk)`);
+    if (backend === 'nbd' && !r.backend.uri && !r.backend.socket && !r.backend.hostname)
+      throw new CliError('--backend nbd needs uri=NBD_URI (or socket=PATH, or hostname=HOST port=PORT)');
     return {
       number: d,
       size,
-      backend: backend as DiskSpec['backend'],
+      backend: backend as BackendName,
       backendParams: r.backend,
-      readonly: args.flags.has('--readonly'),
+      readonly: args.flags.has('--readonly') || (backend === 'image' && !writable),
       exportName: one(args, '--export') ?? '',
       filters: r.filters as FilterSpec[],
       tcp: port === null ? undefined : { host, port: port === 0 ? 0 : port + i },

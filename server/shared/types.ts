@@ -116,6 +116,23 @@ export interface DiskInfo {
   grid: GridGeometry;
   /** Attach/replay only: lines that could not be parsed. */
   unparsedLines?: number;
+  /** Proxy disks (nbd backend, disk images): the upstream server's state. */
+  upstream?: UpstreamInfo;
+}
+
+/** The upstream NBD server behind a proxy disk, as the UI shows it. */
+export interface UpstreamInfo {
+  /** NBD URI of the upstream export (no credentials). */
+  uri: string;
+  /** 'reconnecting': requests fail until it is back; 'closed': the disk is shutting down. */
+  state: 'connected' | 'reconnecting' | 'closed';
+  /** Why it is not connected (the last connection error), else null. */
+  message: string | null;
+  /** Times the upstream came back after going away. */
+  reconnects: number;
+  /** Upstream connections open now (one per client connection). */
+  connections: number;
+  tls: boolean;
 }
 
 export interface GridGeometry {

@@ -112,15 +112,18 @@ test('a client that disconnects during a delay leaves no timers behind', async (
         '-u',
         t.uris[0],
         '-c',
-        'h.aio_pread(nbd.Buffer(4096), 0)\nh.aio_pread(nbd.Buffer(4096), 4096)\nimport time\ntime.sleep(0.3)',
+        'h.aio_pread(nbd.Buffer(4096), 0)\nh.aio_pread(nbd.Buffer(4096), 4096)\nimport time\ntime.sleep(1.5)',
       ],
       { env: NBDSH_ENV },
     );
-    await new Promise((r) => setTimeout(r, 200));
-    assert.ok(timers() >= before + 2, 'delays should be pending');
+    // Poll rather than sleep a fixed time: python's start-up is slow on a loaded machine.
+    const until = async (cond: () => boolean, ms: number) => {
+      for (const end = Date.now() + ms; !cond() && Date.now() < end;) await new Promise((r) => setTimeout(r, 20));
+      return cond();
+    };
+    assert.ok(await until(() => timers() >= before + 2, 10_000), 'delays should be pending');
     await p; // nbdsh exits without waiting for the replies
-    await new Promise((r) => setTimeout(r, 100));
-    assert.ok(timers() <= before, `timers left: ${timers() - before}`);
+    assert.ok(await until(() => timers() <= before, 5_000), `timers left: ${timers() - before}`);
     assert.equal(t.engine.disk(1).info().inFlight, 0);
   } finally {
     await t.close();
