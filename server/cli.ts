@@ -7,6 +7,7 @@ commands:
   serve    run NBD disks with the embedded server (see: blockscope serve --help)
   attach   watch an external nbdkit through its log files (blockscope attach --help)
   replay   play a finished nbdkit or Blockscope log (blockscope replay --help)
+  map      what each block of a disk image or live disk is (blockscope map --help)
 `;
 
 async function main(argv: string[]): Promise<number> {
@@ -18,6 +19,8 @@ async function main(argv: string[]): Promise<number> {
       return (await import('./cli/attach.ts')).main(rest);
     case 'replay':
       return (await import('./cli/replay.ts')).main(rest);
+    case 'map':
+      return (await import('./cli/map.ts')).main(rest);
     case '-h':
     case '--help':
     case 'help':
@@ -27,7 +30,7 @@ async function main(argv: string[]): Promise<number> {
       process.stderr.write(USAGE);
       return 2;
     default:
-      throw new CliError(`unknown command '${cmd}' (commands: serve, attach, replay)`);
+      throw new CliError(`unknown command '${cmd}' (commands: serve, attach, replay, map)`);
   }
 }
 

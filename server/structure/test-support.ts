@@ -3,11 +3,9 @@
 
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { openSync, readSync, closeSync, fstatSync } from 'node:fs';
 import { decodeDisks, leavesOf, type DecodeResult } from './decode.ts';
 import type { Leaf } from './flatten.ts';
-import { DecodeError } from './model.ts';
-import type { ByteSource } from './source.ts';
+import { FileSource } from './file-source.ts';
 
 /** Which Debian package provides each tool the tests run. */
 const PACKAGES: Record<string, string> = {
@@ -45,33 +43,14 @@ export function run(
   return r.stdout;
 }
 
-/** A read-only source over an image file. */
-export class ImageFileSource implements ByteSource {
-  private readonly fd: number;
-  readonly size: bigint;
-  constructor(path: string) {
-    this.fd = openSync(path, 'r');
-    this.size = BigInt(fstatSync(this.fd).size);
-  }
-  async read(offset: bigint, length: number): Promise<Buffer> {
-    if (offset + BigInt(length) > this.size) throw new DecodeError('read past the end of the image');
-    const b = Buffer.alloc(length);
-    readSync(this.fd, b, 0, length, Number(offset));
-    return b;
-  }
-  close(): void {
-    closeSync(this.fd);
-  }
-}
-
 export async function decodeImages(paths: string[]): Promise<{ result: DecodeResult; leaves: Leaf[][] }> {
-  const sources = paths.map((p) => new ImageFileSource(p));
+  const sources = await Promise.all(paths.map((p) => FileSource.open(p)));
   try {
     const result = await decodeDisks(sources.map((source, i) => ({ disk: i + 1, source })));
     const leaves = sources.map((s, i) => leavesOf(result, i + 1, 0n, s.size));
     return { result, leaves };
   } finally {
-    for (const s of sources) s.close();
+    await Promise.all(sources.map((s) => s.close()));
   }
 }
 
