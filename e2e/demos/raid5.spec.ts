@@ -3,12 +3,16 @@
 import { createHash } from 'node:crypto';
 import { expect, test } from '@playwright/test';
 import { checkDemoPrerequisites, type DiskSnapshot } from '../../server/demos/driver.ts';
+import type { ArrayStatus } from '../../server/shared/structure.ts';
 import { pixel, runDemoInPage } from './run.ts';
 
 test('demo raid5: GPT, initial sync, discard, failure, rebuild onto the spare, degraded', async ({ page }) => {
   test.setTimeout(420_000);
   checkDemoPrerequisites();
+  let arrays: ArrayStatus[] = [];
   const r = await runDemoInPage(page, 'raid5', 0, async (p) => {
+    // The decoder's view at the end: disk 5 took role 2 and holds every stripe; 3 and 4 are stale.
+    arrays = (await (await fetch(`${p.url()}api/structure/arrays`)).json()) as ArrayStatus[];
     // Disk 3's failed requests show in the warning colour somewhere on its grid start.
     await expect(p.getByTestId('error-3')).toBeChecked();
     await expect(p.getByTestId('error-4')).toBeChecked();
@@ -52,6 +56,21 @@ test('demo raid5: GPT, initial sync, discard, failure, rebuild onto the spare, d
   expect(output('Kernel messages')).toMatch(/Disk failure on sdc1/);
   expect(output('Kernel messages')).toMatch(/Disk failure on sdd1/);
   expect(output('Kernel messages')).toMatch(/md127: recovery done/);
+
+  // Parity placement in the caption, as md's left-symmetric arithmetic has it: stripe s on
+  // role n-1 - (s mod n), i.e. disk 4 - s for the first four stripes.
+  const caption = (title: string) => r.steps[idx(title)].caption;
+  expect(caption('mkfs.ext4 on the array')).toContain(
+    'Parity (P) rotates from stripe to stripe: stripe 0 on disk 4, stripe 1 on disk 3, stripe 2 on disk 2, stripe 3 on disk 1, then round again.',
+  );
+  const md0 = arrays.find((a) => a.name === 'md0')!;
+  expect(md0.description).toBe('RAID 5, left-symmetric, 512 KiB chunks');
+  const member = (disk: number) => md0.members.find((x) => x.disk === disk)!;
+  expect([member(5).role, member(5).state, member(5).stripesWritten]).toEqual([2, 'active', md0.stripes]);
+  expect([member(3).state, member(4).state]).toEqual(['stale', 'stale']);
+  expect(caption('/proc/mdstat')).toContain(
+    `Rebuild onto disk 5 (md0 role 2): ${md0.stripes} of ${md0.stripes} stripes reconstructed`,
+  );
   console.log(
     `demo raid5: ${r.seconds.toFixed(1)} s; ${r.steps.map((s) => `${s.title} ${s.seconds.toFixed(1)} s`).join(', ')}`,
   );

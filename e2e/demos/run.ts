@@ -14,6 +14,8 @@ export async function runDemoInPage(
   name: string,
   delayMs: number,
   atEnd: (page: Page) => Promise<void>,
+  /** Called as each step starts, with the control API's base URL (".../api"). */
+  onStep?: (step: number, api: string) => Promise<void>,
 ): Promise<DemoReport> {
   mkdirSync(ARTIFACTS, { recursive: true });
   const report = join(mkdtempSync(join(tmpdir(), 'demo-report-')), 'report.json');
@@ -43,6 +45,7 @@ export async function runDemoInPage(
   let err = '';
   proc.stderr.on('data', (d) => (err += d));
   const shots: Promise<unknown>[] = [];
+  let uiUrl = '';
   let finished!: () => void;
   const finishedP = new Promise<void>((r) => (finished = r));
   const uiP = new Promise<string>((resolve, reject) => {
@@ -50,8 +53,9 @@ export async function runDemoInPage(
       const text = d.toString();
       out += text;
       const ui = /^ui (\S+)/m.exec(out);
-      if (ui) resolve(ui[1]);
+      if (ui) resolve((uiUrl = ui[1]));
       for (const m of text.matchAll(/^STEP (\d+)\/\d+ /gm)) {
+        if (onStep && uiUrl) shots.push(onStep(Number(m[1]), `${uiUrl}api`));
         // A step's start is the previous step's result: capture it after a frame or two, with
         // the new caption showing (at a short delay, steps are too quick to catch later).
         shots.push(

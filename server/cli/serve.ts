@@ -54,6 +54,7 @@ Control:
   --ui                 also serve the UI (implies --api 0 unless given); prints its URL
   --run 'CMD'          captive mode: run CMD with $uri $nbd $port $unixsocket ($uri1..$uriN),
                        then stop and exit with its status
+  --no-structure       do not decode what the blocks are (partitions, filesystems, RAID roles)
 
 Filter parameters:
 ${Object.entries(FILTERS)
@@ -77,7 +78,7 @@ const SPEC = {
     '--preset',
     '--delay',
   ],
-  flags: ['--readonly', '--writable', '--ui', '--help'],
+  flags: ['--readonly', '--writable', '--ui', '--help', '--no-structure'],
   aliases: { '-r': '--readonly', '-h': '--help' },
   repeat: ['--filter', '--disk'],
 };
@@ -92,6 +93,8 @@ interface ServeOptions {
   ui: boolean;
   run: string | null;
   preset: string | null;
+  /** Decode what the blocks are (off with --no-structure). */
+  structure: boolean;
 }
 
 /** Route every key=value to the filter (or backend) that declares it. */
@@ -178,7 +181,7 @@ export function parseServeArgs(argv: string[]): ServeOptions | 'help' {
     const logDir = mkdtempSync(join(tmpdir(), 'blockscope-logs-'));
     const presetDefaults = { size, delayMs, logDir, host, port, unixDir: unixDir ? resolve(unixDir) : null };
     const specs = presetSpecs(preset, presetDefaults);
-    return { specs, api, ui, run, preset, presetDefaults };
+    return { specs, api, ui, run, preset, presetDefaults, structure: !args.flags.has('--no-structure') };
   }
 
   if (images.length > 16) throw new CliError('at most 16 images (one disk each)');
@@ -211,7 +214,7 @@ export function parseServeArgs(argv: string[]): ServeOptions | 'help' {
   if (port !== null && port !== 0 && port + disks - 1 > 65535)
     throw new CliError('--port: not enough ports above it for every disk');
   const presetDefaults = { size, host, port, unixDir: unixDir ? resolve(unixDir) : null };
-  return { specs, api, ui, run, preset, presetDefaults };
+  return { specs, api, ui, run, preset, presetDefaults, structure: !args.flags.has('--no-structure') };
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -220,7 +223,7 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(SERVE_HELP);
     return 0;
   }
-  const engine = new Engine();
+  const engine = new Engine({ structure: opts.structure });
   try {
     await engine.serve(opts.specs);
   } catch (err) {

@@ -3,6 +3,7 @@
 
 import type { Engine } from '../engine.ts';
 import type {
+  ArrayStatus,
   BlockChain,
   DiskMap,
   ObjectBlocks,
@@ -12,6 +13,7 @@ import type {
   StructureStatus,
 } from '../shared/structure.ts';
 import { REGION_KINDS, NO_KIND } from '../shared/structure.ts';
+import { arrayStatus } from '../structure/array-status.ts';
 import type { StructureService } from '../structure/service.ts';
 import { ValidationError, int, optInt, optStr, str } from './validate.ts';
 
@@ -23,6 +25,7 @@ export const STRUCTURE_METHODS = [
   'structureObjects',
   'objectBlocks',
   'structureActivity',
+  'arrayStatus',
 ] as const;
 export type StructureMethod = (typeof STRUCTURE_METHODS)[number];
 
@@ -100,6 +103,8 @@ export async function structureCall(
       if (!object) throw new ValidationError(`no structure object '${id}' (list them with structureObjects)`);
       return { object, disks: s.snapshot!.objectBlocks(id) } satisfies ObjectBlocks;
     }
+    case 'arrayStatus':
+      return arrayStatus(engine, s.snapshot?.result.arrays ?? []) satisfies ArrayStatus[];
     case 'structureActivity': {
       const n = optInt(p, 'disk', 1, 16);
       if (n !== undefined) engine.disk(n);

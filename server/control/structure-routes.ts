@@ -4,6 +4,7 @@
 //   /api/disks/:n/overlay                   per-cell kinds for the overlay
 //   /api/structure                          status (version, stale, warnings)
 //   /api/structure/objects[/:id]            files and structures; one object's blocks on every disk
+//   /api/structure/arrays                   md arrays: members, roles, stripes written/rebuilt
 //   /api/structure/activity[?disk=N]        what the last requests touched, in words
 
 export function structureRoute(
@@ -27,6 +28,7 @@ export function structureRoute(
   if (path === '/api/structure/objects') return { call: 'structureObjects', params: {} };
   if ((m = /^\/api\/structure\/objects\/(.+)$/.exec(path)))
     return { call: 'objectBlocks', params: { id: safeDecode(m[1]) } };
+  if (path === '/api/structure/arrays') return { call: 'arrayStatus', params: {} };
   if (path === '/api/structure/activity')
     return { call: 'structureActivity', params: { disk: num(query.get('disk')) } };
   return null;

@@ -2,6 +2,8 @@
 // it happen. `!` lines run on the host in the middle of guestfish's script: the driver uses them
 // to learn when a step starts, and the RAID demo flips Blockscope's own Error toggles with them.
 
+import { extLayout, filesUnder, parityRotation, rebuildProgress, type DemoFacts } from './facts.ts';
+
 export interface DemoContext {
   /** guestfish `add-drive` targets, one per disk: "tcp:127.0.0.1:PORT". */
   servers: string[];
@@ -17,6 +19,10 @@ export interface DemoStep {
   title: string;
   text: string;
   commands: (c: DemoContext) => string[];
+  /** Words from the structure decoder added to the caption when the step starts (what the overlay shows). */
+  facts?: (f: DemoFacts) => string | null;
+  /** Re-evaluated every second while the step runs (rebuild progress). */
+  live?: (f: DemoFacts) => string | null;
 }
 
 export interface Demo {
@@ -70,6 +76,7 @@ export const SINGLE: Demo = {
       title: 'Mount',
       text: 'mkfs left the inode tables to the kernel (lazy_itable_init): a few seconds after mount, the ext4lazyinit thread zeroes them one block group at a time (white spreading over purple).',
       commands: () => ['mount /dev/sda1 /', waitForLazyInit],
+      facts: (f) => extLayout(f, 1),
     },
     {
       title: 'Unpack + sync',
@@ -79,6 +86,7 @@ export const SINGLE: Demo = {
     {
       title: 'Delete + sync',
       text: 'Deleting the files changes a few metadata blocks only: the data blocks are simply forgotten, still red.',
+      facts: (f) => filesUnder(f, '/src'),
       commands: (c) => [`rm-rf /${c.tarDir}`, 'sync'],
     },
     {
@@ -121,6 +129,7 @@ export const RAID5: Demo = {
     {
       title: 'mkfs.ext4 on the array',
       text: 'mkfs discards the array: data and parity regions on every member turn purple, then metadata is written.',
+      facts: (f) => parityRotation(f, [1, 2, 3, 4]),
       commands: () => ['mkfs ext4 /dev/md127'],
     },
     {
@@ -144,10 +153,12 @@ export const RAID5: Demo = {
       title: 'Disk 3 fails',
       text: 'Error on disk 3: md marks it faulty and rebuilds onto the spare — reads on the survivors, writes on disk 5 — while the array keeps serving.',
       commands: (c) => [toggle(c, 3, true), 'fill 98 4194304 /after-failure', 'sync', waitForRebuild],
+      live: (f) => rebuildProgress(f, 5),
     },
     {
       title: '/proc/mdstat',
       text: 'Disk 3 shows (F); the spare has taken its place: [UUUU].',
+      facts: (f) => rebuildProgress(f, 5),
       commands: () => ['debug sh "cat /proc/mdstat"', 'md-stat /dev/md127'],
     },
     {

@@ -11,7 +11,23 @@ import { startControlServer, type ControlServer } from '../control/http.ts';
 import { Engine } from '../engine.ts';
 import { presetSpecs } from '../presets.ts';
 import type { BlockStateName, DiskInfo, OpCounter, Op } from '../shared/types.ts';
+import { arrayStatus } from '../structure/array-status.ts';
 import type { Demo, DemoContext } from './demos.ts';
+import type { DemoFacts } from './facts.ts';
+
+function demoFacts(engine: Engine): DemoFacts {
+  const snapshot = engine.structure?.snapshot ?? null;
+  return { snapshot, arrays: () => arrayStatus(engine, snapshot?.result.arrays ?? []) };
+}
+
+/** The decoder's words for a caption, once its answers are current (at most a few seconds' wait). */
+async function withFacts(engine: Engine, facts: (f: DemoFacts) => string | null): Promise<string | null> {
+  if (!engine.structure) return null;
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([engine.structure.whenCurrent(), new Promise((r) => (timer = setTimeout(r, 5000)))]);
+  clearTimeout(timer);
+  return facts(demoFacts(engine));
+}
 
 export interface DiskSnapshot {
   number: number;
@@ -24,6 +40,10 @@ export interface DiskSnapshot {
 export interface StepReport {
   step: number;
   title: string;
+  /** The caption as shown when the step started (with the decoder's facts, if the step has any). */
+  caption: string;
+  /** Live caption lines pushed while the step ran (rebuild progress). */
+  live: string[];
   seconds: number;
   /** What every disk had seen when the step ended. */
   after: DiskSnapshot[];
@@ -164,12 +184,21 @@ export async function runDemo(demo: Demo, o: DemoOptions): Promise<DemoRun> {
     let stepOutput = '';
     let current = 0;
     let stepStart = performance.now();
+    let caption = '';
+    let live: string[] = [];
+    let liveTimer: NodeJS.Timeout | null = null;
+    // Captions wait for the decoder (briefly), so they are pushed in order, one after another.
+    let captions = Promise.resolve();
     const endStep = () => {
+      if (liveTimer) clearInterval(liveTimer);
+      liveTimer = null;
       if (current === 0) return;
       const disks = engine.disks.map((d) => snapshot(d.info(), engine));
       steps.push({
         step: current,
         title: demo.steps[current - 1].title,
+        caption,
+        live,
         seconds: (performance.now() - stepStart) / 1000,
         after: disks,
         output: stepOutput,
@@ -195,16 +224,39 @@ export async function runDemo(demo: Demo, o: DemoOptions): Promise<DemoRun> {
           current = Number(m[1]);
           stepStart = performance.now();
           const s = demo.steps[current - 1];
-          if (s) {
-            engine.push({ event: 'caption', step: current, total: demo.steps.length, title: s.title, text: s.text });
-            o.onStep?.(current, demo.steps.length, s.title, s.text);
-          } else engine.push({ event: 'caption', step: 0, total: demo.steps.length, title: '', text: '' });
+          const step = current;
+          caption = s?.text ?? '';
+          live = [];
+          captions = captions.then(async () => {
+            if (!s) return engine.push({ event: 'caption', step: 0, total: demo.steps.length, title: '', text: '' });
+            const extra = s.facts ? await withFacts(engine, s.facts) : null;
+            const text = extra ? `${s.text} ${extra}` : s.text;
+            if (step === current) caption = text;
+            engine.push({ event: 'caption', step, total: demo.steps.length, title: s.title, text });
+            o.onStep?.(step, demo.steps.length, s.title, text);
+            if (s.live && step === current) {
+              const liveFn = s.live;
+              liveTimer = setInterval(() => {
+                const line = liveFn(demoFacts(engine));
+                if (!line || step !== current || line === live.at(-1)) return;
+                live.push(line);
+                engine.push({
+                  event: 'caption',
+                  step,
+                  total: demo.steps.length,
+                  title: s.title,
+                  text: `${text} ${line}`,
+                });
+              }, 1000);
+            }
+          });
         }
       };
       gf.stdout.on('data', onData);
       gf.stderr.on('data', onData);
       gf.on('close', (code) => resolve(code));
     });
+    await captions;
     if (current <= demo.steps.length) endStep();
     return {
       report: {

@@ -81,6 +81,8 @@ export interface StructureStatus {
   stale: boolean;
   /** Milliseconds the last decode took. */
   lastDecodeMs: number;
+  /** Decodes run since the engine started (each one after writes that touched decoded metadata). */
+  decodes: number;
   /** Budget exhausted (too many files or bytes): some regions are summarised. */
   truncated: boolean;
   /** Problems met while decoding (bad checksums, unreadable members), in words. */
@@ -130,6 +132,28 @@ export interface StructureActivity {
   ops: Partial<Record<'read' | 'write' | 'trim' | 'zero', Array<[string, number]>>>;
   /** "writes: journal (12), inode table group 0 (3), /var/log/messages (4)". */
   text: string;
+}
+
+/** An md array assembled from the engine's disks, and how far each member's chunks are written. */
+export interface ArrayStatus {
+  id: string;
+  /** "md0". */
+  name: string;
+  /** "RAID 5, left-symmetric, 512 KiB chunks". */
+  description: string;
+  /** Chunk rows per member: stripes, for RAID 4/5/6. */
+  stripes: number;
+  members: Array<{
+    /** Blockscope disk holding the member (null: a member outside this engine). */
+    disk: number | null;
+    role: number | 'spare' | 'faulty' | 'journal';
+    state: 'active' | 'rebuilding' | 'spare' | 'faulty' | 'stale' | 'journal';
+    /** Rows of the member's data area whose every block is written on the grid: during a
+     *  rebuild, the stripes already reconstructed onto the new member. */
+    stripesWritten: number;
+    /** md's own progress mark for a rebuilding member (recovery_offset), in stripes. */
+    stripesRebuilt: number | null;
+  }>;
 }
 
 export const NO_KIND = 255;

@@ -2,6 +2,7 @@
 // This folder must stay free of Node-only imports: the renderer bundles it for the browser.
 
 import type {
+  ArrayStatus,
   BlockChain,
   DiskMap,
   ObjectBlocks,
@@ -191,6 +192,7 @@ export interface ControlMethods {
   structureObjects: { params: Record<string, never>; result: StructureObject[] };
   objectBlocks: { params: { id: string }; result: ObjectBlocks };
   structureActivity: { params: { disk?: number }; result: StructureActivity };
+  arrayStatus: { params: Record<string, never>; result: ArrayStatus[] };
 }
 
 export type ReplayAction = 'status' | 'pause' | 'resume' | 'step' | 'seek' | 'speed';

@@ -5,10 +5,17 @@
 import { contentSpace, DecodeContext } from './context.ts';
 import { flatten, type Leaf } from './flatten.ts';
 import { assembleLvm } from './lvm/vg.ts';
-import { assembleMd } from './md/array.ts';
+import { assembleMd, type ArrayInfo } from './md/array.ts';
 import type { DecodedObject, Space } from './model.ts';
 import { probe } from './probe.ts';
-import { BudgetExhausted, DecodeBudget, DependencySet, TrackedSource, type ByteSource } from './source.ts';
+import {
+  BudgetExhausted,
+  DecodeBudget,
+  DependencySet,
+  TrackedSource,
+  locateOnDisk,
+  type ByteSource,
+} from './source.ts';
 
 export interface DiskInput {
   disk: number;
@@ -20,6 +27,8 @@ export interface DecodeResult {
   trees: Map<number, Space | null>;
   /** Meaning of md/LVM member data areas, by member key. */
   members: Map<string, Space>;
+  /** md arrays assembled from the disks. */
+  arrays: ArrayInfo[];
   objects: Map<string, DecodedObject>;
   /** Per disk, the 4 KiB block runs this answer was read from. */
   deps: Map<number, Array<[number, number]>>;
@@ -40,15 +49,18 @@ export async function decodeDisks(inputs: DiskInput[], o: DecodeOptions = {}): P
   const depSets = new Map<number, DependencySet>();
   const trees = new Map<number, Space | null>();
   const members = new Map<string, Space>();
+  const arrays: ArrayInfo[] = [];
+  const roots = new Map<ByteSource, number>();
   try {
     for (const { disk, source } of inputs) {
       const deps = new DependencySet();
       depSets.set(disk, deps);
       const tracked = new TrackedSource(source, deps, budget);
+      roots.set(tracked, disk);
       const found = await probe(tracked, ctx, { id: `d${disk}`, where: `disk ${disk}` });
       trees.set(disk, found ? contentSpace(found, source.size) : null);
     }
-    await assembleMd(ctx.members, ctx, members);
+    await assembleMd(ctx.members, ctx, members, arrays, (src) => locateOnDisk(src, roots));
     await assembleLvm(ctx.members, ctx, members);
   } catch (err) {
     if (!(err instanceof BudgetExhausted)) throw err;
@@ -59,6 +71,7 @@ export async function decodeDisks(inputs: DiskInput[], o: DecodeOptions = {}): P
   return {
     trees,
     members,
+    arrays,
     objects: ctx.objects,
     deps,
     warnings: budget.warnings,

@@ -1,9 +1,11 @@
 // The live structure service of one engine: decodes every served disk, and decodes again only
 // when a completed write, zero or trim touched a block some answer was read from. Off the data
-// path: the per-request work is a ring store and, while the answers are current, one binary
-// search; decodes run later (throttled, at most a third of the time) and yield to I/O.
+// path: the per-request work is a counter, a ring store and, while the answers are current, one
+// binary search. Decodes share the event loop with I/O, so while requests keep completing they
+// run at most once every few seconds (≤ 5 % of the time; labels lag under a flood), and as soon
+// as the disks go quiet they run at once (the labels catch up within a debounce + one decode).
 //
-//   write ──► bus 'end' ──► hits a dependency? ──► dirty ──► (debounce / throttle) ──► decode
+//   write ──► bus 'end' ──► hits a dependency? ──► dirty ──► (debounce / busy throttle) ──► decode
 //                                                                 ▲                      │
 //                                            writes during decode └──── hit new deps ◄───┘
 
@@ -18,8 +20,8 @@ import { StructureSnapshot } from './snapshot.ts';
 export interface StructureServiceOptions extends DecodeOptions {
   /** Quiet time after the first relevant write before decoding. */
   debounceMs?: number;
-  /** Least time between two decodes (at least twice the last decode's duration, too). */
-  minGapMs?: number;
+  /** While I/O continues, least time between two decodes (at least 20× the last decode's duration). */
+  busyGapMs?: number;
 }
 
 type Runs = Array<[number, number]>;
@@ -60,6 +62,7 @@ export class StructureService {
   private timer: NodeJS.Timeout | null = null;
   private lastEnd = 0;
   private lastMs = 0;
+  private decodes = 0;
   /** Writes completed while a decode ran: checked against the new answers' dependencies. */
   private duringDecode: Array<[number, number, number]> | null = null;
   private overflowDuringDecode = false;
@@ -68,14 +71,17 @@ export class StructureService {
   private idleWaiters: Array<() => void> = [];
   private closed = false;
   private readonly debounceMs: number;
-  private readonly minGapMs: number;
+  private readonly busyGapMs: number;
+  /** Requests completed (any op): tells a busy disk set from a quiet one. */
+  private events = 0;
+  private eventsWhenArmed = 0;
 
   constructor(
     private readonly engine: Engine,
     private readonly o: StructureServiceOptions = {},
   ) {
     this.debounceMs = o.debounceMs ?? 150;
-    this.minGapMs = o.minGapMs ?? 250;
+    this.busyGapMs = o.busyGapMs ?? 3000;
     this.unsubscribe.push(engine.onChange(() => this.attach()));
     this.attach();
   }
@@ -95,6 +101,7 @@ export class StructureService {
 
   private onEvent(disk: number, ring: RecentRequests, phase: RequestPhase, ev: RequestEvent): void {
     if (phase !== 'end') return;
+    this.events++;
     ring.push(ev.op, ev.offset, ev.length);
     if ((ev.op !== 'write' && ev.op !== 'zero' && ev.op !== 'trim') || ev.error) return;
     // Blocks touched, widened by one on each side: exact enough even where a Number rounds.
@@ -116,18 +123,24 @@ export class StructureService {
 
   private schedule(): void {
     if (this.timer || this.decoding || this.closed) return;
-    const gap = Math.max(this.minGapMs, 2 * this.lastMs);
-    const wait = Math.max(this.debounceMs, this.lastEnd + gap - performance.now());
-    this.timer = setTimeout(() => {
-      this.timer = null;
-      void this.decode();
-    }, wait);
+    this.eventsWhenArmed = this.events;
+    this.timer = setTimeout(() => this.tick(), this.debounceMs);
     this.timer.unref?.();
+  }
+
+  /** Decode now if the disks were quiet since the timer was armed (or labels lagged long enough). */
+  private tick(): void {
+    this.timer = null;
+    const busy = this.events !== this.eventsWhenArmed;
+    const since = performance.now() - this.lastEnd;
+    if (busy && since < Math.max(this.busyGapMs, 20 * this.lastMs)) return this.schedule();
+    void this.decode();
   }
 
   private async decode(): Promise<void> {
     if (this.closed) return;
     this.decoding = true;
+    this.decodes++;
     this.dirty = false;
     this.duringDecode = [];
     this.overflowDuringDecode = false;
@@ -184,6 +197,7 @@ export class StructureService {
       version: this.version,
       stale: this.dirty || this.decoding,
       lastDecodeMs: Math.round(this.lastMs * 10) / 10,
+      decodes: this.decodes,
       truncated:
         (this.snap?.result.truncated ?? false) || [...(this.snap?.disks.values() ?? [])].some((d) => d.truncated),
       warnings: this.snap?.result.warnings ?? [],

@@ -14,7 +14,7 @@ export interface ByteSource {
 /** A window [start, start+size) of another source. */
 export class SliceSource implements ByteSource {
   constructor(
-    private readonly base: ByteSource,
+    readonly base: ByteSource,
     readonly start: bigint,
     readonly size: bigint,
   ) {}
@@ -93,6 +93,18 @@ export class DecodeBudget {
 }
 
 export class BudgetExhausted extends Error {}
+
+/** Where a slice of a disk lies on the disk: follows SliceSources down to a root in `roots`. */
+export function locateOnDisk(src: ByteSource, roots: Map<ByteSource, number>): { disk: number; offset: bigint } | null {
+  let offset = 0n;
+  let at: ByteSource = src;
+  while (at instanceof SliceSource) {
+    offset += at.start;
+    at = at.base;
+  }
+  const disk = roots.get(at);
+  return disk === undefined ? null : { disk, offset };
+}
 
 /** Reads through a page cache, records dependencies, charges the budget and yields now and then. */
 export class TrackedSource implements ByteSource {

@@ -91,7 +91,33 @@ function freshest(members: MdMember[]): MdSuperblock {
 /** Member key → the meaning of that member's data area. */
 export type MemberSpaces = Map<string, Space>;
 
-export async function assembleMd(found: FoundMember[], ctx: DecodeContext, out: MemberSpaces): Promise<void> {
+/** An assembled array as the API reports it (arrayStatus). */
+export interface ArrayInfo {
+  id: string;
+  name: string;
+  level: number;
+  layout: string;
+  chunk: bigint;
+  raidDisks: number;
+  /** Chunk rows per member (stripes, for RAID 4/5/6). */
+  rows: bigint;
+  members: Array<{
+    /** Where the member's data area starts (null: not on one of the engine's disks). */
+    at: { disk: number; offset: bigint } | null;
+    role: MdSuperblock['role'];
+    state: 'active' | 'rebuilding' | 'spare' | 'faulty' | 'stale' | 'journal';
+    /** Rebuilding: bytes of its data area md says are rebuilt (recovery_offset). */
+    rebuilt: bigint | null;
+  }>;
+}
+
+export async function assembleMd(
+  found: FoundMember[],
+  ctx: DecodeContext,
+  out: MemberSpaces,
+  arrays: ArrayInfo[] = [],
+  locate: (src: ByteSource) => { disk: number; offset: bigint } | null = () => null,
+): Promise<void> {
   const byUuid = new Map<string, MdMember[]>();
   for (const m of found) if (m.kind === 'md') byUuid.set(m.sb.uuid, [...(byUuid.get(m.sb.uuid) ?? []), m]);
   for (const [uuid, members] of byUuid) {
@@ -127,6 +153,34 @@ export async function assembleMd(found: FoundMember[], ctx: DecodeContext, out: 
     for (const m of members)
       if (m.sb.events < sb.events && typeof m.sb.role === 'number' && !slots[m.sb.role])
         slots[m.sb.role] = { member: m, valid: g.memberBytes };
+    arrays.push({
+      id: arrayId,
+      name: sb.name,
+      level: g.level,
+      layout: layoutName(g),
+      chunk: g.chunk,
+      raidDisks: g.disks,
+      rows: g.chunk > 0n ? g.memberBytes / g.chunk : 0n,
+      members: members.map((m) => {
+        const role = m.sb.events < sb.events ? m.sb.role : (sb.roles[m.sb.devNumber] ?? m.sb.role);
+        const loc = locate(m.source);
+        const rebuilding =
+          typeof role === 'number' && m.sb.recoveryOffset !== null && m.sb.recoveryOffset < g.memberBytes;
+        return {
+          at: loc ? { disk: loc.disk, offset: loc.offset + m.sb.dataOffset } : null,
+          role,
+          state:
+            m.sb.events < sb.events
+              ? 'stale'
+              : role === 'spare' || role === 'faulty' || role === 'journal'
+                ? role
+                : rebuilding
+                  ? 'rebuilding'
+                  : 'active',
+          rebuilt: rebuilding ? m.sb.recoveryOffset : null,
+        };
+      }),
+    });
     if (why) {
       ctx.budget.warn(`${sb.name}: ${why}`);
       continue;
