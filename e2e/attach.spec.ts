@@ -37,7 +37,7 @@ test('the page follows an external nbdkit through its log', async ({ page }) => 
   const px = (cell: number) => page.evaluate((c) => (window as any).__blockscope.canvasPixel(1, c) as number[], cell);
   await expect.poll(async () => (await px(0)).slice(0, 3)).toEqual([0xe5, 0x38, 0x3b]);
   await expect.poll(async () => (await px(8)).slice(0, 3)).toEqual([0xc9, 0xa7, 0xff]);
-  await expect.poll(async () => (await px(16)).slice(0, 3)).toEqual([0x3b, 0x41, 0x50]);
+  await expect.poll(async () => (await px(16)).slice(0, 3)).toEqual([0x5c, 0x64, 0x74]);
   await page.getByTestId('error-1').check();
   await expect.poll(() => existsSync(join(dir, 'error'))).toBe(true);
   await page.screenshot({ path: join(import.meta.dirname, 'artifacts', 'attach-nbdkit.png') });

@@ -9,7 +9,7 @@ const ART = join(import.meta.dirname, 'artifacts');
 const RED = [0xe5, 0x38, 0x3b];
 const PURPLE = [0xc9, 0xa7, 0xff];
 const WHITE = [0xf5, 0xf5, 0xf5];
-const UNTOUCHED = [0x3b, 0x41, 0x50];
+const UNTOUCHED = [0x5c, 0x64, 0x74];
 
 let s: Served;
 test.beforeAll(async () => {
@@ -68,9 +68,9 @@ test('the grid shows what qemu-io did on each disk of the RAID 5 preset', async 
   // Disk 4: write, then reads flash black and return to red (flash slowed to 2 s to catch it).
   expect(qemuIo(s.uris[3], 'write 0 64k').code).toBe(0);
   await expectColor(page, 4, [0, 15], RED);
-  await page.locator('.toolbar input[type=range]').fill('2000');
+  await page.getByTestId('flash').fill('2000');
   expect(qemuIo(s.uris[3], 'read 0 64k').code).toBe(0);
-  // Caught during the fade: much darker than red (g 56) and than untouched (g 65).
+  // Caught during the fade: much darker than red (g 56) and than untouched (g 100).
   for (const cell of [0, 15]) {
     await expect
       .poll(async () => (await pixel(page, 4, cell))[1], {

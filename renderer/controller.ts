@@ -1,57 +1,83 @@
 // Wires the transport to the pixels and the store: one frame loop (requestAnimationFrame)
-// drains received batches into the per-disk painters, advances read flashes, uploads what
-// changed, and refreshes the counters a few times a second. User actions go back through the
-// transport to the engine's control API.
+// drains received batches into the per-disk painters, advances flashes, uploads what changed,
+// and refreshes counters and the tooltip a few times a second (not while the view is paused).
+// It also owns the layout: the stage's size, the disks and the mode go in, each disk's slot and
+// display geometry come out (grid/layout.ts) for both the React panels and the Pixi sprites.
+// Calls to the engine (toggles, delays, presets) live in engine-calls.ts.
 
 import { decodeBatch } from '../server/shared/batch.ts';
 import { cellStartByte } from '../server/shared/geometry.ts';
-import type {
-  DiskInfo,
-  GridGeometry,
-  Op,
-  OpCounter,
-  PresetName,
-  ReplayAction,
-  ServerPush,
-} from '../server/shared/types.ts';
+import type { DiskInfo, GridGeometry, ServerPush } from '../server/shared/types.ts';
+import type { UiSettings } from '../server/shared/ui-settings.ts';
 import { BlockGrid } from './grid/BlockGrid.ts';
 import { CellPainter } from './grid/cell-painter.ts';
-import { PALETTES, type PaletteName } from './grid/palette.ts';
-import { computeRates, setUi, store, type DiskRates } from './store/store.ts';
+import { cellsOfTexel } from './grid/display-geometry.ts';
+import { computeLayout } from './grid/layout.ts';
+import { PALETTES } from './grid/palette.ts';
+import { loadSettings, saveSettings } from './store/settings.ts';
+import { RateWindow, getUi, setUi, store, subscribeUi, type DiskStatsView } from './store/store.ts';
 import type { Transport } from './transport/transport.ts';
 
-const RATE_INTERVAL_MS = 500;
+const STATS_INTERVAL_MS = 500;
 const sameGeometry = (a: GridGeometry, b: GridGeometry) =>
-  a.blocks === b.blocks && a.blocksPerCell === b.blocksPerCell && a.width === b.width && a.height === b.height;
+  a.blocks === b.blocks && a.blocksPerCell === b.blocksPerCell && a.cells === b.cells;
+
+interface LiveCounters {
+  c: DiskStatsView['totals'];
+  inFlight: number;
+  latency: { p50: number; p99: number };
+}
 
 export class Controller {
   readonly grid = new BlockGrid();
   private queue: ArrayBuffer[] = [];
-  private counters = new Map<
-    number,
-    { at: number; c: Record<Op, OpCounter>; inFlight: number; latency: { p50: number; p99: number } }
-  >();
-  private lastCounters = new Map<number, { at: number; c: Record<Op, OpCounter> }>();
-  private lastRates = 0;
+  private live = new Map<number, LiveCounters>();
+  private windows = new Map<number, RateWindow>();
+  private lastStats = 0;
   private frameTimes: number[] = [];
   private rafCount = 0;
   private started = false;
+  private stage: HTMLElement | null = null;
+  /** Runs a named UI action (set by the action registry; the app menu uses it). */
+  runAction: (name: string) => boolean = () => false;
   /** When the last batch arrived and when its pixels were uploaded (request-to-pixel latency). */
   readonly timing = { lastBatchAt: 0, lastPaintAt: 0 };
 
-  constructor(readonly transport: Transport) {}
+  constructor(readonly transport: Transport) {
+    const { settings, errors } = loadSettings(location.search, window.localStorage ?? null);
+    setUi({ settings });
+    if (errors.length) setUi({ message: { text: errors.join('; '), level: 'warn' } });
+  }
 
   /** Subscribe at once (messages may arrive before the renderer is ready), then start drawing. */
-  async start(host: HTMLElement): Promise<void> {
+  async start(stage: HTMLElement): Promise<void> {
     if (this.started) return;
     this.started = true;
+    this.stage = stage;
     this.transport.onStatus((status) => setUi({ status }));
     this.transport.onPush((m) => this.onPush(m));
     this.transport.onBatch((b) => {
       this.queue.push(b);
       this.timing.lastBatchAt = performance.now();
     });
-    await this.grid.init(host, PALETTES[store.getState().palette].background);
+    new ResizeObserver(() => this.measureStage()).observe(stage);
+    this.measureStage();
+    subscribeUi((s, prev) => {
+      if (s.settings !== prev.settings) {
+        saveSettings(s.settings, window.localStorage ?? null);
+        if (s.settings.palette !== prev.settings.palette) this.applyPalette();
+      }
+      if (
+        s.stage !== prev.stage ||
+        s.disks !== prev.disks ||
+        s.enlarged !== prev.enlarged ||
+        s.settings.present !== prev.settings.present
+      )
+        this.relayout();
+    });
+    await this.grid.init(stage);
+    this.applyPalette();
+    this.relayout();
     const loop = (now: number) => {
       this.frame(now);
       requestAnimationFrame(loop);
@@ -59,24 +85,72 @@ export class Controller {
     requestAnimationFrame(loop);
   }
 
+  private measureStage(): void {
+    if (!this.stage) return;
+    const r = this.stage.getBoundingClientRect();
+    const cur = getUi().stage;
+    if (Math.round(r.width) === cur.width && Math.round(r.height) === cur.height) return;
+    this.grid.resize(r.width, r.height);
+    setUi({ stage: { width: Math.round(r.width), height: Math.round(r.height) } });
+  }
+
+  /** Lay the disks out on the stage and tell the grid where each goes. */
+  relayout(): void {
+    const s = getUi();
+    const layout = computeLayout({
+      width: s.stage.width,
+      height: s.stage.height,
+      disks: s.disks.map((d) => ({ number: d.number, cells: d.grid.cells })),
+      mode: s.settings.present ? 'present' : 'normal',
+      enlarged: s.enlarged,
+    });
+    for (const p of layout.placements) this.grid.place(p.number, { slot: p.slot, fit: p.fit });
+    setUi({ layout });
+  }
+
   private onPush(m: ServerPush): void {
     if (m.event === 'disks') this.setDisks(m.disks);
-    else if (m.event === 'caption')
-      setUi({ caption: m.text ? { step: m.step, total: m.total, title: m.title, text: m.text } : null });
-    else if (m.event === 'status') setUi({ message: { text: m.message, level: m.level } });
+    else if (m.event === 'caption') {
+      const keep = getUi().caption?.phase === 'done' && !m.text;
+      if (!keep) setUi({ caption: m.text || m.phase === 'done' ? m : null });
+    } else if (m.event === 'status') setUi({ message: { text: m.message, level: m.level } });
+    else if (m.event === 'action') this.runAction(m.action);
   }
 
   private setDisks(disks: DiskInfo[]): void {
-    const palette = PALETTES[store.getState().palette];
+    const s = getUi();
+    const palette = PALETTES[s.settings.palette];
     const keep = new Set(disks.map((d) => d.number));
     for (const d of disks) {
       const p = this.grid.painter(d.number);
       if (!p || !sameGeometry(p.geometry, d.grid))
-        this.grid.setDisk(d.number, new CellPainter(d.grid, palette, store.getState().flashMs));
+        this.grid.setDisk(d.number, new CellPainter(d.grid, palette, s.settings.flashMs));
+      this.grid.setFailed(d.number, d.errorsOn);
     }
-    for (const n of [...this.lastCounters.keys()]) if (!keep.has(n)) this.lastCounters.delete(n);
-    for (const old of store.getState().disks) if (!keep.has(old.number)) this.grid.removeDisk(old.number);
-    setUi({ disks });
+    for (const n of [...this.windows.keys()]) if (!keep.has(n)) this.windows.delete(n);
+    for (const old of s.disks) if (!keep.has(old.number)) this.grid.removeDisk(old.number);
+    // Block totals come with the disk list; counters come with every frame.
+    const stats = { ...s.stats };
+    if (!s.paused) {
+      for (const d of disks) {
+        const cur = stats[d.number] ?? this.emptyStats(d);
+        stats[d.number] = { ...cur, blocks: d.blocks, errorBlocks: d.errorBlocks };
+      }
+    }
+    setUi({ disks, stats });
+  }
+
+  private emptyStats(d: DiskInfo): DiskStatsView {
+    const r = new RateWindow().rates();
+    return {
+      ...r,
+      totals: d.counters,
+      inFlight: d.inFlight,
+      errors: 0,
+      latencyUs: d.latencyUs,
+      blocks: d.blocks,
+      errorBlocks: d.errorBlocks,
+    };
   }
 
   private frame(now: number): void {
@@ -94,34 +168,48 @@ export class Controller {
       }
       for (const f of batch.disks) {
         this.grid.painter(f.disk)?.apply(f, now);
-        this.counters.set(f.disk, { at: now, c: f.counters, inFlight: f.inFlight, latency: f.latencyUs });
+        this.live.set(f.disk, { c: f.counters, inFlight: f.inFlight, latency: f.latencyUs });
       }
     }
     const state = store.getState();
     for (const d of state.disks) this.grid.painter(d.number)?.tick(now);
     this.grid.render(state.paused);
     if (batches.length) this.timing.lastPaintAt = performance.now();
-    if (now - this.lastRates >= RATE_INTERVAL_MS) {
-      this.lastRates = now;
-      this.updateRates(now);
+    if (now - this.lastStats >= STATS_INTERVAL_MS) {
+      this.lastStats = now;
+      this.updateStats(now);
     }
   }
 
-  private updateRates(now: number): void {
-    const rates: Record<number, DiskRates> = {};
-    for (const [disk, cur] of this.counters) {
-      const prev = this.lastCounters.get(disk);
-      const r = prev ? computeRates(prev.c, cur.c, now - prev.at) : computeRates(cur.c, cur.c, 1);
+  /** Counters and rates, and a fresh tooltip: a few times a second, never while paused. */
+  private updateStats(now: number): void {
+    const s = getUi();
+    if (s.paused) return;
+    const stats: Record<number, DiskStatsView> = { ...s.stats };
+    for (const d of s.disks) {
+      const cur = this.live.get(d.number);
+      if (!cur) continue;
+      let w = this.windows.get(d.number);
+      if (!w) this.windows.set(d.number, (w = new RateWindow()));
+      w.add(now, cur.c);
       const errors = Object.values(cur.c).reduce((n, c) => n + c.errors, 0);
-      rates[disk] = { ...r, inFlight: cur.inFlight, errors, latencyUs: cur.latency };
-      this.lastCounters.set(disk, { at: now, c: cur.c });
+      const base = stats[d.number] ?? this.emptyStats(d);
+      stats[d.number] = {
+        ...base,
+        ...w.rates(),
+        totals: cur.c,
+        inFlight: cur.inFlight,
+        errors,
+        latencyUs: cur.latency,
+      };
     }
-    setUi({ rates: { ...store.getState().rates, ...rates }, frames: this.rafCount });
-    if (store.getState().disks.some((d) => d.mode === 'replay')) void this.replay('status');
+    setUi({ stats, frames: this.rafCount });
+    if (s.hover) void this.inspect(s.hover.disk, s.hover.texel, s.hover.x, s.hover.y, s.hover.source);
+    if (s.disks.some((d) => d.mode === 'replay')) void this.replayStatus();
   }
 
-  async replay(action: ReplayAction, extra: { seconds?: number; speed?: number } = {}): Promise<void> {
-    const status = await this.transport.call('replay', { action, ...extra }).catch(() => null);
+  private async replayStatus(): Promise<void> {
+    const status = await this.transport.call('replay', { action: 'status' }).catch(() => null);
     if (status) setUi({ replay: status });
   }
 
@@ -129,98 +217,96 @@ export class Controller {
     return this.frameTimes.length;
   }
 
-  // ---- Actions -------------------------------------------------------------------------
+  /** Tooltip information for one texel (its cells merged when the display merges). */
+  async inspect(disk: number, texel: number, x: number, y: number, source: 'pointer' | 'keyboard'): Promise<void> {
+    const p = this.grid.painter(disk);
+    if (!p || getUi().paused) return;
+    const [cell, end] = cellsOfTexel(p.display, p.cells.length, texel);
+    if (cell >= end) return;
+    const info = await this.transport.call('inspectCell', { disk, cell, count: end - cell }).catch(() => null);
+    const h = getUi().hover;
+    // A newer hover (or none) wins over a late answer.
+    if (info && (!h || (h.disk === disk && h.texel === texel) || source === 'pointer'))
+      setUi({ hover: { disk, texel, info, x, y, source } });
+  }
 
-  private async run<T>(p: Promise<T>): Promise<T | undefined> {
-    try {
-      return await p;
-    } catch (err) {
-      setUi({ message: { text: (err as Error).message, level: 'error' } });
-      return undefined;
+  /** Pointer moved over a grid (or left it: texel -1). */
+  hoverAt(disk: number, clientX: number, clientY: number): void {
+    const texel = this.grid.texelAt(disk, clientX, clientY);
+    if (texel < 0) {
+      if (getUi().hover?.source === 'pointer') setUi({ hover: null });
+      return;
     }
+    void this.inspect(disk, texel, clientX, clientY, 'pointer');
   }
 
-  private replaceDisk(info: DiskInfo | undefined): void {
-    if (!info) return;
-    setUi({ disks: store.getState().disks.map((d) => (d.number === info.number ? info : d)) });
-  }
-
-  async setErrors(disk: number, on: boolean): Promise<void> {
-    // Optimistic: the checkbox follows the click at once; the engine's answer then confirms it.
-    const before = store.getState().disks.find((d) => d.number === disk);
-    if (before) this.replaceDisk({ ...before, errorsOn: on });
-    const after = await this.run(this.transport.call('setErrors', { disk, on }));
-    this.replaceDisk(after ?? before);
-  }
-
-  async setDelay(disk: number, key: 'rdelay' | 'wdelay', ms: number): Promise<void> {
-    const params = { [key]: `${Math.round(ms)}ms` };
-    this.replaceDisk(await this.run(this.transport.call('setFilterParams', { disk, filter: 'delay', params })));
-  }
-
-  async applyPreset(preset: PresetName, disks?: number): Promise<void> {
-    const list = await this.run(this.transport.call('applyPreset', { preset, disks }));
-    if (list) this.setDisks(list);
-    const cmds = await this.run(this.transport.call('presetCommands', {}));
-    if (cmds && store.getState().commands) setUi({ commands: cmds.commands });
-  }
-
-  async showCommands(): Promise<void> {
-    const cmds = await this.run(this.transport.call('presetCommands', {}));
-    if (cmds) setUi({ commands: cmds.commands });
-  }
-
-  async clearPicture(disk: number): Promise<void> {
-    this.grid.painter(disk)?.clear();
-    this.replaceDisk(await this.run(this.transport.call('clearPicture', { disk })));
-  }
-
-  async resetDisk(disk: number): Promise<void> {
-    this.grid.painter(disk)?.clear();
-    this.replaceDisk(await this.run(this.transport.call('resetDisk', { disk })));
-  }
-
-  async inspect(disk: number, cell: number, x: number, y: number): Promise<void> {
-    const info = await this.transport.call('inspectCell', { disk, cell }).catch(() => null);
-    if (info) setUi({ hover: { info, x, y } });
-  }
-
-  setPalette(name: PaletteName): void {
-    const p = PALETTES[name];
-    for (const d of store.getState().disks) this.grid.painter(d.number)?.setPalette(p);
-    this.grid.setBackground(p.background);
-    setUi({ palette: name });
-  }
-
-  setFlashMs(ms: number): void {
-    for (const d of store.getState().disks) {
-      const p = this.grid.painter(d.number);
-      if (p) p.flashMs = ms;
+  /** Move the keyboard cursor of a focused grid; the tooltip follows it. */
+  moveCursor(disk: number, dx: number, dy: number): void {
+    const p = this.grid.painter(disk);
+    if (!p) return;
+    const { width, texels } = p.display;
+    const cur = getUi().cursor;
+    let t = cur && cur.disk === disk ? cur.texel : 0;
+    if (cur && cur.disk === disk) {
+      const x = Math.min(width - 1, Math.max(0, (t % width) + dx));
+      const y = Math.max(0, Math.floor(t / width) + dy);
+      t = Math.min(texels - 1, y * width + x);
     }
-    setUi({ flashMs: ms });
+    this.setCursor(disk, t);
+  }
+
+  setCursor(disk: number, texel: number | null): void {
+    this.grid.setCursor(disk, texel);
+    if (texel === null) {
+      setUi({ cursor: null, hover: getUi().hover?.source === 'keyboard' ? null : getUi().hover });
+      return;
+    }
+    setUi({ cursor: { disk, texel } });
+    // Render first so a pan that reveals the cursor is where the tooltip anchors.
+    this.grid.render(true);
+    const r = this.grid.texelClientRect(disk, texel);
+    if (r) void this.inspect(disk, texel, r.x + r.w, r.y + r.h, 'keyboard');
+  }
+
+  updateSetting<K extends keyof UiSettings>(key: K, value: UiSettings[K]): void {
+    setUi({ settings: { ...getUi().settings, [key]: value } });
+    if (key === 'flashMs')
+      for (const d of getUi().disks) {
+        const p = this.grid.painter(d.number);
+        if (p) p.flashMs = value as number;
+      }
+  }
+
+  private applyPalette(): void {
+    const p = PALETTES[getUi().settings.palette];
+    for (const d of getUi().disks) this.grid.painter(d.number)?.setPalette(p);
+    this.grid.setStripeColor(p.error);
   }
 
   /** Test hooks for e2e and benchmarks (read-only views of what is on screen). */
   exposeTestHooks(): void {
+    const painter = (disk: number) => this.grid.painter(disk);
     const hooks = {
       fps: () => this.fps(),
       frames: () => this.rafCount,
       uploads: () => this.grid.uploads,
       timing: () => ({ ...this.timing }),
-      geometry: (disk: number) => this.grid.painter(disk)?.geometry ?? null,
+      geometry: (disk: number) => painter(disk)?.geometry ?? null,
+      display: (disk: number) => painter(disk)?.display ?? null,
       cellOfOffset: (disk: number, offset: number) => {
-        const g = this.grid.painter(disk)?.geometry;
+        const g = painter(disk)?.geometry;
         return g ? Math.floor(offset / 4096 / g.blocksPerCell) : -1;
       },
       cellStart: (disk: number, cell: number) => {
-        const g = this.grid.painter(disk)?.geometry;
+        const g = painter(disk)?.geometry;
         return g ? cellStartByte(g, cell).toString() : null;
       },
-      cellColor: (disk: number, cell: number) => {
-        const p = this.grid.painter(disk);
-        return p ? Array.from(p.rgba.subarray(cell * 4, cell * 4 + 4)) : null;
-      },
       cellCenter: (disk: number, cell: number) => this.grid.cellCenter(disk, cell),
+      texelRect: (disk: number, cell: number) => {
+        const p = painter(disk);
+        return p ? this.grid.texelClientRect(disk, p.texelOf(cell)) : null;
+      },
+      gridRect: (disk: number) => this.grid.gridClientRect(disk),
       canvasPixel: (disk: number, cell: number) => {
         const c = this.grid.cellCenter(disk, cell);
         return c ? this.grid.canvasPixel(c.x, c.y) : null;

@@ -1,18 +1,22 @@
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
+import { createActions } from './actions/app-actions.ts';
 import { App } from './components/App.tsx';
-import { ControllerContext } from './components/context.ts';
+import { ActionsContext, ControllerContext } from './components/context.ts';
 import { Controller } from './controller.ts';
 import './styles.css';
 import { createTransport } from './transport/ipc.ts';
 
 const controller = new Controller(createTransport());
+const actions = createActions(controller);
 controller.exposeTestHooks();
 
 createRoot(document.getElementById('root')!).render(
   <StrictMode>
     <ControllerContext.Provider value={controller}>
-      <App />
+      <ActionsContext.Provider value={actions}>
+        <App />
+      </ActionsContext.Provider>
     </ControllerContext.Provider>
   </StrictMode>,
 );

@@ -10,8 +10,10 @@ export interface ReplayControl {
   status(): ReplayStatus;
   pause(): void;
   resume(): void;
-  step(): void;
-  seek(seconds: number): void;
+  /** Resolves when the next request has completed (or the log ended). */
+  step(): Promise<void>;
+  /** Resolves when the picture is at the new position (clamped to the log's length). */
+  seek(seconds: number): Promise<void>;
   setSpeed(speed: number): void;
 }
 

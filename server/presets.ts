@@ -69,12 +69,15 @@ function guestfishDrive(uri: string): string {
   return `add-drive "" protocol:nbd server:unix:${unix?.[1] ?? '?'} format:raw discard:enable`;
 }
 
-/** The commands to build the preset's array from a client, URIs filled in. */
+/**
+ * The commands to build the preset's array from a client, URIs filled in. The guestfish line
+ * is one command list: every item after the first (each add-drive too) starts with ':'.
+ */
 export function presetCommands(name: PresetName | null, uris: string[]): string[] {
   const cmds: string[] = [];
   if (!uris.length) return cmds;
   const env = 'export LIBGUESTFS_BACKEND=direct LIBGUESTFS_BACKEND_SETTINGS=force_tcg   # where KVM hangs';
-  const drives = uris.map((u) => `  ${guestfishDrive(u)} \\`);
+  const drives = uris.map((u, i) => `  ${i ? ': ' : ''}${guestfishDrive(u)} \\`);
   const devs = uris.map((_, i) => `/dev/sd${String.fromCharCode(97 + i)}`);
   const parts = devs.map((d) => `${d}1`);
   const gpt = devs.map((d) => `part-disk ${d} gpt`).join(' : ');
@@ -91,6 +94,7 @@ export function presetCommands(name: PresetName | null, uris: string[]): string[
       [
         'guestfish -- \\',
         ...drives,
+        // Without this md drops discards on RAID 4/5/6, and mkfs/fstrim would show no purple.
         '  : set-append "raid456.devices_handle_discard_safely=1" : run \\',
         `  : ${gpt} \\`,
         `  : ${array} \\`,

@@ -1,52 +1,66 @@
 import { useEffect, useRef } from 'react';
+import { installKeyboard } from '../actions/keyboard.ts';
 import { useUi } from '../store/store.ts';
 import { Caption } from './Caption.tsx';
 import { CommandsPanel } from './CommandsPanel.tsx';
-import { useController } from './context.ts';
+import { useActions, useController } from './context.ts';
 import { DiskPanel } from './DiskPanel.tsx';
-import { Legend } from './Legend.tsx';
+import { Footer } from './Footer.tsx';
+import { LiveRegion, Popovers } from './Popovers.tsx';
+import { BottomRegion, SideRegion } from './regions.tsx';
 import { ReplayBar } from './ReplayBar.tsx';
-import { Toolbar } from './Toolbar.tsx';
+import { PresentStrip, Toolbar } from './Toolbar.tsx';
 import { Tooltip } from './Tooltip.tsx';
 
-export function App() {
-  const controller = useController();
+/** The disks: panels placed by the layout, the Pixi canvas over them. */
+function Stage() {
+  const c = useController();
   const host = useRef<HTMLDivElement>(null);
+  const placements = useUi((s) => s.layout.placements);
   const disks = useUi((s) => s.disks);
   const status = useUi((s) => s.status);
-  const message = useUi((s) => s.message);
-  const palette = useUi((s) => s.palette);
-
   useEffect(() => {
-    if (host.current) void controller.start(host.current);
-  }, [controller]);
-
-  const columns = disks.length <= 8 ? Math.max(1, disks.length) : Math.ceil(disks.length / 2);
+    if (host.current) void c.start(host.current);
+  }, [c]);
   return (
-    <div className={`app palette-${palette}`}>
-      <Toolbar />
+    <main className="stage" aria-label="disks">
+      {placements.map((p) => {
+        const d = disks.find((x) => x.number === p.number);
+        return d ? <DiskPanel key={p.number} disk={d} placement={p} /> : null;
+      })}
+      {disks.length === 0 && (
+        <div className="empty">{status === 'open' ? 'No disks.' : 'Connecting to the Blockscope engine…'}</div>
+      )}
+      <div className="grid-host" ref={host} data-testid="grid-host" />
+    </main>
+  );
+}
+
+/**
+ * The page: controls on top (a thin strip in presentation mode), the demo caption, then the
+ * workspace — the stage with the disks, a side region and a bottom region for panels that
+ * extend it — and the legend and status at the bottom.
+ */
+export function App() {
+  const actions = useActions();
+  const present = useUi((s) => s.settings.present);
+  const palette = useUi((s) => s.settings.palette);
+  useEffect(() => installKeyboard(actions), [actions]);
+  return (
+    <div className={`app palette-${palette} ${present ? 'present' : ''}`}>
+      {present ? <PresentStrip /> : <Toolbar />}
       <ReplayBar />
       <Caption />
-      <main className="stage">
-        <div className="disks" style={{ gridTemplateColumns: `repeat(${columns}, minmax(0, 1fr))` }}>
-          {disks.map((d) => (
-            <DiskPanel key={d.number} disk={d} />
-          ))}
-          {disks.length === 0 && (
-            <div className="empty">{status === 'open' ? 'No disks.' : 'Connecting to the Blockscope engine…'}</div>
-          )}
-        </div>
-        <div className="grid-host" ref={host} data-testid="grid-host" />
-      </main>
-      <footer className="footer">
-        <Legend />
-        <span className={`status status-${status}`} data-testid="status">
-          {status === 'open' ? 'live' : status}
-        </span>
-        {message && <span className={`message message-${message.level}`}>{message.text}</span>}
-      </footer>
+      <div className="workspace">
+        <Stage />
+        <SideRegion />
+        <BottomRegion />
+      </div>
+      <Footer />
       <CommandsPanel />
+      <Popovers />
       <Tooltip />
+      <LiveRegion />
     </div>
   );
 }

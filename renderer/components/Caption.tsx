@@ -1,16 +1,55 @@
-import { useUi } from '../store/store.ts';
+import { useEffect, useRef } from 'react';
+import { setUi, useUi } from '../store/store.ts';
+import { ActionButton } from './ActionButton.tsx';
+import { useActions } from './context.ts';
 
-/** Demo narration: the step now running. */
+/**
+ * Demo narration: the step now running, what the guest printed for it (its own evidence:
+ * /proc/mdstat, kernel messages), and at the end a summary that stays until closed. The bar has
+ * a fixed height while a demo runs, so the grids never jump.
+ */
 export function Caption() {
   const caption = useUi((s) => s.caption);
+  const evidence = useRef<HTMLPreElement>(null);
+  const actions = useActions();
+  useEffect(() => {
+    const el = evidence.current;
+    if (el) el.scrollTop = el.scrollHeight;
+  }, [caption?.evidence]);
   if (!caption) return null;
+  const done = caption.phase === 'done';
   return (
-    <div className="caption" data-testid="caption">
-      <span className="caption-step">
-        {caption.step}/{caption.total}
-      </span>
-      <strong>{caption.title}</strong>
-      <span>{caption.text}</span>
-    </div>
+    <section
+      className={`caption phase-${caption.phase ?? 'running'}`}
+      data-testid="caption"
+      aria-label="demo caption"
+      aria-live="polite"
+    >
+      <div className="caption-text">
+        <div className="caption-head">
+          {!done && (
+            <span className="caption-step">
+              step {caption.step}/{caption.total}
+            </span>
+          )}
+          <strong>{caption.title}</strong>
+          {caption.phase === 'waiting' && <span className="caption-wait">waiting for the presenter</span>}
+        </div>
+        <p>{caption.text}</p>
+      </div>
+      {caption.evidence ? (
+        <pre className="evidence" ref={evidence} aria-label="what the guest printed" tabIndex={0}>
+          {caption.evidence}
+        </pre>
+      ) : null}
+      <div className="caption-buttons">
+        {caption.phase === 'waiting' && actions.has('nextStep') && <ActionButton name="nextStep" />}
+        {done && (
+          <button type="button" onClick={() => setUi({ caption: null })} aria-label="close the demo summary">
+            Close
+          </button>
+        )}
+      </div>
+    </section>
   );
 }

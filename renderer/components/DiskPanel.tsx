@@ -1,163 +1,136 @@
-import { memo, useCallback, useEffect, useRef } from 'react';
-import { cellLabel } from '../../server/shared/geometry.ts';
+import { memo } from 'react';
 import type { DiskInfo } from '../../server/shared/types.ts';
-import { setUi, useUi } from '../store/store.ts';
-import { useController } from './context.ts';
-import { human, humanBig, rate } from './format.ts';
+import { CHROME, type DiskPlacement } from '../grid/layout.ts';
+import { ActionButton } from './ActionButton.tsx';
+import { useActions } from './context.ts';
+import { DelaySliders } from './DelaySliders.tsx';
+import { CompactCounters, CounterTable, LatencyLine, StateTotals } from './DiskStats.tsx';
+import { humanBig, scaleLabel } from './format.ts';
+import { GridSlot } from './GridSlot.tsx';
 
-function delayMs(d: DiskInfo, key: 'rdelay' | 'delay-write'): number | null {
-  const f = d.filters.find((x) => x.name === 'delay');
-  const v = f?.settings[key];
-  return typeof v === 'string' ? parseInt(v, 10) : null;
+/** What the disk's requests come from: its NBD URI (copyable), or the log it follows. */
+export function DiskSource({ disk }: { disk: DiskInfo }) {
+  if (disk.mode === 'server') {
+    const uri = disk.uris[0] ?? '';
+    return (
+      <div className="source">
+        <code title={uri}>{uri || 'no listener'}</code>
+        <ActionButton name="copyUri" disk={disk.number} className="small" />
+      </div>
+    );
+  }
+  const verb = disk.mode === 'attach' ? 'follows' : 'replays';
+  return (
+    <div className="source">
+      <span className="muted">{verb}</span>
+      <code title={disk.logfile ?? ''}>{disk.logfile ?? 'a log file'}</code>
+    </div>
+  );
 }
 
-export const DiskPanel = memo(function DiskPanel({ disk }: { disk: DiskInfo }) {
-  const c = useController();
-  const slot = useRef<HTMLDivElement>(null);
-  const rates = useUi((s) => s.rates[disk.number]);
-  const drag = useRef<{ x: number; y: number } | null>(null);
-
-  useEffect(() => {
-    c.grid.setSlot(disk.number, slot.current);
-    return () => c.grid.setSlot(disk.number, null);
-  }, [c, disk.number, disk.grid.cells]);
-
-  const onMove = useCallback(
-    (e: React.MouseEvent) => {
-      if (drag.current) {
-        c.grid.pan(disk.number, e.clientX - drag.current.x, e.clientY - drag.current.y);
-        drag.current = { x: e.clientX, y: e.clientY };
-        return;
-      }
-      const cell = c.grid.cellAt(disk.number, e.clientX, e.clientY);
-      if (cell < 0) setUi({ hover: null });
-      else void c.inspect(disk.number, cell, e.clientX, e.clientY);
-    },
-    [c, disk.number],
-  );
-
-  const rd = delayMs(disk, 'rdelay');
-  const wd = delayMs(disk, 'delay-write');
-  const uri = disk.uris[0] ?? '';
-  const merged = disk.grid.blocksPerCell > 1;
+export function DiskTitle({ disk, compact }: { disk: DiskInfo; compact?: boolean }) {
   return (
-    <section className="disk" data-testid={`disk-${disk.number}`}>
-      <header className="disk-head">
-        <h2>
-          Disk {disk.number} <small>{humanBig(disk.size)}</small>
-          {disk.mode !== 'server' && <small className="badge">{disk.mode}</small>}
-        </h2>
-        {disk.mode !== 'replay' && (
-          <label className={`error-toggle ${disk.errorsOn ? 'on' : ''}`}>
-            <input
-              type="checkbox"
-              checked={disk.errorsOn}
-              onChange={(e) => void c.setErrors(disk.number, e.target.checked)}
-              data-testid={`error-${disk.number}`}
-            />
-            Error
-          </label>
-        )}
-      </header>
-      {uri && (
-        <div className="uri">
-          <code title={uri}>{uri}</code>
-          <button onClick={() => void navigator.clipboard?.writeText(uri)} title="copy the NBD URI">
-            copy
-          </button>
-        </div>
+    <h2 className="disk-title">
+      <span className="disk-name">Disk {disk.number}</span>
+      <small>{humanBig(disk.size)}</small>
+      {disk.mode !== 'server' && !compact && <small className="badge">{disk.mode}</small>}
+      {disk.errorsOn && (
+        <strong className="badge failed" title="the Error toggle is on: every request on this disk fails">
+          FAILED
+        </strong>
       )}
-      <div
-        className="slot"
-        style={{ aspectRatio: `${disk.grid.width} / ${disk.grid.height}` }}
-        ref={slot}
-        onMouseMove={onMove}
-        onMouseLeave={() => {
-          drag.current = null;
-          setUi({ hover: null });
-        }}
-        onWheel={(e) => c.grid.zoom(disk.number, e.deltaY < 0 ? 1.25 : 0.8, e.clientX, e.clientY)}
-        onMouseDown={(e) => (drag.current = { x: e.clientX, y: e.clientY })}
-        onMouseUp={() => (drag.current = null)}
-        onDoubleClick={() => c.grid.resetView(disk.number)}
-        data-testid={`slot-${disk.number}`}
+    </h2>
+  );
+}
+
+export function ErrorToggle({ disk, short }: { disk: DiskInfo; short?: boolean }) {
+  const actions = useActions();
+  if (disk.mode === 'replay') return null;
+  return (
+    <label
+      className={`error-toggle ${disk.errorsOn ? 'on' : ''}`}
+      title="Inject I/O errors: every request on this disk fails until unchecked"
+    >
+      <input
+        type="checkbox"
+        checked={disk.errorsOn}
+        onChange={() => actions.run('toggleErrors', disk.number)}
+        aria-label={`Disk ${disk.number} errors`}
+        data-testid={`error-${disk.number}`}
+        data-action="toggleErrors"
+        data-disk={disk.number}
       />
-      <div className="scale">
-        {merged ? cellLabel(disk.grid) : `1 px = 4 KiB · ${disk.grid.width}×${disk.grid.height}`}
+      {short ? 'Err' : 'Error'}
+    </label>
+  );
+}
+
+/** Buttons under the counters: the log file this disk writes, Clear, Reset. */
+export function DiskFooter({ disk }: { disk: DiskInfo }) {
+  return (
+    <div className="disk-foot">
+      {disk.mode === 'server' && disk.logfile && <code title={`log file: ${disk.logfile}`}>{disk.logfile}</code>}
+      <span className="spacer" />
+      <ActionButton name="clearDisk" disk={disk.number} className="small" />
+      <ActionButton name="resetDisk" disk={disk.number} className="small" />
+    </div>
+  );
+}
+
+/** Everything full chrome shows below the grid (also the body of the Details popover). */
+export function DiskDetails({ disk, label }: { disk: DiskInfo; label: string }) {
+  return (
+    <>
+      <div className="scale" title={label}>
+        {label}
       </div>
-      {(rd !== null || wd !== null) && (
-        <div className="delays">
-          {rd !== null && (
-            <label>
-              read delay
-              <input
-                type="range"
-                min={0}
-                max={500}
-                step={5}
-                value={rd}
-                onChange={(e) => void c.setDelay(disk.number, 'rdelay', Number(e.target.value))}
-                data-testid={`rdelay-${disk.number}`}
-              />
-              <span className="value">{rd} ms</span>
-            </label>
-          )}
-          {wd !== null && (
-            <label>
-              write delay
-              <input
-                type="range"
-                min={0}
-                max={500}
-                step={5}
-                value={wd}
-                onChange={(e) => void c.setDelay(disk.number, 'wdelay', Number(e.target.value))}
-              />
-              <span className="value">{wd} ms</span>
-            </label>
-          )}
+      <StateTotals disk={disk} />
+      <CounterTable disk={disk} />
+      <LatencyLine disk={disk} />
+      <DelaySliders disk={disk} />
+      <DiskFooter disk={disk} />
+    </>
+  );
+}
+
+export const DiskPanel = memo(function DiskPanel({ disk, placement }: { disk: DiskInfo; placement: DiskPlacement }) {
+  const { panel, slot, density, fit } = placement;
+  const chrome = CHROME[density];
+  const scale = scaleLabel(disk.grid.blocksPerCell * fit.display.merge, fit.scale);
+  const rel = { x: slot.x - panel.x, y: slot.y - panel.y, w: slot.w, h: slot.h };
+  const gridLabel = `Disk ${disk.number} grid, ${humanBig(disk.size)}: ${scale.long}. Arrow keys move the cursor.`;
+  return (
+    <section
+      className={`disk density-${density} ${disk.errorsOn ? 'is-failed' : ''}`}
+      style={{ left: panel.x, top: panel.y, width: panel.w, height: panel.h, padding: chrome.pad }}
+      data-testid={`disk-${disk.number}`}
+      aria-label={`Disk ${disk.number}`}
+    >
+      <header className="disk-head" style={{ height: chrome.top }}>
+        <div className="disk-row">
+          <DiskTitle disk={disk} compact={density !== 'full'} />
+          {density === 'present' && <span className="scale-inline">{scale.short}</span>}
+          <span className="spacer" />
+          {density !== 'present' && <ErrorToggle disk={disk} short={density === 'compact'} />}
+          {density === 'compact' && <ActionButton name="details" disk={disk.number} className="small" />}
         </div>
+        {density === 'full' && <DiskSource disk={disk} />}
+      </header>
+      <GridSlot disk={disk} slot={rel} label={gridLabel} />
+      {chrome.bottom > 0 && (
+        <footer className="disk-body" style={{ top: rel.y + rel.h, height: chrome.bottom }}>
+          {density === 'full' ? (
+            <DiskDetails disk={disk} label={scale.long} />
+          ) : (
+            <>
+              <div className="scale" title={scale.long}>
+                {scale.short}
+              </div>
+              <CompactCounters disk={disk} />
+            </>
+          )}
+        </footer>
       )}
-      <table className="counters">
-        <tbody>
-          <tr>
-            <th>read</th>
-            <td>{rate(rates?.ops.read ?? 0)}/s</td>
-            <td>{human(rates?.bytesPerSec.read ?? 0)}/s</td>
-            <th>write</th>
-            <td>{rate(rates?.ops.write ?? 0)}/s</td>
-            <td>{human(rates?.bytesPerSec.write ?? 0)}/s</td>
-          </tr>
-          <tr>
-            <th>trim</th>
-            <td>{rate(rates?.ops.trim ?? 0)}/s</td>
-            <td>{human(rates?.bytesPerSec.trim ?? 0)}/s</td>
-            <th>zero</th>
-            <td>{rate(rates?.ops.zero ?? 0)}/s</td>
-            <td>{human(rates?.bytesPerSec.zero ?? 0)}/s</td>
-          </tr>
-          <tr>
-            <th>in flight</th>
-            <td>{rates?.inFlight ?? 0}</td>
-            <td />
-            <th>errors</th>
-            <td className={rates?.errors ? 'bad' : ''}>{rates?.errors ?? 0}</td>
-            <td>p99 {((rates?.latencyUs.p99 ?? 0) / 1000).toFixed(1)} ms</td>
-          </tr>
-        </tbody>
-      </table>
-      <footer className="disk-foot">
-        {disk.logfile && <code title="log file">{disk.logfile}</code>}
-        <span className="spacer" />
-        <button onClick={() => void c.clearPicture(disk.number)}>Clear</button>
-        <button
-          onClick={() => {
-            if (confirm(`Discard all data on disk ${disk.number}?`)) void c.resetDisk(disk.number);
-          }}
-        >
-          Reset…
-        </button>
-      </footer>
     </section>
   );
 });

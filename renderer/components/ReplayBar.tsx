@@ -1,25 +1,27 @@
 import { useState } from 'react';
+import { replay } from '../engine-calls.ts';
 import { useUi } from '../store/store.ts';
 import { useController } from './context.ts';
 
-/** Playback controls, shown in replay mode only. */
+/** Replay mode: step, speed and seek (play/pause is the toolbar's one Pause button). */
 export function ReplayBar() {
   const c = useController();
   const r = useUi((s) => s.replay);
   const [seek, setSeek] = useState('0');
   if (!r) return null;
+  const go = async () => {
+    const s = await replay(c, 'seek', { seconds: Math.max(0, Number(seek) || 0) });
+    if (s) setSeek(s.positionSec.toFixed(1));
+  };
   return (
-    <div className="replay" data-testid="replay">
+    <div className="replay" data-testid="replay" role="group" aria-label="replay">
       <strong>Replay</strong>
-      <button onClick={() => void c.replay(r.playing ? 'pause' : 'resume')}>
-        {r.playing ? 'Pause' : r.finished ? 'Done' : 'Play'}
-      </button>
-      <button onClick={() => void c.replay('step')} title="play until the next request completes">
+      <button type="button" onClick={() => void replay(c, 'step')} title="play until the next request completes">
         Step
       </button>
       <label>
         speed
-        <select value={String(r.speed)} onChange={(e) => void c.replay('speed', { speed: Number(e.target.value) })}>
+        <select value={String(r.speed)} onChange={(e) => void replay(c, 'speed', { speed: Number(e.target.value) })}>
           {[0.25, 0.5, 1, 2, 4, 10, 100].map((s) => (
             <option key={s} value={String(s)}>
               {s}×
@@ -29,11 +31,24 @@ export function ReplayBar() {
       </label>
       <label>
         seek to
-        <input type="number" min={0} step={0.1} value={seek} onChange={(e) => setSeek(e.target.value)} />s
-        <button onClick={() => void c.replay('seek', { seconds: Number(seek) || 0 })}>Go</button>
+        <input
+          type="number"
+          min={0}
+          max={r.durationSec ?? undefined}
+          step={0.1}
+          value={seek}
+          onChange={(e) => setSeek(e.target.value)}
+          onKeyDown={(e) => e.key === 'Enter' && void go()}
+          aria-label="seek to (seconds)"
+        />
+        s
+        <button type="button" onClick={() => void go()}>
+          Go
+        </button>
       </label>
-      <span className="value">
-        {r.positionSec.toFixed(2)} s · {r.requests} requests
+      <span className="value" data-testid="replay-position">
+        {r.positionSec.toFixed(2)} s{r.durationSec != null ? ` of ${r.durationSec.toFixed(2)} s` : ''} · {r.requests}{' '}
+        requests
       </span>
     </div>
   );

@@ -1,7 +1,10 @@
 import { useState } from 'react';
 import type { PresetName } from '../../server/shared/types.ts';
-import { PALETTES, type PaletteName } from '../grid/palette.ts';
-import { setUi, useUi } from '../store/store.ts';
+import { FLASH_MS_RANGE, PALETTE_NAMES, type PaletteName } from '../../server/shared/ui-settings.ts';
+import { applyPreset } from '../engine-calls.ts';
+import { PALETTES } from '../grid/palette.ts';
+import { sourceMode, useUi } from '../store/store.ts';
+import { ActionButton } from './ActionButton.tsx';
 import { useController } from './context.ts';
 
 const PRESETS: Array<[PresetName, string]> = [
@@ -13,24 +16,19 @@ const PRESETS: Array<[PresetName, string]> = [
   ['custom', 'Custom…'],
 ];
 
-export function Toolbar() {
+/** Layout presets: only where the app serves the disks (attach and replay only watch). */
+function LayoutPicker() {
   const c = useController();
-  const paused = useUi((s) => s.paused);
-  const palette = useUi((s) => s.palette);
-  const flashMs = useUi((s) => s.flashMs);
-  const disks = useUi((s) => s.disks);
+  const disks = useUi((s) => s.disks.length);
+  const mode = useUi(sourceMode);
   const [custom, setCustom] = useState(3);
-
+  if (mode !== 'server' && mode !== 'none') return null;
   const choose = (p: PresetName) => {
-    if (disks.length && !confirm(`Replace the ${disks.length} disk(s) and their data with the ${p} layout?`)) return;
-    void c.applyPreset(p, p === 'custom' ? custom : undefined);
+    if (disks && !confirm(`Replace the ${disks} disk(s) and their data with the ${p} layout?`)) return;
+    void applyPreset(c, p, p === 'custom' ? custom : undefined);
   };
-
   return (
-    <header className="toolbar">
-      <span className="brand">
-        <img src="./icon.svg" alt="" width={20} height={20} /> Blockscope
-      </span>
+    <>
       <label>
         Layout
         <select
@@ -53,37 +51,89 @@ export function Toolbar() {
           min={1}
           max={16}
           value={custom}
+          aria-label="disks for the Custom layout"
           onChange={(e) => setCustom(Math.min(16, Math.max(1, Number(e.target.value) || 1)))}
         />
       </label>
-      <button onClick={() => void c.showCommands()}>Commands</button>
+    </>
+  );
+}
+
+export function PaletteSelect() {
+  const c = useController();
+  const palette = useUi((s) => s.settings.palette);
+  return (
+    <label>
+      <span className="label-text">Palette</span>
+      <select
+        value={palette}
+        onChange={(e) => c.updateSetting('palette', e.target.value as PaletteName)}
+        aria-label="palette"
+        title="Grid colours (T: next)"
+      >
+        {PALETTE_NAMES.map((p) => (
+          <option key={p} value={p}>
+            {PALETTES[p].label}
+          </option>
+        ))}
+      </select>
+    </label>
+  );
+}
+
+function FlashSlider() {
+  const c = useController();
+  const flashMs = useUi((s) => s.settings.flashMs);
+  return (
+    <label title="How long a read flash lasts">
+      Flash
+      <input
+        type="range"
+        min={FLASH_MS_RANGE[0]}
+        max={FLASH_MS_RANGE[1]}
+        step={50}
+        value={flashMs}
+        onChange={(e) => c.updateSetting('flashMs', Number(e.target.value))}
+        aria-label="read flash duration"
+        aria-valuetext={`${flashMs} ms`}
+        data-testid="flash"
+      />
+      <span className="value">{flashMs} ms</span>
+    </label>
+  );
+}
+
+export function Toolbar() {
+  return (
+    <header className="toolbar">
+      <span className="brand">
+        <img src="./icon.svg" alt="" width={20} height={20} /> Blockscope
+      </span>
+      <LayoutPicker />
+      <ActionButton name="commands" />
       <span className="spacer" />
-      <button className={paused ? 'active' : ''} onClick={() => setUi({ paused: !paused })} aria-pressed={paused}>
-        {paused ? 'Resume' : 'Pause'}
-      </button>
-      <button onClick={() => disks.forEach((d) => void c.clearPicture(d.number))}>Clear</button>
-      <label>
-        Flash
-        <input
-          type="range"
-          min={50}
-          max={2000}
-          step={50}
-          value={flashMs}
-          onChange={(e) => c.setFlashMs(Number(e.target.value))}
-        />
-        <span className="value">{flashMs} ms</span>
-      </label>
-      <label>
-        Palette
-        <select value={palette} onChange={(e) => c.setPalette(e.target.value as PaletteName)} aria-label="palette">
-          {Object.values(PALETTES).map((p) => (
-            <option key={p.name} value={p.name}>
-              {p.label}
-            </option>
-          ))}
-        </select>
-      </label>
+      <ActionButton name="pause" />
+      <ActionButton name="clearAll" />
+      <FlashSlider />
+      <PaletteSelect />
+      <ActionButton name="presentation" />
+      <ActionButton name="help" />
+    </header>
+  );
+}
+
+/** Presentation mode's thin strip: only what a presenter touches. */
+export function PresentStrip() {
+  return (
+    <header className="toolbar present-strip">
+      <span className="brand">
+        <img src="./icon.svg" alt="" width={16} height={16} /> Blockscope
+      </span>
+      <span className="spacer" />
+      <ActionButton name="pause" />
+      <ActionButton name="clearAll" />
+      <PaletteSelect />
+      <ActionButton name="presentation" />
     </header>
   );
 }

@@ -30,3 +30,36 @@ export function rate(perSec: number): string {
   if (perSec >= 1e3) return `${(perSec / 1e3).toFixed(1)}k`;
   return perSec >= 10 ? String(Math.round(perSec)) : perSec.toFixed(1).replace(/\.0$/, '');
 }
+
+/** A count for a small table cell: 999, 1.2k, 12k, 1.2M. */
+export function count(n: number): string {
+  if (n >= 1e6) return `${(n / 1e6).toFixed(n >= 1e7 ? 0 : 1)}M`;
+  if (n >= 1e4) return `${Math.round(n / 1e3)}k`;
+  if (n >= 1e3) return `${(n / 1e3).toFixed(1)}k`;
+  return String(Math.round(n));
+}
+
+/** Milliseconds from microseconds, for latency labels. */
+export function latencyMs(us: number): string {
+  const ms = us / 1000;
+  return ms >= 100 ? `${Math.round(ms)} ms` : `${ms.toFixed(1)} ms`;
+}
+
+/** "4 KiB", "64 KiB", "32 TiB": the bytes one square shows. */
+export function squareSize(blocks: number): string {
+  return human(blocks * 4096).replace(/\.0 /, ' ');
+}
+
+/**
+ * What one square of the grid is, honestly: its bytes, how many blocks share it when the disk
+ * has more blocks than the screen has pixels for, and how big it is drawn.
+ */
+export function scaleLabel(blocksPerSquare: number, pxPerSquare: number): { short: string; long: string } {
+  const size = squareSize(blocksPerSquare);
+  const px = pxPerSquare >= 10 ? pxPerSquare.toFixed(0) : pxPerSquare.toFixed(1);
+  const merged = blocksPerSquare > 1 ? ` (${blocksPerSquare.toLocaleString('en')} blocks merged)` : '';
+  return {
+    short: blocksPerSquare > 1 ? `■ = ${size} · ${blocksPerSquare} blocks` : `■ = ${size}`,
+    long: `1 square = ${size}${merged} · ${px} px`,
+  };
+}

@@ -1,31 +1,46 @@
-// The Pixi side of the grid: one Application (one canvas) drawing one sprite per disk. Each
-// disk's texture comes from its CellPainter's RGBA buffer through a small 2D canvas
+// The Pixi side of the grid: one Application (one transparent canvas over the stage) drawing
+// one container per disk: the grid sprite, the failed-disk stripes, an overlay layer (for
+// annotations such as structure outlines) and the keyboard cursor, clipped to the disk's slot.
+// Each disk's texture comes from its CellPainter's RGBA buffer through a small 2D canvas
 // (putImageData of the dirty rows only, then CanvasSource.update()): unlike BufferImageSource
 // this works with both of Pixi's renderers, and the 2D canvas renderer is the fast one where
 // WebGL is software-emulated (SwiftShader: ~10 fps under load against 60).
-// Where a disk is drawn comes from the DOM: each disk panel has a "slot" element, and the
-// sprite is placed over it with crisp integer scaling (plus the user's zoom and pan).
+// Where a disk is drawn comes from the layout (layout.ts): its slot and fitted scale; the
+// user's zoom and pan (view.ts) apply on top. Nearest-neighbour sampling keeps fractional
+// scales crisp.
 
 import 'pixi.js/unsafe-eval';
-import { Application, CanvasSource, Graphics, Sprite, Texture } from 'pixi.js';
+import { Application, CanvasSource, Container, Graphics, Sprite, Texture } from 'pixi.js';
 import type { CellPainter } from './cell-painter.ts';
+import type { DisplayFit } from './display-geometry.ts';
+import { type Rect } from './layout.ts';
+import { IDENTITY, panBy, revealPoint, viewRect, zoomAt, type View } from './view.ts';
 
-interface View {
-  zoom: number;
-  panX: number;
-  panY: number;
+export interface GridPlacement {
+  slot: Rect;
+  fit: DisplayFit;
 }
 
 interface DiskSprite {
   painter: CellPainter;
-  source: CanvasSource;
-  ctx: CanvasRenderingContext2D;
-  image: ImageData;
+  /** The buffer the texture was made from (the painter replaces it when the display changes). */
+  buffer: Uint8Array | null;
+  source: CanvasSource | null;
+  ctx: CanvasRenderingContext2D | null;
+  image: ImageData | null;
   sprite: Sprite;
+  container: Container;
+  stripes: Graphics;
+  overlay: Container;
+  cursor: Graphics;
   mask: Graphics;
-  slot: HTMLElement | null;
+  placement: GridPlacement | null;
   view: View;
   uploaded: number;
+  failed: boolean;
+  cursorTexel: number | null;
+  /** What the stripes/cursor were last drawn for (redraw only on change). */
+  drawnKey: string;
 }
 
 export class BlockGrid {
@@ -33,8 +48,10 @@ export class BlockGrid {
   private disks = new Map<number, DiskSprite>();
   private host: HTMLElement | null = null;
   private ready = false;
+  private stripeColor = 0xffb000;
   /** Number of frames that uploaded at least one texture. */
   uploads = 0;
+  renderer: 'webgl' | 'canvas' = 'webgl';
 
   /** Which Pixi renderer draws: WebGL on real GPUs, the 2D canvas where WebGL is software. */
   static preferredRenderer(): 'webgl' | 'canvas' {
@@ -53,120 +70,203 @@ export class BlockGrid {
     }
   }
 
-  renderer: 'webgl' | 'canvas' = 'webgl';
-
-  async init(host: HTMLElement, background: string): Promise<void> {
+  async init(host: HTMLElement): Promise<void> {
     this.host = host;
     this.renderer = BlockGrid.preferredRenderer();
+    const r = host.getBoundingClientRect();
     await this.app.init({
-      resizeTo: host,
+      width: Math.max(1, r.width),
+      height: Math.max(1, r.height),
       preference: this.renderer,
       antialias: false,
-      background,
+      resolution: window.devicePixelRatio || 1,
+      autoDensity: true,
       // Lets tests (and screenshots) read back the real canvas pixels.
       preserveDrawingBuffer: true,
       autoStart: false,
-      // Transparent: the disk panels (DOM) show through around the grids.
+      // Transparent, always: the disk panels (DOM) show through around the grids. (Setting a
+      // background colour later would make it opaque and hide every panel.)
       backgroundAlpha: 0,
     });
     this.app.canvas.style.imageRendering = 'pixelated';
     host.appendChild(this.app.canvas);
     this.ready = true;
     // Disks announced before the renderer was ready.
-    for (const d of this.disks.values()) this.app.stage.addChild(d.mask, d.sprite);
+    for (const d of this.disks.values()) this.app.stage.addChild(d.mask, d.container);
   }
 
-  setBackground(color: string): void {
-    if (this.ready) this.app.renderer.background.color = color;
+  /** The stage changed size (a ResizeObserver calls this). */
+  resize(width: number, height: number): void {
+    if (this.ready) this.app.renderer.resize(Math.max(1, width), Math.max(1, height));
+  }
+
+  /** The colour of the failed-disk stripes (the palette's failed colour). */
+  setStripeColor(hex: string): void {
+    this.stripeColor = parseInt(hex.slice(1), 16);
+    for (const d of this.disks.values()) d.drawnKey = '';
   }
 
   setDisk(n: number, painter: CellPainter): void {
+    const old = this.disks.get(n);
     this.removeDisk(n);
-    const g = painter.geometry;
-    const canvas = document.createElement('canvas');
-    canvas.width = g.width;
-    canvas.height = g.height;
-    const ctx = canvas.getContext('2d')!;
-    // Shares memory with the painter's buffer: no copy before putImageData.
-    const image = new ImageData(new Uint8ClampedArray(painter.rgba.buffer as ArrayBuffer), g.width, g.height);
-    ctx.putImageData(image, 0, 0);
-    const source = new CanvasSource({ resource: canvas, scaleMode: 'nearest', autoGenerateMipmaps: false });
-    const sprite = new Sprite(new Texture({ source }));
+    const sprite = new Sprite();
+    const container = new Container();
+    const stripes = new Graphics();
+    const overlay = new Container();
+    const cursor = new Graphics();
     const mask = new Graphics();
-    sprite.mask = mask;
-    if (this.ready) this.app.stage.addChild(mask, sprite);
+    container.addChild(sprite, stripes, overlay, cursor);
+    container.mask = mask;
+    if (this.ready) this.app.stage.addChild(mask, container);
     this.disks.set(n, {
       painter,
-      source,
-      ctx,
-      image,
+      buffer: null,
+      source: null,
+      ctx: null,
+      image: null,
       sprite,
+      container,
+      stripes,
+      overlay,
+      cursor,
       mask,
-      slot: null,
-      view: { zoom: 1, panX: 0, panY: 0 },
+      placement: old?.placement ?? null,
+      view: { ...IDENTITY },
       uploaded: -1,
+      failed: old?.failed ?? false,
+      cursorTexel: null,
+      drawnKey: '',
     });
+    if (old?.placement) this.place(n, old.placement);
   }
 
   removeDisk(n: number): void {
     const d = this.disks.get(n);
     if (!d) return;
-    d.sprite.destroy({ texture: true, textureSource: true });
+    if (d.sprite.texture && d.sprite.texture !== Texture.EMPTY) d.sprite.texture.destroy(true);
+    d.container.destroy({ children: true });
     d.mask.destroy();
     this.disks.delete(n);
-  }
-
-  setSlot(n: number, el: HTMLElement | null): void {
-    const d = this.disks.get(n);
-    if (d) d.slot = el;
   }
 
   painter(n: number): CellPainter | undefined {
     return this.disks.get(n)?.painter;
   }
 
-  /** Base integer scale for a slot: the biggest whole number that fits, or a fraction below 1. */
-  private baseScale(d: DiskSprite, w: number, h: number): number {
-    const g = d.painter.geometry;
-    const fit = Math.min(w / g.width, h / g.height);
-    return fit >= 1 ? Math.floor(fit) : fit;
+  /** An extra drawing layer above the grid of disk n, in texel coordinates (1 unit = 1 texel). */
+  overlayLayer(n: number): Container | null {
+    return this.disks.get(n)?.overlay ?? null;
   }
 
-  private layoutOne(d: DiskSprite, hostRect: DOMRect): void {
-    if (!d.slot) {
-      d.sprite.visible = false;
+  /** (Re)build the texture when the painter's buffer is new (first time, or a new display). */
+  private ensureTexture(d: DiskSprite): void {
+    if (d.buffer === d.painter.rgba) return;
+    const { width, height } = d.painter.display;
+    const canvas = document.createElement('canvas');
+    canvas.width = width;
+    canvas.height = height;
+    const ctx = canvas.getContext('2d')!;
+    // Shares memory with the painter's buffer: no copy before putImageData.
+    const image = new ImageData(new Uint8ClampedArray(d.painter.rgba.buffer as ArrayBuffer), width, height);
+    ctx.putImageData(image, 0, 0);
+    const source = new CanvasSource({ resource: canvas, scaleMode: 'nearest', autoGenerateMipmaps: false });
+    const old = d.sprite.texture;
+    d.sprite.texture = new Texture({ source });
+    if (old && old !== Texture.EMPTY) old.destroy(true);
+    d.buffer = d.painter.rgba;
+    d.source = source;
+    d.ctx = ctx;
+    d.image = image;
+    d.uploaded = d.painter.version;
+    d.painter.takeDirtyRows();
+  }
+
+  /** Where disk n goes (from the layout). A new display arrangement resets zoom. */
+  place(n: number, p: GridPlacement): void {
+    const d = this.disks.get(n);
+    if (!d) return;
+    if (d.painter.setDisplay(p.fit.display)) d.view = { ...IDENTITY };
+    d.placement = p;
+    d.drawnKey = '';
+  }
+
+  /** The fitted (zoom 1) rectangle of disk n's texels. */
+  private fitRect(d: DiskSprite): Rect | null {
+    const p = d.placement;
+    if (!p) return null;
+    const w = d.painter.display.width * p.fit.scale;
+    const h = d.painter.display.height * p.fit.scale;
+    return { x: p.slot.x + (p.slot.w - w) / 2, y: p.slot.y + (p.slot.h - h) / 2, w, h };
+  }
+
+  private snap(v: number): number {
+    const r = this.app.renderer?.resolution ?? 1;
+    return Math.round(v * r) / r;
+  }
+
+  private layoutOne(d: DiskSprite): void {
+    const fit = this.fitRect(d);
+    if (!fit || !d.placement) {
+      d.container.visible = false;
       return;
     }
-    const r = d.slot.getBoundingClientRect();
-    const x = r.left - hostRect.left;
-    const y = r.top - hostRect.top;
-    const g = d.painter.geometry;
-    const scale = this.baseScale(d, r.width, r.height) * d.view.zoom;
-    d.sprite.visible = true;
+    const slot = d.placement.slot;
+    const r = viewRect(fit, d.view);
+    const scale = d.placement.fit.scale * d.view.zoom;
+    d.container.visible = true;
+    d.sprite.position.set(this.snap(r.x), this.snap(r.y));
     d.sprite.scale.set(scale);
-    const w = g.width * scale;
-    const h = g.height * scale;
-    d.sprite.position.set(
-      Math.round(x + (r.width - w) / 2 + d.view.panX),
-      Math.round(y + Math.max(0, (r.height - h) / 2) + d.view.panY),
-    );
-    d.mask.clear().rect(x, y, r.width, r.height).fill(0xffffff);
+    // The overlay and cursor live in texel coordinates, like the sprite.
+    d.overlay.position.copyFrom(d.sprite.position);
+    d.overlay.scale.set(scale);
+    const key = `${slot.x},${slot.y},${slot.w},${slot.h}|${r.x},${r.y},${r.w},${r.h}|${d.failed}|${d.cursorTexel}|${this.stripeColor}`;
+    if (key === d.drawnKey) return;
+    d.drawnKey = key;
+    d.mask.clear().rect(slot.x, slot.y, slot.w, slot.h).fill(0xffffff);
+    d.stripes.clear();
+    if (d.failed) {
+      // Diagonal hazard stripes over the whole grid: a failed disk reads from the back row.
+      const step = 28;
+      for (let x = r.x - r.h; x < r.x + r.w; x += step) {
+        d.stripes.moveTo(x, r.y + r.h).lineTo(x + r.h, r.y);
+      }
+      d.stripes.stroke({ width: 9, color: this.stripeColor, alpha: 0.45 });
+      d.stripes.rect(r.x + 2, r.y + 2, r.w - 4, r.h - 4).stroke({ width: 4, color: this.stripeColor, alpha: 0.9 });
+    }
+    d.cursor.clear();
+    if (d.cursorTexel !== null) {
+      const c = this.texelRectIn(d, d.cursorTexel, r, scale);
+      const pad = Math.max(0, (8 - c.w) / 2);
+      d.cursor
+        .rect(c.x - pad - 1, c.y - pad - 1, c.w + 2 * pad + 2, c.h + 2 * pad + 2)
+        .stroke({ width: 3, color: 0x000000 })
+        .rect(c.x - pad - 1, c.y - pad - 1, c.w + 2 * pad + 2, c.h + 2 * pad + 2)
+        .stroke({ width: 1.5, color: 0xffffff });
+    }
+  }
+
+  private texelRectIn(d: DiskSprite, texel: number, r: Rect, scale: number): Rect {
+    const w = d.painter.display.width;
+    return { x: r.x + (texel % w) * scale, y: r.y + Math.floor(texel / w) * scale, w: scale, h: scale };
   }
 
   /** Upload dirty textures, place sprites, draw. `frozen`: keep the last picture (Pause). */
   render(frozen: boolean): void {
     if (!this.ready || !this.host) return;
-    const hostRect = this.host.getBoundingClientRect();
     let uploaded = false;
     for (const d of this.disks.values()) {
-      this.layoutOne(d, hostRect);
+      if (d.buffer !== d.painter.rgba) {
+        this.ensureTexture(d);
+        uploaded = true;
+      }
+      this.layoutOne(d);
       if (frozen) continue;
       const rows = d.painter.takeDirtyRows();
       if (rows || d.uploaded !== d.painter.version) {
         // Only the changed rows go through putImageData.
-        const [lo, hi] = rows ?? [0, d.painter.geometry.height - 1];
-        d.ctx.putImageData(d.image, 0, 0, 0, lo, d.painter.geometry.width, hi - lo + 1);
-        d.source.update();
+        const [lo, hi] = rows ?? [0, d.painter.display.height - 1];
+        d.ctx!.putImageData(d.image!, 0, 0, 0, lo, d.painter.display.width, hi - lo + 1);
+        d.source!.update();
         d.uploaded = d.painter.version;
         uploaded = true;
       }
@@ -175,31 +275,56 @@ export class BlockGrid {
     this.app.render();
   }
 
-  /** Which cell is under a client point, or -1. */
-  cellAt(n: number, clientX: number, clientY: number): number {
-    const d = this.disks.get(n);
-    if (!d || !this.host) return -1;
-    const hostRect = this.host.getBoundingClientRect();
-    const s = d.sprite.scale.x;
-    const lx = (clientX - hostRect.left - d.sprite.x) / s;
-    const ly = (clientY - hostRect.top - d.sprite.y) / s;
-    const g = d.painter.geometry;
-    if (lx < 0 || ly < 0 || lx >= g.width || ly >= g.height) return -1;
-    const cell = Math.floor(ly) * g.width + Math.floor(lx);
-    return cell < g.cells ? cell : -1;
+  private hostRect(): DOMRect | null {
+    return this.host?.getBoundingClientRect() ?? null;
   }
 
-  /** Centre of a cell in client coordinates (for tests and tooltips). */
-  cellCenter(n: number, cell: number): { x: number; y: number } | null {
+  /** Which texel of disk n is under a client point, or -1. */
+  texelAt(n: number, clientX: number, clientY: number): number {
     const d = this.disks.get(n);
-    if (!d || !this.host) return null;
-    const hostRect = this.host.getBoundingClientRect();
-    const g = d.painter.geometry;
-    const s = d.sprite.scale.x;
-    return {
-      x: hostRect.left + d.sprite.x + ((cell % g.width) + 0.5) * s,
-      y: hostRect.top + d.sprite.y + (Math.floor(cell / g.width) + 0.5) * s,
-    };
+    const host = this.hostRect();
+    const fit = d && this.fitRect(d);
+    if (!d || !host || !fit || !d.placement) return -1;
+    const x = clientX - host.left;
+    const y = clientY - host.top;
+    const s = d.placement.slot;
+    if (x < s.x || y < s.y || x >= s.x + s.w || y >= s.y + s.h) return -1;
+    const r = viewRect(fit, d.view);
+    const scale = d.placement.fit.scale * d.view.zoom;
+    const lx = Math.floor((x - r.x) / scale);
+    const ly = Math.floor((y - r.y) / scale);
+    const g = d.painter.display;
+    if (lx < 0 || ly < 0 || lx >= g.width || ly >= g.height) return -1;
+    const t = ly * g.width + lx;
+    return t < g.texels ? t : -1;
+  }
+
+  /** A texel's rectangle in client coordinates (tooltips, tests). */
+  texelClientRect(n: number, texel: number): Rect | null {
+    const d = this.disks.get(n);
+    const host = this.hostRect();
+    const fit = d && this.fitRect(d);
+    if (!d || !host || !fit || !d.placement) return null;
+    const r = viewRect(fit, d.view);
+    const t = this.texelRectIn(d, texel, r, d.placement.fit.scale * d.view.zoom);
+    return { x: host.left + t.x, y: host.top + t.y, w: t.w, h: t.h };
+  }
+
+  /** Centre of the texel showing engine cell `cell`, in client coordinates. */
+  cellCenter(n: number, cell: number): { x: number; y: number } | null {
+    const p = this.disks.get(n)?.painter;
+    const r = p ? this.texelClientRect(n, p.texelOf(cell)) : null;
+    return r ? { x: r.x + r.w / 2, y: r.y + r.h / 2 } : null;
+  }
+
+  /** The grid's drawn rectangle in client coordinates (tests). */
+  gridClientRect(n: number): Rect | null {
+    const d = this.disks.get(n);
+    const host = this.hostRect();
+    const fit = d && this.fitRect(d);
+    if (!d || !host || !fit) return null;
+    const r = viewRect(fit, d.view);
+    return { x: host.left + r.x, y: host.top + r.y, w: r.w, h: r.h };
   }
 
   /** Read the real canvas pixel under a client point (RGBA). */
@@ -227,32 +352,49 @@ export class BlockGrid {
     return [p[0], p[1], p[2], p[3]];
   }
 
+  setFailed(n: number, on: boolean): void {
+    const d = this.disks.get(n);
+    if (d) d.failed = on;
+  }
+
+  setCursor(n: number, texel: number | null): void {
+    for (const [k, d] of this.disks) d.cursorTexel = k === n ? texel : null;
+    const d = this.disks.get(n);
+    const fit = d && this.fitRect(d);
+    if (!d || texel === null || !fit || !d.placement) return;
+    // A zoomed grid pans to keep the cursor in view.
+    const r = this.texelRectIn(d, texel, viewRect(fit, d.view), d.placement.fit.scale * d.view.zoom);
+    d.view = revealPoint(fit, d.placement.slot, d.view, r.x + r.w / 2, r.y + r.h / 2, 24);
+  }
+
+  /** Zoom by `factor` about a client point (the pointer, or the cursor). */
   zoom(n: number, factor: number, clientX: number, clientY: number): void {
     const d = this.disks.get(n);
-    if (!d || !this.host) return;
-    const old = d.view.zoom;
-    const z = Math.min(64, Math.max(1, Math.round(old * factor * 4) / 4));
-    if (z === old) return;
-    // Keep the point under the cursor still.
-    const hostRect = this.host.getBoundingClientRect();
-    const px = clientX - hostRect.left - d.sprite.x;
-    const py = clientY - hostRect.top - d.sprite.y;
-    d.view.panX -= px * (z / old - 1);
-    d.view.panY -= py * (z / old - 1);
-    d.view.zoom = z;
-    if (z === 1) d.view.panX = d.view.panY = 0;
+    const host = this.hostRect();
+    const fit = d && this.fitRect(d);
+    if (!d || !host || !fit || !d.placement) return;
+    d.view = zoomAt(fit, d.placement.slot, d.view, factor, clientX - host.left, clientY - host.top);
+  }
+
+  /** Zoom about the centre of the slot (keyboard, no pointer). */
+  zoomCentre(n: number, factor: number): void {
+    const d = this.disks.get(n);
+    const host = this.hostRect();
+    if (!d?.placement || !host) return;
+    const s = d.placement.slot;
+    this.zoom(n, factor, host.left + s.x + s.w / 2, host.top + s.y + s.h / 2);
   }
 
   pan(n: number, dx: number, dy: number): void {
     const d = this.disks.get(n);
-    if (!d || d.view.zoom === 1) return;
-    d.view.panX += dx;
-    d.view.panY += dy;
+    const fit = d && this.fitRect(d);
+    if (!d || !fit || !d.placement) return;
+    d.view = panBy(fit, d.placement.slot, d.view, dx, dy);
   }
 
   resetView(n: number): void {
     const d = this.disks.get(n);
-    if (d) d.view = { zoom: 1, panX: 0, panY: 0 };
+    if (d) d.view = { ...IDENTITY };
   }
 
   zoomOf(n: number): number {

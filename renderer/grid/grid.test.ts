@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { geometryFor } from '../../server/shared/geometry.ts';
 import { BlockState, CELL_ERROR, OPS, type DiskFrame, type Op, type OpCounter } from '../../server/shared/types.ts';
-import { computeRates } from '../store/store.ts';
 import { isServerPush } from '../transport/transport.ts';
 import { CellPainter } from './cell-painter.ts';
+import { displayGeometry } from './display-geometry.ts';
 import { PALETTES, mixColor, packColor, unpackColor } from './palette.ts';
 
 const counters = () =>
@@ -15,24 +15,28 @@ const frame = (over: Partial<DiskFrame>): DiskFrame => ({
   cellIdx: new Uint32Array(0),
   cellVal: new Uint8Array(0),
   reads: new Uint32Array(0),
+  writes: new Uint32Array(0),
   pending: new Uint32Array(0),
   counters: counters(),
   inFlight: 0,
   latencyUs: { p50: 0, p99: 0 },
   ...over,
 });
+const L = PALETTES.laptop;
+const hexRgb = (h: string) => unpackColor(packColor(h)).slice(0, 3);
+const rgbAt = (p: CellPainter, texel: number) => [...p.rgba.subarray(texel * 4, texel * 4 + 3)];
 
-test('palette packing: red is red in an rgba8unorm buffer', () => {
+test('palette packing: red is red in an rgba8unorm buffer; every meaning has its own colour', () => {
   assert.deepEqual(unpackColor(packColor('#ff0000')), [255, 0, 0, 255]);
   assert.deepEqual(unpackColor(mixColor(packColor('#000000'), packColor('#ffffff'), 0.5)), [128, 128, 128, 255]);
   for (const p of Object.values(PALETTES)) {
-    const colours = new Set([...p.states, p.error, p.read, p.pending]);
-    assert.equal(colours.size, 7, `${p.name}: every meaning has its own colour`);
+    const colours = new Set([...p.states, p.error, p.read, p.pending, p.rewrite]);
+    assert.equal(colours.size, 8, `${p.name}: every meaning has its own colour`);
   }
 });
 
 test('painter: state colours, error colour, dirty rows', () => {
-  const p = new CellPainter(geometryFor(64n << 20n), PALETTES.laptop);
+  const p = new CellPainter(geometryFor(64n << 20n), L);
   p.takeDirtyRows();
   p.apply(
     frame({
@@ -41,41 +45,68 @@ test('painter: state colours, error colour, dirty rows', () => {
     }),
     0,
   );
-  const rgb = (c: number) => [...p.rgba.subarray(c * 4, c * 4 + 3)];
-  assert.deepEqual(rgb(0), [0xe5, 0x38, 0x3b]);
-  assert.deepEqual(rgb(129), [0xc9, 0xa7, 0xff]);
-  assert.deepEqual(rgb(300), [0xff, 0xb0, 0x00]);
+  assert.deepEqual(rgbAt(p, 0), hexRgb(L.states[3]));
+  assert.deepEqual(rgbAt(p, 129), hexRgb(L.states[1]));
+  assert.deepEqual(rgbAt(p, 300), hexRgb(L.error));
   assert.deepEqual(p.takeDirtyRows(), [0, 2]);
   assert.equal(p.takeDirtyRows(), null);
 });
 
 test('painter: reads flash black and fade back; pending cells are tinted until done', () => {
-  const p = new CellPainter(geometryFor(64n << 20n), PALETTES.laptop, 300);
+  const p = new CellPainter(geometryFor(64n << 20n), L, 300);
   p.apply(frame({ full: Uint8Array.from({ length: 16384 }, (_, i) => (i === 5 ? BlockState.WRITTEN : 0)) }), 0);
   p.apply(frame({ reads: Uint32Array.from([5]) }), 1000);
-  assert.deepEqual([...p.rgba.subarray(20, 23)], [0, 0, 0], 'black at the start of the flash');
+  assert.deepEqual(rgbAt(p, 5), [0, 0, 0], 'black at the start of the flash');
   p.tick(1150);
-  const mid = [...p.rgba.subarray(20, 23)];
+  const mid = rgbAt(p, 5);
   assert.ok(mid[0] > 50 && mid[0] < 0xe5, `half-way: ${mid}`);
   p.tick(1400);
-  assert.deepEqual([...p.rgba.subarray(20, 23)], [0xe5, 0x38, 0x3b], 'back to written');
+  assert.deepEqual(rgbAt(p, 5), hexRgb(L.states[3]), 'back to written');
   assert.equal(p.isFlashing, false);
   p.apply(frame({ pending: Uint32Array.from([10, 2]) }), 2000);
-  const tinted = [...p.rgba.subarray(40, 43)];
-  assert.notDeepEqual(tinted, [0x3b, 0x41, 0x50]);
+  assert.notDeepEqual(rgbAt(p, 10), hexRgb(L.states[0]));
   p.apply(frame({}), 2100);
-  assert.deepEqual([...p.rgba.subarray(40, 43)], [0x3b, 0x41, 0x50], 'pending cleared');
+  assert.deepEqual(rgbAt(p, 10), hexRgb(L.states[0]), 'pending cleared');
 });
 
-test('transport guard and rates', () => {
+test('painter: a rewrite of a written block blinks; a first write does not (its colour changes anyway)', () => {
+  const p = new CellPainter(geometryFor(64n << 20n), L, 300);
+  p.apply(frame({ cellIdx: Uint32Array.from([7]), cellVal: Uint8Array.from([3]), writes: Uint32Array.from([7]) }), 0);
+  assert.deepEqual(rgbAt(p, 7), hexRgb(L.states[3]), 'first write: red at once, no blink');
+  p.apply(frame({ writes: Uint32Array.from([7]) }), 1000);
+  assert.deepEqual(rgbAt(p, 7), hexRgb(L.rewrite), 'rewrite: the blink colour');
+  p.tick(1000 + 300);
+  assert.deepEqual(rgbAt(p, 7), hexRgb(L.states[3]), 'and back to red');
+});
+
+test('painter: a merged display shows the highest state of its cells, so one written block stays visible', () => {
+  const g = geometryFor(1n << 30n); // 262144 cells
+  const p = new CellPainter(g, L, 300, displayGeometry(g.cells, 4, 256));
+  assert.equal(p.display.texels, 65536);
+  assert.equal(p.rgba.length, 256 * 256 * 4);
+  p.apply(frame({ cellIdx: Uint32Array.from([4 * 1000 + 3]), cellVal: Uint8Array.from([BlockState.WRITTEN]) }), 0);
+  assert.deepEqual(rgbAt(p, 1000), hexRgb(L.states[3]), 'texel 1000 holds cells 4000–4003: written wins');
+  p.apply(frame({ cellIdx: Uint32Array.from([4000]), cellVal: Uint8Array.from([BlockState.TRIMMED]) }), 0);
+  assert.deepEqual(rgbAt(p, 1000), hexRgb(L.states[3]), 'a trimmed neighbour does not hide it');
+  p.apply(frame({ cellIdx: Uint32Array.from([4001]), cellVal: Uint8Array.from([CELL_ERROR]) }), 0);
+  assert.deepEqual(rgbAt(p, 1000), hexRgb(L.error), 'a failure anywhere in the texel shows');
+  // Re-arranging the display keeps the cells and repaints.
+  assert.equal(p.setDisplay(displayGeometry(g.cells, 1, 512)), true);
+  assert.deepEqual(rgbAt(p, 4003), hexRgb(L.states[3]));
+  assert.deepEqual(rgbAt(p, 4000), hexRgb(L.states[1]));
+  assert.equal(p.setDisplay(displayGeometry(g.cells, 1, 512)), false, 'same display: nothing to do');
+});
+
+test('transport guard: pushes from outside are checked', () => {
   assert.equal(isServerPush({ event: 'disks', disks: [] }), true);
   assert.equal(isServerPush({ event: 'disks' }), false);
   assert.equal(isServerPush({ event: 'caption', step: 1, total: 2, title: 'x', text: 'y' }), true);
+  assert.equal(
+    isServerPush({ event: 'caption', step: 1, total: 2, title: 'x', text: 'y', evidence: 'md0', phase: 'waiting' }),
+    true,
+  );
+  assert.equal(isServerPush({ event: 'caption', step: 1, total: 2, title: 'x', text: 'y', phase: 'later' }), false);
+  assert.equal(isServerPush({ event: 'action', action: 'presentation' }), true);
+  assert.equal(isServerPush({ event: 'action', action: 'rm -rf /' }), false);
   assert.equal(isServerPush('disks'), false);
-  const a = counters();
-  const b = counters();
-  b.write = { count: 100, bytes: 409600, errors: 0 };
-  const r = computeRates(a, b, 500);
-  assert.equal(r.ops.write, 200);
-  assert.equal(r.bytesPerSec.write, 819200);
 });

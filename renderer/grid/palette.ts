@@ -1,11 +1,17 @@
-// Colours of the grid. Two palettes: 'laptop' (dark UI) and 'projector' (high contrast: the
-// original viewer's pale trim colour washed out on a conference projector).
+// Colours of the grid. Three palettes (names in server/shared/ui-settings.ts):
+//   laptop     — the dark UI's colours, the original viewer's meanings
+//   projector  — high contrast for a projector (the original pale trim colour washes out)
+//   cvd        — colour-blind safe: stays distinguishable under protanopia, deuteranopia and
+//                tritanopia (checked with a simulator in palette.test.ts)
+// Every palette is checked for: a read flash that contrasts with every state, and states (and
+// the failed colour) that stay apart on a washed-out projector.
 // Colours are packed as little-endian RGBA in a Uint32 (0xAABBGGRR), what a Uint32Array view
 // of an rgba8unorm texture buffer wants.
 
 import { BlockState, CELL_ERROR } from '../../server/shared/types.ts';
+import type { PaletteName } from '../../server/shared/ui-settings.ts';
 
-export type PaletteName = 'laptop' | 'projector';
+export type { PaletteName };
 
 export interface Palette {
   name: PaletteName;
@@ -14,7 +20,10 @@ export interface Palette {
   states: [untouched: string, trimmed: string, zeroed: string, written: string];
   error: string;
   read: string;
+  /** The blink of a write that changes nothing visible (a rewrite of written blocks). */
+  rewrite: string;
   pending: string;
+  /** Behind and around the grids (CSS). */
   background: string;
 }
 
@@ -22,20 +31,32 @@ export const PALETTES: Record<PaletteName, Palette> = {
   laptop: {
     name: 'laptop',
     label: 'Laptop',
-    states: ['#3b4150', '#c9a7ff', '#f5f5f5', '#e5383b'],
+    states: ['#5c6474', '#c9a7ff', '#f5f5f5', '#e5383b'],
     error: '#ffb000',
     read: '#000000',
+    rewrite: '#fff3b8',
     pending: '#33b5e5',
     background: '#16181d',
   },
   projector: {
     name: 'projector',
-    label: 'Projector (high contrast)',
+    label: 'Projector',
     states: ['#8c8c8c', '#4b2bff', '#ffffff', '#ff0000'],
     error: '#ffe000',
     read: '#000000',
+    rewrite: '#ffd0ff',
     pending: '#00c8ff',
     background: '#000000',
+  },
+  cvd: {
+    name: 'cvd',
+    label: 'Colour-blind safe',
+    states: ['#5c6068', '#9b8cff', '#ffffff', '#d55e00'],
+    error: '#ffd700',
+    read: '#000000',
+    rewrite: '#ffe9d6',
+    pending: '#3fa9f5',
+    background: '#14161a',
   },
 };
 
@@ -68,6 +89,7 @@ export interface PackedPalette {
   states: Uint32Array;
   error: number;
   read: number;
+  rewrite: number;
   pending: number;
 }
 
@@ -76,6 +98,7 @@ export function packPalette(p: Palette): PackedPalette {
     states: Uint32Array.from(p.states.map(packColor)),
     error: packColor(p.error),
     read: packColor(p.read),
+    rewrite: packColor(p.rewrite),
     pending: packColor(p.pending),
   };
 }
@@ -84,4 +107,17 @@ export function packPalette(p: Palette): PackedPalette {
 export function cellRestColor(p: PackedPalette, cell: number): number {
   if (cell & CELL_ERROR) return p.error;
   return p.states[cell & 3] ?? p.states[BlockState.UNTOUCHED];
+}
+
+/** The legend, in one place for the footer and presentation mode. */
+export function legendOf(p: Palette): Array<{ label: string; color: string; flash?: boolean }> {
+  return [
+    { label: 'untouched', color: p.states[BlockState.UNTOUCHED] },
+    { label: 'written', color: p.states[BlockState.WRITTEN] },
+    { label: 'read (flash)', color: p.read, flash: true },
+    { label: 'trimmed', color: p.states[BlockState.TRIMMED] },
+    { label: 'zeroed', color: p.states[BlockState.ZEROED] },
+    { label: 'failed', color: p.error },
+    { label: 'in flight', color: p.pending },
+  ];
 }

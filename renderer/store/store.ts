@@ -2,53 +2,92 @@
 // Pixels do not live here: per-disk CellPainters hold them (grid/), the store only bumps versions.
 
 import { createStore, useStore } from 'zustand';
-import type { CellInfo, DiskInfo, Op, OpCounter, ReplayStatus } from '../../server/shared/types.ts';
-import type { PaletteName } from '../grid/palette.ts';
+import type {
+  BlockStateName,
+  CellInfo,
+  DiskInfo,
+  Op,
+  OpCounter,
+  ReplayStatus,
+  ServerPush,
+} from '../../server/shared/types.ts';
+import { DEFAULT_UI_SETTINGS, type UiSettings } from '../../server/shared/ui-settings.ts';
+import type { Layout } from '../grid/layout.ts';
 import type { ConnectionStatus } from '../transport/transport.ts';
+import type { Rates } from './rates.ts';
 
-export interface DiskRates {
-  ops: Record<Op, number>;
-  bytesPerSec: Record<Op, number>;
+export { computeRates, RateWindow, RATE_WINDOW_MS, type Rates } from './rates.ts';
+
+/** What the counters of one disk show (frozen while the view is paused). */
+export interface DiskStatsView extends Rates {
+  /** Cumulative per operation since start (or Clear); bytes count successful requests only. */
+  totals: Record<Op, OpCounter>;
   inFlight: number;
   errors: number;
   latencyUs: { p50: number; p99: number };
+  /** Blocks in each data state, and blocks marked failed (from the engine, about once a second). */
+  blocks: Record<BlockStateName, number>;
+  errorBlocks: number;
 }
 
-export interface Caption {
-  step: number;
-  total: number;
-  title: string;
-  text: string;
+export type Caption = Extract<ServerPush, { event: 'caption' }>;
+
+export interface Hover {
+  disk: number;
+  texel: number;
+  info: CellInfo;
+  /** Anchor (client coordinates): the pointer, or the keyboard cursor's texel. */
+  x: number;
+  y: number;
+  source: 'pointer' | 'keyboard';
 }
 
 export interface UiState {
   status: ConnectionStatus;
   disks: DiskInfo[];
-  rates: Record<number, DiskRates>;
-  palette: PaletteName;
-  flashMs: number;
+  stats: Record<number, DiskStatsView>;
+  settings: UiSettings;
+  /** Pause of the view: the picture, counters and tooltip stop (the disks keep serving). */
   paused: boolean;
+  /** The disk shown large (click its title or press its number), or null. */
+  enlarged: number | null;
+  stage: { width: number; height: number };
+  layout: Layout;
   caption: Caption | null;
-  hover: { info: CellInfo; x: number; y: number } | null;
+  hover: Hover | null;
+  /** The keyboard cursor on a focused grid. */
+  cursor: { disk: number; texel: number } | null;
   commands: string[] | null;
+  /** An open popover: the shortcut help, or one disk's details (compact chrome). */
+  popover: { kind: 'help' } | { kind: 'details'; disk: number } | null;
   message: { text: string; level: 'info' | 'warn' | 'error' } | null;
+  /** Said to screen readers (copy feedback, mode changes); also shown briefly. */
+  announce: { text: string; at: number } | null;
+  /** Which copy button just copied (its key), for its "Copied" label. */
+  copied: { key: string; ok: boolean; at: number } | null;
   /** Replay mode: playback status (null otherwise). */
   replay: ReplayStatus | null;
-  /** Bumped by the frame loop when any painter changed (for tests and the fps counter). */
+  /** Bumped by the frame loop (for tests and the fps counter). */
   frames: number;
 }
 
 export const store = createStore<UiState>(() => ({
   status: 'connecting',
   disks: [],
-  rates: {},
-  palette: 'laptop',
-  flashMs: 300,
+  stats: {},
+  settings: { ...DEFAULT_UI_SETTINGS },
   paused: false,
+  enlarged: null,
+  stage: { width: 0, height: 0 },
+  layout: { columns: 0, placements: [] },
   caption: null,
   hover: null,
+  cursor: null,
   commands: null,
+  popover: null,
   message: null,
+  announce: null,
+  copied: null,
   replay: null,
   frames: 0,
 }));
@@ -58,19 +97,10 @@ export function useUi<T>(selector: (s: UiState) => T): T {
 }
 
 export const setUi = (patch: Partial<UiState>) => store.setState(patch);
+export const getUi = () => store.getState();
+export const subscribeUi = store.subscribe;
 
-/** Rates from two cumulative counter snapshots `dtMs` apart. */
-export function computeRates(
-  prev: Record<Op, OpCounter>,
-  next: Record<Op, OpCounter>,
-  dtMs: number,
-): Pick<DiskRates, 'ops' | 'bytesPerSec'> {
-  const ops = {} as Record<Op, number>;
-  const bytesPerSec = {} as Record<Op, number>;
-  const dt = Math.max(dtMs, 1) / 1000;
-  for (const op of Object.keys(next) as Op[]) {
-    ops[op] = Math.max(0, (next[op].count - (prev[op]?.count ?? 0)) / dt);
-    bytesPerSec[op] = Math.max(0, (next[op].bytes - (prev[op]?.bytes ?? 0)) / dt);
-  }
-  return { ops, bytesPerSec };
+/** The mode the disks are in: what they follow decides which actions apply. */
+export function sourceMode(s: Pick<UiState, 'disks'>): 'server' | 'attach' | 'replay' | 'none' {
+  return s.disks[0]?.mode ?? 'none';
 }

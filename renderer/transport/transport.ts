@@ -26,7 +26,15 @@ export function isServerPush(v: unknown): v is ServerPush {
   const m = v as Record<string, unknown>;
   if (m.event === 'disks') return Array.isArray(m.disks);
   if (m.event === 'status') return typeof m.message === 'string';
-  if (m.event === 'caption') return typeof m.text === 'string' && typeof m.step === 'number';
+  if (m.event === 'caption')
+    return (
+      typeof m.text === 'string' &&
+      typeof m.step === 'number' &&
+      typeof m.title === 'string' &&
+      (m.evidence === undefined || typeof m.evidence === 'string') &&
+      (m.phase === undefined || m.phase === 'running' || m.phase === 'waiting' || m.phase === 'done')
+    );
+  if (m.event === 'action') return typeof m.action === 'string' && /^[a-zA-Z]{1,40}$/.test(m.action);
   return false;
 }
 

@@ -72,7 +72,7 @@ export class ControlApi {
       }
       case 'inspectCell': {
         const d = this.disk(p);
-        return d.stats.inspectCell(int(p, 'cell', 0, 2 ** 32));
+        return d.stats.inspectCell(int(p, 'cell', 0, 2 ** 32), optInt(p, 'count', 1, 2 ** 32) ?? 1);
       }
       case 'clearPicture': {
         const d = this.disk(p);
@@ -112,8 +112,9 @@ export class ControlApi {
           throw new ValidationError(`action must be one of ${REPLAY_ACTIONS.join(', ')}`);
         if (action === 'pause') r.pause();
         else if (action === 'resume') r.resume();
-        else if (action === 'step') r.step();
-        else if (action === 'seek') r.seek(num(p, 'seconds', 0, 1e9));
+        // Answer with the position after the step or seek, not before it.
+        else if (action === 'step') await r.step();
+        else if (action === 'seek') await r.seek(num(p, 'seconds', 0, 1e9));
         else if (action === 'speed') r.setSpeed(num(p, 'speed', 0.01, 1000));
         return r.status();
       }

@@ -70,6 +70,10 @@ test('POST routes toggle errors and set delays; bad input gets 400/404 with a me
   assert.equal((await api('GET', '/api/nothing')).status, 404);
   const cell = await api('GET', '/api/disks/1/cells/20'); // written, not trimmed
   assert.equal(cell.json.state, 'written');
+  const merged = await api('GET', '/api/disks/1/cells/16?count=8'); // one texel of a merged display
+  assert.equal(merged.json.blockCount, 8);
+  assert.equal(merged.json.state, 'written');
+  assert.equal((await api('GET', '/api/disks/1/cells/16?count=0')).status, 400);
 });
 
 test('WebSocket: disks push, full first frame, then deltas; bad messages get errors', async () => {

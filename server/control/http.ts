@@ -93,7 +93,11 @@ async function route(
   if (method === 'GET' && (m = /^\/api\/disks\/(\d+)$/.exec(path)))
     return { call: 'disk', params: { disk: Number(m[1]) } };
   if (method === 'GET' && (m = /^\/api\/disks\/(\d+)\/cells\/(\d+)$/.exec(path))) {
-    return { call: 'inspectCell', params: { disk: Number(m[1]), cell: Number(m[2]) } };
+    const count = query.get('count');
+    return {
+      call: 'inspectCell',
+      params: { disk: Number(m[1]), cell: Number(m[2]), ...(count !== null ? { count: Number(count) } : {}) },
+    };
   }
   if (method === 'GET' && path === '/api/presets/commands') return { call: 'presetCommands', params: {} };
   const structure = structureRoute(method, path, query);

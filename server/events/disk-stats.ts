@@ -80,6 +80,9 @@ export class DiskStats {
   private readonly lastTime: Float64Array;
   private readonly dirty: CellSet;
   private readonly readNow: CellSet;
+  private readonly writeNow: CellSet;
+  /** Scratch marks for cutFrame (cells whose picture value changed this frame). */
+  private readonly changedMark: Uint8Array;
   private readonly pending = new Set<RequestEvent>();
   private counters = emptyCounters();
   private inFlight = 0;
@@ -108,6 +111,8 @@ export class DiskStats {
     this.lastTime = new Float64Array(n);
     this.dirty = new CellSet(n);
     this.readNow = new CellSet(n);
+    this.writeNow = new CellSet(n);
+    this.changedMark = new Uint8Array(n);
     this.unsubscribe = bus.subscribe((phase, ev) => this.onEvent(phase, ev));
   }
 
@@ -135,7 +140,8 @@ export class DiskStats {
     if (this.pending.delete(ev)) this.inFlight--;
     const c = this.counters[ev.op];
     c.count++;
-    c.bytes += ev.length;
+    // Throughput is what moved: a failed request counts as a request and an error, not as bytes.
+    if (!ev.error) c.bytes += ev.length;
     if (ev.endUs > 0 && ev.startUs > 0) {
       this.latencies[this.latencyCount % LATENCY_WINDOW] = ev.endUs - ev.startUs;
       this.latencyCount++;
@@ -182,6 +188,7 @@ export class DiskStats {
           }
         }
         this.dirty.addRange(a, b);
+        this.writeNow.addRange(a, b);
         return;
       }
       default:
@@ -262,6 +269,7 @@ export class DiskStats {
     const { idx, val } = this.refreshDirty();
     const full = forceFull || idx.length > fullThreshold ? this.cells.slice() : null;
     return {
+      writes: this.rewrites(idx),
       disk: this.diskNumber,
       full,
       cellIdx: full ? new Uint32Array(0) : idx,
@@ -274,6 +282,17 @@ export class DiskStats {
     };
   }
 
+  /** Cells written this frame whose picture did not change (the UI blinks them): rewrites. */
+  private rewrites(changed: Uint32Array): Uint32Array {
+    const touched = this.writeNow.take();
+    if (!touched.length) return touched;
+    for (let i = 0; i < changed.length; i++) this.changedMark[changed[i]] = 1;
+    let n = 0;
+    for (let i = 0; i < touched.length; i++) if (!this.changedMark[touched[i]]) touched[n++] = touched[i];
+    for (let i = 0; i < changed.length; i++) this.changedMark[changed[i]] = 0;
+    return touched.subarray(0, n);
+  }
+
   /** A full picture for a new (or lagging) subscriber; does not consume the dirty set. */
   fullFrame(): DiskFrame {
     return {
@@ -282,6 +301,7 @@ export class DiskStats {
       cellIdx: new Uint32Array(0),
       cellVal: new Uint8Array(0),
       reads: new Uint32Array(0),
+      writes: new Uint32Array(0),
       pending: this.pendingRanges(),
       counters: this.countersCopy(),
       inFlight: this.inFlight,
@@ -303,15 +323,34 @@ export class DiskStats {
     };
   }
 
-  inspectCell(cell: number): CellInfo {
+  /**
+   * What `count` cells from `cell` hold (one texel of a merged display): the highest state, any
+   * failure, summed reads and writes, and the latest operation.
+   */
+  inspectCell(cell: number, count = 1): CellInfo {
     const g = this.geometry;
     if (!Number.isInteger(cell) || cell < 0 || cell >= g.cells)
       throw new Error(`cell ${cell} is outside 0..${g.cells - 1}`);
+    if (!Number.isInteger(count) || count < 1) throw new Error(`count must be a positive integer, got ${count}`);
+    const endCell = Math.min(g.cells, cell + count);
     const firstBlock = cell * g.blocksPerCell;
-    const blockCount = Math.min(g.blocksPerCell, g.blocks - firstBlock);
+    const blockCount = Math.min(g.blocksPerCell * (endCell - cell), g.blocks - firstBlock);
     const start = cellStartByte(g, cell);
     const end = start + BigInt(blockCount) * BigInt(BLOCK_SIZE);
-    const last = this.lastOp[cell];
+    let reads = 0;
+    let writes = 0;
+    let error = false;
+    let last = 0;
+    let lastTime = 0;
+    for (let c = cell; c < endCell; c++) {
+      reads += this.reads[c];
+      writes += this.writes[c];
+      error ||= this.errorMark[c] === 1;
+      if (this.lastOp[c] && this.lastTime[c] >= lastTime) {
+        last = this.lastOp[c];
+        lastTime = this.lastTime[c];
+      }
+    }
     return {
       disk: this.diskNumber,
       cell,
@@ -320,11 +359,11 @@ export class DiskStats {
       byteStart: start.toString(),
       byteEnd: (end > this.size ? this.size : end).toString(),
       state: BLOCK_STATE_NAMES[this.states.maxState(firstBlock, firstBlock + blockCount)],
-      error: this.errorMark[cell] === 1,
-      reads: this.reads[cell],
-      writes: this.writes[cell],
+      error,
+      reads,
+      writes,
       lastOp: last ? OPS[last - 1] : null,
-      lastTime: last ? this.lastTime[cell] : null,
+      lastTime: last ? lastTime : null,
     };
   }
 
@@ -340,6 +379,7 @@ export class DiskStats {
     this.lastTime.fill(0);
     this.dirty.take();
     this.readNow.take();
+    this.writeNow.take();
     this.counters = emptyCounters();
     this.latencyCount = 0;
     this.epoch++;

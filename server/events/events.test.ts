@@ -66,8 +66,9 @@ test('frame pump: first frame full, then deltas; a flood of 1e6 events stays exa
   pump.tick();
   const last = decodeBatch(frames[frames.length - 1]).disks[0];
   assert.equal(last.counters.write.count + last.counters.read.count, 1_000_000, 'no event lost');
+  // At most per cell: a full-snapshot byte, a read index and a rewrite index (4 B each).
   assert.ok(
-    frames[frames.length - 1].byteLength < 16384 * 5 + 4096,
+    frames[frames.length - 1].byteLength < 16384 * 9 + 4096,
     `frame of ${frames[frames.length - 1].byteLength} bytes`,
   );
   console.log(
@@ -96,4 +97,24 @@ test('a busy subscriber skips frames and then gets a full snapshot', () => {
   assert.ok(f.full);
   assert.equal(f.full![0], BlockState.WRITTEN);
   pump.close();
+});
+
+test('stats: rewrites are sent (the UI blinks them); failed requests count as errors, not as bytes', () => {
+  const d = Disk.external(1, 64n << 20n, 'attach');
+  request(d, 'write', 0n, 8192);
+  const first = d.stats.cutFrame()!;
+  assert.deepEqual([...first.cellIdx], [0, 1]);
+  assert.deepEqual([...first.writes], [], 'a first write changes the picture: no rewrite');
+  request(d, 'write', 4096n, 4096);
+  request(d, 'zero', 1n << 20n, 4096);
+  const second = d.stats.cutFrame()!;
+  assert.deepEqual([...second.writes], [1], 'block 1 rewritten: unchanged on screen, listed to blink');
+  assert.deepEqual([...second.cellIdx], [256]);
+  request(d, 'write', 0n, 65536, 'EIO');
+  const info = d.info();
+  assert.equal(info.counters.write.count, 3);
+  assert.equal(info.counters.write.errors, 1);
+  assert.equal(info.counters.write.bytes, 8192 + 4096, 'the failed 64 KiB moved nothing');
+  assert.equal(d.stats.inspectCell(0, 4).writes, 3, 'cells 0-3 merged: cell 0 written once, cell 1 twice');
+  assert.equal(d.stats.inspectCell(0, 4).error, true);
 });

@@ -4,6 +4,7 @@
 // fast-forwards to the target time without waiting.
 
 import { createReadStream } from 'node:fs';
+import { open as openFile } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import type { Disk } from '../disk.ts';
 import type { ReplayControl } from '../engine.ts';
@@ -32,6 +33,11 @@ export class Replayer implements ReplayControl {
   private wake: (() => void) | null = null;
   private generation = 0;
   private seekTo: number | null = null;
+  /** Log length (µs), from the first and last timestamps; null until known. */
+  private durationUs: number | null = null;
+  /** Callers waiting for a seek or a step to finish. */
+  private seekWaiters: Array<() => void> = [];
+  private stepWaiters: Array<() => void> = [];
   requests = 0;
 
   constructor(
@@ -46,7 +52,14 @@ export class Replayer implements ReplayControl {
 
   stop(): void {
     this.stopped = true;
+    this.settle();
     this.poke();
+  }
+
+  /** Wake everyone waiting for a seek or step (done, or stopped). */
+  private settle(kind: 'seek' | 'step' | 'all' = 'all'): void {
+    if (kind !== 'step') for (const w of this.seekWaiters.splice(0)) w();
+    if (kind !== 'seek') for (const w of this.stepWaiters.splice(0)) w();
   }
 
   status(): ReplayStatus {
@@ -54,6 +67,7 @@ export class Replayer implements ReplayControl {
       playing: this.playing,
       speed: this.speed,
       positionSec: this.positionUs / 1e6,
+      durationSec: this.durationUs === null ? null : this.durationUs / 1e6,
       finished: this.finished,
       requests: this.requests,
     };
@@ -62,26 +76,37 @@ export class Replayer implements ReplayControl {
   pause(): void {
     this.playing = false;
   }
+  /** Play on; at the end, play again from the start. */
   resume(): void {
+    if (this.finished) void this.seek(0);
     this.playing = true;
     this.poke();
   }
-  /** Play until the next request completes, then pause. */
-  step(): void {
+  /** Play until the next request completes, then pause; resolves when it has. */
+  step(): Promise<void> {
     this.playing = false;
+    if (this.finished) return Promise.resolve();
     this.stepping = true;
+    const done = new Promise<void>((r) => this.stepWaiters.push(r));
     this.poke();
+    return done;
   }
   setSpeed(speed: number): void {
     if (!(speed > 0) || !Number.isFinite(speed)) throw new Error(`speed must be a positive number, got ${speed}`);
     this.speed = speed;
   }
-  /** Jump to `seconds` of log time: restart from the top and fast-forward. */
-  seek(seconds: number): void {
+  /**
+   * Jump to `seconds` of log time (clamped to the log's length): restart from the top and
+   * fast-forward. Resolves when the picture is at the new position.
+   */
+  seek(seconds: number): Promise<void> {
     if (!(seconds >= 0)) throw new Error(`seek: seconds must be ≥ 0, got ${seconds}`);
-    this.seekTo = seconds * 1e6;
+    const us = seconds * 1e6;
+    this.seekTo = this.durationUs === null ? us : Math.min(us, this.durationUs);
     this.generation++;
+    const done = new Promise<void>((r) => this.seekWaiters.push(r));
     this.poke();
+    return done;
   }
 
   private poke(): void {
@@ -101,6 +126,36 @@ export class Replayer implements ReplayControl {
         resolve();
       };
     });
+  }
+
+  /** The last timestamp in a log: read backwards from its end (logs may be huge). */
+  private static async lastTimestamp(path: string): Promise<number | null> {
+    const f = await openFile(path, 'r');
+    try {
+      const size = (await f.stat()).size;
+      for (let span = 64 * 1024; ; span *= 4) {
+        const start = Math.max(0, size - span);
+        const buf = Buffer.alloc(size - start);
+        await f.read(buf, 0, buf.length, start);
+        const lines = buf.toString('utf8').split('\n');
+        // The first line of a window may be cut: skip it unless the window is the whole file.
+        for (let i = lines.length - 1; i >= (start > 0 ? 1 : 0); i--) {
+          const t = parseLine(lines[i])?.timeUs;
+          if (t != null) return t;
+        }
+        if (start === 0) return null;
+      }
+    } finally {
+      await f.close();
+    }
+  }
+
+  private async measure(): Promise<void> {
+    const firsts = this.streams.map((s) => s.next?.timeUs).filter((t): t is number => t != null);
+    const lasts = (await Promise.all(this.paths.map((p) => Replayer.lastTimestamp(p).catch(() => null)))).filter(
+      (t): t is number => t != null,
+    );
+    if (firsts.length && lasts.length) this.durationUs = Math.max(0, Math.max(...lasts) - Math.min(...firsts));
   }
 
   private async open(): Promise<void> {
@@ -145,10 +200,11 @@ export class Replayer implements ReplayControl {
   async run(): Promise<void> {
     for (const d of this.disks) d.unparsedLines = 0;
     await this.open();
+    await this.measure();
     let wallStart = performance.now();
     let logAtWallStart = 0;
     for (;;) {
-      if (this.stopped) return;
+      if (this.stopped) return this.settle();
       if (this.seekTo !== null) {
         // Restart everything and fast-forward.
         const target = this.seekTo;
@@ -163,24 +219,33 @@ export class Replayer implements ReplayControl {
         this.finished = false;
         await this.open();
         const gen = this.generation;
+        let reached = 0;
         for (let s = this.earliest(); s; s = this.earliest()) {
           const t = s.next!.timeUs;
           this.startUs ??= t;
-          if (t !== null && this.startUs !== null && t - this.startUs > target) break;
+          if (t !== null && this.startUs !== null && t - this.startUs > target) {
+            reached = target;
+            break;
+          }
+          if (t !== null && this.startUs !== null) reached = t - this.startUs;
           this.feed(s);
           await this.advance(s);
           if (gen !== this.generation) break;
         }
-        this.positionUs = target;
+        // Past the end: the position is where the log ends, not where the user asked.
+        this.positionUs = Math.min(target, reached);
         wallStart = performance.now();
         logAtWallStart = this.positionUs;
+        if (gen === this.generation) this.settle('seek');
         continue;
       }
       const s = this.earliest();
       if (!s) {
         this.finished = true;
         this.playing = false;
-        if (!this.keepAlive) return;
+        this.stepping = false;
+        this.settle('step');
+        if (!this.keepAlive) return this.settle();
         await this.sleep(1000);
         continue;
       }
@@ -206,6 +271,7 @@ export class Replayer implements ReplayControl {
       await this.advance(s);
       if (this.stepping && completed) {
         this.stepping = false;
+        this.settle('step');
         wallStart = performance.now();
         logAtWallStart = this.positionUs;
       }

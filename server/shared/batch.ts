@@ -4,23 +4,29 @@
 //   header (24 B): u32 magic 'BSB1' · u16 version · u16 disk count · u32 seq · u32 0 · f64 timeUs
 //   per disk (216 B + arrays, padded to 8):
 //     u32 disk · u32 flags (1 = full snapshot) · u32 fullLength · u32 changed · u32 reads ·
-//     u32 pendingPairs · u32 inFlight · u32 0 · f64 p50Us · f64 p99Us ·
+//     u32 pendingPairs · u32 inFlight · u32 writes · f64 p50Us · f64 p99Us ·
 //     7 ops (read write trim zero flush extents cache) × (f64 count, f64 bytes, f64 errors)
-//     u32 cellIdx[changed] · u32 reads[reads] · u32 pending[2 × pendingPairs] ·
+//     u32 cellIdx[changed] · u32 reads[reads] · u32 writes[writes] · u32 pending[2 × pendingPairs] ·
 //     u8 cellVal[changed] · u8 full[fullLength]
+// Version 2 added `writes` (version 1 had 0 in its place).
 // Little-endian (every platform Blockscope runs on; typed-array views use native order).
 
 import { OPS, type DecodedBatch, type DiskFrame, type Op, type OpCounter } from './types.ts';
 
 export const BATCH_MAGIC = 0x31425342; // 'BSB1' little-endian
-export const BATCH_VERSION = 1;
+export const BATCH_VERSION = 2;
 const HEADER = 24;
 const DISK_HEADER = 32 + 16 + OPS.length * 24;
 const pad8 = (n: number) => (n + 7) & ~7;
 
 function diskSize(f: DiskFrame): number {
   const full = f.full?.length ?? 0;
-  return pad8(DISK_HEADER + 4 * (f.cellIdx.length + f.reads.length + f.pending.length) + f.cellVal.length + full);
+  return pad8(
+    DISK_HEADER +
+      4 * (f.cellIdx.length + f.reads.length + f.writes.length + f.pending.length) +
+      f.cellVal.length +
+      full,
+  );
 }
 
 export function encodeBatch(batch: DecodedBatch): ArrayBuffer {
@@ -42,6 +48,7 @@ export function encodeBatch(batch: DecodedBatch): ArrayBuffer {
     dv.setUint32(pos + 16, f.reads.length, true);
     dv.setUint32(pos + 20, f.pending.length / 2, true);
     dv.setUint32(pos + 24, f.inFlight, true);
+    dv.setUint32(pos + 28, f.writes.length, true);
     dv.setFloat64(pos + 32, f.latencyUs.p50, true);
     dv.setFloat64(pos + 40, f.latencyUs.p99, true);
     let c = pos + 48;
@@ -57,6 +64,8 @@ export function encodeBatch(batch: DecodedBatch): ArrayBuffer {
     a += 4 * f.cellIdx.length;
     new Uint32Array(buf, a, f.reads.length).set(f.reads);
     a += 4 * f.reads.length;
+    new Uint32Array(buf, a, f.writes.length).set(f.writes);
+    a += 4 * f.writes.length;
     new Uint32Array(buf, a, f.pending.length).set(f.pending);
     a += 4 * f.pending.length;
     new Uint8Array(buf, a, f.cellVal.length).set(f.cellVal);
@@ -85,7 +94,8 @@ export function decodeBatch(buf: ArrayBuffer): DecodedBatch {
     const changed = dv.getUint32(pos + 12, true);
     const reads = dv.getUint32(pos + 16, true);
     const pairs = dv.getUint32(pos + 20, true);
-    const size = pad8(DISK_HEADER + 4 * (changed + reads + 2 * pairs) + changed + fullLen);
+    const writes = dv.getUint32(pos + 28, true);
+    const size = pad8(DISK_HEADER + 4 * (changed + reads + writes + 2 * pairs) + changed + fullLen);
     if (pos + size > buf.byteLength) throw new BatchDecodeError('batch truncated in a disk body');
     const counters = {} as Record<Op, OpCounter>;
     let c = pos + 48;
@@ -102,6 +112,8 @@ export function decodeBatch(buf: ArrayBuffer): DecodedBatch {
     a += 4 * changed;
     const readCells = new Uint32Array(buf, a, reads);
     a += 4 * reads;
+    const writeCells = new Uint32Array(buf, a, writes);
+    a += 4 * writes;
     const pending = new Uint32Array(buf, a, 2 * pairs);
     a += 8 * pairs;
     const cellVal = new Uint8Array(buf, a, changed);
@@ -112,6 +124,7 @@ export function decodeBatch(buf: ArrayBuffer): DecodedBatch {
       cellIdx,
       cellVal,
       reads: readCells,
+      writes: writeCells,
       pending,
       counters,
       inFlight: dv.getUint32(pos + 24, true),

@@ -37,6 +37,7 @@ test('batch codec round-trips frames, deltas and full snapshots', () => {
     cellIdx: Uint32Array.from([1, 5, 16383]),
     cellVal: Uint8Array.from([3, 1, 0x82]),
     reads: Uint32Array.from([7]),
+    writes: Uint32Array.from([1, 2, 3]),
     pending: Uint32Array.from([10, 3]),
     counters: counters(5),
     inFlight: 2,
@@ -49,6 +50,7 @@ test('batch codec round-trips frames, deltas and full snapshots', () => {
     cellIdx: new Uint32Array(0),
     cellVal: new Uint8Array(0),
     reads: new Uint32Array(0),
+    writes: new Uint32Array(0),
     pending: new Uint32Array(0),
   };
   const back = decodeBatch(encodeBatch({ seq: 42, timeUs: 123.5, disks: [a, b] }));
@@ -57,6 +59,8 @@ test('batch codec round-trips frames, deltas and full snapshots', () => {
   assert.deepEqual([...back.disks[0].cellIdx], [1, 5, 16383]);
   assert.deepEqual([...back.disks[0].cellVal], [3, 1, 0x82]);
   assert.deepEqual([...back.disks[0].pending], [10, 3]);
+  assert.deepEqual([...back.disks[0].writes], [1, 2, 3]);
+  assert.deepEqual([...back.disks[0].reads], [7]);
   assert.deepEqual(back.disks[0].counters, a.counters);
   assert.equal(back.disks[0].latencyUs.p99, 4000.5);
   assert.equal(back.disks[1].disk, 16);
@@ -76,6 +80,7 @@ test('batch decoder rejects bad input clearly', () => {
         cellIdx: new Uint32Array(0),
         cellVal: new Uint8Array(0),
         reads: new Uint32Array(0),
+        writes: new Uint32Array(0),
         pending: new Uint32Array(0),
         counters: counters(0),
         inFlight: 0,

@@ -177,7 +177,8 @@ export interface ControlMethods {
   setErrors: { params: { disk: number; on: boolean }; result: DiskInfo };
   /** Live filter settings: same keys as on the command line (rdelay=40ms, error-rate=10%...). */
   setFilterParams: { params: { disk: number; filter: string; params: Record<string, string> }; result: DiskInfo };
-  inspectCell: { params: { disk: number; cell: number }; result: CellInfo };
+  /** One cell, or `count` cells from `cell` merged (a texel of a merged display). */
+  inspectCell: { params: { disk: number; cell: number; count?: number }; result: CellInfo };
   clearPicture: { params: { disk: number }; result: DiskInfo };
   resetDisk: { params: { disk: number }; result: DiskInfo };
   applyPreset: { params: { preset: PresetName; disks?: number; size?: string }; result: DiskInfo[] };
@@ -202,6 +203,8 @@ export interface ReplayStatus {
   speed: number;
   /** Log time played, seconds from the log's first timestamp. */
   positionSec: number;
+  /** Length of the logs in seconds (known once they have been read to the end; null before). */
+  durationSec: number | null;
   finished: boolean;
   requests: number;
 }
@@ -227,6 +230,8 @@ export interface DiskFrame {
   cellVal: Uint8Array;
   /** Cells read during this frame (flash them). */
   reads: Uint32Array;
+  /** Cells a successful write, trim or zero touched during this frame without changing them (rewrites: they blink). */
+  writes: Uint32Array;
   /** In-flight requests as [startCell, cellCount] pairs (drawn as pending). */
   pending: Uint32Array;
   counters: Record<Op, OpCounter>;
@@ -247,6 +252,20 @@ export type ServerPush =
   | { event: 'disks'; disks: DiskInfo[] }
   | { event: 'status'; message: string; level: 'info' | 'warn' | 'error' }
   /** Demo narration: the caption of the step now running (step from 1; text '' clears it). */
-  | { event: 'caption'; step: number; total: number; title: string; text: string }
+  | {
+      event: 'caption';
+      step: number;
+      total: number;
+      title: string;
+      text: string;
+      /** The demo's title. */
+      demo?: string;
+      /** What the guest printed during this step (mdstat, kernel messages): its last lines. */
+      evidence?: string;
+      /** 'running' (default); 'waiting' for the presenter (--step); 'done': the sticky end-of-demo summary. */
+      phase?: 'running' | 'waiting' | 'done';
+    }
+  /** The desktop app's menu asks the page to run one of its actions (e.g. presentation mode). */
+  | { event: 'action'; action: string }
   /** The decoded structure changed (server/structure): refetch maps and overlays. */
   | { event: 'structure'; version: number };

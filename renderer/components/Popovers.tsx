@@ -1,0 +1,88 @@
+import { keyLabel } from '../actions/registry.ts';
+import { useEffect } from 'react';
+import { getUi, setUi, useUi } from '../store/store.ts';
+import { useActions } from './context.ts';
+import { DiskDetails, DiskSource, DiskTitle, ErrorToggle } from './DiskPanel.tsx';
+import { scaleLabel } from './format.ts';
+
+function Dialog({ label, children }: { label: string; children: React.ReactNode }) {
+  return (
+    <aside className="dialog popover" role="dialog" aria-label={label}>
+      <header>
+        <strong>{label}</strong>
+        <button type="button" onClick={() => setUi({ popover: null })} aria-label={`close ${label}`}>
+          ×
+        </button>
+      </header>
+      {children}
+    </aside>
+  );
+}
+
+/** Every shortcut, from the action registry (so the list cannot go stale). */
+function ShortcutHelp() {
+  const actions = useActions();
+  const rows = actions.all().filter((a) => a.keys?.length || a.keyDisk);
+  return (
+    <Dialog label="Keyboard shortcuts">
+      <table className="shortcuts">
+        <tbody>
+          {rows.map((a) => (
+            <tr key={a.name}>
+              <th scope="row">{a.keyDisk ? '1–9' : a.keys!.map(keyLabel).join(' / ')}</th>
+              <td>{a.description}</td>
+            </tr>
+          ))}
+          <tr>
+            <th scope="row">← ↑ → ↓</th>
+            <td>On a focused grid (Tab to it): move the cursor; the tooltip follows. Shift: 8 at a time.</td>
+          </tr>
+        </tbody>
+      </table>
+    </Dialog>
+  );
+}
+
+/** Compact chrome hides a disk's controls here: URI, counters, delays, buttons. */
+function DiskDetailsPopover({ disk: n }: { disk: number }) {
+  const disk = useUi((s) => s.disks.find((d) => d.number === n));
+  const placement = useUi((s) => s.layout.placements.find((p) => p.number === n));
+  if (!disk || !placement) return null;
+  const scale = scaleLabel(disk.grid.blocksPerCell * placement.fit.display.merge, placement.fit.scale);
+  return (
+    <Dialog label={`Disk ${n} details`}>
+      <div className="details-body">
+        <div className="disk-row">
+          <DiskTitle disk={disk} />
+          <span className="spacer" />
+          <ErrorToggle disk={disk} />
+        </div>
+        <DiskSource disk={disk} />
+        <DiskDetails disk={disk} label={scale.long} />
+      </div>
+    </Dialog>
+  );
+}
+
+export function Popovers() {
+  const p = useUi((s) => s.popover);
+  if (!p) return null;
+  return p.kind === 'help' ? <ShortcutHelp /> : <DiskDetailsPopover disk={p.disk} />;
+}
+
+/** Said to screen readers, and shown for a moment (copy feedback, mode changes). */
+export function LiveRegion() {
+  const a = useUi((s) => s.announce);
+  useEffect(() => {
+    if (!a) return;
+    const t = setTimeout(() => {
+      if (getUi().announce === a) setUi({ announce: null });
+    }, 2500);
+    return () => clearTimeout(t);
+  }, [a]);
+  return (
+    <div className="live-region" aria-live="polite" role="status" data-testid="announce">
+      {a?.text}
+    </div>
+  );
+}

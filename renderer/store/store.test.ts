@@ -1,0 +1,55 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { OPS, type Op, type OpCounter } from '../../server/shared/types.ts';
+import { settingsQuery } from '../../server/shared/ui-settings.ts';
+import { RateWindow, computeRates } from './rates.ts';
+import { SETTINGS_KEY, loadSettings, saveSettings, type KeyValueStore } from './settings.ts';
+
+const counters = (write = 0, bytes = 0) => {
+  const c = Object.fromEntries(OPS.map((op) => [op, { count: 0, bytes: 0, errors: 0 }])) as Record<Op, OpCounter>;
+  c.write = { count: write, bytes, errors: 0 };
+  return c;
+};
+
+test('rates: two snapshots', () => {
+  const r = computeRates(counters(), counters(100, 409600), 500);
+  assert.equal(r.ops.write, 200);
+  assert.equal(r.bytesPerSec.write, 819200);
+});
+
+test('rates: a burst is averaged over the window and fades out, instead of dropping to 0 at once', () => {
+  const w = new RateWindow(5000);
+  w.add(0, counters());
+  w.add(500, counters(1000, 4096000)); // a burst: 1000 writes in half a second
+  assert.equal(w.rates().ops.write, 2000);
+  for (let t = 1000; t <= 3000; t += 500) w.add(t, counters(1000, 4096000));
+  assert.equal(w.rates().ops.write, 1000 / 3, 'idle time counts: 1000 writes over 3 s');
+  for (let t = 3500; t <= 5000; t += 500) w.add(t, counters(1000, 4096000));
+  assert.equal(w.rates().ops.write, 200, 'still in the window 5 s later: 1000 writes over 5 s');
+  w.add(5500, counters(1000, 4096000));
+  assert.equal(w.rates().ops.write, 0, 'the burst has left the window');
+  w.add(7000, counters(3, 12288)); // Clear: counters went down
+  assert.equal(w.rates().ops.write, 0, 'a clear restarts the window');
+});
+
+function memory(): KeyValueStore & { data: Map<string, string> } {
+  const data = new Map<string, string>();
+  return { data, getItem: (k) => data.get(k) ?? null, setItem: (k, v) => void data.set(k, v) };
+}
+
+test('settings: defaults < remembered < URL; bad values are reported, not applied', () => {
+  const store = memory();
+  assert.deepEqual(loadSettings('', store).settings, { palette: 'laptop', flashMs: 300, present: false });
+  saveSettings({ palette: 'cvd', flashMs: 800, present: true }, store);
+  assert.deepEqual(loadSettings('', store).settings, { palette: 'cvd', flashMs: 800, present: true });
+  const fromUrl = loadSettings('?palette=projector&present=0', store);
+  assert.deepEqual(fromUrl.settings, { palette: 'projector', flashMs: 800, present: false });
+  const bad = loadSettings('?palette=neon&flash=5', store);
+  assert.equal(bad.settings.palette, 'cvd');
+  assert.equal(bad.errors.length, 2);
+  assert.match(bad.errors.join(' '), /unknown palette 'neon'/);
+  store.data.set(SETTINGS_KEY, '{not json');
+  assert.equal(loadSettings('', store).settings.palette, 'laptop', 'corrupt storage: defaults');
+  assert.equal(loadSettings('', null).settings.flashMs, 300, 'no storage at all');
+  assert.equal(settingsQuery({ palette: 'projector', present: true }), '?palette=projector&present=1');
+});
