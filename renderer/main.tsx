@@ -4,11 +4,13 @@ import { createActions } from './actions/app-actions.ts';
 import { App } from './components/App.tsx';
 import { ActionsContext, ControllerContext } from './components/context.ts';
 import { Controller } from './controller.ts';
+import { installStructureView } from './structure-view.ts';
 import './styles.css';
 import { createTransport } from './transport/ipc.ts';
 
 const controller = new Controller(createTransport());
 const actions = createActions(controller);
+installStructureView(controller);
 controller.exposeTestHooks();
 
 createRoot(document.getElementById('root')!).render(

@@ -69,6 +69,8 @@ export interface UiState {
   replay: ReplayStatus | null;
   /** Bumped by the frame loop (for tests and the fps counter). */
   frames: number;
+  /** The Structure overlay (key S): tints per kind, its panel and activity line (store/structure.ts). */
+  structureOn: boolean;
 }
 
 export const store = createStore<UiState>(() => ({
@@ -90,6 +92,7 @@ export const store = createStore<UiState>(() => ({
   copied: null,
   replay: null,
   frames: 0,
+  structureOn: false,
 }));
 
 export function useUi<T>(selector: (s: UiState) => T): T {

@@ -35,6 +35,7 @@ export function isServerPush(v: unknown): v is ServerPush {
       (m.phase === undefined || m.phase === 'running' || m.phase === 'waiting' || m.phase === 'done')
     );
   if (m.event === 'action') return typeof m.action === 'string' && /^[a-zA-Z]{1,40}$/.test(m.action);
+  if (m.event === 'structure') return typeof m.version === 'number';
   return false;
 }
 

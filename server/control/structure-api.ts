@@ -108,7 +108,8 @@ export async function structureCall(
     case 'structureActivity': {
       const n = optInt(p, 'disk', 1, 16);
       if (n !== undefined) engine.disk(n);
-      return s.activity(n) satisfies StructureActivity;
+      const seconds = optInt(p, 'seconds', 1, 3600) ?? 5;
+      return s.activity(n, seconds) satisfies StructureActivity;
     }
   }
 }

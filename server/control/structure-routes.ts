@@ -5,7 +5,7 @@
 //   /api/structure                          status (version, stale, warnings)
 //   /api/structure/objects[/:id]            files and structures; one object's blocks on every disk
 //   /api/structure/arrays                   md arrays: members, roles, stripes written/rebuilt
-//   /api/structure/activity[?disk=N]        what the last requests touched, in words
+//   /api/structure/activity[?disk=N&seconds=S]  what the last S (5) seconds' requests touched, in words
 
 export function structureRoute(
   method: string,

@@ -192,7 +192,7 @@ export interface ControlMethods {
   structureOverlay: { params: { disk: number }; result: StructureOverlay };
   structureObjects: { params: Record<string, never>; result: StructureObject[] };
   objectBlocks: { params: { id: string }; result: ObjectBlocks };
-  structureActivity: { params: { disk?: number }; result: StructureActivity };
+  structureActivity: { params: { disk?: number; seconds?: number }; result: StructureActivity };
   arrayStatus: { params: Record<string, never>; result: ArrayStatus[] };
 }
 

@@ -1,12 +1,16 @@
-// The recent-activity line: the last requests of each disk, kept in a small ring on the data
-// path (a few typed-array stores per request), summarised in words only when someone asks.
+// The recent-activity line: the last requests of each disk (at most 256, at most 5 s old), kept
+// in a small ring on the data path (a few typed-array stores per request), summarised in words
+// only when someone asks.
 
 import type { StructureActivity } from '../shared/structure.ts';
 import type { Op } from '../shared/types.ts';
+import { monotonicUs } from '../events/event-bus.ts';
 import { firstRegionEndingAfter } from './model.ts';
 import { summaryLabel, type StructureSnapshot } from './snapshot.ts';
 
 const RING = 256;
+/** Requests older than this are not "recent". */
+export const ACTIVITY_WINDOW_US = 5_000_000;
 const OP_CODES: Partial<Record<Op, number>> = { read: 1, write: 2, trim: 3, zero: 4 };
 const OP_NAMES = ['', 'read', 'write', 'trim', 'zero'] as const;
 const PLURAL: Record<string, string> = { read: 'reads', write: 'writes', trim: 'trims', zero: 'zeroes' };
@@ -15,17 +19,20 @@ export class RecentRequests {
   private readonly ops = new Uint8Array(RING);
   private readonly offsets = new BigInt64Array(RING);
   private readonly lengths = new Uint32Array(RING);
+  /** Completion times (the events' monotonic µs). */
+  private readonly times = new Float64Array(RING);
   private next = 0;
   private count = 0;
 
   /** Called on the data path for every completed request: no allocation. */
-  push(op: Op, offset: bigint, length: number): void {
+  push(op: Op, offset: bigint, length: number, endUs: number): void {
     const code = OP_CODES[op];
     if (!code) return;
     const i = this.next;
     this.ops[i] = code;
     this.offsets[i] = offset;
     this.lengths[i] = length;
+    this.times[i] = endUs;
     this.next = (i + 1) % RING;
     if (this.count < RING) this.count++;
   }
@@ -34,20 +41,26 @@ export class RecentRequests {
     this.count = 0;
   }
 
-  *entries(): Iterable<{ op: (typeof OP_NAMES)[number]; offset: bigint; length: number }> {
+  /** Entries completed at or after `sinceUs`, oldest first. */
+  *entries(sinceUs = 0): Iterable<{ op: (typeof OP_NAMES)[number]; offset: bigint; length: number }> {
     for (let k = 0; k < this.count; k++) {
       const i = (this.next - this.count + k + RING) % RING;
+      if (this.times[i] < sinceUs) continue;
       yield { op: OP_NAMES[this.ops[i]], offset: this.offsets[i], length: this.lengths[i] };
     }
   }
 }
 
 /** "writes: journal (12), inode table group 0 (3), /var/log/messages (4)". */
-export function summarise(disks: Array<[number, RecentRequests]>, snap: StructureSnapshot | null): StructureActivity {
+export function summarise(
+  disks: Array<[number, RecentRequests]>,
+  snap: StructureSnapshot | null,
+  sinceUs = monotonicUs() - ACTIVITY_WINDOW_US,
+): StructureActivity {
   const counts = new Map<string, Map<string, number>>();
   for (const [disk, ring] of disks) {
     const leaves = snap?.leaves(disk) ?? [];
-    for (const e of ring.entries()) {
+    for (const e of ring.entries(sinceUs)) {
       const labels = new Set<string>();
       const end = e.offset + BigInt(Math.max(1, e.length));
       for (

@@ -10,6 +10,7 @@
 //                                            writes during decode └──── hit new deps ◄───┘
 
 import type { Engine } from '../engine.ts';
+import { monotonicUs } from '../events/event-bus.ts';
 import type { RequestEvent, RequestPhase } from '../shared/types.ts';
 import type { StructureStatus } from '../shared/structure.ts';
 import { RecentRequests, summarise } from './activity.ts';
@@ -102,7 +103,7 @@ export class StructureService {
   private onEvent(disk: number, ring: RecentRequests, phase: RequestPhase, ev: RequestEvent): void {
     if (phase !== 'end') return;
     this.events++;
-    ring.push(ev.op, ev.offset, ev.length);
+    ring.push(ev.op, ev.offset, ev.length, ev.endUs);
     if ((ev.op !== 'write' && ev.op !== 'zero' && ev.op !== 'trim') || ev.error) return;
     // Blocks touched, widened by one on each side: exact enough even where a Number rounds.
     const start = Number(ev.offset);
@@ -204,9 +205,10 @@ export class StructureService {
     };
   }
 
-  activity(disk?: number) {
+  /** What the requests of the last `seconds` touched, in words (all disks, or one). */
+  activity(disk?: number, seconds = 5) {
     const rings = [...this.rings].filter(([n]) => disk === undefined || n === disk);
-    return summarise(rings, this.snap);
+    return summarise(rings, this.snap, monotonicUs() - seconds * 1_000_000);
   }
 
   close(): void {

@@ -13,6 +13,7 @@ import { after, before, describe, it } from 'node:test';
 import type { DecodeResult } from '../decode.ts';
 import type { Leaf } from '../flatten.ts';
 import { FileSource } from '../file-source.ts';
+import { StructureSnapshot } from '../snapshot.ts';
 import { SliceSource } from '../source.ts';
 import { decodeImages, dumpe2fs, fsckFat, parseRanges, run, sorted } from '../test-support.ts';
 import { findMdSuperblock } from './superblock.ts';
@@ -267,6 +268,39 @@ describe('RAID 5 over 4 + 1 spare partitions, ext4 on top', () => {
         /md0 spare › data area \(idle spare\)/.test(l.chain.map((c) => c.label).join(' › ')),
       ),
     );
+  });
+
+  it('picking a file gives its blocks on every member and the parity chunks of exactly the stripes it touches', async () => {
+    const sizes = new Map(DISKS.map((d, i) => [i + 1, BigInt(statSync(img(d)).size)]));
+    const snap = new StructureSnapshot(decoded, sizes);
+    const file = [...decoded.objects.values()].find((o) => o.label === '/big.bin' && o.id.startsWith('md:'))!;
+    const picked = snap.objectBlocks(file.id);
+    const chunk = 512 * 1024;
+    const dataStart = GPT_PART + 4096 * 512;
+    // The stripes its data lies in, from its leaves' positions on the members.
+    const stripes = new Set<number>();
+    for (const m of R5.members)
+      for (const l of leaves[diskNo(m) - 1].filter((x) => x.chain.at(-1)!.label.startsWith('/big.bin,')))
+        stripes.add(Math.floor((Number(l.start) - dataStart) / chunk));
+    assert.ok(stripes.size >= 1);
+    const expected = new Map<number, Array<[number, number]>>();
+    for (const st of [...stripes].sort((a, b) => a - b)) {
+      const disk = diskNo(R5.members[3 - (st % 4)]); // left-symmetric: role n-1 - (s mod n)
+      const first = (dataStart + st * chunk) / 4096;
+      expected.set(disk, [...(expected.get(disk) ?? []), [first, first + chunk / 4096]]);
+    }
+    for (const d of picked) {
+      const want = expected.get(d.disk) ?? [];
+      const merged = want.reduce<Array<[number, number]>>((o, r) => {
+        const last = o[o.length - 1];
+        if (last && last[1] === r[0]) last[1] = r[1];
+        else o.push([...r]);
+        return o;
+      }, []);
+      assert.deepEqual(d.parityRuns, merged, `disk ${d.disk}`);
+    }
+    const dataBlocks = picked.reduce((n, d) => n + d.runs.reduce((x, [a, b]) => x + b - a, 0), 0);
+    assert.ok(dataBlocks >= Math.ceil(300_000 / 4096), `${dataBlocks} data blocks`);
   });
 
   it('files and ext4 structures seen through the members are where debugfs and dumpe2fs put them in the array', () => {

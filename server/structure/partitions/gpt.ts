@@ -4,9 +4,10 @@
 
 import GPT from 'gpt';
 import { crc32 } from 'node:zlib';
-import { contentSpace, type Decoder, type DecodeContext, type Place } from '../context.ts';
+import type { Decoder, DecodeContext, Place } from '../context.ts';
 import { linear, type Region } from '../model.ts';
-import { SliceSource, type ByteSource } from '../source.ts';
+import type { ByteSource } from '../source.ts';
+import { partitionRegion } from './partition.ts';
 
 /** Type GUIDs worth naming (the rest are shown as GUIDs). */
 const TYPE_NAMES: Record<string, string> = {
@@ -142,22 +143,7 @@ async function gptRegions(
       continue;
     }
     const label = `GPT partition ${n}${p.name ? ` "${p.name}"` : ''}`;
-    const inner: Place = { id: `${place.id}.p${n}`, where: `${label} of ${place.where}` };
-    const object = ctx.object({
-      id: inner.id,
-      kind: 'partition',
-      label: `${label} (${gptTypeName(p.type)})`,
-      where: place.where,
-    });
-    const content = await ctx.probe(new SliceSource(src, start, end - start), ctx, inner);
-    regions.push({
-      start,
-      end,
-      kind: 'container',
-      label,
-      object,
-      inner: content ? contentSpace(content, end - start) : undefined,
-    });
+    regions.push(await partitionRegion(src, ctx, place, label, n, gptTypeName(p.type), start, end));
   }
   return regions;
 }

@@ -3,9 +3,10 @@
 // them). A protective MBR (type 0xEE) means GPT: gpt.ts handles those disks.
 
 import MBR from 'mbr';
-import { contentSpace, type Decoder, type DecodeContext, type Place } from '../context.ts';
+import type { Decoder, DecodeContext, Place } from '../context.ts';
 import { linear, type Region } from '../model.ts';
-import { SliceSource, type ByteSource } from '../source.ts';
+import type { ByteSource } from '../source.ts';
+import { partitionRegion } from './partition.ts';
 
 const SECTOR = 512n;
 const TYPE_NAMES: Record<number, string> = {
@@ -81,38 +82,10 @@ export const decodeMbr: Decoder = async (src, ctx, place) => {
       regions.push(...(await logicalPartitions(src, ctx, place, start, end, tableObj)));
       continue;
     }
-    regions.push(await partition(src, ctx, place, i + 1, e, start, end));
+    regions.push(await partitionRegion(src, ctx, place, `MBR partition ${i + 1}`, i + 1, typeName(e.type), start, end));
   }
   return { name: 'MBR', transparent: true, space: linear(regions) };
 };
-
-async function partition(
-  src: ByteSource,
-  ctx: DecodeContext,
-  place: Place,
-  n: number,
-  e: Entry,
-  start: bigint,
-  end: bigint,
-): Promise<Region> {
-  const label = `MBR partition ${n}`;
-  const inner: Place = { id: `${place.id}.p${n}`, where: `${label} of ${place.where}` };
-  const object = ctx.object({
-    id: inner.id,
-    kind: 'partition',
-    label: `${label} (${typeName(e.type)})`,
-    where: place.where,
-  });
-  const content = await ctx.probe(new SliceSource(src, start, end - start), ctx, inner);
-  return {
-    start,
-    end,
-    kind: 'container',
-    label,
-    object,
-    inner: content ? contentSpace(content, end - start) : undefined,
-  };
-}
 
 /** Walk the EBR chain: each EBR holds one logical partition (relative to the EBR) and a link (relative to the extended partition). */
 async function logicalPartitions(
@@ -142,7 +115,8 @@ async function logicalPartitions(
     if (logical && logical.type !== 0 && logical.sectors > 0) {
       const start = ebr + BigInt(logical.firstLBA) * SECTOR;
       const end = start + BigInt(logical.sectors) * SECTOR;
-      if (end <= extEnd) out.push(await partition(src, ctx, place, n, logical, start, end));
+      if (end <= extEnd)
+        out.push(await partitionRegion(src, ctx, place, `MBR partition ${n}`, n, typeName(logical.type), start, end));
     }
     if (!link || link.type === 0 || link.sectors === 0) break;
     ebr = extStart + BigInt(link.firstLBA) * SECTOR;
