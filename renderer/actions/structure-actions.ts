@@ -22,4 +22,12 @@ export const STRUCTURE_ACTIONS: Action<Controller>[] = [
       });
     },
   },
+  {
+    // Demos switch the overlay on where it tells the story (parity rotating, mkfs's layout).
+    name: 'structureShow',
+    label: 'Show structure',
+    description: 'Turn the Structure overlay on (demos use this)',
+    available: (s) => sourceMode(s) === 'server',
+    perform: () => setUi({ structureOn: true }),
+  },
 ];

@@ -23,6 +23,8 @@ export interface DemoStep {
   facts?: (f: DemoFacts) => string | null;
   /** Re-evaluated every second while the step runs (rebuild progress). */
   live?: (f: DemoFacts) => string | null;
+  /** Switch the viewers' Structure overlay on when the step starts (what the caption explains). */
+  showStructure?: boolean;
 }
 
 export interface Demo {
@@ -77,6 +79,7 @@ export const SINGLE: Demo = {
       text: 'mkfs left the inode tables to the kernel (lazy_itable_init): a few seconds after mount, the ext4lazyinit thread zeroes them one block group at a time (white spreading over purple).',
       commands: () => ['mount /dev/sda1 /', waitForLazyInit],
       facts: (f) => extLayout(f, 1),
+      showStructure: true,
     },
     {
       title: 'Unpack + sync',
@@ -130,6 +133,7 @@ export const RAID5: Demo = {
       title: 'mkfs.ext4 on the array',
       text: 'mkfs discards the array: data and parity regions on every member turn purple, then metadata is written.',
       facts: (f) => parityRotation(f, [1, 2, 3, 4]),
+      showStructure: true,
       commands: () => ['mkfs ext4 /dev/md127'],
     },
     {

@@ -233,6 +233,7 @@ export async function runDemo(demo: Demo, o: DemoOptions): Promise<DemoRun> {
             const text = extra ? `${s.text} ${extra}` : s.text;
             if (step === current) caption = text;
             engine.push({ event: 'caption', step, total: demo.steps.length, title: s.title, text });
+            if (s.showStructure) engine.push({ event: 'action', action: 'structureShow' });
             o.onStep?.(step, demo.steps.length, s.title, text);
             if (s.live && step === current) {
               const liveFn = s.live;
