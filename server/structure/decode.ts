@@ -15,11 +15,14 @@ import {
   TrackedSource,
   locateOnDisk,
   type ByteSource,
+  type PageCache,
 } from './source.ts';
 
 export interface DiskInput {
   disk: number;
   source: ByteSource;
+  /** Pages kept from an earlier decode (the live service drops the written ones). */
+  cache?: PageCache;
 }
 
 export interface DecodeResult {
@@ -52,10 +55,10 @@ export async function decodeDisks(inputs: DiskInput[], o: DecodeOptions = {}): P
   const arrays: ArrayInfo[] = [];
   const roots = new Map<ByteSource, number>();
   try {
-    for (const { disk, source } of inputs) {
+    for (const { disk, source, cache } of inputs) {
       const deps = new DependencySet();
       depSets.set(disk, deps);
-      const tracked = new TrackedSource(source, deps, budget);
+      const tracked = new TrackedSource(source, deps, budget, cache);
       roots.set(tracked, disk);
       const found = await probe(tracked, ctx, { id: `d${disk}`, where: `disk ${disk}` });
       trees.set(disk, found ? contentSpace(found, source.size) : null);

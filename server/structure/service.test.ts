@@ -143,6 +143,10 @@ describe('live structure service', () => {
   it('the activity line says what the last requests touched, in words', async () => {
     await copyIn(fsImage('b', { 'etc/hello.txt': 6, 'notes.txt': 50_000 }));
     await current();
+    // The metadata pages kept from earlier decodes were dropped as they were overwritten.
+    const labels = (await get<DiskMap>('/disks/1/map')).ranges.map((r) => r.chain.at(-1)!.label);
+    assert.ok(labels.some((l) => l.startsWith('/notes.txt, bytes 0–')));
+    assert.ok(!labels.some((l) => l.startsWith('/big.bin')));
     const a = await get<StructureActivity>('/structure/activity?disk=1&seconds=600');
     assert.match(a.text, /^writes: /);
     console.log(`activity: ${a.text}`);

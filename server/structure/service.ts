@@ -17,6 +17,7 @@ import { RecentRequests, summarise } from './activity.ts';
 import { BackendSource } from './backend-source.ts';
 import { decodeDisks, type DecodeOptions } from './decode.ts';
 import { StructureSnapshot } from './snapshot.ts';
+import { dropPages, type PageCache } from './source.ts';
 
 export interface StructureServiceOptions extends DecodeOptions {
   /** Quiet time after the first relevant write before decoding. */
@@ -69,6 +70,8 @@ export class StructureService {
   private overflowDuringDecode = false;
   private readonly unsubscribe: Array<() => void> = [];
   private readonly rings = new Map<number, RecentRequests>();
+  /** Per disk: metadata pages read by earlier decodes and not written since. */
+  private readonly caches = new Map<number, PageCache>();
   private idleWaiters: Array<() => void> = [];
   private closed = false;
   private readonly debounceMs: number;
@@ -91,33 +94,39 @@ export class StructureService {
   private attach(): void {
     while (this.unsubscribe.length > 1) this.unsubscribe.pop()!();
     this.rings.clear();
+    this.caches.clear();
     for (const disk of this.engine.disks) {
       const ring = new RecentRequests();
+      const cache: PageCache = new Map();
       this.rings.set(disk.number, ring);
+      this.caches.set(disk.number, cache);
       const n = disk.number;
-      this.unsubscribe.push(disk.bus.subscribe((phase, ev) => this.onEvent(n, ring, phase, ev)));
+      this.unsubscribe.push(disk.bus.subscribe((phase, ev) => this.onEvent(n, ring, cache, phase, ev)));
     }
     this.invalidate();
   }
 
-  private onEvent(disk: number, ring: RecentRequests, phase: RequestPhase, ev: RequestEvent): void {
+  private onEvent(disk: number, ring: RecentRequests, cache: PageCache, phase: RequestPhase, ev: RequestEvent): void {
     if (phase !== 'end') return;
     this.events++;
     ring.push(ev.op, ev.offset, ev.length, ev.endUs);
-    if ((ev.op !== 'write' && ev.op !== 'zero' && ev.op !== 'trim') || ev.error) return;
+    if (ev.op !== 'write' && ev.op !== 'zero' && ev.op !== 'trim') return;
     // Blocks touched, widened by one on each side: exact enough even where a Number rounds.
     const start = Number(ev.offset);
     const a = Math.floor(start / 4096) - 1;
     const b = Math.ceil((start + ev.length) / 4096) + 1;
+    dropPages(cache, a, b);
     if (this.duringDecode) {
       if (this.duringDecode.length < 4096) this.duringDecode.push([disk, a, b]);
       else this.overflowDuringDecode = true;
     }
+    if (ev.error) return;
     if (!this.dirty && hits(this.deps.get(disk), a, b)) this.invalidate();
   }
 
   /** Something changed the disks' data behind the bus (a reset, a new disk set): decode again. */
   invalidate(): void {
+    for (const c of this.caches.values()) c.clear();
     this.dirty = true;
     this.schedule();
   }
@@ -149,7 +158,11 @@ export class StructureService {
     const served = this.engine.disks.filter((d) => d.backend);
     try {
       const result = await decodeDisks(
-        served.map((d) => ({ disk: d.number, source: new BackendSource(d.backend!) })),
+        served.map((d) => ({
+          disk: d.number,
+          source: new BackendSource(d.backend!),
+          cache: this.caches.get(d.number),
+        })),
         this.o,
       );
       if (this.closed) return;
@@ -162,11 +175,15 @@ export class StructureService {
         this.version++;
         this.engine.push({ event: 'structure', version: this.version });
       }
+      // A page read while a write to it was completing may hold the old bytes: drop those too.
+      for (const [d, a, b] of this.duringDecode) dropPages(this.caches.get(d) ?? new Map(), a, b);
+      if (this.overflowDuringDecode) for (const c of this.caches.values()) c.clear();
       const missed = this.overflowDuringDecode || this.duringDecode.some(([d, a, b]) => hits(this.deps.get(d), a, b));
       if (missed) this.dirty = true;
     } catch (err) {
-      // A decoder bug must not take the engine down; the next write tries again.
+      // A decoder bug must not take the engine down; the next write tries again, from scratch.
       console.error('blockscope: structure decode failed:', err);
+      for (const c of this.caches.values()) c.clear();
     } finally {
       this.lastMs = performance.now() - t0;
       this.lastEnd = performance.now();

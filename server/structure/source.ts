@@ -106,15 +106,29 @@ export function locateOnDisk(src: ByteSource, roots: Map<ByteSource, number>): {
   return disk === undefined ? null : { disk, offset };
 }
 
+/**
+ * 4 KiB pages of one disk kept from decode to decode; the live service drops a page whenever a
+ * write, zero or trim touches it, so a re-decode reads again only what changed.
+ */
+export type PageCache = Map<number, Buffer>;
+
+/** Drop the cached pages [first, end) (page numbers; a huge range walks the cache instead). */
+export function dropPages(cache: PageCache, first: number, end: number): void {
+  if (!cache.size) return;
+  if (end - first > cache.size) {
+    for (const p of cache.keys()) if (p >= first && p < end) cache.delete(p);
+  } else for (let p = first; p < end; p++) cache.delete(p);
+}
+
 /** Reads through a page cache, records dependencies, charges the budget and yields now and then. */
 export class TrackedSource implements ByteSource {
-  private readonly pages = new Map<number, Buffer>();
   private static readonly PAGE = 4096;
 
   constructor(
     private readonly base: ByteSource,
     readonly deps: DependencySet,
     private readonly budget: DecodeBudget,
+    private readonly pages: PageCache = new Map(),
   ) {}
 
   get size(): bigint {
@@ -149,7 +163,10 @@ export class TrackedSource implements ByteSource {
 
   private async page(p: number): Promise<Buffer> {
     let page = this.pages.get(p);
-    if (page) return page;
+    if (page) {
+      this.budget.charge(0); // cached: no read, but the walk still counts as work
+      return page;
+    }
     const start = BigInt(p) * 4096n;
     const len = Number(this.base.size - start < 4096n ? this.base.size - start : 4096n);
     this.budget.charge(len);
