@@ -42,12 +42,16 @@ export interface Recognised {
   space: Space;
   /** Partition tables: their own regions name everything, so no link of their own in chains. */
   transparent?: boolean;
+  /** The object the whole space is (a filesystem, an array's member): picking it lights it all up. */
+  object?: string;
 }
 
 /** The space a container shows for what was recognised inside it (a link named after it, unless transparent). */
 export function contentSpace(found: Recognised, size: bigint): Space {
   if (found.transparent) return found.space;
-  return linear([{ start: 0n, end: size, kind: 'container', label: found.name, inner: found.space }]);
+  return linear([
+    { start: 0n, end: size, kind: 'container', label: found.name, object: found.object, inner: found.space },
+  ]);
 }
 
 export type Decoder = (src: ByteSource, ctx: DecodeContext, place: Place) => Promise<Recognised | null>;

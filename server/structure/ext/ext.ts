@@ -27,5 +27,5 @@ export const decodeExt: Decoder = async (src, ctx, place) => {
   });
   if (fsEnd < src.size) filled.push({ start: fsEnd, end: src.size, kind: 'reserved', label: 'after the filesystem' });
   const name = `${sb.flavour}${sb.volumeName ? ` "${sb.volumeName}"` : ''}`;
-  return { name, space: linear(filled) };
+  return { name, space: linear(filled), object: fs.place.id };
 };

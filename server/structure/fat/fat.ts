@@ -47,7 +47,7 @@ export const decodeFat: Decoder = async (src, ctx, place) => {
   });
   if (dataEnd < src.size)
     filled.push({ start: dataEnd, end: src.size, kind: 'reserved', label: 'after the data area' });
-  return { name, space: linear(filled) };
+  return { name, space: linear(filled), object: fsPlace.id };
 };
 
 const clusterByte = (f: Fat, c: number) =>

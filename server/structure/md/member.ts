@@ -66,5 +66,6 @@ export const decodeMdMember: Decoder = async (src, ctx, place) => {
           ? undefined
           : { type: 'member', key, fallback: `${sb.name} data area (array not assembled)` },
     });
-  return { name: memberLabel(sb), space: linear(regions) };
+  // The array's object: picking md0 lights up every member (registered by the assembly).
+  return { name: memberLabel(sb), space: linear(regions), object: `md:${sb.uuid}` };
 };
