@@ -2,11 +2,13 @@
 // in a small ring on the data path (a few typed-array stores per request), summarised in words
 // only when someone asks.
 
-import type { StructureActivity } from '../shared/structure.ts';
+import { REGION_KINDS, type StructureActivity } from '../shared/structure.ts';
 import type { Op } from '../shared/types.ts';
 import { monotonicUs } from '../events/event-bus.ts';
 import { firstRegionEndingAfter } from './model.ts';
-import { summaryLabel, type StructureSnapshot } from './snapshot.ts';
+import type { DecodeResult } from './decode.ts';
+import type { Leaf } from './flatten.ts';
+import type { StructureSnapshot } from './snapshot.ts';
 
 const RING = 256;
 /** Requests older than this are not "recent". */
@@ -87,4 +89,16 @@ export function summarise(
     parts.push(`${PLURAL[op]}: ${shown.join(', ')}`);
   }
   return { ops, text: parts.join('; ') };
+}
+
+/** Words for a leaf in the activity line: a file's path, or "inode table group 0", "journal", "parity". */
+export function summaryLabel(l: Leaf, objects: DecodeResult['objects']): string {
+  const last = l.chain[l.chain.length - 1];
+  if (!last) return REGION_KINDS.includes(l.kind) ? l.kind : 'unknown';
+  const obj = last.object ? objects.get(last.object) : undefined;
+  if (obj && (obj.kind === 'file' || obj.kind === 'directory')) return obj.label;
+  let text = last.label.replace(/ of stripe \d+.*$/, '').replace(/ \(group \d+\)$/, '');
+  const prev = l.chain[l.chain.length - 2]?.label;
+  if (prev && /^group \d+$/.test(prev)) text += ` ${prev}`;
+  return text;
 }

@@ -157,6 +157,11 @@ export class StructureService {
     const t0 = performance.now();
     const served = this.engine.disks.filter((d) => d.backend);
     try {
+      // Loaded on first use: the decoders stay off the engine's start-up path.
+      const [{ decodeDisks }, { StructureSnapshot }] = await Promise.all([
+        import('./decode.ts'),
+        import('./snapshot.ts'),
+      ]);
       const result = await decodeDisks(
         served.map((d) => ({
           disk: d.number,

@@ -2,7 +2,7 @@
 // per-cell kinds for the overlay, the object list with sizes, and the blocks of an object on
 // every disk (a file on RAID 5: its data and the parity of the stripes it touches).
 
-import { REGION_KINDS, kindIndex, NO_KIND, type ChainLink, type StructureObject } from '../shared/structure.ts';
+import { kindIndex, NO_KIND, type ChainLink, type StructureObject } from '../shared/structure.ts';
 import type { GridGeometry } from '../shared/types.ts';
 import { leavesOf, type DecodeResult } from './decode.ts';
 import type { Leaf } from './flatten.ts';
@@ -107,16 +107,4 @@ function blockRuns(leaves: Leaf[]): Array<[number, number]> {
     else out.push([a, b]);
   }
   return out;
-}
-
-/** Words for a leaf in the activity line: a file's path, or "inode table group 0", "journal", "parity". */
-export function summaryLabel(l: Leaf, objects: DecodeResult['objects']): string {
-  const last = l.chain[l.chain.length - 1];
-  if (!last) return REGION_KINDS.includes(l.kind) ? l.kind : 'unknown';
-  const obj = last.object ? objects.get(last.object) : undefined;
-  if (obj && (obj.kind === 'file' || obj.kind === 'directory')) return obj.label;
-  let text = last.label.replace(/ of stripe \d+.*$/, '').replace(/ \(group \d+\)$/, '');
-  const prev = l.chain[l.chain.length - 2]?.label;
-  if (prev && /^group \d+$/.test(prev)) text += ` ${prev}`;
-  return text;
 }
