@@ -72,6 +72,8 @@ export class StructureService {
   private readonly rings = new Map<number, RecentRequests>();
   /** Per disk: metadata pages read by earlier decodes and not written since. */
   private readonly caches = new Map<number, PageCache>();
+  /** Per disk: page runs written since the last decode started ('all': too many to list). */
+  private readonly written = new Map<number, Array<[number, number]> | 'all'>();
   private idleWaiters: Array<() => void> = [];
   private closed = false;
   private readonly debounceMs: number;
@@ -95,6 +97,7 @@ export class StructureService {
     while (this.unsubscribe.length > 1) this.unsubscribe.pop()!();
     this.rings.clear();
     this.caches.clear();
+    this.written.clear();
     for (const disk of this.engine.disks) {
       const ring = new RecentRequests();
       const cache: PageCache = new Map();
@@ -115,7 +118,15 @@ export class StructureService {
     const start = Number(ev.offset);
     const a = Math.floor(start / 4096) - 1;
     const b = Math.ceil((start + ev.length) / 4096) + 1;
-    dropPages(cache, a, b);
+    // Cached pages are dropped when the next decode starts, not here: O(1) on the data path.
+    if (cache.size || this.decoding) {
+      const w = this.written.get(disk);
+      if (!w) this.written.set(disk, [[a, b]]);
+      else if (w !== 'all') {
+        if (w.length < 8192) w.push([a, b]);
+        else this.written.set(disk, 'all');
+      }
+    }
     if (this.duringDecode) {
       if (this.duringDecode.length < 4096) this.duringDecode.push([disk, a, b]);
       else this.overflowDuringDecode = true;
@@ -127,6 +138,7 @@ export class StructureService {
   /** Something changed the disks' data behind the bus (a reset, a new disk set): decode again. */
   invalidate(): void {
     for (const c of this.caches.values()) c.clear();
+    this.written.clear();
     this.dirty = true;
     this.schedule();
   }
@@ -155,6 +167,7 @@ export class StructureService {
     this.duringDecode = [];
     this.overflowDuringDecode = false;
     const t0 = performance.now();
+    this.dropWrittenPages();
     const served = this.engine.disks.filter((d) => d.backend);
     try {
       // Loaded on first use: the decoders stay off the engine's start-up path.
@@ -180,9 +193,6 @@ export class StructureService {
         this.version++;
         this.engine.push({ event: 'structure', version: this.version });
       }
-      // A page read while a write to it was completing may hold the old bytes: drop those too.
-      for (const [d, a, b] of this.duringDecode) dropPages(this.caches.get(d) ?? new Map(), a, b);
-      if (this.overflowDuringDecode) for (const c of this.caches.values()) c.clear();
       const missed = this.overflowDuringDecode || this.duringDecode.some(([d, a, b]) => hits(this.deps.get(d), a, b));
       if (missed) this.dirty = true;
     } catch (err) {
@@ -197,6 +207,21 @@ export class StructureService {
       if (this.dirty) this.schedule();
       else this.wakeIdle();
     }
+  }
+
+  /**
+   * Forget cached pages written since the last decode started. Writes that land while a decode
+   * runs are applied at the next one (which they trigger if they touched what it read), so a
+   * page read just before a write completed never outlives the next decode.
+   */
+  private dropWrittenPages(): void {
+    for (const [disk, runs] of this.written) {
+      const cache = this.caches.get(disk);
+      if (!cache) continue;
+      if (runs === 'all') cache.clear();
+      else for (const [a, b] of runs) dropPages(cache, a, b);
+    }
+    this.written.clear();
   }
 
   private wakeIdle(): void {
