@@ -103,29 +103,19 @@ export function flatten(
     const r = regions[i];
     const a = r.start > from ? r.start : from;
     const b = r.end < to ? r.end : to;
-    const chain = [...f.chain, ...(r.prefix ?? []).map((l) => link(l))];
-    const own = r.label ? [link(words(r.label, r.describe, a - r.start, b - r.start), r.object)] : [];
+    // Chains are built once per region and shared by its leaves (thousands: keep garbage down).
+    const chain = r.prefix ? [...f.chain, ...r.prefix.map((l) => link(l))] : f.chain;
+    const full = r.label ? [...chain, link(words(r.label, r.describe, a - r.start, b - r.start), r.object)] : chain;
     if (!r.inner) {
-      out.push({
-        start: a + f.shift,
-        end: b + f.shift,
-        kind: r.kind,
-        chain: [...chain, ...own],
-        ...(f.stripe ? { stripe: f.stripe } : {}),
-      });
+      const leaf: Leaf = { start: a + f.shift, end: b + f.shift, kind: r.kind, chain: full };
+      if (f.stripe) leaf.stripe = f.stripe;
+      out.push(leaf);
       continue;
     }
     // Content of the region; what the content leaves uncovered is the region itself.
     const first = out.length;
-    flatten(
-      r.inner,
-      a - r.start,
-      b - r.start,
-      { shift: f.shift + r.start, chain: [...chain, ...own], stripe: f.stripe },
-      o,
-      out,
-    );
-    fillHoles(out, first, a + f.shift, b + f.shift, r.kind, [...chain, ...own], f.stripe);
+    flatten(r.inner, a - r.start, b - r.start, { shift: f.shift + r.start, chain: full, stripe: f.stripe }, o, out);
+    fillHoles(out, first, a + f.shift, b + f.shift, r.kind, full, f.stripe);
   }
 }
 

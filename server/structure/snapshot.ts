@@ -27,9 +27,15 @@ export class StructureSnapshot {
     for (const [disk, size] of sizes) {
       const leaves = leavesOf(result, disk, 0n, size, MAX_LEAVES_PER_DISK);
       this.disks.set(disk, { leaves, truncated: leaves.length >= MAX_LEAVES_PER_DISK });
-      for (const l of leaves)
-        for (const id of new Set(l.chain.map((c) => c.object).filter((x): x is string => !!x)))
-          this.objectBytes.set(id, (this.objectBytes.get(id) ?? 0n) + (l.end - l.start));
+      for (const l of leaves) {
+        const bytes = l.end - l.start;
+        for (let i = 0; i < l.chain.length; i++) {
+          const id = l.chain[i].object;
+          // Each object once per leaf (a chain may name one twice, rarely).
+          if (!id || l.chain.slice(0, i).some((c) => c.object === id)) continue;
+          this.objectBytes.set(id, (this.objectBytes.get(id) ?? 0n) + bytes);
+        }
+      }
     }
   }
 

@@ -148,6 +148,13 @@ export class TrackedSource implements ByteSource {
       await this.budget.breathe();
       return this.base.read(offset, length);
     }
+    if (firstPage === lastPage) {
+      // Within one page (most metadata reads): a view of the cached page, no copy. Callers
+      // only read what they get.
+      const page = await this.page(Number(firstPage));
+      const from = Number(offset - firstPage * P);
+      return page.subarray(from, from + length);
+    }
     const out = Buffer.allocUnsafe(length);
     let filled = 0;
     for (let p = firstPage; p <= lastPage && filled < length; p++) {

@@ -37,7 +37,7 @@ export function parseInode(b: Buffer, off: number, number: number): Inode {
     links: b.readUInt16LE(off + 0x1a),
     blocks: b.readUInt32LE(off + 0x1c) + b.readUInt16LE(off + 0x74) * 2 ** 32,
     flags: b.readUInt32LE(off + 0x20),
-    iblock: Buffer.from(b.subarray(off + 0x28, off + 0x28 + 60)),
+    iblock: b.subarray(off + 0x28, off + 0x28 + 60),
     xattrBlock: b.readUInt32LE(off + 0x68) + b.readUInt16LE(off + 0x76) * 2 ** 32,
     dtime: b.readUInt32LE(off + 0x14),
   };
