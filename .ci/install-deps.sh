@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Debian packages the tests drive: real NBD clients, nbdkit (the peer we compare against),
-# Chromium for Playwright, guestfish + a kernel for the demo acceptance tests, and the disk
-# tools whose answers the structure decoders are checked against.
+# Chromium for Playwright, guestfish + a kernel for the demo acceptance tests, the disk tools
+# whose answers the structure decoders are checked against, and what it takes to build and run
+# the conformance suites (.ci/conformance) from Debian source packages.
 set -euo pipefail
 
 missing=()
@@ -28,6 +29,18 @@ need fsck.fat dosfstools
 need mshowfat mtools
 need mdadm mdadm
 need pvs lvm2
+need certtool gnutls-bin   # TLS tests: X.509 certificates as nbdkit-tls(1) makes them
+# Conformance suites (.ci/conformance): built from Debian source packages, run through socat.
+need psktool gnutls-bin
+need socat socat
+need gcc build-essential
+need make build-essential
+need pkg-config pkg-config
+need dpkg-source dpkg-dev
+need xz xz-utils
+for lib in glib-2.0:libglib2.0-dev gnutls:libgnutls28-dev libxml-2.0:libxml2-dev; do
+  pkg-config --exists "${lib%%:*}" 2>/dev/null || missing+=("${lib#*:}")
+done
 [ -e /usr/lib/python3/dist-packages/nbd.py ] || missing+=(python3-libnbd)
 ls /boot/vmlinuz-* >/dev/null 2>&1 || missing+=(linux-image-amd64)
 fc-list 2>/dev/null | grep -qi liberation || missing+=(fonts-liberation)

@@ -12,7 +12,7 @@
 // Options: --only unit|e2e|bench|install  (run one stage after typecheck/build); extra args after `--`
 // are passed to node --test as file filters.
 import { spawn } from 'node:child_process';
-import { readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 
 const root = new URL('..', import.meta.url).pathname;
@@ -81,6 +81,14 @@ const parsePlaywright = (out) => {
   return { pass: Number(pass?.[1] ?? 0) + Number(flaky?.[1] ?? 0), fail: Number(fail?.[1] ?? 0) };
 };
 
+// npm drops the optional `electron` package when its binary download fails; its types are what
+// app/ is checked against, so say how to get them back instead of a wall of TS2307 errors.
+if (!existsSync(join(root, 'node_modules', 'electron', 'electron.d.ts'))) {
+  console.log(
+    'typecheck: node_modules/electron is missing (npm removes the optional Electron package when its ' +
+      'binary cannot be downloaded): reinstall with `ELECTRON_SKIP_BINARY_DOWNLOAD=1 npm install`',
+  );
+}
 await run('typecheck', 'npx', ['tsc', '-p', 'tsconfig.json', '--noEmit']);
 await run('lint', 'npx', ['eslint', '--max-warnings=0', '.']);
 await run('format', 'npx', ['prettier', '--check', '--log-level=warn', '.']);

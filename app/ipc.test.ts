@@ -46,3 +46,22 @@ test('registerIpc: invalid payloads never reach the API', async () => {
   await assert.rejects(async () => h({ sender }, undefined), /must be an object/);
   assert.equal(calls.length, 0);
 });
+
+test('registerIpc: a failing or misbehaving API, or a missing event, gives a plain Error, never a throw', async () => {
+  const handlers = new Map<string, Handler>();
+  const sender = { id: 'wc' };
+  registerIpc({ handle: (ch, fn) => void handlers.set(ch, fn) }, () => sender, {
+    call: async (m) => {
+      if (m === 'listDisks') throw 'a string, not an Error';
+      throw new TypeError('internal detail');
+    },
+  });
+  const h = handlers.get(CHANNELS.control)!;
+  const p1 = h({ sender }, { method: 'listDisks' }) as Promise<unknown>;
+  await assert.rejects(p1, (e: Error) => e instanceof Error && /a string, not an Error/.test(e.message));
+  await assert.rejects(h({ sender }, { method: 'resetDisk', params: { disk: 1 } }) as Promise<unknown>, {
+    name: 'Error',
+    message: 'internal detail',
+  });
+  await assert.rejects(h(undefined as never, { method: 'listDisks' }) as Promise<unknown>, /unknown sender/);
+});

@@ -12,11 +12,20 @@ export interface ControlLike {
   call(method: string, params: unknown): Promise<unknown>;
 }
 
+/**
+ * No control token here, unlike HTTP and WebSocket: IPC reaches only the app's own window, and
+ * the sender check is that window's proof of identity.
+ */
 export function registerIpc(ipcMain: IpcMainLike, allowedSender: () => unknown, api: ControlLike): void {
   ipcMain.handle(CHANNELS.control, async (event, payload) => {
-    const expected = allowedSender();
-    if (!expected || event.sender !== expected) throw new Error('IPC from an unknown sender refused');
-    const { method, params } = validateControlPayload(payload);
-    return api.call(method, params);
+    try {
+      const expected = allowedSender();
+      if (!expected || event?.sender !== expected) throw new Error('IPC from an unknown sender refused');
+      const { method, params } = validateControlPayload(payload);
+      return await api.call(method, params);
+    } catch (err) {
+      // Whatever failed, the renderer gets a plain Error with a message (no internals, no odd objects).
+      throw new Error(err instanceof Error ? err.message : `control call failed: ${String(err)}`, { cause: err });
+    }
   });
 }

@@ -13,12 +13,15 @@ import type { ServerPush } from '../server/shared/types.ts';
 import { RAID5, SINGLE, type Demo } from '../server/demos/demos.ts';
 import { runDemo } from '../server/demos/driver.ts';
 import { CHANNELS } from './channels.ts';
+import { launchOptions } from './launch-options.ts';
 import { registerIpc } from './ipc.ts';
 import { windowOptions } from './window-options.ts';
 import { loadWindowState, saveWindowState } from './window-state.ts';
 
 const engine = new Engine();
 let win: BrowserWindow | null = null;
+const launch = launchOptions(process.argv);
+for (const e of launch.errors) console.error(`blockscope: ${e}`);
 
 /** The original demo's disk: 64 MiB, log + 40 ms delay; nbd://127.0.0.1:10809 if free. */
 async function startDefaultDisk(): Promise<PresetOptions> {
@@ -36,13 +39,15 @@ async function startDefaultDisk(): Promise<PresetOptions> {
 }
 
 let demoRunning = false;
+/** Demo menu: wait for the presenter (N / → in the page) between steps. */
+let demoStepMode = false;
 
 /** The Demo menu: the demo replaces the disk set and narrates itself in this window. */
 async function runAppDemo(demo: Demo): Promise<void> {
   if (demoRunning) return;
   demoRunning = true;
   try {
-    const run = await runDemo(demo, { engine, delayMs: 40 });
+    const run = await runDemo(demo, { engine, delayMs: 40, stepMode: demoStepMode });
     await run.close();
     engine.push({
       event: 'status',
@@ -60,16 +65,41 @@ function send(channel: string, payload: unknown): void {
   if (win && !win.isDestroyed()) win.webContents.send(channel, payload);
 }
 
+/** Presentation mode from the menu: full screen here, big grids and a thin strip in the page. */
+function togglePresentation(): void {
+  if (!win || win.isDestroyed()) return;
+  win.setFullScreen(!win.isFullScreen());
+  send(CHANNELS.push, { event: 'action', action: 'presentation' } satisfies ServerPush);
+}
+
 function buildMenu(): void {
   Menu.setApplicationMenu(
     Menu.buildFromTemplate([
       { label: 'File', submenu: [{ role: 'quit' }] },
-      { label: 'View', submenu: [{ role: 'reload' }, { role: 'toggleDevTools' }, { role: 'togglefullscreen' }] },
+      {
+        label: 'View',
+        submenu: [
+          // No accelerator: the page's own F key does the same, and a menu accelerator would
+          // also fire while typing into a field.
+          { label: 'Presentation mode (F)', click: () => togglePresentation() },
+          { type: 'separator' },
+          { role: 'reload' },
+          { role: 'toggleDevTools' },
+          { role: 'togglefullscreen' },
+        ],
+      },
       {
         label: 'Demo',
         submenu: [
           { label: "A filesystem's life on one disk", click: () => void runAppDemo(SINGLE) },
           { label: 'RAID 5 rebuild after a disk fails', click: () => void runAppDemo(RAID5) },
+          { type: 'separator' },
+          {
+            label: 'Step by step (N or → for the next step)',
+            type: 'checkbox',
+            checked: demoStepMode,
+            click: (item) => (demoStepMode = item.checked),
+          },
         ],
       },
       {
@@ -107,11 +137,15 @@ async function createWindow(): Promise<void> {
     const b = win.getBounds();
     saveWindowState(statePath, { ...b, maximized: win.isMaximized() });
   });
-  win.once('ready-to-show', () => win?.show());
-  win.webContents.on('did-finish-load', () =>
-    send(CHANNELS.push, { event: 'disks', disks: engine.disks.map((d) => d.info()) } satisfies ServerPush),
-  );
-  await win.loadFile(join(import.meta.dirname, '../renderer/index.html'));
+  win.once('ready-to-show', () => {
+    win?.show();
+    if (launch.fullscreen) win?.setFullScreen(true);
+  });
+  win.webContents.on('did-finish-load', () => {
+    send(CHANNELS.push, { event: 'disks', disks: engine.disks.map((d) => d.info()) } satisfies ServerPush);
+    if (engine.lastCaption) send(CHANNELS.push, engine.lastCaption);
+  });
+  await win.loadFile(join(import.meta.dirname, '../renderer/index.html'), { query: launch.query });
 }
 
 app.whenReady().then(async () => {

@@ -72,8 +72,9 @@ export async function measureRenderer(
     }
     await Promise.all(floods.map((f) => new Promise((r) => f.once('exit', r))));
     // Request → pixel: fresh cells on a cleared picture, one qemu-io write each.
-    const base = new URL(s.ui);
-    await fetch(new URL('/api/disks/1/clear', base), { method: 'POST' });
+    const clear = new URL('/api/disks/1/clear', s.ui);
+    clear.searchParams.set('token', new URL(s.ui).searchParams.get('token') ?? '');
+    await fetch(clear, { method: 'POST' });
     await page.waitForTimeout(300);
     const lat: number[] = [];
     for (let i = 0; i < 20; i++) {

@@ -32,6 +32,14 @@ test('the page follows an external nbdkit through its log', async ({ page }) => 
   await page.goto(s.ui);
   await expect(page.locator('section.disk')).toHaveCount(1);
   await expect(page.locator('section.disk')).toContainText('attach');
+  // It names what it follows, and offers only what applies to a disk it merely watches.
+  await expect(page.getByTestId('source-1')).toHaveText(join(dir, 'log'));
+  await expect(page.getByText('follows')).toBeVisible();
+  await expect(page.getByRole('checkbox', { name: 'Disk 1 errors' })).toBeVisible();
+  await expect(page.getByRole('button', { name: 'Reset disk 1' })).toHaveCount(0);
+  await expect(page.getByRole('button', { name: 'Commands' })).toHaveCount(0);
+  await expect(page.getByRole('combobox', { name: 'layout preset' })).toHaveCount(0);
+  await expect(page.getByRole('button', { name: /Hold I\/O/ })).toHaveCount(0);
   const uri = `nbd+unix:///?socket=${join(dir, 'sock')}`;
   expect(qemuIo(uri, 'write 0 64k', 'discard 32k 32k').code).toBe(0);
   const px = (cell: number) => page.evaluate((c) => (window as any).__blockscope.canvasPixel(1, c) as number[], cell);

@@ -4,8 +4,15 @@ import { join } from 'node:path';
 
 export interface Served {
   proc: ChildProcess;
+  /** The UI's URL as printed, session token included (open it as is). */
   ui: string;
+  /** The control API's session token. */
+  token: string;
+  /** An authorised URL for a path on the control server: api('/api/disks'). */
+  api(path: string): string;
   uris: string[];
+  /** Everything the command printed so far. */
+  output(): string;
   stop(): Promise<void>;
 }
 
@@ -33,10 +40,18 @@ export async function serve(args: string[], command = 'serve'): Promise<Served> 
     proc.on('exit', (code) => reject(new Error(`serve exited ${code}: ${err}`)));
   });
   const uris = [...out.matchAll(/^disk\d+ (\S+)/gm)].map((m) => m[1]);
+  const token = new URL(ui).searchParams.get('token') ?? '';
   return {
     proc,
     ui,
+    token,
+    api(path) {
+      const u = new URL(path, ui);
+      u.searchParams.set('token', token);
+      return u.toString();
+    },
     uris,
+    output: () => out + err,
     stop: () =>
       new Promise((resolve) => {
         if (proc.exitCode !== null) return resolve();

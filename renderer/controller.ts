@@ -94,9 +94,21 @@ export class Controller {
     setUi({ stage: { width: Math.round(r.width), height: Math.round(r.height) } });
   }
 
+  /** What the layout depends on (the disk list is pushed every second: most pushes change nothing). */
+  private layoutKey = '';
+
   /** Lay the disks out on the stage and tell the grid where each goes. */
   relayout(): void {
     const s = getUi();
+    const key = [
+      s.stage.width,
+      s.stage.height,
+      s.settings.present,
+      s.enlarged,
+      ...s.disks.map((d) => `${d.number}:${d.grid.cells}`),
+    ].join(' ');
+    if (key === this.layoutKey) return;
+    this.layoutKey = key;
     const layout = computeLayout({
       width: s.stage.width,
       height: s.stage.height,
@@ -224,35 +236,37 @@ export class Controller {
     const [cell, end] = cellsOfTexel(p.display, p.cells.length, texel);
     if (cell >= end) return;
     const info = await this.transport.call('inspectCell', { disk, cell, count: end - cell }).catch(() => null);
-    const h = getUi().hover;
-    // A newer hover (or none) wins over a late answer.
-    if (info && (!h || (h.disk === disk && h.texel === texel) || source === 'pointer'))
+    // A late answer for a square the pointer or cursor has since left is dropped.
+    const want = source === 'pointer' ? this.pointerAt : getUi().cursor;
+    if (info && want && want.disk === disk && want.texel === texel)
       setUi({ hover: { disk, texel, info, x, y, source } });
   }
+
+  /** The square the pointer is over (what its tooltip should describe). */
+  private pointerAt: { disk: number; texel: number } | null = null;
 
   /** Pointer moved over a grid (or left it: texel -1). */
   hoverAt(disk: number, clientX: number, clientY: number): void {
     const texel = this.grid.texelAt(disk, clientX, clientY);
     if (texel < 0) {
+      this.pointerAt = null;
       if (getUi().hover?.source === 'pointer') setUi({ hover: null });
       return;
     }
+    this.pointerAt = { disk, texel };
     void this.inspect(disk, texel, clientX, clientY, 'pointer');
   }
 
-  /** Move the keyboard cursor of a focused grid; the tooltip follows it. */
+  /** Move the keyboard cursor of a focused grid (from the first square if it has none yet). */
   moveCursor(disk: number, dx: number, dy: number): void {
     const p = this.grid.painter(disk);
     if (!p) return;
     const { width, texels } = p.display;
     const cur = getUi().cursor;
-    let t = cur && cur.disk === disk ? cur.texel : 0;
-    if (cur && cur.disk === disk) {
-      const x = Math.min(width - 1, Math.max(0, (t % width) + dx));
-      const y = Math.max(0, Math.floor(t / width) + dy);
-      t = Math.min(texels - 1, y * width + x);
-    }
-    this.setCursor(disk, t);
+    const t = cur && cur.disk === disk ? cur.texel : 0;
+    const x = Math.min(width - 1, Math.max(0, (t % width) + dx));
+    const y = Math.max(0, Math.floor(t / width) + dy);
+    this.setCursor(disk, Math.min(texels - 1, y * width + x));
   }
 
   setCursor(disk: number, texel: number | null): void {

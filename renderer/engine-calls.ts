@@ -33,6 +33,12 @@ export async function setErrors(c: Controller, disk: number, on: boolean): Promi
   c.grid.setFailed(disk, (after ?? before)?.errorsOn ?? false);
 }
 
+/** Hold I/O on every served disk (or one): requests stall in the engine until released. */
+export async function setHold(c: Controller, on: boolean, disk?: number): Promise<void> {
+  const disks = await call(c, 'setHold', disk === undefined ? { on } : { on, disk });
+  if (disks) setUi({ disks });
+}
+
 /** One delay of the delay filter, by its nbdkit name (rdelay, delay-write, delay-trim, delay-zero). */
 export async function setDelay(c: Controller, disk: number, key: string, ms: number): Promise<void> {
   replaceDisk(await call(c, 'setFilterParams', { disk, filter: 'delay', params: { [key]: `${Math.round(ms)}ms` } }));
@@ -62,6 +68,11 @@ export async function replay(c: Controller, action: ReplayAction, extra: { secon
   const status = await call(c, 'replay', { action, ...extra });
   if (status) setUi({ replay: status });
   return status;
+}
+
+/** Step mode of a demo: the presenter goes on. */
+export async function demoNext(c: Controller): Promise<void> {
+  await call(c, 'demo', { action: 'next' });
 }
 
 /** Copy text to the clipboard and say whether it worked (button label + screen reader). */

@@ -46,5 +46,7 @@ main(process.argv.slice(2)).then(
       console.error(`blockscope: ${(err as Error)?.stack ?? err}`);
       process.exitCode = 1;
     }
+    // Whatever was already started (a tailer, a listener) must not keep a failed command alive.
+    setTimeout(() => process.exit(), 500).unref();
   },
 );

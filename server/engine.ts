@@ -2,7 +2,7 @@
 // HTTP/WebSocket bridge and the Electron main process all talk to one Engine.
 
 import { Disk, type DiskSpec } from './disk.ts';
-import type { ReplayStatus, ServerPush } from './shared/types.ts';
+import type { DemoStatus, ReplayStatus, ServerPush } from './shared/types.ts';
 import { StructureService, type StructureServiceOptions } from './structure/service.ts';
 
 /** Playback control of replay mode (server/logs/replayer.ts). */
@@ -17,12 +17,21 @@ export interface ReplayControl {
   setSpeed(speed: number): void;
 }
 
+/** A demo running on this engine (server/demos/driver.ts). */
+export interface DemoControl {
+  status(): DemoStatus;
+  /** Step mode: the presenter asks for the next step. */
+  next(): void;
+}
+
 export class Engine {
   private _disks: Disk[] = [];
   /** The layout preset the disk set came from, if any (for presetCommands). */
   preset: string | null = null;
   /** Set in replay mode. */
   replay: ReplayControl | null = null;
+  /** Set while a demo runs. */
+  demo: DemoControl | null = null;
   /** Called after the disk set changes (preset applied, disks added/removed). */
   private changeListeners: Array<() => void> = [];
   /** What each block is (partitions, filesystems, RAID roles), kept current; null when turned off. */
@@ -91,8 +100,12 @@ export class Engine {
 
   private pushListeners: Array<(msg: ServerPush) => void> = [];
 
+  /** The demo caption now showing: a page that connects (or reloads) mid-demo gets it too. */
+  lastCaption: Extract<ServerPush, { event: 'caption' }> | null = null;
+
   /** Broadcast a message to every UI (demo captions, status lines). */
   push(msg: ServerPush): void {
+    if (msg.event === 'caption') this.lastCaption = msg.text || msg.phase === 'done' ? msg : null;
     for (const l of this.pushListeners) l(msg);
   }
 

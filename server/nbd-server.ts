@@ -1,9 +1,11 @@
 // The NBD listener for one disk: TCP on 127.0.0.1 by default and/or a Unix socket (mode 0600).
-// Each accepted socket becomes a Connection; connections are numbered from 1 per disk.
+// Each accepted socket becomes a Connection; connections are numbered from 1 per disk. With TLS
+// (--tls=on|require) the URIs are nbds:// / nbds+unix://, as libnbd spells them.
 
 import { chmod, unlink } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
 import { Connection } from './connection/connection.ts';
+import type { TlsServerConfig } from './connection/tls.ts';
 import type { EventBus } from './events/event-bus.ts';
 import type { FilterChain } from './filters/filter.ts';
 
@@ -16,10 +18,22 @@ export interface NbdServerOptions {
   tcp?: { host: string; port: number };
   unixSocket?: string;
   description?: string;
+  /** Loaded TLS credentials, or null/absent for --tls=off. */
+  tls?: TlsServerConfig | null;
+  /** Drop clients still negotiating after this long (default 30 s; 0 = never). */
+  handshakeTimeoutMs?: number;
+  /** Refuse structured replies (nbdkit's --no-sr, for testing clients' simple-reply paths). */
+  noStructuredReplies?: boolean;
 }
 
 /** How long a clean shutdown waits for in-flight requests before failing them. */
 const SHUTDOWN_GRACE_MS = 2000;
+/**
+ * Default handshake limit. nbdkit has none (only its option caps); qemu-nbd's --handshake-limit
+ * is 10 s. 30 s leaves room for a person typing in nbdsh's option mode, and still closes the
+ * idle sockets a hostile peer opens by the hundred.
+ */
+export const DEFAULT_HANDSHAKE_TIMEOUT_MS = 30_000;
 
 export class NbdServer {
   /** One NBD URI per listening endpoint (nbd://127.0.0.1:10809 and/or nbd+unix:///?socket=...). */
@@ -39,6 +53,7 @@ export class NbdServer {
   async listen(): Promise<void> {
     const { tcp, unixSocket, exportName } = this.options;
     const exportPath = exportName ? `/${encodeURIComponent(exportName)}` : '';
+    const scheme = this.options.tls ? 'nbds' : 'nbd';
     if (tcp) {
       const server = this.makeServer();
       await new Promise<void>((resolve, reject) => {
@@ -51,7 +66,7 @@ export class NbdServer {
       const addr = server.address();
       this.port = typeof addr === 'object' && addr ? addr.port : tcp.port;
       const host = tcp.host.includes(':') ? `[${tcp.host}]` : tcp.host;
-      this.uris.push(`nbd://${host}:${this.port}${exportPath}`);
+      this.uris.push(`${scheme}://${host}:${this.port}${exportPath}`);
       this.servers.push(server);
     }
     if (unixSocket) {
@@ -71,7 +86,7 @@ export class NbdServer {
         process.umask(oldMask);
       }
       await chmod(unixSocket, 0o600);
-      this.uris.push(`nbd+unix://${exportPath || '/'}?socket=${unixSocket}`);
+      this.uris.push(`${scheme}+unix://${exportPath || '/'}?socket=${unixSocket}`);
       this.servers.push(server);
     }
     if (!this.servers.length)
@@ -97,6 +112,9 @@ export class NbdServer {
       exportName: o.exportName,
       description: o.description ?? `Blockscope disk ${o.diskNumber}`,
       readonly: o.readonly,
+      tls: o.tls ?? null,
+      handshakeTimeoutMs: o.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS,
+      structuredReplies: !o.noStructuredReplies,
       onClose: (c) => this.connections.delete(c),
     });
     this.connections.add(conn);

@@ -2,7 +2,9 @@
 // turn them into an array (guestfish + mdadm lines with the URIs filled in).
 
 import { join } from 'node:path';
+import type { TlsSettings } from './connection/tls.ts';
 import type { DiskSpec } from './disk.ts';
+import { libnbdUri, qemuCanReadPsk, qemuImage, qemuTlsObject } from './tls-client-args.ts';
 import type { PresetName } from './shared/types.ts';
 
 export const PRESETS: Record<PresetName, { disks: number; title: string }> = {
@@ -24,6 +26,12 @@ export interface ListenOptions {
   port: number | null;
   /** Directory for Unix sockets (disk%d.sock), or null. */
   unixDir: string | null;
+  /** serve --tls…: every disk of the preset gets the same credentials. */
+  tls?: TlsSettings;
+  /** serve --handshake-timeout, in ms. */
+  handshakeTimeoutMs?: number;
+  /** serve --no-sr. */
+  noStructuredReplies?: boolean;
 }
 
 export interface PresetOptions extends ListenOptions {
@@ -57,6 +65,9 @@ export function presetSpecs(name: PresetName, o: PresetOptions): DiskSpec[] {
       filters,
       tcp: o.port === null ? undefined : { host: o.host, port: o.port === 0 ? 0 : o.port + i },
       unixSocket: o.unixDir ? join(o.unixDir, `disk${d}.sock`) : undefined,
+      ...(o.tls ? { tls: o.tls } : {}),
+      ...(o.handshakeTimeoutMs !== undefined ? { handshakeTimeoutMs: o.handshakeTimeoutMs } : {}),
+      ...(o.noStructuredReplies ? { noStructuredReplies: true } : {}),
     };
   });
 }
@@ -69,11 +80,15 @@ function guestfishDrive(uri: string): string {
   return `add-drive "" protocol:nbd server:unix:${unix?.[1] ?? '?'} format:raw discard:enable`;
 }
 
+/** Shell-quote one argument when it needs it. */
+const q = (a: string) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`);
+
 /**
- * The commands to build the preset's array from a client, URIs filled in. The guestfish line
- * is one command list: every item after the first (each add-drive too) starts with ':'.
+ * The commands to build the preset's array from a client, URIs (and TLS credentials) filled in.
+ * The guestfish line is one command list: every item after the first (each add-drive too)
+ * starts with ':'.
  */
-export function presetCommands(name: PresetName | null, uris: string[]): string[] {
+export function presetCommands(name: PresetName | null, uris: string[], tls?: TlsSettings): string[] {
   const cmds: string[] = [];
   if (!uris.length) return cmds;
   const env = 'export LIBGUESTFS_BACKEND=direct LIBGUESTFS_BACKEND_SETTINGS=force_tcg   # where KVM hangs';
@@ -89,6 +104,15 @@ export function presetCommands(name: PresetName | null, uris: string[]): string[
   if (name === 'raid6' && uris.length >= 4) array = md('raid6', uris.length - 1, 1);
   if (name === 'raid10' && uris.length >= 4) array = md('raid10', uris.length, 0);
   cmds.push(env);
+  if (tls && tls.mode !== 'off') {
+    cmds.push(
+      tls.mode === 'require'
+        ? '# guestfish cannot pass TLS credentials to qemu: it cannot reach disks started with --tls=require'
+        : '# guestfish cannot pass TLS credentials: it connects in plaintext (allowed by --tls=on)',
+    );
+    if (!qemuCanReadPsk(tls))
+      cmds.push('# qemu reads PSKs only from a file named keys.psk: copy the --tls-psk file to one');
+  }
   if (array) {
     cmds.push(
       [
@@ -108,7 +132,10 @@ export function presetCommands(name: PresetName | null, uris: string[]): string[
       ),
     );
   }
-  for (const u of uris) cmds.push(`qemu-io -f raw '${u}' -c 'write -P 0xab 0 1M' -c 'read -P 0xab 0 1M'`);
-  cmds.push(`nbdinfo --map '${uris[0]}'`);
+  for (const u of uris) {
+    const image = [...qemuTlsObject(tls), ...qemuImage(u, tls)].map(q).join(' ');
+    cmds.push(`qemu-io ${image} -c 'write -P 0xab 0 1M' -c 'read -P 0xab 0 1M'`);
+  }
+  cmds.push(`nbdinfo --map '${libnbdUri(uris[0], tls)}'`);
   return cmds;
 }

@@ -1,12 +1,19 @@
 // `npm run demo -- single|raid5`: run a classic demo with real Linux I/O (guestfish) against
 // Blockscope's disks, narrated on screen. Options:
-//   --delay MS       delay filter on reads and writes (default 40: slow enough to follow)
-//   --headless       start at once (no wait for a page) and stop when done
-//   --keep-open      with --headless: still serve until Ctrl-C when done
-//   --wait-viewer    with --headless: still wait for a page to connect before starting
-//   --linger MS      with --headless: keep serving MS ms after the end (for a last look)
-//   --report FILE    write the per-step report (JSON)
+//   --delay MS         delay filter on reads and writes (default 40: slow enough to follow)
+//   --port P           NBD ports P, P+1, … (fixed URIs for a presenter; default: any free ports)
+//   --api P            the UI and control API on port P (a fixed URL; default: any free port)
+//   --step             wait between steps for the presenter: N, PageDown or → in the page,
+//                      a click on Next, Enter in this terminal, or POST /api/demo {"action":"next"}
+//   --min-caption MS   keep each caption up at least MS ms (default: reading time; 0: off)
+//   --present, --palette NAME, --flash MS   UI settings for the printed URL
+//   --headless         start at once (no wait for a page) and stop when done
+//   --keep-open        with --headless: still serve until Ctrl-C when done
+//   --wait-viewer      with --headless: still wait for a page to connect before starting
+//   --linger MS        with --headless: keep serving MS ms after the end (for a last look)
+//   --report FILE      write the per-step report (JSON)
 import { writeFileSync } from 'node:fs';
+import { CliError, UI_OPTIONS, intOption, one, parseArgs, uiQuery } from '../../server/cli/args.ts';
 import { DEMOS } from '../../server/demos/demos.ts';
 import { kernelNbdClient, runDemo, type DemoReport } from '../../server/demos/driver.ts';
 
@@ -20,28 +27,52 @@ function diagnose(r: DemoReport): string {
 }
 
 async function main(argv: string[]): Promise<number> {
-  const name = argv.find((a) => !a.startsWith('--') && !/^\d+$/.test(a)) ?? '';
+  const args = parseArgs(argv, {
+    values: ['--delay', '--port', '--api', '--min-caption', '--linger', '--report', ...UI_OPTIONS.values],
+    flags: ['--headless', '--keep-open', '--wait-viewer', '--step', ...UI_OPTIONS.flags],
+  });
+  const name = args.positional[0] ?? '';
   const demo = DEMOS[name as keyof typeof DEMOS];
-  if (!demo) {
+  if (!demo || args.positional.length > 1) {
     console.error(`blockscope demo: choose one of: ${Object.keys(DEMOS).join(', ')} (npm run demo -- raid5)`);
     return 2;
   }
-  const opt = (k: string) => (argv.includes(k) ? argv[argv.indexOf(k) + 1] : undefined);
-  const delayMs = Number(opt('--delay') ?? 40);
-  if (!Number.isInteger(delayMs) || delayMs < 0) {
-    console.error('blockscope demo: --delay takes milliseconds (e.g. 40)');
-    return 2;
-  }
-  const headless = argv.includes('--headless');
+  const opt = (k: string) => one(args, k);
+  const delayMs = intOption(args, '--delay', 0, 600_000) ?? 40;
+  const port = intOption(args, '--port', 0, 65535 - demo.disks);
+  const apiPort = intOption(args, '--api', 0, 65535);
+  const minText = opt('--min-caption') ?? 'auto';
+  if (minText !== 'auto' && !/^\d+$/.test(minText))
+    throw new CliError(`--min-caption: expected milliseconds or auto, got '${minText}'`);
+  const minCaptionMs = minText === 'auto' ? 'auto' : Number(minText);
+  const stepMode = args.flags.has('--step');
+  const query = uiQuery(args);
+  const headless = args.flags.has('--headless');
   console.log(`${demo.title} — ${demo.disks} disk(s), delay ${delayMs} ms`);
   const k = kernelNbdClient();
   console.log(
     `kernel NBD client: ${k.usable ? `available (${k.why})` : `not usable here: ${k.why}`}; the demo drives the disks with guestfish`,
   );
-  const run = await runDemo(demo, {
+  // Step mode: Enter in this terminal goes on too.
+  let advance: (() => void) | null = null;
+  const onEnter = () => advance?.();
+  if (stepMode && process.stdin.isTTY) process.stdin.on('data', onEnter);
+  const demoRun = await runDemo(demo, {
     delayMs,
-    waitForViewer: !headless || argv.includes('--wait-viewer'),
-    onReady: (ui, uris) => {
+    port,
+    apiPort,
+    stepMode,
+    minCaptionMs,
+    query,
+    waitForViewer: !headless || args.flags.has('--wait-viewer'),
+    onWaiting: (next, total) =>
+      console.log(
+        next > total
+          ? '\nLast step done: N / → in the page, or Enter here, for the summary'
+          : `\nWaiting for the presenter: N / → in the page, or Enter here, for step ${next}/${total}`,
+      ),
+    onReady: (ui, uris, next) => {
+      advance = next;
       uris.forEach((u, i) => console.log(`disk${i + 1} ${u}`));
       console.log(`ui ${ui}`);
       if (!headless) console.log('Open the URL above: the demo starts when the page is connected.');
@@ -49,7 +80,9 @@ async function main(argv: string[]): Promise<number> {
     onStep: (step, total, title, text) => console.log(`\nSTEP ${step}/${total} ${title}: ${text}`),
     onOutput: (line) => line.trim() && console.log(`  | ${line}`),
   });
-  const r = run.report;
+  process.stdin.off('data', onEnter);
+  process.stdin.pause();
+  const r = demoRun.report;
   console.log(`\n${r.ok ? 'demo finished' : `guestfish failed (exit ${r.exitCode})`} in ${r.seconds.toFixed(1)} s`);
   for (const s of r.steps)
     console.log(`  ${String(s.step).padStart(2)}. ${s.title.padEnd(24)} ${s.seconds.toFixed(1)} s`);
@@ -58,14 +91,14 @@ async function main(argv: string[]): Promise<number> {
   if (report) writeFileSync(report, JSON.stringify(r, null, 2));
   const linger = Number(opt('--linger') ?? 0);
   if (headless && linger > 0) await new Promise((res) => setTimeout(res, linger));
-  if (!headless || argv.includes('--keep-open')) {
+  if (!headless || args.flags.has('--keep-open')) {
     console.log('The disks stay up so the picture can be explored; Ctrl-C to stop.');
     await new Promise<void>((res) => {
       process.once('SIGINT', () => res());
       process.once('SIGTERM', () => res());
     });
   }
-  await run.close();
+  await demoRun.close();
   return r.ok ? 0 : 1;
 }
 
@@ -73,6 +106,6 @@ main(process.argv.slice(2)).then(
   (c) => process.exit(c),
   (e) => {
     console.error(`blockscope demo: ${e.message}`);
-    process.exit(1);
+    process.exit(e instanceof CliError ? 2 : 1);
   },
 );

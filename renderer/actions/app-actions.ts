@@ -56,6 +56,19 @@ export const APP_ACTIONS: A[] = [
     },
   },
   {
+    name: 'hold',
+    label: (s) => (s.disks.some((d) => d.held) ? 'Release I/O' : 'Hold I/O'),
+    description: 'Hold I/O: stall every request in the engine (clients wait, requests show in flight) until released',
+    keys: ['h'],
+    available: (s) => sourceMode(s) === 'server',
+    pressed: (s) => s.disks.some((d) => d.held),
+    async perform({ c, s }) {
+      const on = !s.disks.some((d) => d.held);
+      await engine.setHold(c, on);
+      say(on ? 'I/O held: requests wait until released' : 'I/O released');
+    },
+  },
+  {
     name: 'clearAll',
     label: 'Clear',
     description: 'Clear the picture and counters of every disk (the data stays)',
@@ -134,6 +147,14 @@ export const APP_ACTIONS: A[] = [
     description: 'The client commands that build this layout (guestfish, qemu-io, nbdinfo), URIs filled in',
     available: (s) => sourceMode(s) === 'server',
     perform: ({ c }) => engine.showCommands(c),
+  },
+  {
+    name: 'nextStep',
+    label: (s) => (s.caption && s.caption.step >= s.caption.total ? 'Finish' : 'Next step'),
+    description: 'Demo in step mode: go on to the next step (presenter remotes send PageDown or →)',
+    keys: ['n', 'PageDown', 'ArrowRight'],
+    available: (s) => s.caption?.phase === 'waiting',
+    perform: ({ c }) => engine.demoNext(c),
   },
   {
     name: 'help',

@@ -41,7 +41,7 @@ export class ActionRegistry<C> {
   register(a: Action<C>): void {
     if (this.actions.has(a.name)) throw new Error(`action '${a.name}' registered twice`);
     for (const k of a.keys ?? []) {
-      const other = [...this.actions.values()].find((x) => x.keys?.some((y) => sameKey(x, y, k)));
+      const other = [...this.actions.values()].find((x) => x.keys?.some((y) => keyMatches(y, k)));
       if (other) throw new Error(`key '${k}' of '${a.name}' is taken by '${other.name}'`);
     }
     this.actions.set(a.name, a);
@@ -95,10 +95,6 @@ export class ActionRegistry<C> {
 
 function keyMatches(declared: string, pressed: string): boolean {
   return declared.length === 1 ? declared.toLowerCase() === pressed.toLowerCase() : declared === pressed;
-}
-
-function sameKey(_a: Action<unknown>, x: string, y: string): boolean {
-  return keyMatches(x, y);
 }
 
 /** "Space", "P" … as shown on buttons and in the help. */

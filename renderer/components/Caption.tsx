@@ -1,7 +1,6 @@
 import { useEffect, useRef } from 'react';
 import { setUi, useUi } from '../store/store.ts';
 import { ActionButton } from './ActionButton.tsx';
-import { useActions } from './context.ts';
 
 /**
  * Demo narration: the step now running, what the guest printed for it (its own evidence:
@@ -11,7 +10,6 @@ import { useActions } from './context.ts';
 export function Caption() {
   const caption = useUi((s) => s.caption);
   const evidence = useRef<HTMLPreElement>(null);
-  const actions = useActions();
   useEffect(() => {
     const el = evidence.current;
     if (el) el.scrollTop = el.scrollHeight;
@@ -33,17 +31,15 @@ export function Caption() {
             </span>
           )}
           <strong>{caption.title}</strong>
-          {caption.phase === 'waiting' && <span className="caption-wait">waiting for the presenter</span>}
+          {caption.phase === 'waiting' && <span className="caption-wait">step done · N, → or Next to go on</span>}
         </div>
         <p>{caption.text}</p>
       </div>
-      {caption.evidence ? (
-        <pre className="evidence" ref={evidence} aria-label="what the guest printed" tabIndex={0}>
-          {caption.evidence}
-        </pre>
-      ) : null}
+      <pre className="evidence" ref={evidence} aria-label="what the guest printed" tabIndex={0}>
+        {caption.evidence || (done ? '' : '(the guest has printed nothing for this step yet)')}
+      </pre>
       <div className="caption-buttons">
-        {caption.phase === 'waiting' && actions.has('nextStep') && <ActionButton name="nextStep" />}
+        {caption.phase === 'waiting' && <ActionButton name="nextStep" />}
         {done && (
           <button type="button" onClick={() => setUi({ caption: null })} aria-label="close the demo summary">
             Close

@@ -3,6 +3,7 @@ import type { DiskInfo } from '../../server/shared/types.ts';
 import { CHROME, type DiskPlacement } from '../grid/layout.ts';
 import { ActionButton } from './ActionButton.tsx';
 import { useActions } from './context.ts';
+import { useUi } from '../store/store.ts';
 import { DelaySliders } from './DelaySliders.tsx';
 import { CompactCounters, CounterTable, LatencyLine, StateTotals } from './DiskStats.tsx';
 import { humanBig, scaleLabel } from './format.ts';
@@ -12,28 +13,63 @@ import { GridSlot } from './GridSlot.tsx';
 export function DiskSource({ disk }: { disk: DiskInfo }) {
   if (disk.mode === 'server') {
     const uri = disk.uris[0] ?? '';
+    const up = disk.upstream;
     return (
       <div className="source">
-        <code title={uri}>{uri || 'no listener'}</code>
+        <code title={up ? `${uri}, a proxy for ${up.uri}` : uri}>{uri || 'no listener'}</code>
         <ActionButton name="copyUri" disk={disk.number} className="small" />
+        {up && (
+          <span className={`upstream upstream-${up.state}`} title={up.message ?? `proxy for ${up.uri}`}>
+            → {up.state === 'connected' ? up.uri : `${up.uri} ${up.state}`}
+          </span>
+        )}
       </div>
     );
   }
   const verb = disk.mode === 'attach' ? 'follows' : 'replays';
+  const title = `${verb} ${disk.logfile ?? 'a log file'}${disk.errorFile ? `; the Error toggle creates ${disk.errorFile}` : ''}`;
   return (
-    <div className="source">
+    <div className="source" title={title}>
       <span className="muted">{verb}</span>
-      <code title={disk.logfile ?? ''}>{disk.logfile ?? 'a log file'}</code>
+      <code data-testid={`source-${disk.number}`}>{disk.logfile ?? 'a log file'}</code>
+      {disk.unparsedLines ? (
+        <span className="bad" title={disk.lastUnparsed} data-testid={`unparsed-${disk.number}`}>
+          {disk.unparsedLines} unreadable line{disk.unparsedLines === 1 ? '' : 's'}
+        </span>
+      ) : null}
     </div>
+  );
+}
+
+/** The disk's name; a click shows it large (the same as its number key). */
+function DiskName({ n }: { n: number }) {
+  const actions = useActions();
+  const label = useUi((s) => (actions.isAvailable('enlarge', n) ? actions.label(actions.get('enlarge'), s, n) : ''));
+  if (!label) return <span className="disk-name">Disk {n}</span>;
+  return (
+    <button
+      type="button"
+      className="disk-name title-button"
+      onClick={() => actions.run('enlarge', n)}
+      title={`${label} (key ${n})`}
+      aria-label={`Disk ${n}: ${label.toLowerCase()}`}
+    >
+      Disk {n}
+    </button>
   );
 }
 
 export function DiskTitle({ disk, compact }: { disk: DiskInfo; compact?: boolean }) {
   return (
     <h2 className="disk-title">
-      <span className="disk-name">Disk {disk.number}</span>
+      <DiskName n={disk.number} />
       <small>{humanBig(disk.size)}</small>
       {disk.mode !== 'server' && !compact && <small className="badge">{disk.mode}</small>}
+      {disk.held && (
+        <strong className="badge held" title="Hold I/O: this disk's requests wait until released">
+          HELD
+        </strong>
+      )}
       {disk.errorsOn && (
         <strong className="badge failed" title="the Error toggle is on: every request on this disk fails">
           FAILED

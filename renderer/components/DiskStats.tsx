@@ -69,7 +69,15 @@ export function CounterTable({ disk }: { disk: DiskInfo }) {
             <td>{count(t[op].count)}</td>
             <td>{human(t[op].bytes)}</td>
             <td>{human(st?.bytesPerSec[op] ?? 0)}/s</td>
-            <td className={t[op].errors ? 'bad' : ''}>{count(t[op].errors)}</td>
+            <td className={t[op].errors ? 'bad' : ''}>
+              {count(t[op].errors)}
+              {t[op].cancelled ? (
+                <span className="muted" title="cancelled: the client went away before the answer (not failures)">
+                  {' '}
+                  +{count(t[op].cancelled)} cancelled
+                </span>
+              ) : null}
+            </td>
           </tr>
         ))}
       </tbody>
@@ -93,6 +101,7 @@ export function CompactCounters({ disk }: { disk: DiskInfo }) {
   const t = st?.totals ?? disk.counters;
   const rate = (st?.bytesPerSec.read ?? 0) + (st?.bytesPerSec.write ?? 0);
   const failed = Object.values(t).reduce((n, c) => n + c.errors, 0);
+  const cancelled = Object.values(t).reduce((n, c) => n + c.cancelled, 0);
   return (
     <div className="compact-counters" aria-label={`Disk ${disk.number} summary`}>
       <span title="write requests">W {count(t.write.count)}</span>
@@ -101,6 +110,9 @@ export function CompactCounters({ disk }: { disk: DiskInfo }) {
       <span className={failed ? 'bad' : ''} title="failed requests">
         {count(failed)} failed
       </span>
+      {cancelled > 0 && (
+        <span title="requests whose client went away before the answer">{count(cancelled)} cancelled</span>
+      )}
     </div>
   );
 }

@@ -1,11 +1,14 @@
 import { legendOf, PALETTES } from '../grid/palette.ts';
 import { useUi, type UiState } from '../store/store.ts';
 
+/** What the status pill says: is the picture live, paused, held, replaying? As "kind|text". */
 export function statusText(s: Pick<UiState, 'status' | 'paused' | 'replay' | 'disks'>): string {
-  if (s.status !== 'open') return s.status;
-  if (s.replay) return s.replay.playing ? 'replaying' : s.replay.finished ? 'replay finished' : 'replay paused';
-  if (s.paused) return 'view paused';
-  return 'live';
+  if (s.status !== 'open') return `${s.status}|${s.status}`;
+  if (s.replay)
+    return s.replay.playing ? 'live|replaying' : s.replay.finished ? 'paused|replay finished' : 'paused|replay paused';
+  const held = s.disks.some((d) => d.held);
+  if (s.paused) return held ? 'paused|view paused · I/O held' : 'paused|view paused';
+  return held ? 'held|I/O held' : 'live|live';
 }
 
 export function Legend() {
@@ -27,13 +30,13 @@ export function Legend() {
 }
 
 export function Footer() {
-  const text = useUi(statusText);
+  const [kind, text] = useUi(statusText).split('|');
   const message = useUi((s) => s.message);
   return (
     <footer className="footer">
       <Legend />
       {message && <span className={`message message-${message.level}`}>{message.text}</span>}
-      <span className={`status status-${text.replace(/ .*/, '')}`} data-testid="status" role="status">
+      <span className={`status status-${kind}`} data-testid="status" role="status">
         {text}
       </span>
     </footer>

@@ -57,7 +57,8 @@ export function GridSlot({ disk, slot, label }: { disk: DiskInfo; slot: Rect; la
       aria-roledescription="block grid"
       aria-label={label}
       data-testid={`slot-${n}`}
-      onFocus={() => c.moveCursor(n, 0, 0)}
+      // A keyboard cursor only for keyboard focus (a click focuses too, but points with the mouse).
+      onFocus={(e) => e.currentTarget.matches(':focus-visible') && c.moveCursor(n, 0, 0)}
       onBlur={() => c.setCursor(n, null)}
       onKeyDown={onKeyDown}
       onPointerMove={(e) => {

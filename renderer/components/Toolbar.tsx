@@ -114,6 +114,7 @@ export function Toolbar() {
       <span className="spacer" />
       <ActionButton name="structure" />
       <ActionButton name="pause" />
+      <ActionButton name="hold" />
       <ActionButton name="clearAll" />
       <FlashSlider />
       <PaletteSelect />
@@ -133,6 +134,7 @@ export function PresentStrip() {
       <span className="spacer" />
       <ActionButton name="structure" />
       <ActionButton name="pause" />
+      <ActionButton name="hold" />
       <ActionButton name="clearAll" />
       <PaletteSelect />
       <ActionButton name="presentation" />

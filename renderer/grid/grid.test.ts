@@ -8,7 +8,7 @@ import { displayGeometry } from './display-geometry.ts';
 import { PALETTES, mixColor, packColor, unpackColor } from './palette.ts';
 
 const counters = () =>
-  Object.fromEntries(OPS.map((op) => [op, { count: 0, bytes: 0, errors: 0 }])) as Record<Op, OpCounter>;
+  Object.fromEntries(OPS.map((op) => [op, { count: 0, bytes: 0, errors: 0, cancelled: 0 }])) as Record<Op, OpCounter>;
 const frame = (over: Partial<DiskFrame>): DiskFrame => ({
   disk: 1,
   full: null,

@@ -109,7 +109,7 @@ function arrange(rect: Rect, disks: LayoutInput['disks'], density: Density): Arr
 function arrangeAuto(rect: Rect, disks: LayoutInput['disks']): Arranged {
   const full = arrange(rect, disks, 'full');
   const compact = arrange(rect, disks, 'compact');
-  if (full.fits && full.area >= 0.6 * compact.area) return full;
+  if (full.fits && full.area >= 0.5 * compact.area) return full;
   return compact;
 }
 

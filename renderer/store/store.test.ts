@@ -6,8 +6,11 @@ import { RateWindow, computeRates } from './rates.ts';
 import { SETTINGS_KEY, loadSettings, saveSettings, type KeyValueStore } from './settings.ts';
 
 const counters = (write = 0, bytes = 0) => {
-  const c = Object.fromEntries(OPS.map((op) => [op, { count: 0, bytes: 0, errors: 0 }])) as Record<Op, OpCounter>;
-  c.write = { count: write, bytes, errors: 0 };
+  const c = Object.fromEntries(OPS.map((op) => [op, { count: 0, bytes: 0, errors: 0, cancelled: 0 }])) as Record<
+    Op,
+    OpCounter
+  >;
+  c.write = { count: write, bytes, errors: 0, cancelled: 0 };
   return c;
 };
 

@@ -1,7 +1,7 @@
 // Electron IPC transport: the preload's contextBridge API (window.blockscope).
 import type { ControlMethod, ControlMethods, ServerPush } from '../../server/shared/types.ts';
 import { Listeners, isServerPush, type ConnectionStatus, type PreloadApi, type Transport } from './transport.ts';
-import { WebSocketTransport } from './websocket.ts';
+import { WebSocketTransport, sessionSocketUrl } from './websocket.ts';
 
 export class IpcTransport implements Transport {
   readonly kind = 'ipc' as const;
@@ -27,9 +27,9 @@ export class IpcTransport implements Transport {
   }
 }
 
+/** Electron's preload when there is one (no token: IPC only reaches our own window), else the WebSocket of the server that served this page. */
 export function createTransport(): Transport {
   const api = (window as unknown as { blockscope?: PreloadApi }).blockscope;
   if (api) return new IpcTransport(api);
-  const proto = location.protocol === 'https:' ? 'wss:' : 'ws:';
-  return new WebSocketTransport(`${proto}//${location.host}/ws`);
+  return new WebSocketTransport(sessionSocketUrl(location));
 }

@@ -1,6 +1,21 @@
-// WebSocket transport: ws://<this page's host>/ws, reconnecting with backoff.
+// WebSocket transport: ws://<this page's host>/ws?token=…, reconnecting with backoff. The
+// session token comes from the page's own URL (the one `blockscope serve --ui` printed): the
+// server refuses the socket without it.
 import type { ControlMethod, ControlMethods, ControlResponse, ServerPush } from '../../server/shared/types.ts';
 import { Listeners, isServerPush, type ConnectionStatus, type Transport } from './transport.ts';
+
+/** The WebSocket URL for the page at `loc`, carrying the session token from its query (null when the page has none). */
+export function sessionSocketUrl(loc: Pick<Location, 'protocol' | 'host' | 'search'>): {
+  url: string;
+  token: string | null;
+} {
+  const proto = loc.protocol === 'https:' ? 'wss:' : 'ws:';
+  const token = new URLSearchParams(loc.search).get('token');
+  return { url: `${proto}//${loc.host}/ws${token ? `?token=${encodeURIComponent(token)}` : ''}`, token };
+}
+
+export const MISSING_TOKEN =
+  'This page was opened without its session token: open the full URL blockscope printed (…/?token=…).';
 
 export class WebSocketTransport implements Transport {
   readonly kind = 'websocket' as const;
@@ -13,7 +28,18 @@ export class WebSocketTransport implements Transport {
   private backoff = 250;
   private queue: string[] = [];
 
-  constructor(private readonly url: string) {
+  private readonly url: string;
+  /** Told to every push listener as it subscribes (the missing token). */
+  private notice: ServerPush | null = null;
+
+  constructor(target: { url: string; token: string | null }) {
+    this.url = target.url;
+    if (!target.token) {
+      // The server would refuse (401) every attempt: say why instead of retrying forever.
+      this.statuses.emit('closed');
+      this.notice = { event: 'status', level: 'error', message: MISSING_TOKEN };
+      return;
+    }
     this.connect();
   }
 
@@ -66,7 +92,9 @@ export class WebSocketTransport implements Transport {
     return this.batches.add(cb);
   }
   onPush(cb: (msg: ServerPush) => void) {
-    return this.pushes.add(cb);
+    const off = this.pushes.add(cb);
+    if (this.notice) cb(this.notice);
+    return off;
   }
   onStatus(cb: (s: ConnectionStatus) => void) {
     return this.statuses.add(cb);

@@ -41,9 +41,12 @@ function exec(cmd, args) {
   child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
 }
 
+// UI settings pass through: `npm start -- --present --palette projector`.
+const passThrough = process.argv.slice(2);
+
 if (decision.mode === 'electron') {
   if (decision.build) runOrExit(npx, ['electron-vite', 'build', '--config', 'electron.config.ts']);
-  exec(electronPath, ['.']);
+  exec(electronPath, ['.', ...passThrough]);
 } else {
   console.log(fallbackLine(decision.reason));
   if (decision.build) runOrExit(npm, ['run', 'build']);
@@ -53,6 +56,6 @@ if (decision.mode === 'electron') {
     '--preset',
     'single',
     '--ui',
-    ...process.argv.slice(2),
+    ...passThrough,
   ]);
 }

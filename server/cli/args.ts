@@ -2,6 +2,7 @@
 // boolean flags, and positional words. Anything unknown is an error (exit code 2).
 
 import { parseSize } from '../size.ts';
+import { UI_SETTINGS, settingsQuery, type UiSettings } from '../shared/ui-settings.ts';
 
 export class CliError extends Error {}
 
@@ -101,4 +102,29 @@ export function untilSignal(): Promise<void> {
     process.once('SIGINT', () => resolve());
     process.once('SIGTERM', () => resolve());
   });
+}
+
+/** The UI's settings as options of every command that can serve the UI (--palette, --present…). */
+export const UI_OPTIONS = {
+  values: UI_SETTINGS.filter((s) => !s.flag).map((s) => s.cli),
+  flags: UI_SETTINGS.filter((s) => s.flag).map((s) => s.cli),
+};
+
+export const UI_OPTIONS_HELP = UI_SETTINGS.map(
+  (s) => `  ${`${s.cli}${s.flag ? '' : ' ' + s.query.toUpperCase()}`.padEnd(19)}${s.help}`,
+).join('\n');
+
+/** `?palette=projector&present=1` from the options given ('' when none); bad values are CliErrors. */
+export function uiQuery(args: ParsedArgs): string {
+  const out: Record<string, unknown> = {};
+  for (const s of UI_SETTINGS) {
+    const v = s.flag ? (args.flags.has(s.cli) ? '1' : undefined) : one(args, s.cli);
+    if (v === undefined) continue;
+    try {
+      out[s.key] = s.parse(v);
+    } catch (err) {
+      throw new CliError(`${s.cli}: ${(err as Error).message.replace(/^[a-z]+: /, '')}`);
+    }
+  }
+  return settingsQuery(out as Partial<UiSettings>);
 }

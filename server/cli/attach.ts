@@ -3,14 +3,28 @@
 //   blockscope attach --size 64M /tmp/log
 //   blockscope attach --disks 5 --size 64M /tmp/log%d --error-file /tmp/error%d --ui
 
-import { existsSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, openSync, readSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Disk } from '../disk.ts';
 import { Engine } from '../engine.ts';
+import { flagRaised, lowerFlag, raiseFlag } from '../filters/flag-file.ts';
 import { LogCorrelator } from '../logs/correlator.ts';
-import { parseLine } from '../logs/parser.ts';
+import { LineSplitter } from '../logs/lines.ts';
+import { readLine, sizeFinding, type SizeFinding } from '../logs/parser.ts';
 import { LogTailer } from '../logs/tailer.ts';
-import { CliError, apiPortOption, intOption, one, parseArgs, sizeOption, untilSignal } from './args.ts';
+import { UnreadableLines } from '../logs/unreadable.ts';
+import {
+  CliError,
+  UI_OPTIONS,
+  UI_OPTIONS_HELP,
+  apiPortOption,
+  intOption,
+  one,
+  parseArgs,
+  sizeOption,
+  uiQuery,
+  untilSignal,
+} from './args.ts';
 import { startCliControl } from './control.ts';
 
 export const ATTACH_HELP = `usage: blockscope attach [--disks N] [--size SIZE] LOGFILE [--error-file PATH] [--ui] [--api PORT]
@@ -22,26 +36,47 @@ Watch nbdkit log files (nbdkit --filter=log … logfile=LOGFILE) and show every 
                      the Error toggle creates and removes it
   --from-end         ignore what the log already holds; show only new requests
   --api PORT, --ui   the control API / the UI (GET /api/disks works while attached)
+${UI_OPTIONS_HELP}
 `;
 
-/** The size from the first Connect line already in the log, if any. */
-function sizeFromLog(path: string): bigint | null {
+/** Most of a log read while looking for its first Connect line (nbdkit writes it near the top). */
+const SIZE_SCAN_BYTES = 64 << 20;
+
+/** The size from the first Connect line already in the log; null when there is none yet. */
+export function sizeFromLog(path: string): SizeFinding | null {
+  let fd: number;
   try {
-    for (const line of readFileSync(path, 'utf8').split('\n')) {
-      const l = parseLine(line);
-      if (l?.act === 'Connect' && l.fields.size) return BigInt(l.fields.size);
-    }
+    fd = openSync(path, 'r');
   } catch {
-    // not there yet
+    return null; // not there yet
   }
-  return null;
+  try {
+    const splitter = new LineSplitter();
+    const buf = Buffer.allocUnsafe(1 << 20);
+    let lineNo = 0;
+    for (let pos = 0; pos < SIZE_SCAN_BYTES;) {
+      const n = readSync(fd, buf, 0, buf.length, pos);
+      if (n <= 0) break;
+      pos += n;
+      const { lines, overlong } = splitter.push(buf.subarray(0, n));
+      lineNo += overlong;
+      for (const text of lines) {
+        const found = sizeFinding(text, ++lineNo);
+        if (found) return found;
+      }
+    }
+    return null;
+  } finally {
+    closeSync(fd);
+  }
 }
 
 export interface AttachedDisk {
   disk: Disk;
   tailer: LogTailer;
   correlator: LogCorrelator;
-  unparsed: number;
+  /** Lines that could not be read (also disk.unparsedLines). */
+  readonly unparsed: number;
 }
 
 /** Attach one disk to one log (used by the CLI and the tests). */
@@ -53,48 +88,58 @@ export async function attachDisk(
   errorFile: string | null,
   fromEnd = false,
 ): Promise<AttachedDisk> {
-  const disk = Disk.external(n, size, 'attach');
+  const disk = Disk.external(n, size, 'attach', resolve(logPath));
   const correlator = new LogCorrelator(n, disk.bus, 'arrival');
-  const a: AttachedDisk = { disk, tailer: null as unknown as LogTailer, correlator, unparsed: 0 };
+  const unreadable = new UnreadableLines(disk, logPath);
   if (errorFile) {
+    // Fixed here, at start; the toggle only creates/removes it as an empty flag file (flag-file.ts).
     const file = resolve(errorFile);
-    disk.errorToggle = (on) => {
-      if (on) writeFileSync(file, '');
-      else if (existsSync(file)) unlinkSync(file);
-    };
-    disk.errorToggleState = () => existsSync(file);
+    disk.errorToggle = (on) => (on ? raiseFlag : lowerFlag)(file);
+    disk.errorToggleState = () => flagRaised(file);
+    disk.errorFile = file;
   }
-  a.tailer = new LogTailer(
+  let lineNo = 0;
+  const tailer = new LogTailer(
     logPath,
     {
       onLines(lines) {
-        for (const line of lines) {
-          if (!line) continue;
-          const l = parseLine(line);
-          if (l) correlator.feed(l);
-          else {
-            a.unparsed++;
-            disk.unparsedLines = a.unparsed;
-          }
+        for (const text of lines) {
+          lineNo++;
+          if (!text) continue;
+          const r = readLine(text);
+          if (r.line) correlator.feed(r.line);
+          else unreadable.note(lineNo, r.why);
         }
+      },
+      onOverlong(count) {
+        for (let i = 0; i < count; i++) unreadable.overlong(++lineNo);
       },
       onRestart() {
         // logappend=false: nbdkit started again, so the picture starts again.
         correlator.reset();
         disk.stats.clear();
+        unreadable.reset();
+        lineNo = 0;
       },
     },
     fromEnd,
   );
   engine.addExternal([disk]);
-  await a.tailer.start();
-  return a;
+  await tailer.start();
+  return {
+    disk,
+    tailer,
+    correlator,
+    get unparsed() {
+      return disk.unparsedLines ?? 0;
+    },
+  };
 }
 
 export async function main(argv: string[]): Promise<number> {
   const args = parseArgs(argv, {
-    values: ['--disks', '--size', '--error-file', '--api'],
-    flags: ['--ui', '--help', '--from-end'],
+    values: ['--disks', '--size', '--error-file', '--api', ...UI_OPTIONS.values],
+    flags: ['--ui', '--help', '--from-end', ...UI_OPTIONS.flags],
     aliases: { '-h': '--help' },
   });
   if (args.flags.has('--help')) {
@@ -106,23 +151,26 @@ export async function main(argv: string[]): Promise<number> {
   const pattern = args.positional[0];
   if (disks > 1 && !pattern.includes('%d')) throw new CliError('with --disks N, LOGFILE needs %d (e.g. /tmp/log%d)');
   const size = sizeOption(args, '--size') ?? null;
+  if (size === 0n) throw new CliError('--size: a disk needs a size above 0');
   const errorPattern = one(args, '--error-file') ?? null;
   const api = apiPortOption(args);
   const engine = new Engine();
   const attached: AttachedDisk[] = [];
   for (let n = 1; n <= disks; n++) {
     const log = resolve(pattern.replace(/%d/g, String(n)));
-    let diskSize = size ?? sizeFromLog(log);
-    while (diskSize === null) {
+    let found: SizeFinding | null = size === null ? sizeFromLog(log) : { size };
+    while (found === null) {
       console.error(`blockscope: waiting for ${log} to show its size (Connect line); or give --size`);
       await new Promise((r) => setTimeout(r, 1000));
-      diskSize = sizeFromLog(log);
+      found = sizeFromLog(log);
     }
+    if ('error' in found) throw new CliError(`${log}: ${found.error}; give --size`);
+    const diskSize = found.size;
     const errFile = errorPattern ? errorPattern.replace(/%d/g, String(n)) : null;
     attached.push(await attachDisk(engine, n, log, diskSize, errFile, args.flags.has('--from-end')));
     console.log(`disk${n} ${log}${errFile ? ` (error file ${resolve(errFile)})` : ''}`);
   }
-  const control = await startCliControl(engine, api, args.flags.has('--ui'));
+  const control = await startCliControl(engine, { port: api, ui: args.flags.has('--ui'), query: uiQuery(args) });
   await untilSignal();
   await control?.close();
   await Promise.all(attached.map((a) => a.tailer.close()));

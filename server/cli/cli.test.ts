@@ -134,3 +134,16 @@ test('captive mode passes $uri/$port and exits with the command status; bad flag
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /^blockscope: --size: could not parse size 'big'/);
 });
+
+test('replay --speed and --size: their real ranges, clear errors', async () => {
+  for (const [args, message] of [
+    [['--speed', '0'], /--speed: expected a number from 0.01 to 1000, got '0'/],
+    [['--speed', '1e400'], /--speed: expected a number from 0.01 to 1000/],
+    [['--speed', '5000'], /--speed: expected a number from 0.01 to 1000/],
+    [['--size', '0'], /--size: a disk needs a size above 0/],
+  ] as const) {
+    const r = await run(process.execPath, [cli, 'replay', '/nonexistent.log', ...args]);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, message);
+  }
+});

@@ -7,12 +7,16 @@ import { existsSync, mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { BACKEND_PARAMS, BACKENDS, SIZED_BY_SOURCE, type BackendName } from '../backends/index.ts';
+import { TLS_MODES, type TlsMode, type TlsSettings } from '../connection/tls.ts';
 import type { DiskSpec, FilterSpec } from '../disk.ts';
 import { Engine } from '../engine.ts';
 import { FILTERS, filterParamNames } from '../filters/index.ts';
 import { isPreset, presetSpecs, PRESETS, type PresetOptions } from '../presets.ts';
 import {
   CliError,
+  UI_OPTIONS,
+  UI_OPTIONS_HELP,
+  uiQuery,
   apiPortOption,
   intOption,
   one,
@@ -45,6 +49,13 @@ Listening (127.0.0.1 only unless told otherwise):
   --host ADDR          TCP address (default 127.0.0.1)
   --unix DIR           also a Unix socket per disk: DIR/disk%d.sock (mode 0600);
                        without --port, Unix sockets only
+  --handshake-timeout S  drop clients still negotiating after S seconds (default 30; 0 = never)
+  --no-sr              refuse structured replies (as nbdkit's testing switch)
+TLS (as nbdkit; URIs become nbds://):
+  --tls=off|on|require   off (default); on: clients may STARTTLS; require: only TLS clients
+  --tls-psk=FILE       pre-shared keys, psktool's username:hexkey lines (overrides certificates)
+  --tls-certificates=DIR  ca-cert.pem, server-cert.pem, server-key.pem
+  --tls-verify-peer    X.509: require a client certificate signed by ca-cert.pem
 Filters (first = nearest the client, as nbdkit's --filter):
   --filter=NAME        log | error | delay; parameters as bare key=value
   --disk N:key=value   a parameter for disk N only
@@ -52,9 +63,13 @@ Filters (first = nearest the client, as nbdkit's --filter):
 Control:
   --api PORT           HTTP control API on 127.0.0.1:PORT (0 = any)
   --ui                 also serve the UI (implies --api 0 unless given); prints its URL
+                       (builds the UI first if it is missing)
   --run 'CMD'          captive mode: run CMD with $uri $nbd $port $unixsocket ($uri1..$uriN),
                        then stop and exit with its status
   --no-structure       do not decode what the blocks are (partitions, filesystems, RAID roles)
+
+UI (in the printed URL; the page remembers them):
+${UI_OPTIONS_HELP}
 
 Filter parameters:
 ${Object.entries(FILTERS)
@@ -77,8 +92,22 @@ const SPEC = {
     '--run',
     '--preset',
     '--delay',
+    '--handshake-timeout',
+    '--tls',
+    '--tls-psk',
+    '--tls-certificates',
+    ...UI_OPTIONS.values,
   ],
-  flags: ['--readonly', '--writable', '--ui', '--help', '--no-structure'],
+  flags: [
+    '--readonly',
+    '--writable',
+    '--ui',
+    '--help',
+    '--no-structure',
+    '--tls-verify-peer',
+    '--no-sr',
+    ...UI_OPTIONS.flags,
+  ],
   aliases: { '-r': '--readonly', '-h': '--help' },
   repeat: ['--filter', '--disk'],
 };
@@ -95,6 +124,30 @@ interface ServeOptions {
   preset: string | null;
   /** Decode what the blocks are (off with --no-structure). */
   structure: boolean;
+  /** UI settings for the printed URL (`?present=1`). */
+  query: string;
+}
+
+/** --tls and its companions, checked for consistency; the files are read when the disks start. */
+function tlsOption(args: ParsedArgs): TlsSettings | undefined {
+  const mode = one(args, '--tls') ?? 'off';
+  if (!(TLS_MODES as readonly string[]).includes(mode))
+    throw new CliError(`--tls: expected off, on or require, got '${mode}'`);
+  const pskFile = one(args, '--tls-psk');
+  const certificatesDir = one(args, '--tls-certificates');
+  const verifyPeer = args.flags.has('--tls-verify-peer');
+  if (mode === 'off') {
+    if (pskFile || certificatesDir || verifyPeer)
+      throw new CliError('--tls-psk, --tls-certificates and --tls-verify-peer need --tls=on or --tls=require');
+    return undefined;
+  }
+  if (!pskFile && !certificatesDir) throw new CliError(`--tls=${mode} needs --tls-psk=FILE or --tls-certificates=DIR`);
+  return {
+    mode: mode as TlsMode,
+    pskFile: pskFile ? resolve(pskFile) : undefined,
+    certificatesDir: certificatesDir ? resolve(certificatesDir) : undefined,
+    verifyPeer,
+  };
 }
 
 /** Route every key=value to the filter (or backend) that declares it. */
@@ -165,6 +218,14 @@ export function parseServeArgs(argv: string[]): ServeOptions | 'help' {
   const api = apiPortOption(args);
   const run = one(args, '--run') ?? null;
   const preset = one(args, '--preset') ?? null;
+  const tls = tlsOption(args);
+  const handshakeTimeout = intOption(args, '--handshake-timeout', 0, 86400);
+  const connection = {
+    ...(tls ? { tls } : {}),
+    ...(handshakeTimeout !== undefined ? { handshakeTimeoutMs: handshakeTimeout * 1000 } : {}),
+    ...(args.flags.has('--no-sr') ? { noStructuredReplies: true } : {}),
+  };
+  const query = uiQuery(args);
   if (unixDir) mkdirSync(unixDir, { recursive: true, mode: 0o700 });
 
   if (preset) {
@@ -179,9 +240,17 @@ export function parseServeArgs(argv: string[]): ServeOptions | 'help' {
       throw new CliError('--preset sets the filters itself; drop --filter and key=value');
     const delayMs = intOption(args, '--delay', 0, 600000) ?? 40;
     const logDir = mkdtempSync(join(tmpdir(), 'blockscope-logs-'));
-    const presetDefaults = { size, delayMs, logDir, host, port, unixDir: unixDir ? resolve(unixDir) : null };
+    const presetDefaults = {
+      size,
+      delayMs,
+      logDir,
+      host,
+      port,
+      unixDir: unixDir ? resolve(unixDir) : null,
+      ...connection,
+    };
     const specs = presetSpecs(preset, presetDefaults);
-    return { specs, api, ui, run, preset, presetDefaults, structure: !args.flags.has('--no-structure') };
+    return { specs, api, ui, run, preset, presetDefaults, query, structure: !args.flags.has('--no-structure') };
   }
 
   if (images.length > 16) throw new CliError('at most 16 images (one disk each)');
@@ -209,12 +278,13 @@ export function parseServeArgs(argv: string[]): ServeOptions | 'help' {
       filters: r.filters as FilterSpec[],
       tcp: port === null ? undefined : { host, port: port === 0 ? 0 : port + i },
       unixSocket: unixDir ? resolve(unixDir, `disk${d}.sock`) : undefined,
+      ...connection,
     };
   });
   if (port !== null && port !== 0 && port + disks - 1 > 65535)
     throw new CliError('--port: not enough ports above it for every disk');
-  const presetDefaults = { size, host, port, unixDir: unixDir ? resolve(unixDir) : null };
-  return { specs, api, ui, run, preset, presetDefaults, structure: !args.flags.has('--no-structure') };
+  const presetDefaults = { size, host, port, unixDir: unixDir ? resolve(unixDir) : null, ...connection };
+  return { specs, api, ui, run, preset, presetDefaults, query, structure: !args.flags.has('--no-structure') };
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -232,7 +302,12 @@ export async function main(argv: string[]): Promise<number> {
   engine.preset = opts.preset;
   for (const d of engine.disks) console.log(`disk${d.number} ${d.server!.uris.join(' ')}`);
 
-  const control = await startCliControl(engine, opts.api, opts.ui, opts.presetDefaults);
+  const control = await startCliControl(engine, {
+    port: opts.api,
+    ui: opts.ui,
+    presetDefaults: opts.presetDefaults,
+    query: opts.query,
+  });
 
   let stopping = false;
   const stop = async () => {

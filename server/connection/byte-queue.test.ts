@@ -35,3 +35,17 @@ test('skip drops what is there, clear empties', () => {
   q.clear();
   assert.equal(q.length, 0);
 });
+
+test('takeInto fills a destination across chunks and stops at max or when empty', () => {
+  const q = new ByteQueue();
+  q.push(Buffer.from([1, 2, 3]));
+  q.push(Buffer.from([4, 5, 6]));
+  const dst = Buffer.alloc(8);
+  assert.equal(q.takeInto(dst, 1, 4), 4);
+  assert.deepEqual([...dst], [0, 1, 2, 3, 4, 0, 0, 0]);
+  assert.equal(q.length, 2);
+  assert.equal(q.takeInto(dst, 5, 10), 2); // only 2 left
+  assert.deepEqual([...dst], [0, 1, 2, 3, 4, 5, 6, 0]);
+  assert.equal(q.length, 0);
+  assert.equal(q.takeInto(dst, 7, 1), 0);
+});

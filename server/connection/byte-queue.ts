@@ -45,6 +45,24 @@ export class ByteQueue {
     return out;
   }
 
+  /**
+   * Move up to `max` queued bytes into `dst` at `pos` (a write payload filled as it arrives, so
+   * its bytes are held once, not queued and then joined). Returns how many were moved.
+   */
+  takeInto(dst: Buffer, pos: number, max: number): number {
+    let moved = 0;
+    while (moved < max && this.chunks.length) {
+      const c = this.chunks[0];
+      const k = Math.min(c.length, max - moved);
+      c.copy(dst, pos + moved, 0, k);
+      if (k === c.length) this.chunks.shift();
+      else this.chunks[0] = c.subarray(k);
+      moved += k;
+    }
+    this.length -= moved;
+    return moved;
+  }
+
   /** Drop up to n bytes; returns how many were dropped. */
   skip(n: number): number {
     let dropped = 0;

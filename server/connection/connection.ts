@@ -1,15 +1,22 @@
 // One NBD client on one disk: owns the socket and its lifecycle, runs the handshake
-// (negotiation.ts), then the transmission loop (transmission-loop.ts). Socket bytes go into a
-// ByteQueue that both phases take complete units from.
+// (negotiation.ts, with the TLS upgrade of tls.ts), then the transmission loop
+// (transmission-loop.ts). Socket bytes go into a ByteQueue that both phases take complete units
+// from. Every entry point from the socket is guarded: whatever a client sends, and whatever bug
+// it finds, ends at most this connection, never the process.
 
 import type { Socket } from 'node:net';
 import type { ConnectionInfo, RequestContext } from '../backends/backend.ts';
 import type { EventBus } from '../events/event-bus.ts';
 import type { FilterChain } from '../filters/filter.ts';
+import { MAX_OPTION_LENGTH } from '../protocol/constants.ts';
 import { BufferPool } from './buffer-pool.ts';
 import { ByteQueue } from './byte-queue.ts';
 import { negotiate, type NegotiationHost } from './negotiation.ts';
+import type { TlsServerConfig } from './tls.ts';
 import { TransmissionLoop } from './transmission-loop.ts';
+
+/** During the handshake the socket is paused once this much is queued (an option plus slack). */
+const HANDSHAKE_QUEUE_LIMIT = MAX_OPTION_LENGTH + 64 * 1024;
 
 export interface ConnectionOptions {
   socket: Socket;
@@ -20,6 +27,12 @@ export interface ConnectionOptions {
   exportName: string;
   description: string;
   readonly: boolean;
+  /** TLS credentials (--tls=on|require), or null for --tls=off. */
+  tls: TlsServerConfig | null;
+  /** A client still negotiating after this long is dropped; 0 = no limit. */
+  handshakeTimeoutMs: number;
+  /** False: refuse NBD_OPT_STRUCTURED_REPLY (nbdkit's --no-sr). */
+  structuredReplies: boolean;
   /** Called once when the connection is over (for the server's bookkeeping). */
   onClose: (conn: Connection) => void;
 }
@@ -28,7 +41,8 @@ type Phase = 'handshake' | 'transmission' | 'closed';
 
 export class Connection {
   readonly info: ConnectionInfo;
-  private readonly socket: Socket;
+  /** The client's socket; a TLSSocket over it after STARTTLS. */
+  private socket: Socket;
   private readonly queue = new ByteQueue();
   private readonly pool = new BufferPool();
   private readonly abort = new AbortController();
@@ -38,17 +52,24 @@ export class Connection {
   private waiter: (() => void) | null = null;
   private loop: TransmissionLoop | null = null;
   private prepared = false;
+  private handshakeTimer: NodeJS.Timeout | null = null;
   /** Settles when the filters' close hooks have run (the log filter's Disconnect line). */
   private closedHooks: Promise<void> = Promise.resolve();
+  private readonly onSocketData = (chunk: Buffer) => this.guard(() => this.onData(chunk));
+  private readonly onSocketEnd = () => this.guard(() => this.teardown());
 
   constructor(private readonly o: ConnectionOptions) {
     this.socket = o.socket;
     this.info = { id: o.id, exportName: o.exportName, readonly: o.readonly, tls: false };
     this.ctx = { connection: this.info, signal: this.abort.signal };
     this.socket.setNoDelay?.(true);
-    this.socket.on('data', (chunk: Buffer) => this.onData(chunk));
-    this.socket.on('error', () => this.teardown());
-    this.socket.on('close', () => this.teardown());
+    this.listen(this.socket);
+    if (o.handshakeTimeoutMs > 0) {
+      this.handshakeTimer = setTimeout(
+        () => this.drop(`handshake not finished after ${o.handshakeTimeoutMs / 1000} s`),
+        o.handshakeTimeoutMs,
+      );
+    }
     void this.handshake();
   }
 
@@ -57,8 +78,32 @@ export class Connection {
     return this.loop?.pending ?? 0;
   }
 
+  private listen(s: Socket): void {
+    s.on('data', this.onSocketData);
+    s.on('error', this.onSocketEnd);
+    s.on('close', this.onSocketEnd);
+  }
+
   private log(why: string): void {
     console.error(`blockscope: disk ${this.o.diskNumber}: connection ${this.o.id}: ${why}`);
+  }
+
+  /** Run a socket callback; an exception drops this connection (logged) instead of the process. */
+  private guard(fn: () => void): void {
+    try {
+      fn();
+    } catch (err) {
+      this.crash(err);
+    }
+  }
+
+  /** The last-resort guard: log the bug with its stack, drop only this client. */
+  private crash(err: unknown): void {
+    try {
+      this.drop(`internal error: ${(err as Error)?.stack ?? String(err)}`);
+    } catch {
+      this.socket.destroy();
+    }
   }
 
   /** Hard disconnect with a reason in the server log. */
@@ -66,15 +111,17 @@ export class Connection {
     if (this.phase === 'closed') return;
     this.log(`dropped: ${why}`);
     this.socket.destroy();
+    this.o.socket.destroy();
     this.teardown();
   }
 
-  /** Server shutdown: wait up to `graceMs` for in-flight requests, then abort the rest. */
+  /** Server shutdown: wait up to `graceMs` for running requests (not for unread replies), then abort the rest. */
   async shutdown(graceMs: number): Promise<void> {
     await this.loop?.waitDrained(graceMs);
     this.abort.abort();
     this.socket.end();
     this.socket.destroy();
+    this.o.socket.destroy();
     this.teardown();
     await this.closedHooks;
   }
@@ -82,6 +129,7 @@ export class Connection {
   private teardown(): void {
     if (this.phase === 'closed') return;
     this.phase = 'closed';
+    if (this.handshakeTimer) clearTimeout(this.handshakeTimer);
     this.abort.abort();
     this.queue.clear();
     this.waiter?.();
@@ -93,12 +141,18 @@ export class Connection {
     if (this.phase === 'closed') return;
     this.queue.push(chunk);
     if (this.phase === 'handshake') {
-      const w = this.waiter;
-      this.waiter = null;
-      w?.();
+      // Never hold more than one option's worth: the rest waits in the kernel.
+      if (this.queue.length >= HANDSHAKE_QUEUE_LIMIT) this.socket.pause();
+      this.wake();
     } else {
       this.loop!.pump();
     }
+  }
+
+  private wake(): void {
+    const w = this.waiter;
+    this.waiter = null;
+    w?.();
   }
 
   private async handshake(): Promise<void> {
@@ -107,6 +161,8 @@ export class Connection {
       const negotiated = await negotiate(this.negotiationHost());
       if (!negotiated || this.phase === 'closed') return;
       this.phase = 'transmission';
+      if (this.handshakeTimer) clearTimeout(this.handshakeTimer);
+      this.socket.resume();
       this.loop = new TransmissionLoop({
         socket: this.socket,
         queue: this.queue,
@@ -121,10 +177,11 @@ export class Connection {
         isOpen: () => this.phase === 'transmission',
         drop: (why) => this.drop(why),
         log: (why) => this.log(why),
+        crash: (err) => this.crash(err),
       });
       this.loop.pump();
     } catch (err) {
-      this.drop(`handshake failed: ${(err as Error).message}`);
+      this.crash(err);
     }
   }
 
@@ -135,7 +192,11 @@ export class Connection {
       exportName: this.o.exportName,
       description: this.o.description,
       readonly: this.o.readonly,
+      tlsMode: this.o.tls?.mode ?? 'off',
+      structuredReplies: this.o.structuredReplies,
       need: (n) => this.need(n),
+      skip: (n) => this.skip(n),
+      startTls: () => this.startTls(),
       send: (b) => {
         if (this.phase !== 'closed') this.socket.write(b);
       },
@@ -150,12 +211,52 @@ export class Connection {
     };
   }
 
-  /** Wait until n bytes are queued (handshake only: a few round trips, promises are fine). */
+  /** Wait for more bytes (handshake only: a few round trips, promises are fine). */
+  private async more(): Promise<void> {
+    this.socket.resume();
+    await new Promise<void>((resolve) => (this.waiter = resolve));
+  }
+
+  /** Wait until n (≤ HANDSHAKE_QUEUE_LIMIT) bytes are queued and take them. */
   private async need(n: number): Promise<Buffer | null> {
     while (this.queue.length < n) {
       if (this.phase === 'closed') return null;
-      await new Promise<void>((resolve) => (this.waiter = resolve));
+      await this.more();
     }
     return this.phase === 'closed' ? null : this.queue.take(n);
+  }
+
+  private async skip(n: number): Promise<boolean> {
+    let left = n - this.queue.skip(n);
+    while (left > 0) {
+      if (this.phase === 'closed') return false;
+      await this.more();
+      left -= this.queue.skip(left);
+    }
+    return this.phase !== 'closed';
+  }
+
+  /** STARTTLS was acknowledged: hand the socket to TLS and go on reading through it. */
+  private async startTls(): Promise<boolean> {
+    if (this.queue.length) {
+      this.drop('data sent after NBD_OPT_STARTTLS before the TLS handshake');
+      return false;
+    }
+    const raw = this.socket;
+    raw.off('data', this.onSocketData);
+    try {
+      const secure = await this.o.tls!.upgrade(raw);
+      if (this.phase === 'closed') {
+        secure.destroy();
+        return false;
+      }
+      this.socket = secure;
+      this.listen(secure);
+      this.info.tls = true;
+      return true;
+    } catch (err) {
+      this.drop(`TLS handshake failed: ${(err as Error)?.message ?? String(err)}`);
+      return false;
+    }
   }
 }

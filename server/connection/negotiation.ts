@@ -2,16 +2,18 @@
 // protocol-handshake-newstyle.c: greeting, client flags, then options until the client picks an
 // export (NBD_OPT_GO / NBD_OPT_EXPORT_NAME) or leaves (NBD_OPT_ABORT). The handshake is a few
 // round trips, so it is written with promises; the transmission phase (transmission-loop.ts)
-// is not.
+// is not. Bounded: at most MAX_OPTIONS options, option data over MAX_OPTION_LENGTH is skipped
+// unread (NBD_REP_ERR_TOO_BIG), MAX_HANDSHAKE_BYTES in all. TLS modes as the spec's NOTLS,
+// SELECTIVETLS (--tls=on: every export available either way) and FORCEDTLS (--tls=require).
 
 import type { ConnectionInfo, Next } from '../backends/backend.ts';
 import type { FilterChain } from '../filters/filter.ts';
 import {
-  BASE_ALLOCATION,
   BASE_ALLOCATION_ID,
   FLAG_C_FIXED_NEWSTYLE,
   FLAG_C_NO_ZEROES,
   INFO,
+  MAX_HANDSHAKE_BYTES,
   MAX_OPTION_LENGTH,
   MAX_OPTIONS,
   MAX_REQUEST_SIZE,
@@ -34,7 +36,9 @@ import {
   parseMetaContextRequest,
   parseOptionHeader,
 } from '../protocol/handshake.ts';
+import { matchMetaContexts } from '../protocol/meta-context.ts';
 import type { ExportState } from '../protocol/transmission.ts';
+import type { TlsMode } from './tls.ts';
 
 /** Advertised block sizes: byte-granular, 4 KiB preferred, the request-size limit as maximum. */
 const BLOCK_MIN = 1;
@@ -48,8 +52,16 @@ export interface NegotiationHost {
   readonly exportName: string;
   readonly description: string;
   readonly readonly: boolean;
+  /** off, on or require; `info.tls` says whether TLS is up. */
+  readonly tlsMode: TlsMode;
+  /** False when structured replies are switched off (--no-sr). */
+  readonly structuredReplies: boolean;
   /** Wait until n bytes are queued and take them; null once the connection is closed. */
   need(n: number): Promise<Buffer | null>;
+  /** Discard n bytes as they arrive, never holding them; false once the connection is closed. */
+  skip(n: number): Promise<boolean>;
+  /** Upgrade the socket to TLS (after the ACK was sent); false if it failed (connection dropped). */
+  startTls(): Promise<boolean>;
   send(b: Buffer): void;
   /** Hard disconnect with a reason in the server log. */
   drop(why: string): void;
@@ -67,6 +79,8 @@ export interface Negotiated {
 }
 
 type OptionOutcome = 'next' | 'go' | 'abort' | 'drop';
+type Reply = (type: number, payload?: Buffer) => void;
+type ErrorReply = (type: number, msg: string) => void;
 
 /** Run the handshake; null when the client left or was dropped before transmission. */
 export async function negotiate(host: NegotiationHost): Promise<Negotiated | null> {
@@ -96,6 +110,7 @@ class Negotiation {
     }
     this.noZeroes = (clientFlags & FLAG_C_NO_ZEROES) !== 0;
 
+    let bytes = 4;
     for (let count = 0; ; count++) {
       if (count >= MAX_OPTIONS) {
         h.drop(`too many options (more than ${MAX_OPTIONS})`);
@@ -108,9 +123,21 @@ class Negotiation {
         h.drop('bad option magic');
         return null;
       }
-      if (header.length > MAX_OPTION_LENGTH) {
-        h.drop(`option ${header.option} too long (${header.length} bytes)`);
+      bytes += 16 + header.length;
+      if (bytes > MAX_HANDSHAKE_BYTES) {
+        h.drop(`handshake longer than ${MAX_HANDSHAKE_BYTES} bytes`);
         return null;
+      }
+      if (header.length > MAX_OPTION_LENGTH) {
+        // NBD_OPT_EXPORT_NAME cannot be answered with an error: it ends the session.
+        if (header.option === OPT.EXPORT_NAME) {
+          h.drop(`export name of ${header.length} bytes`);
+          return null;
+        }
+        if (!(await h.skip(header.length))) return null;
+        const msg = `option data of ${header.length} bytes exceeds the ${MAX_OPTION_LENGTH}-byte limit`;
+        h.send(encodeErrorReply(header.option, REP.ERR_TOO_BIG, msg));
+        continue;
       }
       const data = await h.need(header.length);
       if (!data) return null;
@@ -162,18 +189,28 @@ class Negotiation {
   }
 
   private async handleOption(option: number, data: Buffer): Promise<OptionOutcome> {
-    const reply = (type: number, payload?: Buffer) => this.host.send(encodeOptionReply(option, type, payload));
-    const error = (type: number, msg: string) => this.host.send(encodeErrorReply(option, type, msg));
+    const reply: Reply = (type, payload) => this.host.send(encodeOptionReply(option, type, payload));
+    const error: ErrorReply = (type, msg) => this.host.send(encodeErrorReply(option, type, msg));
+    const h = this.host;
+    if (h.tlsMode === 'require' && !h.info.tls && option !== OPT.STARTTLS && option !== OPT.ABORT) {
+      // FORCEDTLS: everything but STARTTLS and ABORT is refused until TLS is up.
+      if (option === OPT.EXPORT_NAME) {
+        h.drop('NBD_OPT_EXPORT_NAME before STARTTLS (TLS is required)');
+        return 'drop';
+      }
+      error(REP.ERR_TLS_REQD, 'TLS is required: send NBD_OPT_STARTTLS first');
+      return 'next';
+    }
     try {
       switch (option) {
         case OPT.EXPORT_NAME: {
           const name = data.toString('utf8');
           if (!this.knownExport(name)) {
-            this.host.drop(`unknown export '${name}'`);
+            h.drop(`unknown export '${name}'`);
             return 'drop';
           }
           const s = await this.openExport();
-          this.host.send(encodeExportNameReply(s.size, s.eflags, this.noZeroes));
+          h.send(encodeExportNameReply(s.size, s.eflags, this.noZeroes));
           return 'go';
         }
         case OPT.ABORT:
@@ -182,19 +219,19 @@ class Negotiation {
         case OPT.LIST:
           if (data.length) error(REP.ERR_INVALID, 'NBD_OPT_LIST takes no data');
           else {
-            await this.host.chain.listExports(this.host.info);
-            reply(REP.SERVER, encodeServerReplyData(this.host.exportName));
+            await h.chain.listExports(h.info);
+            reply(REP.SERVER, encodeServerReplyData(h.exportName));
             reply(REP.ACK);
           }
           return 'next';
         case OPT.STARTTLS:
-          error(REP.ERR_POLICY, 'TLS is not supported by this server');
-          return 'next';
+          return await this.startTls(data, reply, error);
         case OPT.INFO:
         case OPT.GO:
           return await this.infoOrGo(option, data, reply, error); // await: its parse errors are caught below
         case OPT.STRUCTURED_REPLY:
-          if (data.length) error(REP.ERR_INVALID, 'NBD_OPT_STRUCTURED_REPLY takes no data');
+          if (!h.structuredReplies) error(REP.ERR_UNSUP, 'structured replies are switched off (--no-sr)');
+          else if (data.length) error(REP.ERR_INVALID, 'NBD_OPT_STRUCTURED_REPLY takes no data');
           else {
             this.structured = true;
             reply(REP.ACK);
@@ -216,12 +253,23 @@ class Negotiation {
     }
   }
 
-  private async infoOrGo(
-    option: number,
-    data: Buffer,
-    reply: (type: number, payload?: Buffer) => void,
-    error: (type: number, msg: string) => void,
-  ): Promise<OptionOutcome> {
+  private async startTls(data: Buffer, reply: Reply, error: ErrorReply): Promise<OptionOutcome> {
+    const h = this.host;
+    if (h.tlsMode === 'off') error(REP.ERR_POLICY, 'TLS is not enabled on this server (serve --tls=on|require)');
+    else if (data.length) error(REP.ERR_INVALID, 'NBD_OPT_STARTTLS takes no data');
+    else if (h.info.tls) error(REP.ERR_INVALID, 'TLS is already active');
+    else {
+      reply(REP.ACK);
+      if (!(await h.startTls())) return 'drop';
+      // The spec: nothing negotiated before STARTTLS survives it (CVE-2021-3716 in nbdkit).
+      this.structured = false;
+      this.metaContext = false;
+      this.state = null;
+    }
+    return 'next';
+  }
+
+  private async infoOrGo(option: number, data: Buffer, reply: Reply, error: ErrorReply): Promise<OptionOutcome> {
     const { name, requests } = parseInfoRequest(data);
     if (!this.knownExport(name)) {
       error(REP.ERR_UNKNOWN, `unknown export '${name}'`);
@@ -246,12 +294,7 @@ class Negotiation {
     return 'next';
   }
 
-  private metaContexts(
-    option: number,
-    data: Buffer,
-    reply: (type: number, payload?: Buffer) => void,
-    error: (type: number, msg: string) => void,
-  ): OptionOutcome {
+  private metaContexts(option: number, data: Buffer, reply: Reply, error: ErrorReply): OptionOutcome {
     const set = option === OPT.SET_META_CONTEXT;
     if (set && !this.structured) {
       error(REP.ERR_INVALID, 'structured replies must be negotiated first');
@@ -263,10 +306,11 @@ class Negotiation {
       error(REP.ERR_UNKNOWN, `unknown export '${name}'`);
       return 'next';
     }
-    const match = (!set && queries.length === 0) || queries.some((q) => q === BASE_ALLOCATION || q === 'base:');
-    if (match && this.top.canExtents()) {
-      reply(REP.META_CONTEXT, encodeMetaContextData(set ? BASE_ALLOCATION_ID : 0, BASE_ALLOCATION));
-      if (set) this.metaContext = true;
+    if (this.top.canExtents()) {
+      for (const context of matchMetaContexts(queries, !set)) {
+        reply(REP.META_CONTEXT, encodeMetaContextData(set ? BASE_ALLOCATION_ID : 0, context));
+        if (set) this.metaContext = true;
+      }
     }
     reply(REP.ACK);
     return 'next';

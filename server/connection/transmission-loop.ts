@@ -1,31 +1,30 @@
 // The transmission phase (NBD spec §Transmission), as nbdkit's protocol.c: parse each request
-// from the byte queue, validate it, run it through the filter stack, reply. Requests run
-// concurrently and reply out of order; in-flight work is capped per connection by pausing the
-// socket (pull-based, like aedes). Replies go out through one place that corks header and
-// payload together, never concatenating them.
+// from the byte queue, validate it, run it through the filter stack, reply (reply-writer.ts).
+// Requests run concurrently and reply out of order.
+//
+// Flow control, per connection, pull-based (like aedes): the socket is paused while too many
+// requests run, too many payload bytes are held (running requests plus read replies not yet
+// handed to the kernel), or too many reply bytes wait in the socket. A client that never reads
+// its replies therefore stops being read itself (as nbdkit), instead of growing our memory.
+// A write's payload is always read to its end before the socket pauses: a client blocked
+// sending it may not read replies until it is done, so pausing mid-payload could deadlock both.
 
 import type { Socket } from 'node:net';
-import { NbdError, type Extent, type Next, type RequestContext } from '../backends/backend.ts';
+import { NbdError, type Next, type RequestContext } from '../backends/backend.ts';
 import { monotonicUs, type EventBus } from '../events/event-bus.ts';
-import { BASE_ALLOCATION_ID, CMD, MAX_REQUEST_SIZE, REQUEST_HEADER_SIZE } from '../protocol/constants.ts';
-import {
-  encodeBlockStatus,
-  encodeOffsetDataHeader,
-  encodeSimpleReply,
-  encodeStructuredError,
-  parseRequestHeader,
-  validateRequest,
-  wireError,
-  type ExportState,
-  type RequestHeader,
-} from '../protocol/transmission.ts';
-import { CMD_FLAG, type Errno, type Op, type RequestEvent } from '../shared/types.ts';
+import { CMD, MAX_REQUEST_SIZE, REQUEST_HEADER_SIZE } from '../protocol/constants.ts';
+import { parseRequestHeader, validateRequest, type ExportState, type RequestHeader } from '../protocol/transmission.ts';
+import type { Errno, Op, RequestEvent } from '../shared/types.ts';
 import type { BufferPool } from './buffer-pool.ts';
 import type { ByteQueue } from './byte-queue.ts';
+import { ReplyWriter, type Result } from './reply-writer.ts';
 
-/** Per-connection caps: past either, the socket is paused until replies drain. */
+/** Requests running at once. */
 const MAX_IN_FLIGHT = 64;
-const MAX_IN_FLIGHT_BYTES = 64 * 1024 * 1024;
+/** Payload bytes held: requests running plus read data not yet flushed to the kernel. */
+const MAX_HELD_BYTES = 64 * 1024 * 1024;
+/** Reply bytes queued in the socket (small replies to a client that does not read them). */
+const MAX_UNSENT_BYTES = 4 * 1024 * 1024;
 
 const OP_OF_CMD: Record<number, Op> = {
   [CMD.READ]: 'read',
@@ -36,8 +35,6 @@ const OP_OF_CMD: Record<number, Op> = {
   [CMD.BLOCK_STATUS]: 'extents',
   [CMD.CACHE]: 'cache',
 };
-
-type Result = Buffer | Extent[] | null;
 
 /** What the connection lends the loop. */
 export interface TransmissionHost {
@@ -55,15 +52,26 @@ export interface TransmissionHost {
   isOpen(): boolean;
   drop(why: string): void;
   log(why: string): void;
+  /** Last-resort guard: an exception in one of our callbacks ends this connection only. */
+  crash(err: unknown): void;
+}
+
+/** A write whose payload is still arriving: filled in place as bytes come. */
+interface PartialWrite {
+  h: RequestHeader;
+  buf: Buffer;
+  filled: number;
 }
 
 export class TransmissionLoop {
-  private pendingWrite: RequestHeader | null = null;
+  private partial: PartialWrite | null = null;
   private discardBytes = 0;
   private discardHeader: RequestHeader | null = null;
   private inFlight = 0;
-  private inFlightBytes = 0;
+  private heldBytes = 0;
+  /** Over a limit: no new request is started (the socket pauses at the next request boundary). */
   private paused = false;
+  private socketPaused = false;
   private requestId = 0;
   /** The client sent NBD_CMD_DISC (nbdkit's log says so; the delay filter's close delay). */
   graceful = false;
@@ -71,9 +79,17 @@ export class TransmissionLoop {
   private closing = false;
   private drained: (() => void) | null = null;
   private readonly poolAlloc: (n: number) => Buffer;
+  private readonly replies: ReplyWriter;
 
   constructor(private readonly h: TransmissionHost) {
     this.poolAlloc = (n) => h.pool.get(n);
+    this.replies = new ReplyWriter(h.socket, h.structured, h.pool, (bytes) =>
+      this.guarded(() => {
+        this.heldBytes -= bytes;
+        this.maybeResume();
+      }),
+    );
+    h.socket.on('drain', () => this.guarded(() => this.maybeResume()));
   }
 
   /** Requests still running. */
@@ -81,7 +97,7 @@ export class TransmissionLoop {
     return this.inFlight;
   }
 
-  /** Resolves when no request is in flight (or after `graceMs`). */
+  /** Resolves when no request is running (or after `graceMs`). Unsent replies are not waited for. */
   waitDrained(graceMs: number): Promise<void> {
     this.closing = true;
     if (this.inFlight === 0) return Promise.resolve();
@@ -94,6 +110,14 @@ export class TransmissionLoop {
     });
   }
 
+  private guarded(fn: () => void): void {
+    try {
+      fn();
+    } catch (err) {
+      this.h.crash(err);
+    }
+  }
+
   /** Parse and start every complete request in the queue. */
   pump(): void {
     const { queue } = this.h;
@@ -103,14 +127,17 @@ export class TransmissionLoop {
         if (this.discardBytes > 0) return;
         const h = this.discardHeader!;
         this.discardHeader = null;
+        this.syncSocket();
         this.rejectOversize(h);
         continue;
       }
-      if (this.pendingWrite) {
-        const h = this.pendingWrite;
-        if (queue.length < h.length) return;
-        this.pendingWrite = null;
-        this.start(h, queue.take(h.length, this.poolAlloc));
+      if (this.partial) {
+        const p = this.partial;
+        p.filled += queue.takeInto(p.buf, p.filled, p.buf.length - p.filled);
+        if (p.filled < p.buf.length) return;
+        this.partial = null;
+        this.syncSocket();
+        this.start(p.h, p.buf);
         continue;
       }
       if (this.paused || this.closing) return;
@@ -128,9 +155,12 @@ export class TransmissionLoop {
           // Never buffer an oversize payload: skip it as it arrives, then reply EINVAL.
           this.discardBytes = h.length;
           this.discardHeader = h;
-          continue;
+        } else if (queue.length >= h.length) {
+          // Whole payload here (the common case): a view when it sits in one chunk.
+          this.start(h, queue.take(h.length, this.poolAlloc));
+        } else {
+          this.partial = { h, buf: this.poolAlloc(h.length), filled: 0 };
         }
-        this.pendingWrite = h;
         continue;
       }
       this.start(h, null);
@@ -165,20 +195,20 @@ export class TransmissionLoop {
     const ev = this.makeEvent(h);
     const invalid = validateRequest(h, this.h.state);
     if (invalid) {
+      if (payload) this.h.pool.put(payload);
       this.finish(h, ev, invalid, null, `request rejected: ${invalid}`);
       return;
     }
     this.inFlight++;
     const bytes = h.type === CMD.READ || h.type === CMD.WRITE ? h.length : 0;
-    this.inFlightBytes += bytes;
-    if (!this.paused && (this.inFlight >= MAX_IN_FLIGHT || this.inFlightBytes >= MAX_IN_FLIGHT_BYTES)) {
-      this.paused = true;
-      this.h.socket.pause();
-    }
-    this.execute(h, payload).then(
-      (result) => this.complete(h, ev, bytes, null, result),
-      (err) => this.complete(h, ev, bytes, err, null),
-    );
+    this.heldBytes += bytes;
+    this.maybePause();
+    this.execute(h, payload)
+      .then(
+        (result) => this.complete(h, ev, bytes, null, result),
+        (err: unknown) => this.complete(h, ev, bytes, err, null),
+      )
+      .catch((err: unknown) => this.h.crash(err));
   }
 
   private execute(h: RequestHeader, payload: Buffer | null): Promise<Result> {
@@ -222,7 +252,6 @@ export class TransmissionLoop {
 
   private complete(h: RequestHeader, ev: RequestEvent | null, bytes: number, err: unknown, result: Result): void {
     this.inFlight--;
-    this.inFlightBytes -= bytes;
     let errno: Errno | null = null;
     let message = '';
     if (err) {
@@ -235,18 +264,57 @@ export class TransmissionLoop {
         this.h.log(`request failed unexpectedly: ${message}`);
       }
     }
-    this.finish(h, ev, errno, result, message);
-    if (this.paused && this.inFlight < MAX_IN_FLIGHT / 2 && this.inFlightBytes < MAX_IN_FLIGHT_BYTES / 2) {
-      this.paused = false;
-      if (this.h.isOpen()) {
-        this.h.socket.resume();
-        this.pump();
-      }
+    // A successful read's bytes stay held until its data is flushed (ReplyWriter's callback).
+    const readData = !errno && h.type === CMD.READ;
+    if (!readData || !this.canReply()) {
+      this.heldBytes -= bytes;
+      if (readData) this.h.pool.put(result as Buffer);
     }
+    this.finish(h, ev, errno, result, message);
+    this.maybeResume();
     if (this.inFlight === 0) {
       this.drained?.();
       if (this.closing && this.graceful && this.h.isOpen()) this.h.socket.end();
     }
+  }
+
+  private maybePause(): void {
+    if (this.paused) return;
+    if (
+      this.inFlight >= MAX_IN_FLIGHT ||
+      this.heldBytes >= MAX_HELD_BYTES ||
+      this.h.socket.writableLength >= MAX_UNSENT_BYTES
+    ) {
+      this.paused = true;
+      this.syncSocket();
+    }
+  }
+
+  /** Stop reading while paused, except in the middle of a payload (see the top of the file). */
+  private syncSocket(): void {
+    const stop = this.paused && !this.partial && this.discardBytes === 0;
+    if (stop === this.socketPaused || !this.h.isOpen()) return;
+    this.socketPaused = stop;
+    if (stop) this.h.socket.pause();
+    else this.h.socket.resume();
+  }
+
+  /** Resume reading at half the limits (hysteresis: no pause/resume on every reply). */
+  private maybeResume(): void {
+    if (!this.paused || !this.h.isOpen()) return;
+    if (
+      this.inFlight < MAX_IN_FLIGHT / 2 &&
+      this.heldBytes < MAX_HELD_BYTES / 2 &&
+      this.h.socket.writableLength < MAX_UNSENT_BYTES / 2
+    ) {
+      this.paused = false;
+      this.syncSocket();
+      this.pump();
+    }
+  }
+
+  private canReply(): boolean {
+    return this.h.isOpen() && !this.h.socket.destroyed;
   }
 
   /** Send the reply (if the client is still there) and publish the end event. */
@@ -257,39 +325,17 @@ export class TransmissionLoop {
     result: Result,
     message: string,
   ): void {
-    if (this.h.isOpen() && !this.h.socket.destroyed) {
-      if (errno) this.replyError(h, errno, message);
-      else this.replyOk(h, result);
+    if (this.canReply()) {
+      if (errno) this.replies.error(h, errno, message);
+      else this.replies.ok(h, result);
+      this.maybePause();
     }
     if (ev) {
       ev.endUs = monotonicUs();
       ev.error = errno;
+      // Failed because the client went away (its waits were aborted): no client saw this error.
+      if (errno && this.h.ctx.signal.aborted) ev.cancelled = true;
       this.h.bus.emit('end', ev);
     }
-  }
-
-  private replyError(h: RequestHeader, errno: Errno, message: string): void {
-    const code = wireError(errno, h.flags);
-    if (this.h.structured) this.h.socket.write(encodeStructuredError(h, code, message || errno));
-    else this.h.socket.write(encodeSimpleReply(code, h));
-  }
-
-  private replyOk(h: RequestHeader, result: Result): void {
-    const s = this.h.socket;
-    if (h.type === CMD.READ) {
-      const data = result as Buffer;
-      s.cork();
-      s.write(this.h.structured ? encodeOffsetDataHeader(h, data.length) : encodeSimpleReply(0, h));
-      // Back to the pool once the socket no longer needs it.
-      s.write(data, () => this.h.pool.put(data));
-      process.nextTick(() => s.uncork());
-      return;
-    }
-    if (h.type === CMD.BLOCK_STATUS) {
-      s.write(encodeBlockStatus(h, BASE_ALLOCATION_ID, result as Extent[], (h.flags & CMD_FLAG.REQ_ONE) !== 0));
-      return;
-    }
-    // A simple reply is allowed for replies without payload even when structured replies are on.
-    s.write(encodeSimpleReply(0, h));
   }
 }

@@ -5,6 +5,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Engine } from '../engine.ts';
+import { MAX_SPEED, MIN_SPEED } from '../logs/replayer.ts';
 import { isPreset, presetCommands, presetSpecs, type PresetOptions } from '../presets.ts';
 import { parseSize } from '../size.ts';
 import type { ControlMethod, ControlMethods } from '../shared/types.ts';
@@ -15,6 +16,7 @@ export const CONTROL_METHODS: readonly ControlMethod[] = [
   ...STRUCTURE_METHODS,
   'listDisks',
   'setErrors',
+  'setHold',
   'setFilterParams',
   'inspectCell',
   'clearPicture',
@@ -22,6 +24,7 @@ export const CONTROL_METHODS: readonly ControlMethod[] = [
   'applyPreset',
   'presetCommands',
   'replay',
+  'demo',
 ];
 
 const REPLAY_ACTIONS = ['status', 'pause', 'resume', 'step', 'seek', 'speed'] as const;
@@ -64,6 +67,14 @@ export class ControlApi {
         const d = this.disk(p);
         d.setErrors(bool(p, 'on'));
         return d.info();
+      }
+      case 'setHold': {
+        const on = bool(p, 'on');
+        const one = p.disk === undefined ? null : this.disk(p);
+        const targets = one ? [one] : this.engine.disks.filter((d) => d.mode === 'server');
+        if (!targets.length) throw new Error('no disk served here to hold (attach and replay only watch)');
+        for (const d of targets) d.setHold(on);
+        return this.engine.disks.map((d) => d.info());
       }
       case 'setFilterParams': {
         const d = this.disk(p);
@@ -115,13 +126,21 @@ export class ControlApi {
         // Answer with the position after the step or seek, not before it.
         else if (action === 'step') await r.step();
         else if (action === 'seek') await r.seek(num(p, 'seconds', 0, 1e9));
-        else if (action === 'speed') r.setSpeed(num(p, 'speed', 0.01, 1000));
+        else if (action === 'speed') r.setSpeed(num(p, 'speed', MIN_SPEED, MAX_SPEED));
         return r.status();
+      }
+      case 'demo': {
+        const d = this.engine.demo;
+        if (!d) throw new Error('no demo is running (npm run demo -- single|raid5)');
+        const action = str(p, 'action', 16);
+        if (action !== 'status' && action !== 'next') throw new ValidationError('action must be status or next');
+        if (action === 'next') d.next();
+        return d.status();
       }
       case 'presetCommands': {
         const preset = this.engine.preset && isPreset(this.engine.preset) ? this.engine.preset : null;
         const uris = this.engine.disks.map((d) => d.server?.uris[0]).filter((u): u is string => !!u);
-        return { preset, commands: presetCommands(preset, uris) };
+        return { preset, commands: presetCommands(preset, uris, this.engine.disks[0]?.spec?.tls) };
       }
     }
   }

@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import WebSocket from 'ws';
+import { toggle } from '../demos/demos.ts';
 import { decodeBatch } from '../shared/batch.ts';
 import type { DiskInfo } from '../shared/types.ts';
 import { run, startDisks, type TestDisks } from '../test/harness.ts';
@@ -18,8 +21,9 @@ after(async () => {
 });
 
 const api = async (method: string, path: string, body?: unknown) => {
-  const r = await fetch(new URL(path, server.url), {
+  const r = await fetch(new URL(path, server.origin), {
     method,
+    headers: server.headers,
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   return { status: r.status, json: (await r.json()) as any };
@@ -50,7 +54,8 @@ test('GET /api/disks reports what the disks saw (real qemu-io traffic)', async (
   assert.equal(d.counters.read.count, 1);
   assert.deepEqual(
     d.filters.map((f) => f.name),
-    ['delay', 'error'],
+    ['hold', 'delay', 'error'],
+    'the Hold and Error toggles are always there (outermost and innermost)',
   );
 });
 
@@ -62,8 +67,15 @@ test('POST routes toggle errors and set delays; bad input gets 400/404 with a me
   assert.match(read.stdout, /Input\/output error/);
   await api('POST', '/api/disks/2/errors', { on: false });
   r = await api('POST', '/api/disks/1/filters/delay', { rdelay: '25ms' });
-  assert.equal(r.json.filters[0].settings.rdelay, '25ms');
+  assert.equal(r.json.filters.find((f: { name: string }) => f.name === 'delay').settings.rdelay, '25ms');
+  const held = await api('POST', '/api/hold', { on: true });
+  assert.ok(held.json.every((d: { held: boolean }) => d.held));
+  await api('POST', '/api/hold', { on: false });
+  assert.equal((await api('POST', '/api/hold', { on: 'maybe' })).status, 400);
   assert.equal((await api('POST', '/api/disks/1/filters/delay', { rdelay: 'soon' })).status, 400);
+  const tooLong = await api('POST', '/api/disks/1/filters/delay', { rdelay: '4294968' });
+  assert.equal(tooLong.status, 400);
+  assert.match(tooLong.json.error, /rdelay: delay '4294968' is too long/);
   assert.equal((await api('POST', '/api/disks/1/errors', { on: 'yes' })).status, 400);
   assert.equal((await api('GET', '/api/disks/9')).status, 404);
   assert.equal((await api('POST', '/api/disks/1/filters/log', {})).status, 409);
@@ -77,7 +89,7 @@ test('POST routes toggle errors and set delays; bad input gets 400/404 with a me
 });
 
 test('WebSocket: disks push, full first frame, then deltas; bad messages get errors', async () => {
-  const ws = new WebSocket(server.url.replace('http', 'ws') + 'ws');
+  const ws = new WebSocket(server.urlFor('/ws').replace('http', 'ws'));
   const texts: any[] = [];
   const bins: ArrayBuffer[] = [];
   ws.on('message', (data, isBinary) => {
@@ -108,24 +120,39 @@ test('WebSocket: disks push, full first frame, then deltas; bad messages get err
 });
 
 test('WebSocket from a foreign origin is refused', async () => {
-  const ws = new WebSocket(server.url.replace('http', 'ws') + 'ws', { headers: { origin: 'http://evil.example' } });
+  const ws = new WebSocket(server.urlFor('/ws').replace('http', 'ws'), { headers: { origin: 'http://evil.example' } });
   const err = await new Promise<Error>((r) => ws.once('error', r));
   assert.match(err.message, /403/);
 });
 
 test('cross-site POSTs and rebound Host names are refused (403)', async () => {
-  const r = await fetch(new URL('/api/disks/1/reset', server.url), {
+  const r = await fetch(server.urlFor('/api/disks/1/reset'), {
     method: 'POST',
     headers: { origin: 'http://evil.example' },
   });
   assert.equal(r.status, 403);
   const { request } = await import('node:http');
   const status = await new Promise<number>((resolve) => {
-    const req = request(new URL('/api/disks', server.url), { headers: { host: 'rebound.example:80' } }, (res) =>
+    const req = request(server.urlFor('/api/disks'), { headers: { host: 'rebound.example:80' } }, (res) =>
       resolve(res.statusCode ?? 0),
     );
     req.end();
   });
   assert.equal(status, 403);
   assert.equal((await api('GET', '/api/disks')).status, 200);
+});
+
+test("the demos' Error toggle (curl with the token from a header file) flips the disk; without the file it fails", async () => {
+  const header = join(t.dir, 'auth.header');
+  writeFileSync(header, `Authorization: Bearer ${server.token}\n`, { mode: 0o600 });
+  const ctx = { servers: [], api: `${server.origin}/api`, apiAuthHeader: header, tarball: '', tarDir: '' };
+  const sh = (line: string) => run('sh', ['-c', line.replace(/^! /, '')]);
+  assert.equal((await sh(toggle(ctx, 2, true))).code, 0);
+  assert.equal(t.engine.disk(2).errorsOn(), true);
+  assert.equal((await sh(toggle(ctx, 2, false))).code, 0);
+  assert.equal(t.engine.disk(2).errorsOn(), false);
+  writeFileSync(header, 'Authorization: Bearer wrong\n');
+  const refused = await sh(toggle(ctx, 2, true));
+  assert.notEqual(refused.code, 0, 'a refused toggle must fail the demo, not pass silently');
+  assert.equal(t.engine.disk(2).errorsOn(), false);
 });

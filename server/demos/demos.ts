@@ -9,6 +9,8 @@ export interface DemoContext {
   servers: string[];
   /** Blockscope's control API base, e.g. http://127.0.0.1:PORT/api */
   api: string;
+  /** A file holding the `Authorization: Bearer …` header the API requires (curl -H @FILE: the token stays out of `ps`). */
+  apiAuthHeader: string;
   /** A small tarball of files to unpack, on the host. */
   tarball: string;
   /** The directory the tarball unpacks into (inside the guest filesystem). */
@@ -51,8 +53,9 @@ const waitForLazyInit =
 const waitForRebuild =
   'debug sh "i=0; until grep -qs faulty /sys/block/md127/md/dev-sdc1/state && grep -q idle /sys/block/md127/md/sync_action && grep -q UUUU /proc/mdstat || [ $i -ge 1200 ]; do sleep 0.1; i=$((i+1)); done; cat /proc/mdstat"';
 
-const toggle = (c: DemoContext, disk: number, on: boolean) =>
-  `! curl -s -o /dev/null -X POST -d '{"on":${on}}' ${c.api}/disks/${disk}/errors`;
+/** The host command (a guestfish `!` line) that flips a disk's Error toggle through the control API. */
+export const toggle = (c: DemoContext, disk: number, on: boolean) =>
+  `! curl -sS --fail -o /dev/null -H @${c.apiAuthHeader} -X POST -d '{"on":${on}}' ${c.api}/disks/${disk}/errors`;
 
 export const SINGLE: Demo = {
   name: 'single',
@@ -163,7 +166,8 @@ export const RAID5: Demo = {
       title: '/proc/mdstat',
       text: 'Disk 3 shows (F); the spare has taken its place: [UUUU].',
       facts: (f) => rebuildProgress(f, 5),
-      commands: () => ['debug sh "cat /proc/mdstat"', 'md-stat /dev/md127'],
+      // /proc/mdstat last: it is what stays in view beside the caption.
+      commands: () => ['md-stat /dev/md127', 'debug sh "cat /proc/mdstat"'],
     },
     {
       title: 'Disk 4 fails',

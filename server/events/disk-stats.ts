@@ -65,7 +65,10 @@ class CellSet {
 }
 
 function emptyCounters(): Record<Op, OpCounter> {
-  return Object.fromEntries(OPS.map((op) => [op, { count: 0, bytes: 0, errors: 0 }])) as Record<Op, OpCounter>;
+  return Object.fromEntries(OPS.map((op) => [op, { count: 0, bytes: 0, errors: 0, cancelled: 0 }])) as Record<
+    Op,
+    OpCounter
+  >;
 }
 
 export class DiskStats {
@@ -142,6 +145,11 @@ export class DiskStats {
     c.count++;
     // Throughput is what moved: a failed request counts as a request and an error, not as bytes.
     if (!ev.error) c.bytes += ev.length;
+    if (ev.cancelled) {
+      // Its client went away: not an error any client saw, no latency, no mark on the grid.
+      c.cancelled++;
+      return;
+    }
     if (ev.endUs > 0 && ev.startUs > 0) {
       this.latencies[this.latencyCount % LATENCY_WINDOW] = ev.endUs - ev.startUs;
       this.latencyCount++;

@@ -35,7 +35,7 @@ test('stats: exact counters and block states; partial blocks mark their block; e
   request(d, 'read', 0n, 4096);
   request(d, 'read', 4096n * 100n, 4096, 'EIO');
   const info = d.info();
-  assert.deepEqual(info.counters.write, { count: 2, bytes: 9216, errors: 0 });
+  assert.deepEqual(info.counters.write, { count: 2, bytes: 9216, errors: 0, cancelled: 0 });
   assert.equal(info.counters.read.errors, 1);
   assert.deepEqual(info.blocks, { untouched: 16384 - 3 - 256 - 1, trimmed: 256, zeroed: 1, written: 3 });
   const f = d.stats.cutFrame()!;

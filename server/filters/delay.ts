@@ -40,6 +40,9 @@ interface Delays {
   fastZero: boolean;
 }
 
+/** Node's timers hold at most 2^31-1 ms (longer ones fire after 1 ms): longer waits are chained. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /** Wait `ms`, or fail with ESHUTDOWN as soon as `signal` aborts; the timer never outlives either. */
 export function delay(ms: number, signal?: AbortSignal): Promise<void> {
   if (ms <= 0) return Promise.resolve();
@@ -49,10 +52,19 @@ export function delay(ms: number, signal?: AbortSignal): Promise<void> {
       clearTimeout(timer);
       reject(new NbdError('ESHUTDOWN', 'request cancelled'));
     };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
+    const arm = (left: number): NodeJS.Timeout =>
+      setTimeout(
+        () => {
+          if (left > MAX_TIMER_MS) {
+            timer = arm(left - MAX_TIMER_MS);
+            return;
+          }
+          signal?.removeEventListener('abort', onAbort);
+          resolve();
+        },
+        Math.min(left, MAX_TIMER_MS),
+      );
+    let timer = arm(ms);
     if (signal) {
       // Many requests of one connection wait on the same signal at once.
       setMaxListeners(0, signal);

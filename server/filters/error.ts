@@ -4,12 +4,14 @@
 // the backend never sees the request. There is no flush injection (nbdkit has none).
 // Blockscope additions: `error-seed=N` (a deterministic PRNG for repeatable partial rates) and
 // the live Error toggle (setErrors), which creates/removes the error file when one is configured.
+// Error files are fixed at start (not `live`): the control API cannot point the toggle at a file.
 
-import { existsSync, unlinkSync, writeFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { NbdError } from '../backends/backend.ts';
 import type { Errno } from '../shared/types.ts';
 import { GATED_OPS, gateEachOp, type Filter, type FilterFactory, type GatedOp, type ParamSpec } from './filter.ts';
+import { lowerFlag, raiseFlag } from './flag-file.ts';
 import { ParamError, canonicalKey, parseErrno, parseRate, parseUint } from './params.ts';
 
 // The ops errors can be injected into: every data op but flush (nbdkit has no flush injection).
@@ -25,12 +27,12 @@ interface ErrorSettings {
 export const ERROR_PARAMS: readonly ParamSpec[] = [
   { name: 'error', help: '=EIO|EPERM|…  The error to inject (default EIO).', live: true },
   { name: 'error-rate', help: '=N%|0..1     Probability of injecting an error (default 0).', live: true },
-  { name: 'error-file', help: '=PATH        Inject errors only while PATH exists.', live: true },
+  { name: 'error-file', help: '=PATH        Inject errors only while PATH exists (fixed at start).' },
   { name: 'error-seed', help: '=N           Blockscope: seed a deterministic generator for repeatable rates.' },
   ...ERROR_OPS.flatMap((op): ParamSpec[] => [
     { name: `error-${op}`, help: `=ERR         Error for ${op} only.`, live: true },
     { name: `error-${op}-rate`, help: `=RATE        Rate for ${op} only.`, live: true },
-    { name: `error-${op}-file`, help: `=PATH        Error file for ${op} only.`, live: true },
+    { name: `error-${op}-file`, help: `=PATH        Error file for ${op} only (fixed at start).` },
   ]),
 ];
 
@@ -127,11 +129,9 @@ export const createErrorFilter: FilterFactory = (params, ctx) => {
       const fs = files();
       if (fs.length) {
         // The file is the switch an external watcher also sees; the toggle means 100% while on.
+        // Only flag files are touched (flag-file.ts): a refusal throws before anything changes here.
+        for (const f of fs) (on ? raiseFlag : lowerFlag)(f);
         forced = on ? true : null;
-        for (const f of fs) {
-          if (on) writeFileSync(f, '');
-          else if (existsSync(f)) unlinkSync(f);
-        }
       } else {
         forced = on;
       }

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Cap, NbdError, type Next, type RequestContext } from '../backends/backend.ts';
 import { CMD_FLAG } from '../shared/types.ts';
-import { createDelayFilter } from './delay.ts';
+import { createDelayFilter, delay } from './delay.ts';
 import { createErrorFilter } from './error.ts';
 import { FilterChain } from './filter.ts';
 import { filterParamNames } from './index.ts';
@@ -50,6 +50,53 @@ test('parameter parsers: nbdkit syntax and clear errors', () => {
   assert.ok(filterParamNames('delay').includes('delay-discards'));
   assert.throws(() => createDelayFilter({ bogus: '1' }, { diskNumber: 1 }), /unknown parameter 'bogus'/);
   assert.throws(() => createErrorFilter({ error: 'EBUSY' }, { diskNumber: 1 }), /unknown error 'EBUSY'/);
+});
+
+test('every numeric parameter has its real range, with a clear error past it', () => {
+  // nbdkit's range: milliseconds in an unsigned int.
+  assert.equal(parseDelay('rdelay', '4294967295ms'), 0xffffffff);
+  assert.equal(parseDelay('rdelay', '4294967'), 4294967000);
+  assert.equal(parseDelay('rdelay', '2147484'), 2147484000);
+  assert.throws(() => parseDelay('rdelay', '4294968'), /rdelay: delay '4294968' is too long \(at most 4294967295ms/);
+  assert.throws(() => parseDelay('wdelay', '4294967296ms'), /too long/);
+  assert.throws(() => parseDelay('rdelay', '9'.repeat(400)), /could not parse delay/);
+  assert.throws(() => parseDelay('rdelay', '-1'), /could not parse delay/);
+  assert.throws(() => parseDelay('rdelay', '1e3'), /could not parse delay/);
+  assert.throws(() => parseRate('error-rate', '1e-3'), /could not parse rate/);
+  assert.throws(() => parseRate('error-rate', '-5%'), /could not parse rate/);
+  assert.throws(() => parseRate('error-rate', '1.5'), /out of range/);
+  assert.throws(
+    () => createErrorFilter({ 'error-seed': '4294967296' }, { diskNumber: 1 }),
+    /error-seed: expected a whole number from 0 to 4294967295/,
+  );
+  assert.throws(() => createErrorFilter({ 'error-seed': '9'.repeat(30) }, { diskNumber: 1 }), /error-seed/);
+  assert.throws(() => createDelayFilter({ 'delay-fast-zero': 'maybe' }, { diskNumber: 1 }), /could not parse boolean/);
+});
+
+test('delays of 2^31 ms and more really wait (Node would fire them after 1 ms): timers are chained', async (t) => {
+  t.mock.timers.enable({ apis: ['setTimeout'] });
+  for (const ms of [2 ** 31, 2147484000, 0xffffffff]) {
+    let done = false;
+    const p = delay(ms).then(() => (done = true));
+    t.mock.timers.tick(1);
+    await Promise.resolve();
+    assert.equal(done, false, `${ms}: over after 1 ms`);
+    t.mock.timers.tick(2 ** 31 - 2);
+    await Promise.resolve();
+    assert.equal(done, ms <= 2 ** 31 - 1, `${ms}: over after 2^31-1 ms`);
+    t.mock.timers.tick(ms - (2 ** 31 - 1) - 1);
+    await Promise.resolve();
+    assert.equal(done, false, `${ms}: over 1 ms early`);
+    t.mock.timers.tick(1);
+    await p;
+    assert.equal(done, true);
+  }
+  // Aborting a chained wait cancels whichever timer is running.
+  const ac = new AbortController();
+  const p = delay(2 ** 32 - 1, ac.signal);
+  t.mock.timers.tick(2 ** 31);
+  ac.abort();
+  await assert.rejects(p, /request cancelled/);
 });
 
 test('error filter: 10% with a seed is repeatable and near 10%; injected errors skip the backend', async () => {

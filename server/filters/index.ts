@@ -1,6 +1,7 @@
 // Filter registry: `--filter=NAME` on the command line, in nbdkit's names.
 import { createDelayFilter, DELAY_PARAMS } from './delay.ts';
 import { createErrorFilter, ERROR_PARAMS } from './error.ts';
+import { createHoldFilter, HOLD_PARAMS } from './hold.ts';
 import type { Filter, FilterContext, FilterFactory, ParamSpec } from './filter.ts';
 import { createLogFilter, LOG_PARAMS } from './log/index.ts';
 import { allKeys } from './params.ts';
@@ -9,6 +10,7 @@ export const FILTERS: Record<string, { factory: FilterFactory; params: readonly 
   log: { factory: createLogFilter, params: LOG_PARAMS },
   error: { factory: createErrorFilter, params: ERROR_PARAMS },
   delay: { factory: createDelayFilter, params: DELAY_PARAMS },
+  hold: { factory: createHoldFilter, params: HOLD_PARAMS },
 };
 
 function lookup(name: string) {

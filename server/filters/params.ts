@@ -6,12 +6,18 @@ import type { ParamSpec } from './filter.ts';
 
 export class ParamError extends Error {}
 
-/** `SECS` (whole seconds) or `NNms` → milliseconds (nbdkit's delay syntax: no fractions). */
+/** The longest delay, as nbdkit's (milliseconds in an unsigned int): 49.7 days. Longer ones really wait (delay.ts chains timers). */
+export const MAX_DELAY_MS = 0xffffffff;
+
+/** `SECS` (whole seconds) or `NNms` → milliseconds (nbdkit's delay syntax: no fractions), 0 to MAX_DELAY_MS. */
 export function parseDelay(key: string, value: string): number {
-  const m = /^(\d+)(ms)?$/.exec(value.trim());
+  const m = /^(\d{1,16})(ms)?$/.exec(value.trim());
   if (!m) throw new ParamError(`${key}: could not parse delay '${value}' (use SECS or NNms, e.g. 2 or 40ms)`);
   const ms = m[2] ? Number(m[1]) : Number(m[1]) * 1000;
-  if (!Number.isSafeInteger(ms) || ms > 0xffffffff) throw new ParamError(`${key}: delay '${value}' is too large`);
+  if (ms > MAX_DELAY_MS)
+    throw new ParamError(
+      `${key}: delay '${value}' is too long (at most ${MAX_DELAY_MS}ms or 4294967s, about 49.7 days)`,
+    );
   return ms;
 }
 
@@ -44,9 +50,12 @@ export function parseErrno(key: string, value: string): Errno {
   return v;
 }
 
-export function parseUint(key: string, value: string): number {
-  if (!/^\d+$/.test(value.trim())) throw new ParamError(`${key}: expected a non-negative integer, got '${value}'`);
-  return Number(value);
+/** A whole number from 0 to `max` (default 2^32-1). */
+export function parseUint(key: string, value: string, max = 0xffffffff): number {
+  const v = value.trim();
+  if (!/^\d{1,16}$/.test(v) || Number(v) > max)
+    throw new ParamError(`${key}: expected a whole number from 0 to ${max}, got '${value}'`);
+  return Number(v);
 }
 
 /** Map every name and alias to its canonical ParamSpec name; unknown keys are an error. */

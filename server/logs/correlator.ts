@@ -1,6 +1,9 @@
 // Turns parsed nbdkit log lines into the request events the embedded server emits, so the
 // grid, counters and API are identical in attach/replay mode. ENTER starts a request, LEAVE
-// completes it, matched by (connection, id) because requests interleave.
+// completes it, matched by (connection, id) because requests interleave. Lines arrive already
+// validated by the parser (numbers in range), so nothing here can throw. Requests whose LEAVE
+// never comes end as cancelled when their connection disconnects, and at most MAX_PENDING wait
+// at once (a hostile log of ENTER lines cannot grow memory without bound).
 
 import { monotonicUs } from '../events/event-bus.ts';
 import type { EventBus } from '../events/event-bus.ts';
@@ -16,6 +19,9 @@ const OP_OF_ACT: Record<string, Op> = {
   Extents: 'extents',
   Cache: 'cache',
 };
+
+/** Requests waiting for their LEAVE line; past this the oldest is ended as cancelled. */
+export const MAX_PENDING = 65536;
 
 /** How event times are taken: arrival (live attach: latency as the viewer saw it) or the log's timestamps (replay). */
 export type Clock = 'arrival' | 'log';
@@ -48,26 +54,26 @@ export class LogCorrelator {
     return this.clock === 'log' && l.timeUs !== null ? l.timeUs : monotonicUs();
   }
 
+  /** End a request whose LEAVE line will never come: cancelled, not an error returned to a client. */
+  private cancel(key: string, ev: RequestEvent, endUs: number): void {
+    this.pending.delete(key);
+    ev.endUs = endUs;
+    ev.error = 'ESHUTDOWN';
+    ev.cancelled = true;
+    this.bus.emit('end', ev);
+  }
+
   feed(l: LogLine): void {
-    if (l.act === 'Connect' && l.fields.size) {
-      try {
-        const size = BigInt(l.fields.size);
-        if (this.size === null) this.onSize?.(size);
-        this.size = size;
-      } catch {
-        // A malformed size is ignored; the disk keeps the size it has.
+    if (l.act === 'Connect') {
+      if (l.size !== null) {
+        if (this.size === null) this.onSize?.(l.size);
+        this.size = l.size;
       }
       return;
     }
     if (l.act === 'Disconnect' && l.connection !== null) {
       // Requests that never got their LEAVE line end with the connection.
-      for (const [key, ev] of this.pending) {
-        if (ev.connection !== l.connection) continue;
-        this.pending.delete(key);
-        ev.endUs = this.time(l);
-        ev.error = 'ESHUTDOWN';
-        this.bus.emit('end', ev);
-      }
+      for (const [key, ev] of this.pending) if (ev.connection === l.connection) this.cancel(key, ev, this.time(l));
       return;
     }
     const op = OP_OF_ACT[l.act];
@@ -79,13 +85,19 @@ export class LogCorrelator {
         connection: l.connection ?? 0,
         id: l.id,
         op,
-        offset: l.fields.offset ? BigInt(l.fields.offset) : 0n,
-        length: l.fields.count ? Number(l.fields.count) : 0,
+        offset: l.offset ?? 0n,
+        length: l.count ?? 0,
         flags: flagsOf(l.act, l.fields),
         startUs: this.time(l),
         endUs: 0,
         error: null,
       };
+      const twin = this.pending.get(key);
+      if (twin) this.cancel(key, twin, ev.startUs); // an id reused before its LEAVE: the first never ends
+      if (this.pending.size >= MAX_PENDING) {
+        const [oldestKey, oldest] = this.pending.entries().next().value as [string, RequestEvent];
+        this.cancel(oldestKey, oldest, ev.startUs);
+      }
       this.pending.set(key, ev);
       this.bus.emit('start', ev);
       return;
@@ -114,8 +126,9 @@ export class LogCorrelator {
     this.bus.emit('end', ev);
   }
 
-  /** Forget requests in flight (the log restarted). */
+  /** The log restarted: requests in flight will never end, so they end now (cancelled). */
   reset(): void {
-    this.pending.clear();
+    const now = monotonicUs();
+    for (const [key, ev] of this.pending) this.cancel(key, ev, this.clock === 'log' ? ev.startUs : now);
   }
 }

@@ -3,24 +3,31 @@
 // never loaded whole: the streams are merged by timestamp, and a seek restarts them and
 // fast-forwards to the target time without waiting.
 
-import { createReadStream } from 'node:fs';
 import { open as openFile } from 'node:fs/promises';
-import { createInterface } from 'node:readline';
 import type { Disk } from '../disk.ts';
 import type { ReplayControl } from '../engine.ts';
 import type { ReplayStatus } from '../shared/types.ts';
 import { LogCorrelator } from './correlator.ts';
-import { parseLine, type LogLine } from './parser.ts';
+import { readLogLines } from './lines.ts';
+import { readLine, type LogLine } from './parser.ts';
+import { UnreadableLines } from './unreadable.ts';
 
 interface Stream {
   disk: Disk;
   correlator: LogCorrelator;
-  lines: AsyncIterator<string>;
+  lines: AsyncIterator<string | null>;
+  unreadable: UnreadableLines;
+  lineNo: number;
   next: LogLine | null;
   done: boolean;
 }
 
 const TICK_MS = 20;
+/** How far back from a log's end its last timestamp is looked for (bounded memory). */
+const MAX_TAIL_SCAN = 16 << 20;
+/** Playback speeds accepted (CLI and API alike). */
+export const MIN_SPEED = 0.01;
+export const MAX_SPEED = 1000;
 
 export class Replayer implements ReplayControl {
   private streams: Stream[] = [];
@@ -92,7 +99,8 @@ export class Replayer implements ReplayControl {
     return done;
   }
   setSpeed(speed: number): void {
-    if (!(speed > 0) || !Number.isFinite(speed)) throw new Error(`speed must be a positive number, got ${speed}`);
+    if (!(speed >= MIN_SPEED && speed <= MAX_SPEED))
+      throw new Error(`speed must be a number from ${MIN_SPEED} to ${MAX_SPEED}, got ${speed}`);
     this.speed = speed;
   }
   /**
@@ -128,23 +136,24 @@ export class Replayer implements ReplayControl {
     });
   }
 
-  /** The last timestamp in a log: read backwards from its end (logs may be huge). */
+  /** The last timestamp in a log: read backwards from its end (logs may be huge), at most MAX_TAIL_SCAN bytes. */
   private static async lastTimestamp(path: string): Promise<number | null> {
     const f = await openFile(path, 'r');
     try {
       const size = (await f.stat()).size;
-      for (let span = 64 * 1024; ; span *= 4) {
+      for (let span = 64 * 1024; span <= MAX_TAIL_SCAN; span *= 4) {
         const start = Math.max(0, size - span);
         const buf = Buffer.alloc(size - start);
         await f.read(buf, 0, buf.length, start);
         const lines = buf.toString('utf8').split('\n');
         // The first line of a window may be cut: skip it unless the window is the whole file.
         for (let i = lines.length - 1; i >= (start > 0 ? 1 : 0); i--) {
-          const t = parseLine(lines[i])?.timeUs;
+          const t = readLine(lines[i]).line?.timeUs;
           if (t != null) return t;
         }
         if (start === 0) return null;
       }
+      return null; // no timestamp near the end (a hostile log): the duration stays unknown
     } finally {
       await f.close();
     }
@@ -159,11 +168,14 @@ export class Replayer implements ReplayControl {
   }
 
   private async open(): Promise<void> {
+    // Close the previous pass's files (a seek reopens them).
+    await Promise.all(this.streams.map((s) => s.lines.return?.(undefined)));
     this.streams = this.paths.map((path, i) => {
       const disk = this.disks[i];
-      const rl = createInterface({ input: createReadStream(path), crlfDelay: Infinity });
       const correlator = new LogCorrelator(disk.number, disk.bus, 'log');
-      return { disk, correlator, lines: rl[Symbol.asyncIterator](), next: null, done: false };
+      // A new pass over the file counts its unreadable lines from zero.
+      const unreadable = new UnreadableLines(disk, path, this.generation > 0);
+      return { disk, correlator, lines: readLogLines(path), unreadable, lineNo: 0, next: null, done: false };
     });
     for (const s of this.streams) await this.advance(s);
   }
@@ -177,13 +189,18 @@ export class Replayer implements ReplayControl {
         s.done = true;
         return;
       }
+      s.lineNo++;
+      if (r.value === null) {
+        s.unreadable.overlong(s.lineNo);
+        continue;
+      }
       if (!r.value) continue;
-      const l = parseLine(r.value);
-      if (l) {
-        s.next = l;
+      const l = readLine(r.value);
+      if (l.line) {
+        s.next = l.line;
         return;
       }
-      s.disk.unparsedLines = (s.disk.unparsedLines ?? 0) + 1;
+      s.unreadable.note(s.lineNo, l.why);
     }
   }
 
@@ -198,7 +215,6 @@ export class Replayer implements ReplayControl {
   }
 
   async run(): Promise<void> {
-    for (const d of this.disks) d.unparsedLines = 0;
     await this.open();
     await this.measure();
     let wallStart = performance.now();
@@ -209,10 +225,7 @@ export class Replayer implements ReplayControl {
         // Restart everything and fast-forward.
         const target = this.seekTo;
         this.seekTo = null;
-        for (const d of this.disks) {
-          d.stats.clear();
-          d.unparsedLines = 0;
-        }
+        for (const d of this.disks) d.stats.clear();
         this.requests = 0;
         this.positionUs = 0;
         this.startUs = null;

@@ -1,24 +1,34 @@
 // Follows a log file as nbdkit writes it (chokidar + reads from the last offset to the end).
 // Handles: bursts of appends arriving as one change, a partial last line (kept until its
 // newline arrives), truncation (logappend=false restarting: onRestart), the file appearing
-// later, deletion and re-creation. Reads in bounded chunks: never holds the whole file.
+// later, deletion and re-creation. Reads in bounded chunks and splits lines with LineSplitter
+// (lines.ts): linear time and bounded memory whatever the file holds (a 200 MB line without a
+// newline included), and it yields to the event loop between budgets of reading, so the API
+// and UI stay responsive while a big log is caught up.
 
 import { watch, type FSWatcher } from 'chokidar';
 import { closeSync, openSync, readSync, statSync, watch as watchFile, type FSWatcher as FileWatcher } from 'node:fs';
 import { dirname, resolve } from 'node:path';
+import { LineSplitter } from './lines.ts';
 
 const CHUNK = 1 << 20;
+/** Bytes read before yielding to the event loop. */
+const BUDGET = 16 * CHUNK;
 /** A slow safety poll, for filesystems where change events go missing. */
 const POLL_MS = 500;
 
 export interface TailerEvents {
   onLines(lines: string[]): void;
+  /** Lines dropped for being longer than MAX_LINE. */
+  onOverlong?(count: number): void;
   onRestart?(): void;
 }
 
 export class LogTailer {
   private offset = 0;
-  private partial = '';
+  private readonly splitter = new LineSplitter();
+  private readonly chunk = Buffer.allocUnsafe(CHUNK);
+  private closed = false;
   private watcher: FSWatcher | null = null;
   private reading = false;
   private again = false;
@@ -55,7 +65,7 @@ export class LogTailer {
       this.fileWatcher?.close();
       this.fileWatcher = null;
       this.offset = 0;
-      this.partial = '';
+      this.splitter.reset();
     });
     this.watchFile();
     await new Promise<void>((ready) => this.watcher!.once('ready', () => ready()));
@@ -84,47 +94,57 @@ export class LogTailer {
       return;
     }
     this.reading = true;
+    void this.drain();
+  }
+
+  private async drain(): Promise<void> {
     try {
       do {
         this.again = false;
-        this.readOnce();
-      } while (this.again);
+        // Yield between budgets: a big backlog never freezes the event loop.
+        while (!this.closed && this.readSome(BUDGET)) await new Promise((r) => setImmediate(r));
+      } while (this.again && !this.closed);
+    } catch (err) {
+      console.error(`blockscope: reading ${this.path}: ${(err as Error).message}`);
     } finally {
       this.reading = false;
     }
   }
 
-  private readOnce(): void {
+  /** Read up to `budget` bytes; true when more is already there. */
+  private readSome(budget: number): boolean {
     let fd: number;
     try {
       fd = openSync(this.path, 'r');
     } catch {
-      return; // not there (yet)
+      return false; // not there (yet)
     }
     try {
       const size = statSync(this.path).size;
       if (size < this.offset) {
         // Truncated: nbdkit restarted with logappend=false.
         this.offset = 0;
-        this.partial = '';
+        this.splitter.reset();
         this.events.onRestart?.();
       }
-      const buf = Buffer.allocUnsafe(CHUNK);
-      while (this.offset < size) {
-        const n = readSync(fd, buf, 0, Math.min(CHUNK, size - this.offset), this.offset);
+      let read = 0;
+      while (this.offset < size && read < budget) {
+        const n = readSync(fd, this.chunk, 0, Math.min(CHUNK, size - this.offset), this.offset);
         if (n <= 0) break;
         this.offset += n;
-        const text = this.partial + buf.toString('utf8', 0, n);
-        const lines = text.split('\n');
-        this.partial = lines.pop() ?? '';
+        read += n;
+        const { lines, overlong } = this.splitter.push(this.chunk.subarray(0, n));
+        if (overlong) this.events.onOverlong?.(overlong);
         if (lines.length) this.events.onLines(lines);
       }
+      return this.offset < size;
     } finally {
       closeSync(fd);
     }
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     if (this.poll) clearInterval(this.poll);
     this.poll = null;
     this.fileWatcher?.close();

@@ -104,13 +104,21 @@ export const BASE_ALLOCATION_ID = 1;
 // Limits, like nbdkit's (server/internal.h, protocol-handshake-newstyle.c).
 /** Most options a client may send before transmission. */
 export const MAX_OPTIONS = 32;
-/** Largest option payload accepted. */
-export const MAX_OPTION_LENGTH = 64 * 1024 * 1024;
 /**
- * Largest READ/WRITE payload: 32 MiB, what we advertise as the maximum block size (the spec's
- * "SHOULD accept"). Larger writes are skipped as they arrive, never buffered, and get EINVAL.
+ * Largest option payload that is read into memory. The biggest legitimate one is a meta-context
+ * query list; anything longer is skipped as it arrives (never buffered) and answered
+ * NBD_REP_ERR_TOO_BIG.
  */
-export const MAX_REQUEST_SIZE = 32 * 1024 * 1024;
+export const MAX_OPTION_LENGTH = 1024 * 1024;
+/** Bytes a handshake may send in all (options, skipped payloads included) before it is dropped. */
+export const MAX_HANDSHAKE_BYTES = 16 * 1024 * 1024;
+/**
+ * Largest READ/WRITE payload: 64 MiB, as nbdkit (MAX_REQUEST_SIZE), and what we advertise as the
+ * maximum block size. The reference suite's integrityhuge trace sends writes of up to 47.6 MiB
+ * without block-size negotiation. Larger writes are skipped as they arrive, never buffered, and
+ * get EINVAL.
+ */
+export const MAX_REQUEST_SIZE = 64 * 1024 * 1024;
 /** Longest string (export name) the spec allows. */
 export const MAX_STRING = 4096;
 

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { CMD_FLAG } from '../shared/types.ts';
 import { CMD, IHAVEOPT, NBD_ERR, REPLY_MAGIC_OPT, TF } from './constants.ts';
+import { matchMetaContexts } from './meta-context.ts';
 import {
   OptionParseError,
   encodeExportNameReply,
@@ -148,4 +149,13 @@ test('block status: merged, clipped to the request, one descriptor with REQ_ONE'
   const one = encodeBlockStatus(h, 1, extents, true);
   assert.equal(one.readUInt32BE(16), 12);
   assert.equal(one.readUInt32BE(24), 32768);
+});
+
+test('meta-context matching: `base:` is a LIST wildcard and ignored by SET; no queries = all (LIST) or none (SET)', () => {
+  assert.deepEqual(matchMetaContexts([], true), ['base:allocation']);
+  assert.deepEqual(matchMetaContexts([], false), []);
+  assert.deepEqual(matchMetaContexts(['base:'], true), ['base:allocation']);
+  assert.deepEqual(matchMetaContexts(['base:'], false), []);
+  assert.deepEqual(matchMetaContexts(['base:allocation', 'base:allocation'], false), ['base:allocation']);
+  assert.deepEqual(matchMetaContexts(['qemu:dirty-bitmap:x', 'base:nosuch'], true), []);
 });

@@ -2,21 +2,22 @@
 // disks in it. Typed arrays sit at 8-byte-aligned offsets so the decoder takes zero-copy views.
 //
 //   header (24 B): u32 magic 'BSB1' · u16 version · u16 disk count · u32 seq · u32 0 · f64 timeUs
-//   per disk (216 B + arrays, padded to 8):
+//   per disk (272 B + arrays, padded to 8):
 //     u32 disk · u32 flags (1 = full snapshot) · u32 fullLength · u32 changed · u32 reads ·
 //     u32 pendingPairs · u32 inFlight · u32 writes · f64 p50Us · f64 p99Us ·
-//     7 ops (read write trim zero flush extents cache) × (f64 count, f64 bytes, f64 errors)
+//     7 ops (read write trim zero flush extents cache) × (f64 count, f64 bytes, f64 errors, f64 cancelled)
 //     u32 cellIdx[changed] · u32 reads[reads] · u32 writes[writes] · u32 pending[2 × pendingPairs] ·
 //     u8 cellVal[changed] · u8 full[fullLength]
-// Version 2 added `writes` (version 1 had 0 in its place).
+// Version 2 added `writes` (version 1 had 0 in its place); version 3 the per-op `cancelled` counter.
 // Little-endian (every platform Blockscope runs on; typed-array views use native order).
 
 import { OPS, type DecodedBatch, type DiskFrame, type Op, type OpCounter } from './types.ts';
 
 export const BATCH_MAGIC = 0x31425342; // 'BSB1' little-endian
-export const BATCH_VERSION = 2;
+export const BATCH_VERSION = 3;
 const HEADER = 24;
-const DISK_HEADER = 32 + 16 + OPS.length * 24;
+const COUNTER_BYTES = 32;
+const DISK_HEADER = 32 + 16 + OPS.length * COUNTER_BYTES;
 const pad8 = (n: number) => (n + 7) & ~7;
 
 function diskSize(f: DiskFrame): number {
@@ -57,7 +58,8 @@ export function encodeBatch(batch: DecodedBatch): ArrayBuffer {
       dv.setFloat64(c, k.count, true);
       dv.setFloat64(c + 8, k.bytes, true);
       dv.setFloat64(c + 16, k.errors, true);
-      c += 24;
+      dv.setFloat64(c + 24, k.cancelled, true);
+      c += COUNTER_BYTES;
     }
     let a = pos + DISK_HEADER;
     new Uint32Array(buf, a, f.cellIdx.length).set(f.cellIdx);
@@ -104,8 +106,9 @@ export function decodeBatch(buf: ArrayBuffer): DecodedBatch {
         count: dv.getFloat64(c, true),
         bytes: dv.getFloat64(c + 8, true),
         errors: dv.getFloat64(c + 16, true),
+        cancelled: dv.getFloat64(c + 24, true),
       };
-      c += 24;
+      c += COUNTER_BYTES;
     }
     let a = pos + DISK_HEADER;
     const cellIdx = new Uint32Array(buf, a, changed);

@@ -25,10 +25,9 @@ test('blockRange: partial blocks count (ext4 1 KiB writes)', () => {
 });
 
 const counters = (n: number) =>
-  Object.fromEntries(OPS.map((op, i) => [op, { count: n + i, bytes: (n + i) * 4096, errors: i }])) as Record<
-    Op,
-    OpCounter
-  >;
+  Object.fromEntries(
+    OPS.map((op, i) => [op, { count: n + i, bytes: (n + i) * 4096, errors: i, cancelled: i & 1 }]),
+  ) as Record<Op, OpCounter>;
 
 test('batch codec round-trips frames, deltas and full snapshots', () => {
   const a: DiskFrame = {

@@ -73,16 +73,27 @@ export interface RequestEvent {
   endUs: number;
   /** null when the request succeeded. */
   error: Errno | null;
+  /**
+   * True when the request ended because its client went away (or the server stopped) before
+   * it could be answered: no error reached any client. Counted as `cancelled`, not `errors`,
+   * and it marks no cell. `error` still says how it ended (ESHUTDOWN).
+   */
+  cancelled?: boolean;
 }
 
 export type RequestPhase = 'start' | 'end';
 export type RequestListener = (phase: RequestPhase, ev: RequestEvent) => void;
 
-/** Per-operation counters, cumulative since the disk started (or was reset). */
+/**
+ * Per-operation counters, cumulative since the disk started (or was reset). `count` and `bytes`
+ * cover every request that ended; `errors` (answered with an error) and `cancelled` (ended by a
+ * disconnect, never answered) are disjoint parts of it.
+ */
 export interface OpCounter {
   count: number;
   bytes: number;
   errors: number;
+  cancelled: number;
 }
 
 export interface FilterInfo {
@@ -105,7 +116,12 @@ export interface DiskInfo {
   filters: FilterInfo[];
   /** The per-disk Error toggle. */
   errorsOn: boolean;
+  /** Hold I/O: the disk's requests are stalled until released (served disks only). */
+  held: boolean;
+  /** Server mode: where the log filter writes. Attach/replay: the log file the disk follows. */
   logfile: string | null;
+  /** Attach mode: the external nbdkit's error file that the Error toggle creates and removes. */
+  errorFile: string | null;
   counters: Record<Op, OpCounter>;
   inFlight: number;
   /** Blocks (4 KiB) in each data state; numbers are exact (at most 2^51 blocks). */
@@ -115,8 +131,10 @@ export interface DiskInfo {
   latencyUs: { p50: number; p99: number };
   /** Grid geometry the engine uses for this disk (see geometry.ts). */
   grid: GridGeometry;
-  /** Attach/replay only: lines that could not be parsed. */
+  /** Attach/replay only: log lines that could not be read (counted and skipped). */
   unparsedLines?: number;
+  /** Attach/replay only: why the last such line could not be read, e.g. "line 12: offset=zz is not a 64-bit offset". */
+  lastUnparsed?: string;
   /** Proxy disks (nbd backend, disk images): the upstream server's state. */
   upstream?: UpstreamInfo;
 }
@@ -175,6 +193,8 @@ export type PresetName = 'single' | 'raid1' | 'raid5' | 'raid6' | 'raid10' | 'cu
 export interface ControlMethods {
   listDisks: { params: Record<string, never>; result: DiskInfo[] };
   setErrors: { params: { disk: number; on: boolean }; result: DiskInfo };
+  /** Hold I/O on one disk, or on every served disk when `disk` is left out. */
+  setHold: { params: { on: boolean; disk?: number }; result: DiskInfo[] };
   /** Live filter settings: same keys as on the command line (rdelay=40ms, error-rate=10%...). */
   setFilterParams: { params: { disk: number; filter: string; params: Record<string, string> }; result: DiskInfo };
   /** One cell, or `count` cells from `cell` merged (a texel of a merged display). */
@@ -194,6 +214,18 @@ export interface ControlMethods {
   objectBlocks: { params: { id: string }; result: ObjectBlocks };
   structureActivity: { params: { disk?: number; seconds?: number }; result: StructureActivity };
   arrayStatus: { params: Record<string, never>; result: ArrayStatus[] };
+  /** While a demo runs: its status, or (step mode) go on to the next step. */
+  demo: { params: { action: 'status' | 'next' }; result: DemoStatus };
+}
+
+export interface DemoStatus {
+  demo: string;
+  running: boolean;
+  step: number;
+  total: number;
+  /** Step mode: the presenter is being waited for. */
+  waiting: boolean;
+  stepMode: boolean;
 }
 
 export type ReplayAction = 'status' | 'pause' | 'resume' | 'step' | 'seek' | 'speed';

@@ -15,8 +15,8 @@ import type { RequestEvent, RequestPhase } from '../shared/types.ts';
 import type { StructureStatus } from '../shared/structure.ts';
 import { RecentRequests, summarise } from './activity.ts';
 import { BackendSource } from './backend-source.ts';
-import { decodeDisks, type DecodeOptions } from './decode.ts';
-import { StructureSnapshot } from './snapshot.ts';
+import type { DecodeOptions } from './decode.ts';
+import type { StructureSnapshot } from './snapshot.ts';
 import { dropPages, type PageCache } from './source.ts';
 
 export interface StructureServiceOptions extends DecodeOptions {

@@ -101,7 +101,7 @@ print(time.monotonic() - t)`;
   }
 });
 
-test('a client that disconnects during a delay leaves no timers behind', async () => {
+test('a client that disconnects during a delay leaves no timers behind; its requests count as cancelled, not errors', async () => {
   const t = await startDisks({ filters: [{ name: 'delay', params: { rdelay: '5' } }] });
   try {
     const timers = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
@@ -121,10 +121,42 @@ test('a client that disconnects during a delay leaves no timers behind', async (
       for (const end = Date.now() + ms; !cond() && Date.now() < end;) await new Promise((r) => setTimeout(r, 20));
       return cond();
     };
-    assert.ok(await until(() => timers() >= before + 2, 10_000), 'delays should be pending');
+    assert.ok(await until(() => t.engine.disk(1).info().inFlight === 2, 10_000), 'both reads should be delayed');
+    assert.ok(timers() >= before + 2, 'delays should be pending');
     await p; // nbdsh exits without waiting for the replies
-    assert.ok(await until(() => timers() <= before, 5_000), `timers left: ${timers() - before}`);
-    assert.equal(t.engine.disk(1).info().inFlight, 0);
+    assert.ok(
+      await until(() => timers() <= before && t.engine.disk(1).info().inFlight === 0, 5_000),
+      `timers left: ${timers() - before}`,
+    );
+    const info = t.engine.disk(1).info();
+    assert.equal(info.inFlight, 0);
+    // No client saw an error: the two reads were cancelled by the disconnect.
+    assert.deepEqual(info.counters.read, { count: 2, bytes: 0, errors: 0, cancelled: 2 });
+    assert.deepEqual(
+      t.events[0].filter((e) => e.op === 'read').map((e) => [e.cancelled, e.error]),
+      [
+        [true, 'ESHUTDOWN'],
+        [true, 'ESHUTDOWN'],
+      ],
+    );
+    assert.equal(info.errorBlocks, 0, 'a cancelled request marks no cell');
+  } finally {
+    await t.close();
+  }
+});
+
+test('rdelay=2147484 (past 2^31 ms) really delays reads: qemu-io is still waiting when it is killed', async () => {
+  requireBinary('qemu-io', 'qemu-utils');
+  const t = await startDisks({ filters: [{ name: 'delay', params: { rdelay: '2147484' } }] });
+  try {
+    const read = run('qemu-io', ['-f', 'raw', t.uris[0], '-c', 'read 0 4k'], { timeoutMs: 4000 });
+    for (let i = 0; i < 200 && t.engine.disk(1).info().inFlight < 1; i++) await new Promise((r) => setTimeout(r, 25));
+    assert.equal(t.engine.disk(1).info().inFlight, 1, 'the read should be waiting in the delay');
+    const r = await read;
+    // Node's timer overflow made this read instant (exit 0 at once); it must wait until killed.
+    assert.equal(r.code, null, `qemu-io finished: ${r.stdout}${r.stderr}`);
+    for (let i = 0; i < 100 && t.engine.disk(1).info().inFlight > 0; i++) await new Promise((r) => setTimeout(r, 20));
+    assert.deepEqual(t.engine.disk(1).info().counters.read, { count: 1, bytes: 0, errors: 0, cancelled: 1 });
   } finally {
     await t.close();
   }

@@ -46,7 +46,7 @@ after(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-const get = async <T>(path: string): Promise<T> => (await (await fetch(new URL(path, api.url))).json()) as T;
+const get = async <T>(path: string): Promise<T> => (await (await fetch(api.urlFor(path))).json()) as T;
 
 test('guestfish boots, reads and writes a qcow2 through the proxy; the grid shows its reads', async () => {
   const env = { ...process.env, LIBGUESTFS_BACKEND: 'direct', LIBGUESTFS_BACKEND_SETTINGS: 'force_tcg' };

@@ -1,8 +1,8 @@
 // Helpers for integration tests that drive the engine with real clients.
 // Servers listen on port 0 or in a temp dir; everything is cleaned up by close().
 
-import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { DiskSpec, FilterSpec } from '../disk.ts';
@@ -44,6 +44,8 @@ export function run(
       clearTimeout(timer);
       resolve({ code, stdout, stderr, ms: performance.now() - start });
     });
+    // A client that exits without reading its stdin (qemu-io -c …) makes this write EPIPE: not a test failure.
+    child.stdin.on('error', () => {});
     child.stdin.end(o.input ?? '');
   });
 }
@@ -68,6 +70,8 @@ export interface DiskOptions {
   exportName?: string;
   backend?: DiskSpec['backend'];
   backendParams?: (disk: number, dir: string) => Record<string, string>;
+  tls?: DiskSpec['tls'];
+  handshakeTimeoutMs?: number;
 }
 
 export async function startDisks(o: DiskOptions = {}): Promise<TestDisks> {
@@ -83,6 +87,8 @@ export async function startDisks(o: DiskOptions = {}): Promise<TestDisks> {
     filters: typeof o.filters === 'function' ? o.filters(i + 1, dir) : (o.filters ?? []),
     tcp: o.unix ? undefined : { host: '127.0.0.1', port: 0 },
     unixSocket: o.unix ? join(dir, `disk${i + 1}.sock`) : undefined,
+    tls: o.tls,
+    handshakeTimeoutMs: o.handshakeTimeoutMs,
   }));
   const engine = new Engine();
   await engine.serve(specs);
@@ -101,6 +107,80 @@ export async function startDisks(o: DiskOptions = {}): Promise<TestDisks> {
     async close() {
       await engine.closeAll();
       rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface CliProcess {
+  proc: ChildProcess;
+  /** Everything printed so far. */
+  stdout(): string;
+  stderr(): string;
+  /** Resolves with the first match of `re` in stdout (rejects if the process exits first). */
+  waitFor(re: RegExp, timeoutMs?: number): Promise<RegExpExecArray>;
+  /** The process's resident memory (VmRSS), MiB; 0 once it has exited. */
+  rssMiB(): number;
+  alive(): boolean;
+  /** SIGTERM, then SIGKILL after `graceMs`; resolves with the exit code. */
+  stop(graceMs?: number): Promise<number | null>;
+}
+
+/** Start `blockscope …` as its own process (as a user would), for tests that need a separate RSS or a crash to be visible. */
+export function spawnCli(args: string[]): CliProcess {
+  const cli = join(import.meta.dirname, '..', 'bin', 'blockscope.mjs');
+  const proc = spawn(process.execPath, [cli, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  proc.stdout!.on('data', (d) => (out += d));
+  proc.stderr!.on('data', (d) => (err += d));
+  const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
+  return {
+    proc,
+    stdout: () => out,
+    stderr: () => err,
+    waitFor(re, timeoutMs = 30_000) {
+      return new Promise((resolve, reject) => {
+        const check = () => {
+          const m = re.exec(out);
+          if (m) {
+            cleanup();
+            resolve(m);
+          }
+        };
+        const onExit = (code: number | null) => {
+          cleanup();
+          reject(new Error(`blockscope ${args.join(' ')} exited ${code} before printing ${re}: ${err}`));
+        };
+        const timer = setTimeout(() => {
+          cleanup();
+          reject(new Error(`blockscope ${args.join(' ')} did not print ${re} in ${timeoutMs} ms: ${err}`));
+        }, timeoutMs);
+        const cleanup = () => {
+          clearTimeout(timer);
+          proc.stdout!.off('data', check);
+          proc.off('exit', onExit);
+        };
+        proc.stdout!.on('data', check);
+        proc.once('exit', onExit);
+        check();
+      });
+    },
+    rssMiB() {
+      try {
+        const status = readFileSync(`/proc/${proc.pid}/status`, 'utf8');
+        return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024;
+      } catch {
+        return 0; // gone
+      }
+    },
+    alive: () => proc.exitCode === null && proc.signalCode === null,
+    async stop(graceMs = 5000) {
+      if (proc.exitCode !== null || proc.signalCode !== null) return proc.exitCode;
+      proc.kill('SIGTERM');
+      const t = setTimeout(() => proc.kill('SIGKILL'), graceMs);
+      const code = await exited;
+      clearTimeout(t);
+      return code;
     },
   };
 }

@@ -82,7 +82,7 @@ export const createLogFilter: FilterFactory = (params) => {
       serverPair(
         'ListExports',
         ++listId,
-        `readonly=${conn.readonly ? 1 : 0} tls=0`,
+        `readonly=${conn.readonly ? 1 : 0} tls=${conn.tls ? 1 : 0}`,
         `exports=(${shellQuote(conn.exportName)}) return=0`,
       );
     },

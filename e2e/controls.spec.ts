@@ -1,0 +1,236 @@
+// Every control tells the truth: keyboard and screen-reader access, honest Pause and Hold,
+// visible rewrites and reads, log-scale delays, remembered settings — checked from pixels,
+// the accessibility tree and the engine's own API.
+import { expect, test, type Page } from '@playwright/test';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PALETTES } from '../renderer/grid/palette.ts';
+import { qemuIo, requireBinary, serve, type Served } from './serve.ts';
+
+const L = PALETTES.laptop;
+const rgb = (h: string) => [parseInt(h.slice(1, 3), 16), parseInt(h.slice(3, 5), 16), parseInt(h.slice(5, 7), 16)];
+const close = (a: number[], b: number[], tol = 3) => a.slice(0, 3).every((v, i) => Math.abs(v - b[i]) <= tol);
+
+/** The real canvas pixel at the centre of the square showing `cell`. */
+const pixel = (page: Page, disk: number, cell: number) =>
+  page.evaluate(([d, c]) => (window as any).__blockscope.canvasPixel(d, c) as number[], [disk, cell] as const);
+
+let s: Served;
+test.use({ viewport: { width: 1366, height: 768 } });
+test.beforeAll(async () => {
+  requireBinary('qemu-io', 'qemu-utils');
+  s = await serve(['--preset', 'raid5', '--port', '0', '--ui', '--delay', '0']);
+});
+test.afterAll(async () => s?.stop());
+
+async function open(page: Page, query = '') {
+  await page.goto(s.ui.replace(/\?.*$/, '') + query);
+  await expect(page.locator('section.disk')).toHaveCount(5);
+  await expect(page.getByTestId('status')).toHaveText('live');
+  await page.keyboard.press('c');
+}
+
+test('keyboard: a focused grid has a cursor the tooltip follows; zoom keeps the point under the pointer', async ({
+  page,
+}) => {
+  await open(page);
+  const grid = page.getByRole('application', { name: /^Disk 1 grid/ });
+  await grid.focus();
+  for (let i = 0; i < 3; i++) await page.keyboard.press('ArrowRight');
+  const tip = page.getByRole('tooltip');
+  await expect(tip).toContainText('disk 1 · block 3');
+  await page.keyboard.press('ArrowDown');
+  await expect(tip).not.toContainText('block 3 ');
+  await expect(tip).toContainText(/block \d+/);
+  // Zoom about the pointer: the block under it stays the same.
+  const box = (await grid.boundingBox())!;
+  const at = { x: box.x + box.width * 0.7, y: box.y + box.height * 0.6 };
+  await page.mouse.move(at.x, at.y);
+  await expect(tip).toContainText(/block \d+/);
+  const before = (await tip.innerText()).split('\n')[0];
+  for (let i = 0; i < 4; i++) {
+    await page.mouse.wheel(0, -100);
+    await page.waitForTimeout(150);
+  }
+  await page.mouse.move(at.x + 0.5, at.y);
+  await expect.poll(async () => (await tip.innerText()).split('\n')[0]).toBe(before);
+  // The tooltip stays inside the window at the right edge.
+  const right = (await page.getByRole('application', { name: /^Disk 5 grid/ }).boundingBox())!;
+  await page.mouse.move(right.x + right.width - 2, right.y + 5);
+  await expect(tip).toBeVisible();
+  const t = (await tip.boundingBox())!;
+  expect(t.x + t.width).toBeLessThanOrEqual(1366);
+});
+
+test('shortcuts and accessible names: help, presentation, enlarge, unique names per disk', async ({ page }) => {
+  await open(page);
+  await page.keyboard.press('?');
+  const help = page.getByRole('dialog', { name: 'Keyboard shortcuts' });
+  await expect(help).toContainText('Space / P');
+  await expect(help).toContainText('Hold I/O');
+  await page.keyboard.press('Escape');
+  await expect(help).toHaveCount(0);
+  await page.keyboard.press('f');
+  await expect(page.getByRole('button', { name: 'Exit presentation' })).toBeVisible();
+  await page.keyboard.press('3');
+  await expect.poll(async () => (await page.getByTestId('disk-3').boundingBox())!.width).toBeGreaterThan(683);
+  await page.keyboard.press('3');
+  await expect.poll(async () => (await page.getByTestId('disk-3').boundingBox())!.width).toBeLessThan(400);
+  await page.keyboard.press('Escape');
+  await expect(page.getByRole('button', { name: 'Present' })).toBeVisible();
+  // Every control of the disk panels has its own accessible name ("Disk 3 errors", not "Error").
+  const names = await page
+    .locator('section.disk')
+    .evaluateAll((panels) =>
+      panels.flatMap((p) =>
+        [...p.querySelectorAll('button, input')].map(
+          (e) => e.getAttribute('aria-label') ?? (e as HTMLElement).innerText,
+        ),
+      ),
+    );
+  expect(names.length).toBeGreaterThan(40);
+  expect(new Set(names).size, `duplicates: ${names.filter((n, i) => names.indexOf(n) !== i)}`).toBe(names.length);
+});
+
+test('copy gives feedback; settings are remembered across reloads and the URL wins', async ({ page, context }) => {
+  await context.grantPermissions(['clipboard-read', 'clipboard-write']);
+  await open(page);
+  const copy = page.getByRole('button', { name: 'Copy disk 2 NBD URI' });
+  await copy.click();
+  await expect(copy).toHaveText('Copied ✓');
+  await expect(page.getByTestId('announce')).toHaveText('Copied disk 2 URI');
+  expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(s.uris[1]);
+  await expect(copy).toHaveText('Copy', { timeout: 4000 });
+  await page.getByRole('combobox', { name: 'palette' }).selectOption('cvd');
+  await page.reload();
+  await expect(page.getByRole('combobox', { name: 'palette' })).toHaveValue('cvd');
+  await page.goto(s.ui.replace(/\?.*$/, '') + '?palette=projector');
+  await expect(page.getByRole('combobox', { name: 'palette' })).toHaveValue('projector');
+});
+
+test('Pause stops the picture and the counters and says so; the disks keep serving', async ({ page }) => {
+  await open(page);
+  const counters = page.getByRole('table', { name: 'Disk 1 counters' });
+  await page.keyboard.press(' ');
+  await expect(page.getByTestId('status')).toHaveText('view paused');
+  const before = await counters.innerText();
+  expect(qemuIo(s.uris[0], 'write 0 64k').code).toBe(0); // served while paused
+  await page.waitForTimeout(1200);
+  expect(close(await pixel(page, 1, 0), rgb(L.states[0])), 'picture frozen').toBe(true);
+  expect(await counters.innerText(), 'counters frozen').toBe(before);
+  await page.keyboard.press(' ');
+  await expect(page.getByTestId('status')).toHaveText('live');
+  await expect.poll(async () => close(await pixel(page, 1, 0), rgb(L.states[3]))).toBe(true);
+  await expect(counters).not.toHaveText(before);
+});
+
+test('Hold I/O stalls requests in the engine (drawn in flight) until released', async ({ page }) => {
+  await open(page);
+  await page.keyboard.press('h');
+  await expect(page.getByTestId('status')).toHaveText('I/O held');
+  await expect(page.getByTestId('disk-2')).toContainText('HELD');
+  const writer = spawn('qemu-io', ['-f', 'raw', s.uris[1], '-c', 'write 1M 64k'], { stdio: 'ignore' });
+  const exited = new Promise<number | null>((r) => writer.on('exit', r));
+  const cell = 256;
+  // In flight: tinted, neither untouched nor written; qemu-io still waiting.
+  await expect
+    .poll(async () => {
+      const p = await pixel(page, 2, cell);
+      return !close(p, rgb(L.states[0]), 8) && !close(p, rgb(L.states[3]), 8);
+    })
+    .toBe(true);
+  expect(writer.exitCode).toBe(null);
+  await page.getByRole('button', { name: 'Release I/O' }).click();
+  expect(await exited).toBe(0);
+  await expect.poll(async () => close(await pixel(page, 2, cell), rgb(L.states[3]))).toBe(true);
+  await expect(page.getByTestId('status')).toHaveText('live');
+});
+
+test('rewrites blink and reads of untouched blocks flash visibly', async ({ page }) => {
+  await open(page);
+  await page.getByRole('slider', { name: 'read flash duration' }).fill('2000');
+  expect(qemuIo(s.uris[3], 'write 0 4k').code).toBe(0);
+  await expect.poll(async () => close(await pixel(page, 4, 0), rgb(L.states[3]))).toBe(true);
+  expect(qemuIo(s.uris[3], 'write 0 4k').code).toBe(0); // a rewrite: same state
+  await expect
+    .poll(async () => !close(await pixel(page, 4, 0), rgb(L.states[3]), 12), { timeout: 1500, intervals: [20] })
+    .toBe(true);
+  await expect.poll(async () => close(await pixel(page, 4, 0), rgb(L.states[3]))).toBe(true);
+  expect(qemuIo(s.uris[3], 'read 1M 4k').code).toBe(0); // an untouched block
+  const untouchedG = rgb(L.states[0])[1];
+  await expect
+    .poll(async () => (await pixel(page, 4, 256))[1], { timeout: 1500, intervals: [20] })
+    .toBeLessThan(untouchedG / 2);
+});
+
+test('delay sliders: one per operation, log scale up to 10 s, a 2 s delay is shown as 2 s', async ({ page }) => {
+  const slow = await serve(['--preset', 'single', '--port', '0', '--ui', '--delay', '2000']);
+  try {
+    await page.goto(slow.ui);
+    const api = new URL('api/disks/1', slow.ui).toString();
+    const write = page.getByRole('slider', { name: 'Disk 1 write delay' });
+    await expect(write).toHaveAttribute('aria-valuetext', '2 s');
+    await write.focus();
+    await page.keyboard.press('ArrowLeft'); // one small step, not a jump to 500 ms
+    await expect
+      .poll(async () =>
+        parseInt(
+          (await (await fetch(api)).json()).filters.find((f: any) => f.name === 'delay').settings['delay-write'],
+        ),
+      )
+      .toBeGreaterThan(1800);
+    await page.keyboard.press('End');
+    await expect(write).toHaveAttribute('aria-valuetext', '10 s');
+    const delay = async () => (await (await fetch(api)).json()).filters.find((f: any) => f.name === 'delay').settings;
+    await expect.poll(async () => (await delay())['delay-write']).toBe('10000ms');
+    expect((await delay())['delay-trim'], 'the write slider leaves trims alone').toBe('2000ms');
+    expect((await delay())['delay-zero']).toBe('2000ms');
+    await page.getByRole('slider', { name: 'Disk 1 trim delay' }).focus();
+    await page.keyboard.press('Home');
+    await expect.poll(async () => (await delay())['delay-trim']).toBe('0ms');
+  } finally {
+    await slow.stop();
+  }
+});
+
+test('replay: one play/pause, waits for the page, seek stops at the end, the end button replays', async ({ page }) => {
+  const dir = mkdtempSync(join(tmpdir(), 'replay-e2e-'));
+  try {
+    const log = join(dir, 'log');
+    const lines = ['2026-11-23 05:00:00.000000 connection=1 Connect export="" tls=0 size=0x4000000'];
+    for (let i = 1; i <= 20; i++) {
+      const ts = `2026-11-23 05:00:0${Math.floor(i / 10)}.${String((i % 10) * 100000).padStart(6, '0')}`;
+      lines.push(
+        `${ts} connection=1 Write id=${i} offset=0x${(i * 4096).toString(16)} count=0x1000 fua=0 ...`,
+        `${ts} connection=1 ...Write id=${i} return=0`,
+      );
+    }
+    writeFileSync(log, lines.join('\n') + '\n');
+    const r = await serve([log, '--ui', '--speed', '4'], 'replay');
+    try {
+      // No page yet: nothing has been played (at 4× the whole log takes half a second).
+      await new Promise((res) => setTimeout(res, 1000));
+      const before = (await (await fetch(new URL('api/disks', r.ui))).json()) as any[];
+      expect(before[0].blocks.written).toBe(0);
+      await page.goto(r.ui);
+      const bar = page.getByRole('group', { name: 'replay' });
+      await expect(bar).toBeVisible();
+      await expect(page.getByTestId('source-1')).toHaveText(log); // it names what it replays
+      await expect(page.getByRole('button', { name: /^(Play|Pause|Replay again)$/ })).toHaveCount(1);
+      await expect(page.getByRole('button', { name: 'Replay again' })).toBeVisible({ timeout: 10_000 });
+      await expect(page.getByTestId('status')).toHaveText('replay finished');
+      await page.getByRole('spinbutton', { name: 'seek to (seconds)' }).fill('9999');
+      await bar.getByRole('button', { name: 'Go' }).click();
+      await expect(page.getByTestId('replay-position')).toContainText('2.00 s of 2.00 s');
+      await page.getByRole('button', { name: 'Replay again' }).click();
+      await expect(page.getByTestId('status')).toHaveText('replaying');
+    } finally {
+      await r.stop();
+    }
+    expect(r.output()).toMatch(/replay starts when a page is connected/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -1,0 +1,58 @@
+// Replies of the transmission phase, written to the client's socket. Read data is written as its
+// own buffer after a corked header (never concatenated) and goes back to the buffer pool once the
+// socket has handed it to the kernel; that moment is reported, because a client that does not
+// read its replies must stop us reading its requests (transmission-loop.ts counts unsent bytes).
+
+import type { Socket } from 'node:net';
+import type { Extent } from '../backends/backend.ts';
+import { BASE_ALLOCATION_ID, CMD } from '../protocol/constants.ts';
+import {
+  encodeBlockStatus,
+  encodeOffsetDataHeader,
+  encodeSimpleReply,
+  encodeStructuredError,
+  wireError,
+  type RequestHeader,
+} from '../protocol/transmission.ts';
+import { CMD_FLAG, type Errno } from '../shared/types.ts';
+import type { BufferPool } from './buffer-pool.ts';
+
+export type Result = Buffer | Extent[] | null;
+
+export class ReplyWriter {
+  constructor(
+    private readonly socket: Socket,
+    private readonly structured: boolean,
+    private readonly pool: BufferPool,
+    /** Called (once per read reply) when its data has left our memory, or the socket is gone. */
+    private readonly onDataFlushed: (bytes: number) => void,
+  ) {}
+
+  error(h: RequestHeader, errno: Errno, message: string): void {
+    const code = wireError(errno, h.flags);
+    if (this.structured) this.socket.write(encodeStructuredError(h, code, message || errno));
+    else this.socket.write(encodeSimpleReply(code, h));
+  }
+
+  ok(h: RequestHeader, result: Result): void {
+    const s = this.socket;
+    if (h.type === CMD.READ) {
+      const data = result as Buffer;
+      s.cork();
+      s.write(this.structured ? encodeOffsetDataHeader(h, data.length) : encodeSimpleReply(0, h));
+      // The callback runs when the data is flushed, or with an error when the socket is destroyed.
+      s.write(data, () => {
+        this.pool.put(data);
+        this.onDataFlushed(data.length);
+      });
+      process.nextTick(() => s.uncork());
+      return;
+    }
+    if (h.type === CMD.BLOCK_STATUS) {
+      s.write(encodeBlockStatus(h, BASE_ALLOCATION_ID, result as Extent[], (h.flags & CMD_FLAG.REQ_ONE) !== 0));
+      return;
+    }
+    // A simple reply is allowed for replies without payload even when structured replies are on.
+    s.write(encodeSimpleReply(0, h));
+  }
+}
