@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Debian packages the tests drive: real NBD clients, nbdkit (the peer we compare against),
-# Chromium for Playwright, guestfish + a kernel for the demo acceptance tests, and what it takes
-# to build and run the conformance suites (.ci/conformance) from Debian source packages.
+# Chromium for Playwright, guestfish + a kernel for the demo acceptance tests, the disk tools
+# whose answers the structure decoders are checked against, and what it takes to build and run
+# the conformance suites (.ci/conformance) from Debian source packages.
 set -euo pipefail
 
 missing=()
@@ -20,6 +21,16 @@ need curl curl
 need openssl openssl
 need tar tar
 need guestfish libguestfs-tools
+# Ground truth for the structure decoders (server/structure): partition tables, ext, FAT, md, LVM.
+need sgdisk gdisk
+need sfdisk fdisk
+need dumpe2fs e2fsprogs
+need debugfs e2fsprogs
+need mkfs.vfat dosfstools
+need fsck.fat dosfstools
+need mshowfat mtools
+need mdadm mdadm
+need pvs lvm2
 need certtool gnutls-bin   # TLS tests: X.509 certificates as nbdkit-tls(1) makes them
 # Conformance suites (.ci/conformance): built from Debian source packages, run through socat.
 need psktool gnutls-bin

@@ -431,6 +431,13 @@ async function proxy(): Promise<void> {
   );
 }
 
+async function structure(): Promise<void> {
+  const { structureFlood } = await import('./structure.ts');
+  await structureFlood(quick, ROUNDS, FIO_SECONDS, must, (name, unit, value, target, met) =>
+    add(name, unit, { blockscope: value, nbdkit: null }, unit === 'ms' ? 'lower' : 'higher', target, () => met),
+  );
+}
+
 async function main(): Promise<number> {
   for (const [t, p] of [
     ['nbdkit', 'nbdkit'],
@@ -438,6 +445,7 @@ async function main(): Promise<number> {
     ['fio', 'fio'],
     ['nbdsh', 'python3-libnbd'],
     ['qemu-io', 'qemu-utils'],
+    ['debugfs', 'e2fsprogs'],
   ])
     requireTool(t, p);
   const t0 = Date.now();
@@ -447,6 +455,7 @@ async function main(): Promise<number> {
     ['iops and latency', iops],
     ['delay', delays],
     ['proxy overhead', proxy],
+    ['structure labels', structure],
     ['coalescer', coalescer],
     ['memory', memory],
     ['renderer', renderer],

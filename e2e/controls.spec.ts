@@ -26,7 +26,7 @@ test.beforeAll(async () => {
 test.afterAll(async () => s?.stop());
 
 async function open(page: Page, query = '') {
-  await page.goto(s.ui.replace(/\?.*$/, '') + query);
+  await page.goto(s.page(query));
   await expect(page.locator('section.disk')).toHaveCount(5);
   await expect(page.getByTestId('status')).toHaveText('live');
   await page.keyboard.press('c');
@@ -106,7 +106,7 @@ test('copy gives feedback; settings are remembered across reloads and the URL wi
   await page.getByRole('combobox', { name: 'palette' }).selectOption('cvd');
   await page.reload();
   await expect(page.getByRole('combobox', { name: 'palette' })).toHaveValue('cvd');
-  await page.goto(s.ui.replace(/\?.*$/, '') + '?palette=projector');
+  await page.goto(s.page('?palette=projector'));
   await expect(page.getByRole('combobox', { name: 'palette' })).toHaveValue('projector');
 });
 
@@ -169,7 +169,7 @@ test('delay sliders: one per operation, log scale up to 10 s, a 2 s delay is sho
   const slow = await serve(['--preset', 'single', '--port', '0', '--ui', '--delay', '2000']);
   try {
     await page.goto(slow.ui);
-    const api = new URL('api/disks/1', slow.ui).toString();
+    const api = slow.api('/api/disks/1');
     const write = page.getByRole('slider', { name: 'Disk 1 write delay' });
     await expect(write).toHaveAttribute('aria-valuetext', '2 s');
     await write.focus();
@@ -212,7 +212,7 @@ test('replay: one play/pause, waits for the page, seek stops at the end, the end
     try {
       // No page yet: nothing has been played (at 4× the whole log takes half a second).
       await new Promise((res) => setTimeout(res, 1000));
-      const before = (await (await fetch(new URL('api/disks', r.ui))).json()) as any[];
+      const before = (await (await fetch(r.api('/api/disks'))).json()) as any[];
       expect(before[0].blocks.written).toBe(0);
       await page.goto(r.ui);
       const bar = page.getByRole('group', { name: 'replay' });

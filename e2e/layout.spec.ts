@@ -23,7 +23,7 @@ test.beforeAll(async () => {
 });
 test.afterAll(async () => raid5?.stop());
 
-const url = (s: Served, query = '') => `${s.ui.replace(/\?.*$/, '')}${query}`;
+const url = (s: Served, query = '') => s.page(query);
 
 async function open(page: Page, s: Served, query = '', disks = 5) {
   await page.goto(url(s, query));

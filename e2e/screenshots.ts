@@ -19,19 +19,18 @@ async function page(width: number, height: number, url: string): Promise<Page> {
   await p.waitForTimeout(800);
   return p;
 }
-const base = (ui: string) => ui.replace(/\?.*$/, '');
 
 // RAID 5 after a filesystem was made on it by guestfish (the Commands panel's own command).
 const raid5 = await serve(['--preset', 'raid5', '--port', '0', '--ui', '--delay', '0']);
 try {
-  const cmds = (await (await fetch(new URL('api/presets/commands', raid5.ui))).json()) as { commands: string[] };
+  const cmds = (await (await fetch(raid5.api('/api/presets/commands'))).json()) as { commands: string[] };
   const gf = spawnSync('sh', ['-c', `${cmds.commands[0].replace(/#.*$/, '')}; ${cmds.commands[1]}`], {
     stdio: 'inherit',
     timeout: 600_000,
   });
   if (gf.status !== 0) throw new Error('guestfish failed');
   // A failed disk and some traffic to show every colour.
-  await fetch(new URL('api/disks/3/errors', raid5.ui), { method: 'POST', body: '{"on":true}' });
+  await fetch(raid5.api('/api/disks/3/errors'), { method: 'POST', body: '{"on":true}' });
   qemuIo(raid5.uris[2], 'read 0 64k', 'write 32M 256k');
   qemuIo(raid5.uris[4], 'write 0 1M', 'write -z 4M 2M', 'discard 1M 512k');
   for (const [name, query, w, h] of [
@@ -41,7 +40,7 @@ try {
     ['ui-cvd', '?palette=cvd', 1920, 1080],
     ['ui-1366', '', 1366, 768],
   ] as const) {
-    const p = await page(w, h, base(raid5.ui) + query);
+    const p = await page(w, h, raid5.page(query));
     await p.screenshot({ path: join(OUT, `${name}.png`) });
     if (name === 'ui-normal') await p.screenshot({ path: join(import.meta.dirname, '..', 'docs', 'screenshot.png') });
     await p.close();

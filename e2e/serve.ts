@@ -10,6 +10,8 @@ export interface Served {
   token: string;
   /** An authorised URL for a path on the control server: api('/api/disks'). */
   api(path: string): string;
+  /** The UI's URL with UI settings added ('?palette=projector&present=1'), the token kept. */
+  page(query?: string): string;
   uris: string[];
   /** Everything the command printed so far. */
   output(): string;
@@ -48,6 +50,11 @@ export async function serve(args: string[], command = 'serve'): Promise<Served> 
     api(path) {
       const u = new URL(path, ui);
       u.searchParams.set('token', token);
+      return u.toString();
+    },
+    page(query = '') {
+      const u = new URL(ui);
+      for (const [k, v] of new URLSearchParams(query)) u.searchParams.set(k, v);
       return u.toString();
     },
     uris,

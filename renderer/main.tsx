@@ -5,12 +5,14 @@ import { App } from './components/App.tsx';
 import { ActionsContext, ControllerContext } from './components/context.ts';
 import { installTimeMachine } from './components/time-machine.ts';
 import { Controller } from './controller.ts';
+import { installStructureView } from './structure-view.ts';
 import './styles.css';
 import { createTransport } from './transport/ipc.ts';
 
 const controller = new Controller(createTransport());
 const actions = createActions(controller);
 installTimeMachine(actions, controller);
+installStructureView(controller);
 controller.exposeTestHooks();
 
 createRoot(document.getElementById('root')!).render(

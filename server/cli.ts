@@ -8,6 +8,7 @@ commands:
   attach   watch an external nbdkit through its log files (blockscope attach --help)
   replay   play a recording, or finished nbdkit/Blockscope logs (blockscope replay --help)
   export   PNG or WebM of a recording, headless (blockscope export --help)
+  map      what each block of a disk image or live disk is (blockscope map --help)
 `;
 
 async function main(argv: string[]): Promise<number> {
@@ -21,6 +22,8 @@ async function main(argv: string[]): Promise<number> {
       return (await import('./cli/replay.ts')).main(rest);
     case 'export':
       return (await import('./cli/export.ts')).main(rest);
+    case 'map':
+      return (await import('./cli/map.ts')).main(rest);
     case '-h':
     case '--help':
     case 'help':
@@ -30,7 +33,7 @@ async function main(argv: string[]): Promise<number> {
       process.stderr.write(USAGE);
       return 2;
     default:
-      throw new CliError(`unknown command '${cmd}' (commands: serve, attach, replay, export)`);
+      throw new CliError(`unknown command '${cmd}' (commands: serve, attach, replay, export, map)`);
   }
 }
 

@@ -5,6 +5,7 @@ import { Disk, type DiskSpec } from './disk.ts';
 import type { Mark } from './record/format.ts';
 import type { DemoStatus, ServerPush } from './shared/types.ts';
 import type { Timeline } from './timeline/timeline.ts';
+import { StructureService, type StructureServiceOptions } from './structure/service.ts';
 
 /** A demo running on this engine (server/demos/driver.ts). */
 export interface DemoControl {
@@ -26,6 +27,12 @@ export class Engine {
   demo: DemoControl | null = null;
   /** Called after the disk set changes (preset applied, disks added/removed). */
   private changeListeners: Array<() => void> = [];
+  /** What each block is (partitions, filesystems, RAID roles), kept current; null when turned off. */
+  readonly structure: StructureService | null;
+
+  constructor(o: { structure?: boolean | StructureServiceOptions } = {}) {
+    this.structure = o.structure === false ? null : new StructureService(this, o.structure === true ? {} : o.structure);
+  }
 
   get disks(): readonly Disk[] {
     return this._disks;

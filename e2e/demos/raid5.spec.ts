@@ -7,7 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect, test } from '@playwright/test';
 import { checkDemoPrerequisites, type DiskSnapshot } from '../../server/demos/driver.ts';
-import { ARTIFACTS, pixel, runDemoInPage } from './run.ts';
+import type { ArrayStatus } from '../../server/shared/structure.ts';
+import { ARTIFACTS, apiGet, pixel, runDemoInPage } from './run.ts';
 
 test('demo raid5: GPT, initial sync, discard, failure, rebuild onto the spare, degraded', async ({ page }) => {
   // Generous: under TCG on a shared 2-core machine the appliance alone can take minutes.
@@ -17,12 +18,15 @@ test('demo raid5: GPT, initial sync, discard, failure, rebuild onto the spare, d
   const recording = join(dir, 'raid5.bsrec');
   const probes = join(dir, 'probes.json');
   const evidence = new Map<number, string>();
+  let arrays: ArrayStatus[] = [];
   const caption = page.getByRole('region', { name: 'demo caption' });
   const { report: r } = await runDemoInPage(
     page,
     'raid5',
     0,
     async (p) => {
+      // The decoder's view at the end: disk 5 took role 2 and holds every stripe; 3 and 4 are stale.
+      arrays = await apiGet(p.url())<ArrayStatus[]>('/api/structure/arrays');
       await expect(p.getByRole('checkbox', { name: 'Disk 3 errors' })).toBeChecked();
       await expect(p.getByRole('checkbox', { name: 'Disk 4 errors' })).toBeChecked();
       // Failed disks are unmistakable: a FAILED badge in their panel.
@@ -108,6 +112,21 @@ test('demo raid5: GPT, initial sync, discard, failure, rebuild onto the spare, d
   expect(v.guestfish).toBe(false);
   expect(v.checked).toBeGreaterThanOrEqual(20);
   expect(v.mismatches).toEqual([]);
+
+  // Parity placement in the caption, as md's left-symmetric arithmetic has it: stripe s on
+  // role n-1 - (s mod n), i.e. disk 4 - s for the first four stripes.
+  const stepCaption = (title: string) => r.steps[idx(title)].caption;
+  expect(stepCaption('mkfs.ext4 on the array')).toContain(
+    'Parity (P) rotates from stripe to stripe: stripe 0 on disk 4, stripe 1 on disk 3, stripe 2 on disk 2, stripe 3 on disk 1, then round again.',
+  );
+  const md0 = arrays.find((a) => a.name === 'md0')!;
+  expect(md0.description).toBe('RAID 5, left-symmetric, 512 KiB chunks');
+  const member = (disk: number) => md0.members.find((x) => x.disk === disk)!;
+  expect([member(5).role, member(5).state, member(5).stripesWritten]).toEqual([2, 'active', md0.stripes]);
+  expect([member(3).state, member(4).state]).toEqual(['stale', 'stale']);
+  expect(stepCaption('/proc/mdstat')).toContain(
+    `Rebuild onto disk 5 (md0 role 2): ${md0.stripes} of ${md0.stripes} stripes reconstructed`,
+  );
   console.log(
     `demo raid5: ${r.seconds.toFixed(1)} s; ${r.steps.map((s) => `${s.title} ${s.seconds.toFixed(1)} s`).join(', ')}`,
   );

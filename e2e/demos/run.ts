@@ -15,6 +15,19 @@ export interface DemoInPage {
   stepTimes: number[];
 }
 
+/** GET a path of the control API ('/api/disks/1/map'), authorised by the UI URL's token. */
+export type ApiGet = <T>(path: string) => Promise<T>;
+
+export function apiGet(uiUrl: string): ApiGet {
+  return async <T>(path: string) => {
+    const u = new URL(path, uiUrl);
+    u.searchParams.set('token', new URL(uiUrl).searchParams.get('token') ?? '');
+    const r = await fetch(u);
+    if (!r.ok) throw new Error(`GET ${path}: HTTP ${r.status} ${await r.text()}`);
+    return (await r.json()) as T;
+  };
+}
+
 export async function runDemoInPage(
   page: Page,
   name: string,
@@ -24,6 +37,8 @@ export async function runDemoInPage(
     args?: string[];
     /** Step mode: called when the demo waits for the presenter before step `next`. */
     onWaiting?: (page: Page, next: number) => Promise<void>;
+    /** Called as each step starts, with a GET on the demo's control API. */
+    onStep?: (step: number, get: ApiGet) => Promise<void>;
   } = {},
 ): Promise<DemoInPage> {
   mkdirSync(ARTIFACTS, { recursive: true });
@@ -55,6 +70,7 @@ export async function runDemoInPage(
   let err = '';
   proc.stderr.on('data', (d) => (err += d));
   const shots: Promise<unknown>[] = [];
+  let uiUrl = '';
   const stepTimes: number[] = [];
   let waits: Promise<unknown> = Promise.resolve();
   let finished!: () => void;
@@ -67,7 +83,7 @@ export async function runDemoInPage(
   let partial = '';
   const onLine = (line: string, resolveUi: (url: string) => void) => {
     const ui = /^ui (\S+)/.exec(line);
-    if (ui) resolveUi(ui[1]);
+    if (ui) resolveUi((uiUrl = ui[1]));
     const w = /^(?:Waiting for the presenter.* for step (\d+)|Last step done)/.exec(line);
     if (w) {
       const next = w[1] ? Number(w[1]) : Infinity;
@@ -82,6 +98,7 @@ export async function runDemoInPage(
     const m = /^STEP (\d+)\/\d+ /.exec(line);
     if (m) {
       stepTimes.push(performance.now());
+      if (o.onStep && uiUrl) shots.push(o.onStep(Number(m[1]), apiGet(uiUrl)));
       // A step's start is the previous step's result: capture it after a frame or two, with
       // the new caption showing (at a short delay, steps are too quick to catch later).
       shots.push(

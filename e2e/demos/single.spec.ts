@@ -1,13 +1,23 @@
 // Acceptance: "a filesystem's life on one disk" under guestfish tells its story on the grid.
 import { expect, test } from '@playwright/test';
 import { checkDemoPrerequisites } from '../../server/demos/driver.ts';
-import { pixel, runDemoInPage } from './run.ts';
+import type { BlockChain, DiskMap } from '../../server/shared/structure.ts';
+import { pixel, runDemoInPage, type ApiGet } from './run.ts';
 
 test('demo single: GPT at both ends, mkfs discard and journal zeroing, lazy inode-table init, data, fstrim, blkdiscard', async ({
   page,
 }) => {
   test.setTimeout(240_000);
   checkDemoPrerequisites();
+  // What the decoder says once mkfs is done and the files are being unpacked (step 5 starts).
+  let mapAfterMkfs: DiskMap | null = null;
+  let journalBlock: BlockChain | null = null;
+  const onStep = async (step: number, get: ApiGet) => {
+    if (step !== 5) return;
+    mapAfterMkfs = await get<DiskMap>('/api/disks/1/map');
+    const j = mapAfterMkfs.ranges.find((x) => x.kind === 'journal' && x.chain.at(-1)!.label === 'journal');
+    if (j) journalBlock = await get<BlockChain>(`/api/disks/1/blocks/${Number(BigInt(j.start) / 4096n) + 1}`);
+  };
   const MIN_CAPTION_MS = 1500;
   const { report: r, stepTimes } = await runDemoInPage(
     page,
@@ -26,7 +36,7 @@ test('demo single: GPT at both ends, mkfs discard and journal zeroing, lazy inod
       await expect(caption).toContainText('blkdiscard');
       await expect(caption).toContainText('disk 1: 0 written, 16384 trimmed');
     },
-    { args: ['--min-caption', String(MIN_CAPTION_MS)] },
+    { args: ['--min-caption', String(MIN_CAPTION_MS)], onStep },
   );
   expect(r.ok).toBe(true);
   // Every caption stayed up at least the minimum, however quick its step (Boot excepted: it
@@ -58,6 +68,36 @@ test('demo single: GPT at both ends, mkfs discard and journal zeroing, lazy inod
   expect(fstrim.blocks.written).toBeLessThan(del.blocks.written - 500); // freed data turned purple
   const end = by('blkdiscard');
   expect(end.blocks.trimmed).toBe(16384);
+
+  // The captions name what the overlay shows, in the decoder's words, and the API agrees.
+  const caption = (title: string) => r.steps.find((s) => s.title === title)!.caption;
+  const mountCaption = caption('Mount');
+  const m =
+    /On the overlay: the journal \((\d+(?:\.\d)?) MiB at [\d.]+–[\d.]+ MiB\), the inode tables of all (\d+) groups in one band at [\d.]+–[\d.]+ MiB \(flex_bg\), backup superblocks at groups ([\d, and]+)\./.exec(
+      mountCaption,
+    );
+  expect(m, mountCaption).not.toBeNull();
+  const [, journalMiB, groups, backups] = m!;
+  const map = mapAfterMkfs as DiskMap | null;
+  expect(map).not.toBeNull();
+  const ranges = map!.ranges;
+  const bytes = (kind: string) =>
+    ranges.filter((x) => x.kind === kind).reduce((n, x) => n + Number(x.end) - Number(x.start), 0);
+  expect(bytes('journal') / 2 ** 20).toBe(Number(journalMiB));
+  const itableGroups = new Set(ranges.filter((x) => x.kind === 'inode-table').map((x) => x.chain.at(-2)!.label));
+  expect(itableGroups.size).toBe(Number(groups));
+  const backupGroups = ranges
+    .map((x) => /^backup superblock \(group (\d+)\)$/.exec(x.chain.at(-1)!.label)?.[1])
+    .filter(Boolean)
+    .map(Number);
+  expect(backups.split(/, | and /).map(Number)).toEqual(backupGroups);
+  expect(backupGroups.slice(0, 4)).toEqual([1, 3, 5, 7]); // sparse_super: groups 1 and powers of 3, 5, 7
+  expect((journalBlock as BlockChain | null)?.parts[0].chain.map((c) => c.label)).toEqual([
+    'GPT partition 1 "p1"',
+    'ext4',
+    'journal',
+  ]);
+  expect(caption('Delete + sync')).toMatch(/On the overlay: 96 files under \/src fill [\d.]+ MiB of data blocks\./);
   console.log(
     `demo single: ${r.seconds.toFixed(1)} s; ${r.steps.map((s) => `${s.title} ${s.seconds.toFixed(1)} s`).join(', ')}`,
   );

@@ -5,6 +5,7 @@ import type { Controller } from '../controller.ts';
 import * as engine from '../engine-calls.ts';
 import { getUi, setUi, sourceMode, type UiState } from '../store/store.ts';
 import { ActionRegistry, type Action } from './registry.ts';
+import { STRUCTURE_ACTIONS } from './structure-actions.ts';
 
 type A = Action<Controller>;
 
@@ -230,7 +231,7 @@ export const APP_ACTIONS: A[] = [
 
 export function createActions(c: Controller): ActionRegistry<Controller> {
   const registry = new ActionRegistry<Controller>(() => ({ c, s: getUi() }));
-  for (const a of APP_ACTIONS) registry.register(a);
+  for (const a of [...APP_ACTIONS, ...STRUCTURE_ACTIONS]) registry.register(a);
   c.runAction = (name) => registry.run(name);
   return registry;
 }

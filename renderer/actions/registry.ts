@@ -3,9 +3,9 @@
 // desktop app's menu all go through the same registry, so a key and its button can never
 // disagree. (Modelled on excalidraw's actions/register.ts.)
 //
-// Keys in use (keep this list current; `S` is reserved for the Structure overlay):
+// Keys in use (keep this list current):
 //   Space/P pause view · H hold I/O · C clear · T palette · F presentation · 1–9 enlarge disk ·
-//   + − 0 zoom · N/PageDown/→ next demo step · ? shortcuts · Esc back out
+//   + − 0 zoom · N/PageDown/→ next demo step · ? shortcuts · Esc back out · S structure overlay
 
 import type { UiState } from '../store/store.ts';
 

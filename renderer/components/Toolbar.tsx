@@ -112,6 +112,7 @@ export function Toolbar() {
       <LayoutPicker />
       <ActionButton name="commands" />
       <span className="spacer" />
+      <ActionButton name="structure" />
       <ActionButton name="pause" />
       <ActionButton name="hold" />
       <ActionButton name="clearAll" />
@@ -131,6 +132,7 @@ export function PresentStrip() {
         <img src="./icon.svg" alt="" width={16} height={16} /> Blockscope
       </span>
       <span className="spacer" />
+      <ActionButton name="structure" />
       <ActionButton name="pause" />
       <ActionButton name="hold" />
       <ActionButton name="clearAll" />

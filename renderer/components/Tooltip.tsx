@@ -1,6 +1,7 @@
 import { useLayoutEffect, useRef, useState } from 'react';
 import { useUi } from '../store/store.ts';
 import { hex, human, humanBig } from './format.ts';
+import { StructureChain } from './StructurePanel.tsx';
 
 const OFFSET = 14;
 
@@ -49,6 +50,7 @@ export function Tooltip() {
         reads {i.reads} · writes {i.writes}
       </div>
       <div>{i.lastOp ? `last ${i.lastOp} at ${new Date(i.lastTime!).toLocaleTimeString()}` : 'never touched'}</div>
+      <StructureChain disk={i.disk} block={i.firstBlock} />
       {paused && <div className="muted">view paused</div>}
     </div>
   );

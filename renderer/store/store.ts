@@ -74,6 +74,8 @@ export interface UiState {
   plots: boolean;
   /** Bumped by the frame loop (for tests and the fps counter). */
   frames: number;
+  /** The Structure overlay (key S): tints per kind, its panel and activity line (store/structure.ts). */
+  structureOn: boolean;
 }
 
 export const store = createStore<UiState>(() => ({
@@ -97,6 +99,7 @@ export const store = createStore<UiState>(() => ({
   timeline: null,
   plots: false,
   frames: 0,
+  structureOn: false,
 }));
 
 export function useUi<T>(selector: (s: UiState) => T): T {

@@ -36,6 +36,7 @@ export function isServerPush(v: unknown): v is ServerPush {
     );
   if (m.event === 'timeline') return !!m.status && typeof m.status === 'object';
   if (m.event === 'action') return typeof m.action === 'string' && /^[a-zA-Z]{1,40}$/.test(m.action);
+  if (m.event === 'structure') return typeof m.version === 'number';
   return false;
 }
 

@@ -21,6 +21,9 @@ import {
   type RequestContext,
 } from './backend.ts';
 
+/** What a client may send a server that states no block size constraints (NBD spec, "Block size constraints"). */
+const UNSTATED_MAX_PAYLOAD = 32 * 1024 * 1024;
+
 export const NBD_BACKEND_PARAMS: readonly string[] = TARGET_PARAMS;
 
 /** The upstream export's transmission flags and block sizes, as our capabilities. */
@@ -38,8 +41,12 @@ function capabilitiesOf(facts: Upstream['facts'], readonly: boolean): Capabiliti
     multiConn: (f & TF.CAN_MULTI_CONN) !== 0,
     extents: facts.allocationContext !== null,
     cache: f & TF.SEND_CACHE ? Cap.NATIVE : Cap.NONE,
-    // Our server never accepts payloads above MAX_REQUEST_SIZE, whatever upstream allows.
-    blockSize: b ? { ...b, maximum: Math.min(b.maximum >>> 0, MAX_REQUEST_SIZE) } : null,
+    // Our server never accepts payloads above MAX_REQUEST_SIZE, whatever upstream allows. An
+    // upstream that states no limits may refuse requests above 32 MiB (the spec's default):
+    // our clients are told that much, not our own 64 MiB.
+    blockSize: b
+      ? { ...b, maximum: Math.min(b.maximum >>> 0, MAX_REQUEST_SIZE) }
+      : { minimum: 1, preferred: 4096, maximum: UNSTATED_MAX_PAYLOAD },
   };
 }
 

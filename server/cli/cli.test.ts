@@ -72,7 +72,8 @@ test('serve over Unix sockets (0600); SIGTERM stops cleanly and removes the sock
     );
     let out = '';
     p.stdout.on('data', (d) => (out += d));
-    for (let i = 0; i < 100 && !/disk2/.test(out); i++) await new Promise((r) => setTimeout(r, 50));
+    // Start-up compiles the TypeScript first (tsx): seconds on a loaded machine.
+    for (let i = 0; i < 400 && !/disk2/.test(out); i++) await new Promise((r) => setTimeout(r, 50));
     assert.match(out, /^disk1 nbd\+unix:\/\/\/\?socket=.*disk1\.sock$/m);
     const sock = join(dir, 'disk1.sock');
     const { statSync } = await import('node:fs');

@@ -73,6 +73,8 @@ Recording (the time machine; on by default, into a temporary file):
   --record FILE        record every request into FILE (.bsrec; kept at exit)
   --record-limit SIZE  size limit of the recording: a ring, the oldest data is dropped (default 256M; 0 = none)
   --no-record          do not record
+Structure:
+  --no-structure       do not decode what the blocks are (partitions, filesystems, RAID roles)
 
 UI (in the printed URL; the page remembers them):
 ${UI_OPTIONS_HELP}
@@ -112,6 +114,7 @@ const SPEC = {
     '--ui',
     '--help',
     '--no-record',
+    '--no-structure',
     '--tls-verify-peer',
     '--no-sr',
     ...UI_OPTIONS.flags,
@@ -131,6 +134,8 @@ interface ServeOptions {
   run: string | null;
   preset: string | null;
   record: RecordChoice;
+  /** Decode what the blocks are (off with --no-structure). */
+  structure: boolean;
   /** UI settings for the printed URL (`?present=1`). */
   query: string;
 }
@@ -258,7 +263,7 @@ export function parseServeArgs(argv: string[]): ServeOptions | 'help' {
       ...connection,
     };
     const specs = presetSpecs(preset, presetDefaults);
-    return { specs, api, ui, run, preset, presetDefaults, query, record };
+    return { specs, api, ui, run, preset, presetDefaults, query, record, structure: !args.flags.has('--no-structure') };
   }
 
   if (images.length > 16) throw new CliError('at most 16 images (one disk each)');
@@ -292,7 +297,7 @@ export function parseServeArgs(argv: string[]): ServeOptions | 'help' {
   if (port !== null && port !== 0 && port + disks - 1 > 65535)
     throw new CliError('--port: not enough ports above it for every disk');
   const presetDefaults = { size, host, port, unixDir: unixDir ? resolve(unixDir) : null, ...connection };
-  return { specs, api, ui, run, preset, presetDefaults, query, record };
+  return { specs, api, ui, run, preset, presetDefaults, query, record, structure: !args.flags.has('--no-structure') };
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -301,7 +306,7 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(SERVE_HELP);
     return 0;
   }
-  const engine = new Engine();
+  const engine = new Engine({ structure: opts.structure });
   try {
     await engine.serve(opts.specs);
   } catch (err) {

@@ -9,9 +9,11 @@ import { isPreset, presetCommands, presetSpecs, type PresetOptions } from '../pr
 import { parseSize } from '../size.ts';
 import { TIMELINE_ACTIONS, type ControlMethod, type ControlMethods, type TimelineAction } from '../shared/types.ts';
 import { MAX_SPEED, MIN_SPEED } from '../timeline/player.ts';
+import { STRUCTURE_METHODS, structureCall, type StructureMethod } from './structure-api.ts';
 import { ValidationError, bool, int, num, obj, optInt, optStr, str, stringMap } from './validate.ts';
 
 export const CONTROL_METHODS: readonly ControlMethod[] = [
+  ...STRUCTURE_METHODS,
   'listDisks',
   'setErrors',
   'setHold',
@@ -86,6 +88,8 @@ export class ControlApi {
       throw new ValidationError(`unknown method '${String(method)}' (methods: ${CONTROL_METHODS.join(', ')})`);
     }
     const p = obj(rawParams);
+    if ((STRUCTURE_METHODS as readonly string[]).includes(method))
+      return structureCall(this.engine, method as StructureMethod, p);
     switch (method as ControlMethod) {
       case 'listDisks':
         return this.engine.disks.map((d) => d.info()) satisfies ControlMethods['listDisks']['result'];
@@ -122,6 +126,7 @@ export class ControlApi {
       case 'resetDisk': {
         const d = this.disk(p);
         await d.reset();
+        this.engine.structure?.invalidate(); // the data changed without a request on the bus
         return d.info();
       }
       case 'applyPreset': {

@@ -14,6 +14,7 @@ import { TOKEN_REQUIRED, createToken, requestToken, tokenMatches } from './auth.
 import { allowedHost, allowedOrigin } from './origin.ts';
 import { decodePath, parseTarget } from './target.ts';
 import { ParamError } from '../filters/params.ts';
+import { structureRoute } from './structure-routes.ts';
 import { ValidationError } from './validate.ts';
 import { attachWebSocket } from './websocket.ts';
 
@@ -132,6 +133,8 @@ async function route(
   if (method === 'GET' && path === '/api/timeline/overview')
     return { call: 'timelineOverview', params: numbers(query) };
   if (method === 'GET' && path === '/api/timeline/series') return { call: 'timelineSeries', params: numbers(query) };
+  const structure = structureRoute(method, path, query);
+  if (structure) return structure;
   if (method !== 'POST') return null;
   const body = await readBody(req);
   const b = (body && typeof body === 'object' ? body : {}) as Record<string, unknown>;

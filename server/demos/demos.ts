@@ -2,6 +2,8 @@
 // it happen. `!` lines run on the host in the middle of guestfish's script: the driver uses them
 // to learn when a step starts, and the RAID demo flips Blockscope's own Error toggles with them.
 
+import { extLayout, filesUnder, parityRotation, rebuildProgress, type DemoFacts } from './facts.ts';
+
 export interface DemoContext {
   /** guestfish `add-drive` targets, one per disk: "tcp:127.0.0.1:PORT". */
   servers: string[];
@@ -19,6 +21,12 @@ export interface DemoStep {
   title: string;
   text: string;
   commands: (c: DemoContext) => string[];
+  /** Words from the structure decoder added to the caption when the step starts (what the overlay shows). */
+  facts?: (f: DemoFacts) => string | null;
+  /** Re-evaluated every second while the step runs (rebuild progress). */
+  live?: (f: DemoFacts) => string | null;
+  /** Switch the viewers' Structure overlay on when the step starts (what the caption explains). */
+  showStructure?: boolean;
 }
 
 export interface Demo {
@@ -73,6 +81,8 @@ export const SINGLE: Demo = {
       title: 'Mount',
       text: 'mkfs left the inode tables to the kernel (lazy_itable_init): a few seconds after mount, the ext4lazyinit thread zeroes them one block group at a time (white spreading over purple).',
       commands: () => ['mount /dev/sda1 /', waitForLazyInit],
+      facts: (f) => extLayout(f, 1),
+      showStructure: true,
     },
     {
       title: 'Unpack + sync',
@@ -82,6 +92,7 @@ export const SINGLE: Demo = {
     {
       title: 'Delete + sync',
       text: 'Deleting the files changes a few metadata blocks only: the data blocks are simply forgotten, still red.',
+      facts: (f) => filesUnder(f, '/src'),
       commands: (c) => [`rm-rf /${c.tarDir}`, 'sync'],
     },
     {
@@ -124,6 +135,8 @@ export const RAID5: Demo = {
     {
       title: 'mkfs.ext4 on the array',
       text: 'mkfs discards the array: data and parity regions on every member turn purple, then metadata is written.',
+      facts: (f) => parityRotation(f, [1, 2, 3, 4]),
+      showStructure: true,
       commands: () => ['mkfs ext4 /dev/md127'],
     },
     {
@@ -147,10 +160,12 @@ export const RAID5: Demo = {
       title: 'Disk 3 fails',
       text: 'Error on disk 3: md marks it faulty and rebuilds onto the spare — reads on the survivors, writes on disk 5 — while the array keeps serving.',
       commands: (c) => [toggle(c, 3, true), 'fill 98 4194304 /after-failure', 'sync', waitForRebuild],
+      live: (f) => rebuildProgress(f, 5),
     },
     {
       title: '/proc/mdstat',
       text: 'Disk 3 shows (F); the spare has taken its place: [UUUU].',
+      facts: (f) => rebuildProgress(f, 5),
       // /proc/mdstat last: it is what stays in view beside the caption.
       commands: () => ['md-stat /dev/md127', 'debug sh "cat /proc/mdstat"'],
     },

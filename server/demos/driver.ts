@@ -8,12 +8,27 @@ import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startControlServer, type ControlServer } from '../control/http.ts';
-import { Engine } from '../engine.ts';
+import { Engine, type DemoControl } from '../engine.ts';
 import { presetSpecs } from '../presets.ts';
 import type { BlockStateName, DiskInfo, OpCounter, Op } from '../shared/types.ts';
-import type { DemoControl } from '../engine.ts';
-import type { Demo, DemoContext } from './demos.ts';
+import { arrayStatus } from '../structure/array-status.ts';
+import type { Demo, DemoContext, DemoStep } from './demos.ts';
+import type { DemoFacts } from './facts.ts';
 import { readingTimeMs, StepPacer } from './pacing.ts';
+
+function demoFacts(engine: Engine): DemoFacts {
+  const snapshot = engine.structure?.snapshot ?? null;
+  return { snapshot, arrays: () => arrayStatus(engine, snapshot?.result.arrays ?? []) };
+}
+
+/** The decoder's words for a caption, once its answers are current (at most a few seconds' wait). */
+async function withFacts(engine: Engine, facts: (f: DemoFacts) => string | null): Promise<string | null> {
+  if (!engine.structure) return null;
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([engine.structure.whenCurrent(), new Promise((r) => (timer = setTimeout(r, 5000)))]);
+  clearTimeout(timer);
+  return facts(demoFacts(engine));
+}
 
 export interface DiskSnapshot {
   number: number;
@@ -26,6 +41,10 @@ export interface DiskSnapshot {
 export interface StepReport {
   step: number;
   title: string;
+  /** The caption as shown when the step started (with the decoder's facts, if the step has any). */
+  caption: string;
+  /** Live caption lines pushed while the step ran (rebuild progress). */
+  live: string[];
   seconds: number;
   /** What every disk had seen when the step ended. */
   after: DiskSnapshot[];
@@ -220,6 +239,37 @@ export async function runDemo(demo: Demo, o: DemoOptions): Promise<DemoRun> {
     let stepStart = performance.now();
     let phase: 'running' | 'waiting' = 'running';
     let pushTimer: NodeJS.Timeout | null = null;
+    // The step's caption text: its own words, then the decoder's facts once they are current
+    // (waited for off the step's path), then the latest live line (a rebuild's progress).
+    let stepText = '';
+    let liveLines: string[] = [];
+    let liveTimer: NodeJS.Timeout | null = null;
+    let factsDone: Promise<void> = Promise.resolve();
+    const stopLive = () => {
+      if (liveTimer) clearInterval(liveTimer);
+      liveTimer = null;
+    };
+    const addFacts = async (step: number, s: DemoStep) => {
+      const extra = s.facts ? await withFacts(engine, s.facts) : null;
+      const base = extra ? `${s.text} ${extra}` : s.text;
+      // A quick step may have ended while the decoder caught up: its report still gets the words.
+      const ended = steps.find((r) => r.step === step);
+      if (ended) ended.caption = base;
+      if (step !== current) return;
+      stepText = base;
+      if (extra) caption();
+      if (!s.live || ended) return;
+      const liveFn = s.live;
+      let last = '';
+      liveTimer = setInterval(() => {
+        const line = liveFn(demoFacts(engine));
+        if (!line || step !== current || line === last) return;
+        last = line;
+        liveLines.push(line);
+        stepText = `${base} ${line}`;
+        caption();
+      }, 1000);
+    };
     const caption = () => {
       const s = demo.steps[current - 1];
       if (!s) return;
@@ -230,7 +280,7 @@ export async function runDemo(demo: Demo, o: DemoOptions): Promise<DemoRun> {
         step: current,
         total,
         title: s.title,
-        text: s.text,
+        text: stepText,
         evidence,
         phase,
       });
@@ -242,12 +292,15 @@ export async function runDemo(demo: Demo, o: DemoOptions): Promise<DemoRun> {
       }, EVIDENCE_PUSH_MS);
     };
     const endStep = () => {
+      stopLive();
       if (current === 0 || stepEnded) return;
       stepEnded = true;
       const disks = engine.disks.map((d) => snapshot(d.info(), engine));
       steps.push({
         step: current,
         title: demo.steps[current - 1].title,
+        caption: stepText,
+        live: liveLines,
         seconds: (performance.now() - stepStart) / 1000,
         after: disks,
         output: stepOutput,
@@ -290,8 +343,12 @@ export async function runDemo(demo: Demo, o: DemoOptions): Promise<DemoRun> {
           const s = demo.steps[current - 1];
           if (s) {
             pacer.shown(current);
+            stepText = s.text;
+            liveLines = [];
             caption();
+            if (s.showStructure) engine.push({ event: 'action', action: 'structureShow' });
             o.onStep?.(current, total, s.title, s.text);
+            if (s.facts || s.live) factsDone = addFacts(current, s);
           }
         }
       };
@@ -299,6 +356,8 @@ export async function runDemo(demo: Demo, o: DemoOptions): Promise<DemoRun> {
       gf.stderr.on('data', onData);
       gf.on('close', (code) => resolve(code));
     });
+    await factsDone;
+    stopLive();
     if (pushTimer) clearTimeout(pushTimer);
     if (current <= total) endStep();
     running = false;

@@ -1,6 +1,17 @@
 // Types shared by the engine (server/), the Electron shell (app/) and the UI (renderer/).
 // This folder must stay free of Node-only imports: the renderer bundles it for the browser.
 
+import type {
+  ArrayStatus,
+  BlockChain,
+  DiskMap,
+  ObjectBlocks,
+  StructureActivity,
+  StructureObject,
+  StructureOverlay,
+  StructureStatus,
+} from './structure.ts';
+
 /** The data operations a request can carry, in the names the UI and the event stream use. */
 export const OPS = ['read', 'write', 'trim', 'zero', 'flush', 'extents', 'cache'] as const;
 export type Op = (typeof OPS)[number];
@@ -205,6 +216,15 @@ export interface ControlMethods {
   };
   /** Write the recording (oldest kept instant to now) to a new file (absolute path, .bsrec). */
   saveRecording: { params: { path: string }; result: { path: string; bytes: number } };
+  /** What each block is (server/structure): see structure.ts for the result types. */
+  structureStatus: { params: Record<string, never>; result: StructureStatus };
+  diskMap: { params: { disk: number; from?: string; limit?: number }; result: DiskMap };
+  blockChain: { params: { disk: number; block: number }; result: BlockChain };
+  structureOverlay: { params: { disk: number }; result: StructureOverlay };
+  structureObjects: { params: Record<string, never>; result: StructureObject[] };
+  objectBlocks: { params: { id: string }; result: ObjectBlocks };
+  structureActivity: { params: { disk?: number; seconds?: number }; result: StructureActivity };
+  arrayStatus: { params: Record<string, never>; result: ArrayStatus[] };
   /** While a demo runs: its status, or (step mode) go on to the next step. */
   demo: { params: { action: 'status' | 'next' }; result: DemoStatus };
 }
@@ -363,4 +383,6 @@ export type ServerPush =
   /** The desktop app's menu asks the page to run one of its actions (e.g. presentation mode). */
   | { event: 'action'; action: string }
   /** The time machine moved (seek, play, live) or the recording grew. */
-  | { event: 'timeline'; status: TimelineStatus };
+  | { event: 'timeline'; status: TimelineStatus }
+  /** The decoded structure changed (server/structure): refetch maps and overlays. */
+  | { event: 'structure'; version: number };

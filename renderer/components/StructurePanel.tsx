@@ -1,0 +1,190 @@
+// The Structure overlay's panel (right of the disks) and activity line (under them): a legend
+// that reads from the back of the room, the RAID arrays with their rebuild progress, and every
+// region and file — picking one lights its blocks up on every disk (for a file on RAID 5, the
+// parity blocks covering it too). Registered as page regions while the overlay is on.
+
+import {
+  REGION_KIND_NAMES,
+  type ArrayStatus,
+  type RegionKind,
+  type StructureObject,
+} from '../../server/shared/structure.ts';
+import { cssColour } from '../grid/structure-palette.ts';
+import { useUi } from '../store/store.ts';
+import { setStructure, useStructure } from '../store/structure.ts';
+import { structureView } from '../structure-view.ts';
+import { human } from './format.ts';
+import { BOTTOM_STRIPS, SIDE_PANELS } from './regions.tsx';
+
+const MAX_SHOWN = 300;
+const STRUCTURAL: StructureObject['kind'][] = ['partition', 'filesystem', 'array', 'volume'];
+
+function rank(o: StructureObject): number {
+  if (STRUCTURAL.includes(o.kind)) return 0;
+  if (o.kind !== 'file' && o.kind !== 'directory') return 1;
+  return 2;
+}
+
+export function StructureLegend() {
+  const kinds = useStructure((s) => {
+    const present = new Set<RegionKind>();
+    for (const o of Object.values(s.overlays)) for (const k of o.kinds) if (k !== 'free') present.add(k);
+    return [...present].join(' ');
+  });
+  const picked = useStructure((s) => (!s.highlight ? 0 : s.highlight.disks.some((d) => d.parityRuns.length) ? 2 : 1));
+  const list = kinds ? (kinds.split(' ') as RegionKind[]) : [];
+  return (
+    <ul className="structure-legend" aria-label="structure legend">
+      {list.map((k) => (
+        <li key={k}>
+          <span className="swatch" style={{ background: cssColour(k) }} />
+          {REGION_KIND_NAMES[k]}
+        </li>
+      ))}
+      {picked > 0 && (
+        <li>
+          <span className="swatch" style={{ background: 'rgb(255, 196, 0)' }} />
+          picked
+        </li>
+      )}
+      {picked > 1 && (
+        <li>
+          <span className="swatch" style={{ background: 'rgb(255, 0, 255)' }} />
+          its parity
+        </li>
+      )}
+      {!list.length && <li className="muted">nothing recognised yet</li>}
+    </ul>
+  );
+}
+
+function memberText(a: ArrayStatus, m: ArrayStatus['members'][number]): string {
+  const who = m.disk === null ? 'a disk outside Blockscope' : `disk ${m.disk}`;
+  if (
+    m.state === 'rebuilding' ||
+    (typeof m.role === 'number' && m.stripesWritten < a.stripes && m.stripesRebuilt !== null)
+  )
+    return `${who} rebuilding role ${m.role}: ${m.stripesWritten}/${a.stripes} stripes`;
+  if (m.state === 'active') return `${who} role ${m.role}`;
+  return `${who} ${m.state}`;
+}
+
+function Arrays() {
+  const arrays = useStructure((s) => s.arrays);
+  if (!arrays.length) return null;
+  return (
+    <ul className="structure-arrays" aria-label="RAID arrays">
+      {arrays.map((a) => (
+        <li key={a.id}>
+          <b>{a.name}</b> {a.description} · {a.members.map((m) => memberText(a, m)).join(' · ')}
+        </li>
+      ))}
+    </ul>
+  );
+}
+
+function Objects() {
+  const objects = useStructure((s) => s.objects);
+  const filter = useStructure((s) => s.filter);
+  const selected = useStructure((s) => s.selected);
+  const f = filter.trim().toLowerCase();
+  const matching = objects
+    .filter((o) => !f || o.label.toLowerCase().includes(f) || o.where.toLowerCase().includes(f))
+    .sort((a, b) => rank(a) - rank(b) || a.label.localeCompare(b.label));
+  return (
+    <>
+      <input
+        type="search"
+        className="structure-filter"
+        placeholder="find a file or region"
+        aria-label="find a file or region"
+        value={filter}
+        onChange={(e) => setStructure({ filter: e.target.value })}
+      />
+      <ul className="structure-objects" aria-label="regions and files">
+        {matching.slice(0, MAX_SHOWN).map((o) => (
+          <li key={o.id}>
+            <button
+              type="button"
+              aria-pressed={selected === o.id}
+              title={`${o.label} — ${o.where}`}
+              onClick={() => void structureView()?.select(selected === o.id ? null : o.id)}
+            >
+              <span className="label">{o.label}</span>
+              <span className="muted">{human(Number(o.bytes))}</span>
+            </button>
+          </li>
+        ))}
+        {matching.length > MAX_SHOWN && <li className="muted">{matching.length - MAX_SHOWN} more: type to narrow</li>}
+      </ul>
+    </>
+  );
+}
+
+export function StructurePanel() {
+  const status = useStructure((s) => s.status);
+  const highlight = useStructure((s) => s.highlight);
+  const where = highlight
+    ? highlight.disks
+        .map((d) => {
+          const n = d.runs.reduce((x, [a, b]) => x + b - a, 0);
+          const p = d.parityRuns.reduce((x, [a, b]) => x + b - a, 0);
+          return `disk ${d.disk}: ${n} blocks${p ? ` + ${p} parity` : ''}`;
+        })
+        .join(' · ')
+    : '';
+  return (
+    <div className="structure-panel">
+      <h2>Structure</h2>
+      <p className="muted" data-testid="structure-status">
+        {!status ? 'decoding…' : status.stale ? 'updating…' : `decoded (${status.lastDecodeMs} ms)`}
+        {status?.truncated ? ' · too big to list everything' : ''}
+      </p>
+      {status?.warnings.slice(0, 3).map((w) => (
+        <p key={w} className="message-warn">
+          {w}
+        </p>
+      ))}
+      <StructureLegend />
+      <Arrays />
+      {highlight && (
+        <p className="structure-picked" data-testid="structure-picked">
+          <b>{highlight.object.label}</b> ({highlight.object.where}) · {where}
+        </p>
+      )}
+      <Objects />
+    </div>
+  );
+}
+
+export function ActivityLine() {
+  const text = useStructure((s) => s.activity);
+  return (
+    <div className="activity-line" role="status" aria-label="recent activity" data-testid="activity">
+      {text || 'no recent requests'}
+    </div>
+  );
+}
+
+/** The hovered block's chain, in the tooltip (outermost first). */
+export function StructureChain({ disk, block }: { disk: number; block: number }) {
+  const on = useUi((s) => s.structureOn);
+  const chain = useStructure((s) => s.chain);
+  if (!on || !chain || !chain.key.startsWith(`${disk}:${block}:`)) return null;
+  if (!chain.parts.length) return <div className="tooltip-chain muted">nothing recognised here</div>;
+  return (
+    <div className="tooltip-chain" data-testid="tooltip-chain">
+      {chain.parts.map((p) => (
+        <div key={p.start}>{p.chain.map((c) => c.label).join(' › ')}</div>
+      ))}
+    </div>
+  );
+}
+
+SIDE_PANELS.push({ id: 'structure', title: 'Structure', Component: StructurePanel, visible: (s) => s.structureOn });
+BOTTOM_STRIPS.push({
+  id: 'activity',
+  title: 'Recent activity',
+  Component: ActivityLine,
+  visible: (s) => s.structureOn,
+});

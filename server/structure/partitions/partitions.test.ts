@@ -1,0 +1,149 @@
+// Partition tables against sfdisk's own reading (sfdisk -J): GPT (primary and backup, names,
+// types; a damaged primary falls back to the backup) and DOS/MBR with an extended partition and
+// its chain of logical partitions.
+
+import assert from 'node:assert/strict';
+import { mkdtempSync, openSync, rmSync, writeSync, closeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { decodeImages, run } from '../test-support.ts';
+import type { Leaf } from '../flatten.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'blockscope-parts-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+interface SfdiskTable {
+  partitiontable: {
+    label: 'gpt' | 'dos';
+    firstlba?: number;
+    lastlba?: number;
+    partitions: Array<{ node: string; start: number; size: number; type: string; name?: string }>;
+  };
+}
+
+const sfdiskJson = (img: string) => JSON.parse(run('sfdisk', ['-J', img])) as SfdiskTable;
+const partNumber = (node: string) => Number(/(\d+)$/.exec(node)![1]);
+const covering = (leaves: Leaf[], byte: bigint) => leaves.find((l) => l.start <= byte && byte < l.end);
+const label = (l: Leaf | undefined) => l?.chain.map((c) => c.label).join(' › ') ?? '(nothing)';
+
+function gptDisk(name: string): string {
+  const img = join(dir, name);
+  run('truncate', ['-s', '64M', img]);
+  run('sgdisk', [
+    '-n',
+    '1:2048:+20M',
+    '-c',
+    '1:boot',
+    '-t',
+    '1:ef00',
+    '-n',
+    '3:0:+10M',
+    '-c',
+    '3:data',
+    '-n',
+    '4:0:0',
+    '-c',
+    '4:rest',
+    '-t',
+    '4:fd00',
+    img,
+  ]);
+  return img;
+}
+
+describe('GPT', () => {
+  it('labels each partition with its number and name where sfdisk puts it, and both copies of the table', async () => {
+    const img = gptDisk('gpt.img');
+    const t = sfdiskJson(img).partitiontable;
+    assert.equal(t.label, 'gpt');
+    const { result, leaves } = await decodeImages([img]);
+    assert.deepEqual(result.warnings, []);
+    const disk = leaves[0];
+    for (const p of t.partitions) {
+      const n = partNumber(p.node);
+      const first = covering(disk, BigInt(p.start) * 512n);
+      const last = covering(disk, BigInt(p.start + p.size) * 512n - 1n);
+      const want = `GPT partition ${n} "${p.name}"`;
+      assert.equal(first?.chain[0].label, want, label(first));
+      assert.equal(last?.chain[0].label, want, label(last));
+      assert.equal(first!.start, BigInt(p.start) * 512n);
+      assert.ok(
+        covering(disk, BigInt(p.start + p.size) * 512n)?.chain[0].label !== want,
+        `${want} ends where sfdisk says`,
+      );
+    }
+    // Partition 2 is unused: numbering follows the entry index, as Linux does.
+    assert.deepEqual(
+      t.partitions.map((p) => partNumber(p.node)),
+      [1, 3, 4],
+    );
+    const size = 64n * 1024n * 1024n;
+    const lastLba = BigInt(t.lastlba!);
+    assert.equal(label(covering(disk, 0n)), 'protective MBR');
+    assert.equal(label(covering(disk, 512n)), 'GPT header (primary)');
+    assert.equal(label(covering(disk, 1024n)), 'GPT partition entries (primary)');
+    assert.equal(label(covering(disk, (lastLba + 1n) * 512n)), 'GPT partition entries (backup)');
+    assert.equal(label(covering(disk, size - 512n)), 'GPT header (backup)');
+    const types = [...result.objects.values()].filter((o) => o.kind === 'partition').map((o) => o.label);
+    assert.deepEqual(types, [
+      'GPT partition 1 "boot" (EFI system)',
+      'GPT partition 3 "data" (Linux filesystem)',
+      'GPT partition 4 "rest" (Linux RAID)',
+    ]);
+  });
+
+  it('falls back to the backup table when the primary header is damaged, and says so', async () => {
+    const img = gptDisk('gpt-damaged.img');
+    const fd = openSync(img, 'r+');
+    writeSync(fd, Buffer.from('garbage!'), 0, 8, 512 + 24); // inside the primary header: its CRC breaks
+    closeSync(fd);
+    const { result, leaves } = await decodeImages([img]);
+    assert.ok(
+      result.warnings.some((w) => /primary GPT invalid \(header CRC mismatch\)/.test(w)),
+      result.warnings.join('; '),
+    );
+    assert.equal(covering(leaves[0], 2048n * 512n)?.chain[0].label, 'GPT partition 1 "boot"');
+    assert.match(label(covering(leaves[0], 512n)), /GPT header \(primary\) \(header CRC mismatch\)/);
+  });
+});
+
+describe('MBR', () => {
+  it('labels primary, extended and logical partitions as sfdisk numbers them, and the EBR chain', async () => {
+    const img = join(dir, 'mbr.img');
+    run('truncate', ['-s', '64M', img]);
+    run('sfdisk', ['-q', img], {
+      input:
+        'label: dos\nstart=2048, size=20M, type=83\nstart=43008, size=10M, type=c\nstart=65536, type=5\nstart=67584, size=5M, type=83\nstart=80000, size=5M, type=82\n',
+    });
+    const t = sfdiskJson(img).partitiontable;
+    assert.equal(t.label, 'dos');
+    const { result, leaves } = await decodeImages([img]);
+    assert.deepEqual(result.warnings, []);
+    const disk = leaves[0];
+    assert.equal(label(covering(disk, 0n)), 'MBR (boot code + partition table)');
+    for (const p of t.partitions) {
+      const n = partNumber(p.node);
+      const inside = covering(disk, BigInt(p.start) * 512n + 4096n);
+      if (p.type === '5') assert.equal(inside?.chain[0].label, `MBR partition ${n} (Extended)`);
+      else {
+        assert.equal(inside?.chain[0].label, `MBR partition ${n}`, label(inside));
+        assert.equal(covering(disk, BigInt(p.start + p.size) * 512n - 1n)?.chain[0].label, `MBR partition ${n}`);
+      }
+    }
+    // Each logical partition's EBR sits in the extended partition, before the partition.
+    const ebrs = disk.filter((l) => /^EBR of partition/.test(label(l)));
+    assert.deepEqual(ebrs.map(label), ['EBR of partition 5', 'EBR of partition 6']);
+    assert.equal(ebrs[0].start, 65536n * 512n);
+    const logicals = t.partitions.filter((p) => partNumber(p.node) >= 5);
+    for (const [i, e] of ebrs.entries()) assert.ok(e.start < BigInt(logicals[i].start) * 512n);
+  });
+
+  it('a blank disk decodes to nothing, without warnings', async () => {
+    const blank = join(dir, 'blank.img');
+    run('truncate', ['-s', '8M', blank]);
+    const { result, leaves } = await decodeImages([blank]);
+    assert.deepEqual(result.warnings, []);
+    assert.equal(leaves[0].length, 0);
+  });
+});

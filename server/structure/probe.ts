@@ -1,0 +1,43 @@
+// What is in this space? Each decoder looks for its signature; the first that recognises the
+// space wins. Order matters: GPT before MBR (a protective MBR is a valid MBR), md before
+// filesystems (md 1.0/0.90 keep their superblock at the end, so a RAID 1 member also shows the
+// filesystem's own superblock at the start), FAT's strict boot-sector check before MBR.
+
+import type { Decoder, DecodeContext, Place, Recognised } from './context.ts';
+import { decodeExt } from './ext/ext.ts';
+import { decodeFat } from './fat/fat.ts';
+import { decodeLvmPv } from './lvm/pv.ts';
+import { decodeMdMember } from './md/member.ts';
+import { DecodeError } from './model.ts';
+import { decodeGpt } from './partitions/gpt.ts';
+import { decodeMbr } from './partitions/mbr.ts';
+import { BudgetExhausted, type ByteSource } from './source.ts';
+
+const DECODERS: Array<[string, Decoder]> = [
+  ['GPT', decodeGpt],
+  ['md', decodeMdMember],
+  ['LVM', decodeLvmPv],
+  ['FAT', decodeFat],
+  ['MBR', decodeMbr],
+  ['ext', decodeExt],
+];
+
+/** Depth guard: a partition in an array in a volume in a partition … stops somewhere. */
+const MAX_DEPTH = 8;
+
+export async function probe(src: ByteSource, ctx: DecodeContext, place: Place): Promise<Recognised | null> {
+  if (place.id.split('.').length > MAX_DEPTH) return null;
+  for (const [name, decoder] of DECODERS) {
+    try {
+      const found = await decoder(src, ctx, place);
+      if (found) return found;
+    } catch (err) {
+      if (err instanceof BudgetExhausted) throw err;
+      // Malformed on-disk data (DecodeError, or a RangeError from a field pointing outside a
+      // buffer) costs this structure its labels, never the decode of everything else.
+      const why = err instanceof DecodeError ? err.message : `unexpected data (${(err as Error).message})`;
+      ctx.budget.warn(`${place.where}: ${name}: ${why}`);
+    }
+  }
+  return null;
+}

@@ -1,0 +1,144 @@
+// Helpers for the structure tests: run the real tools (their answers are the ground truth),
+// decode image files, and turn decoded leaves into sets of filesystem blocks to compare.
+
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { decodeDisks, leavesOf, type DecodeResult } from './decode.ts';
+import type { Leaf } from './flatten.ts';
+import { FileSource } from './file-source.ts';
+
+/** Which Debian package provides each tool the tests run. */
+const PACKAGES: Record<string, string> = {
+  sfdisk: 'fdisk',
+  sgdisk: 'gdisk',
+  mke2fs: 'e2fsprogs',
+  dumpe2fs: 'e2fsprogs',
+  debugfs: 'e2fsprogs',
+  'mkfs.vfat': 'dosfstools',
+  'fsck.fat': 'dosfstools',
+  mcopy: 'mtools',
+  mmd: 'mtools',
+  mshowfat: 'mtools',
+  mdadm: 'mdadm',
+  guestfish: 'libguestfs-tools',
+  truncate: 'coreutils',
+};
+
+/** Run a tool; fail saying what to install when it is missing, and with its stderr when it fails. */
+export function run(
+  cmd: string,
+  args: string[],
+  opts: { input?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
+): string {
+  const r = spawnSync(cmd, args, {
+    input: opts.input,
+    env: opts.env ?? process.env,
+    encoding: 'utf8',
+    maxBuffer: 256 * 1024 * 1024,
+    timeout: opts.timeoutMs ?? 120_000,
+  });
+  if (r.error && (r.error as NodeJS.ErrnoException).code === 'ENOENT')
+    throw new Error(`${cmd} not found: apt-get install ${PACKAGES[cmd] ?? cmd} (bash .ci/install-deps.sh)`);
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.status ?? r.signal}): ${r.stderr}`);
+  return r.stdout;
+}
+
+export async function decodeImages(paths: string[]): Promise<{ result: DecodeResult; leaves: Leaf[][] }> {
+  const sources = await Promise.all(paths.map((p) => FileSource.open(p)));
+  try {
+    const result = await decodeDisks(sources.map((source, i) => ({ disk: i + 1, source })));
+    const leaves = sources.map((s, i) => leavesOf(result, i + 1, 0n, s.size));
+    return { result, leaves };
+  } finally {
+    await Promise.all(sources.map((s) => s.close()));
+  }
+}
+
+/** Filesystem blocks (relative to fsStart) covered by leaves that pass `pick`. */
+export function fsBlocks(leaves: Leaf[], fsStart: bigint, blockSize: number, pick: (l: Leaf) => boolean): Set<number> {
+  const out = new Set<number>();
+  const bs = BigInt(blockSize);
+  for (const l of leaves) {
+    if (!pick(l)) continue;
+    for (let b = (l.start - fsStart) / bs; b * bs + fsStart < l.end; b++) out.add(Number(b));
+  }
+  return out;
+}
+
+/** Leaves whose chain names `object` (a file, "inode tables"…). */
+export const hasObject = (object: string) => (l: Leaf) => l.chain.some((c) => c.object === object);
+export const lastLabel = (l: Leaf) => l.chain[l.chain.length - 1]?.label ?? '';
+
+/** "1-3, 7, 9-10" (dumpe2fs, debugfs style) → block numbers. */
+export function parseRanges(text: string): number[] {
+  const out: number[] = [];
+  for (const part of text.split(/[,\s]+/)) {
+    const m = /^(\d+)(?:-(\d+))?$/.exec(part);
+    if (!m) continue;
+    const a = Number(m[1]);
+    const b = m[2] ? Number(m[2]) : a;
+    for (let x = a; x <= b; x++) out.push(x);
+  }
+  return out;
+}
+
+/** Find an object's id by its label (a path) under a filesystem id prefix. */
+export function objectId(r: DecodeResult, label: string, prefix = ''): string {
+  for (const o of r.objects.values()) if (o.label === label && o.id.startsWith(prefix)) return o.id;
+  throw new Error(
+    `no decoded object labelled ${label} (have: ${[...r.objects.values()]
+      .map((o) => o.label)
+      .slice(0, 40)
+      .join(', ')})`,
+  );
+}
+
+export const sorted = (s: Iterable<number>) => [...s].sort((a, b) => a - b);
+
+/** Where dumpe2fs says each group's metadata and the free space are (filesystem blocks). */
+export interface GroupTruth {
+  superblock: number[];
+  gdt: number[];
+  blockBitmap: number[];
+  inodeBitmap: number[];
+  inodeTable: number[];
+  free: number[];
+}
+
+export function dumpe2fs(fsImage: string): GroupTruth {
+  const out = run('dumpe2fs', [fsImage]);
+  const t: GroupTruth = { superblock: [], gdt: [], blockBitmap: [], inodeBitmap: [], inodeTable: [], free: [] };
+  for (const line of out.split('\n')) {
+    let m: RegExpExecArray | null;
+    if ((m = /(?:Primary|Backup) superblock at (\d+), Group descriptors at (\d+)-(\d+)/.exec(line))) {
+      t.superblock.push(Number(m[1]));
+      t.gdt.push(...parseRanges(`${m[2]}-${m[3]}`));
+    } else if ((m = /Reserved GDT blocks at (\d+)-(\d+)/.exec(line))) t.gdt.push(...parseRanges(`${m[1]}-${m[2]}`));
+    else if ((m = /Block bitmap at (\d+)/.exec(line))) t.blockBitmap.push(Number(m[1]));
+    else if ((m = /Inode bitmap at (\d+)/.exec(line))) t.inodeBitmap.push(Number(m[1]));
+    else if ((m = /Inode table at (\d+)-(\d+)/.exec(line))) t.inodeTable.push(...parseRanges(`${m[1]}-${m[2]}`));
+    else if ((m = /^\s+Free blocks: (.*)$/.exec(line))) t.free.push(...parseRanges(m[1]));
+  }
+  assert.ok(t.superblock.length > 1, `dumpe2fs listed no backup superblocks:\n${out.slice(0, 2000)}`);
+  return t;
+}
+
+/** FAT layout as fsck.fat -v reports it (bytes). */
+export function fsckFat(img: string) {
+  const out = run('fsck.fat', ['-n', '-v', img]);
+  const num = (re: RegExp) => {
+    const m = re.exec(out);
+    assert.ok(m, `fsck.fat output lacks ${re}:\n${out}`);
+    return Number(m[1]);
+  };
+  return {
+    clusterBytes: num(/(\d+) bytes per cluster/),
+    fatStart: num(/First FAT starts at byte (\d+)/),
+    fats: num(/(\d+) FATs, \d+ bit entries/),
+    bits: num(/\d+ FATs, (\d+) bit entries/),
+    fatBytes: num(/(\d+) bytes per FAT/),
+    rootStart: /Root directory starts at byte (\d+)/.test(out) ? num(/Root directory starts at byte (\d+)/) : null,
+    dataStart: num(/Data area starts at byte (\d+)/),
+    clusters: num(/(\d+) data clusters/),
+  };
+}
