@@ -60,7 +60,7 @@ const blend = (base: number[], [r, g, b, a]: number[]) => {
 const near = (a: number[], b: number[], tol = 8) => a.slice(0, 3).every((v, i) => Math.abs(v - b[i]) <= tol);
 
 async function mapOf(page: Page): Promise<DiskMap> {
-  return (await (await page.request.get(`${s.ui}api/disks/1/map`)).json()) as DiskMap;
+  return (await (await page.request.get(s.api('/api/disks/1/map'))).json()) as DiskMap;
 }
 
 test('S shows what each block is: tints, legend, chain in the tooltip, a picked file, activity in words', async ({

@@ -122,9 +122,8 @@ test('timeline strip: drag the scrubber back, the grids show the earlier state; 
     expect(q('write -P 1 0 1M')).toBe(0);
     await page.waitForTimeout(1500);
     expect(q('write -P 2 32M 1M')).toBe(0);
-    const api = new URL('/api/', s.ui).toString();
     const written = async () =>
-      ((await (await fetch(`${api}disks/1`)).json()) as { blocks: { written: number } }).blocks.written;
+      ((await (await fetch(s.api('/api/disks/1'))).json()) as { blocks: { written: number } }).blocks.written;
     await expect.poll(written).toBe(512);
     // Scrub to the very start of the session: nothing written there.
     const box = (await page.getByTestId('scrubber').boundingBox())!;
