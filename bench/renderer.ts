@@ -83,7 +83,7 @@ export async function measureRenderer(
       const watcher = page.evaluate(`new Promise((resolve) => {
         const h = window.__blockscope;
         const f = () => {
-          const px = h.cellColor(1, ${cell});
+          const px = h.canvasPixel(1, ${cell});
           if (px && px[0] > 200 && px[1] < 80) resolve(performance.timeOrigin + performance.now());
           else requestAnimationFrame(f);
         };

@@ -8,6 +8,7 @@ import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import {
+  apiUrl,
   requireTool,
   rssBytes,
   startServer,
@@ -386,7 +387,7 @@ async function timeMachine(): Promise<void> {
     let dropped = 0;
     try {
       await fio(s.uri, 'randwrite', 16);
-      const t = (await (await fetch(s.api!.replace(/disks$/, 'timeline'))).json()) as {
+      const t = (await (await fetch(apiUrl(s.api!, 'timeline'))).json()) as {
         recording: { droppedBytes: number };
       };
       dropped = t.recording.droppedBytes;

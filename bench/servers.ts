@@ -111,3 +111,10 @@ export function rssBytes(pid: number): number {
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m ? Number(m[1]) * 1024 : NaN;
 }
+
+/** Another path of the control API from the printed `api …/api/disks?token=…` URL, the token kept. */
+export function apiUrl(printed: string, path: string): string {
+  const u = new URL(printed);
+  u.pathname = `/api/${path}`;
+  return u.toString();
+}

@@ -10,7 +10,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { median } from './stats.ts';
-import { waitFor } from './servers.ts';
+import { apiUrl, waitFor } from './servers.ts';
 
 const cli = join(import.meta.dirname, '..', 'server', 'bin', 'blockscope.mjs');
 
@@ -19,6 +19,7 @@ export type AddRow = (name: string, unit: string, value: number, target: string,
 
 interface Served {
   uri: string;
+  /** GET /api/structure (the status), token included. */
   api: string;
   stop(): Promise<void>;
 }
@@ -33,7 +34,7 @@ async function serve(dir: string, labels: boolean): Promise<Served> {
   await waitFor(p, () => (/^api /m.test(out) && /^disk1 /m.test(out) ? 'ok' : null));
   return {
     uri: /^disk1 (\S+)/m.exec(out)![1],
-    api: /^api (\S+)/m.exec(out)![1].replace(/disks$/, ''),
+    api: apiUrl(/^api (\S+)/m.exec(out)![1], 'structure'),
     stop: () =>
       new Promise((resolve) => {
         if (p.exitCode !== null) return resolve();
@@ -49,7 +50,7 @@ interface Status {
   decodes: number;
   lastDecodeMs: number;
 }
-const status = async (api: string) => (await (await fetch(`${api}structure`)).json()) as Status;
+const status = async (api: string) => (await (await fetch(api)).json()) as Status;
 
 async function current(api: string, timeoutMs = 30_000): Promise<number> {
   const t0 = performance.now();

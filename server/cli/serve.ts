@@ -1,6 +1,8 @@
 // `blockscope serve`: start N disks with the embedded NBD server, like a set of nbdkit servers:
 //   blockscope serve --disks 5 --size 64M --filter=error --filter=log --filter=delay \
 //       rdelay=40ms wdelay=40ms logfile=/tmp/log%d error-rate=100% error-file=/tmp/error%d
+// Long because most of it is the help text and the option table (nbdkit-compatible filters,
+// TLS, recording, structure, UI settings): the parsing itself is small and shared (args.ts).
 
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync } from 'node:fs';

@@ -1,6 +1,9 @@
 // Runs a demo end to end: Blockscope's disks (in-process engine + UI server), real Linux I/O
 // from guestfish's appliance (qemu under TCG), captions pushed to every viewer, and a report of
 // what each disk saw at each step boundary (for the acceptance tests and the closing notes).
+// Longer than most engine files: one run of guestfish is one state machine (steps, waits for the
+// presenter, evidence, captions with the decoders' facts, per-step snapshots) and reads best whole;
+// pacing and facts already live apart (pacing.ts, facts.ts).
 
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';

@@ -1,5 +1,7 @@
 // Types shared by the engine (server/), the Electron shell (app/) and the UI (renderer/).
 // This folder must stay free of Node-only imports: the renderer bundles it for the browser.
+// Long on purpose: one file is the whole engine↔UI contract (disk info, events, every control
+// method's params and result, every push), so both sides read it in one place.
 
 import type {
   ArrayStatus,

@@ -21,7 +21,7 @@ import { run as runTool } from './test-support.ts';
 let t: TestDisks;
 let api: ControlServer;
 const get = async <T>(path: string): Promise<T> => {
-  const r = await fetch(`${api.url}api${path}`);
+  const r = await fetch(api.urlFor(`/api${path}`));
   const body = await r.json();
   if (!r.ok) throw Object.assign(new Error(body.error), { status: r.status });
   return body as T;

@@ -46,14 +46,21 @@ const img = (name: string) => join(dir, `${name}.img`);
 const GPT_PART = 65536; // guestfish part-disk starts partition 1 at sector 128
 const FILES = ['/big.bin', '/numbers.txt', '/hello.txt'];
 
+/**
+ * A command run in the appliance once udev has settled, tried again a few times: udev's probe of
+ * a whole disk that another array was just created beside can hold it for a moment, and mdadm
+ * then fails with "Device or resource busy".
+ */
+const retried = (cmd: string) => `for i in 1 2 3 4 5; do udevadm settle; ${cmd} && exit 0; sleep 2; done; exit 1`;
+
 const SCRIPT = (files: string) => `
 ${DISKS.map((d) => `add-drive ${img(d)} format:raw`).join('\n')}
 run
 ${['a', 'b', 'c', 'd', 'e'].map((x) => `part-disk /dev/sd${x} gpt`).join('\n')}
 md-create md0 "/dev/sda1 /dev/sdb1 /dev/sdc1 /dev/sdd1 /dev/sde1" level:raid5 nrdevices:4 spare:1
 md-create r6 "/dev/sdf /dev/sdg /dev/sdh /dev/sdi" level:raid6 chunk:65536
-debug sh "mdadm --create /dev/md/r1 --run --metadata=1.0 --level=1 --raid-devices=2 /dev/sdj /dev/sdk"
-debug sh "mdadm --create /dev/md/r10 --run --metadata=0.90 --level=10 --layout=n2 --chunk=64 --raid-devices=4 /dev/sdl /dev/sdm /dev/sdn /dev/sdo"
+debug sh "${retried('mdadm --create /dev/md/r1 --run --metadata=1.0 --level=1 --raid-devices=2 /dev/sdj /dev/sdk')}"
+debug sh "${retried('mdadm --create /dev/md/r10 --run --metadata=0.90 --level=10 --layout=n2 --chunk=64 --raid-devices=4 /dev/sdl /dev/sdm /dev/sdn /dev/sdo')}"
 debug sh "mdadm --wait /dev/md/md0 /dev/md/r6 /dev/md/r1 /dev/md/r10; true"
 ${[
   ['/dev/md/md0', ''],
