@@ -195,7 +195,9 @@ test('delay sliders: one per operation, log scale up to 10 s, a 2 s delay is sho
   }
 });
 
-test('replay: one play/pause, waits for the page, seek stops at the end, the end button replays', async ({ page }) => {
+test('replay on the time machine: one play/pause, waits for the page, scrubbing to the end, the end button replays', async ({
+  page,
+}) => {
   const dir = mkdtempSync(join(tmpdir(), 'replay-e2e-'));
   try {
     const log = join(dir, 'log');
@@ -208,22 +210,26 @@ test('replay: one play/pause, waits for the page, seek stops at the end, the end
       );
     }
     writeFileSync(log, lines.join('\n') + '\n');
-    const r = await serve([log, '--ui', '--speed', '4'], 'replay');
+    const r = await serve([log, '--ui', '--speed', '1'], 'replay');
     try {
-      // No page yet: nothing has been played (at 4× the whole log takes half a second).
+      // No page yet: nothing has been played (the first write is 0.1 s into the log).
       await new Promise((res) => setTimeout(res, 1000));
       const before = (await (await fetch(r.api('/api/disks'))).json()) as any[];
       expect(before[0].blocks.written).toBe(0);
       await page.goto(r.ui);
-      const bar = page.getByRole('group', { name: 'replay' });
-      await expect(bar).toBeVisible();
+      await expect(page.getByRole('group', { name: 'time machine' })).toBeVisible();
       await expect(page.getByTestId('source-1')).toHaveText(log); // it names what it replays
       await expect(page.getByRole('button', { name: /^(Play|Pause|Replay again)$/ })).toHaveCount(1);
       await expect(page.getByRole('button', { name: 'Replay again' })).toBeVisible({ timeout: 10_000 });
       await expect(page.getByTestId('status')).toHaveText('replay finished');
-      await page.getByRole('spinbutton', { name: 'seek to (seconds)' }).fill('9999');
-      await bar.getByRole('button', { name: 'Go' }).click();
-      await expect(page.getByTestId('replay-position')).toContainText('2.00 s of 2.00 s');
+      // Scrubbing to the start shows the empty disk; to the very end, all 20 writes.
+      const written = async () => ((await (await fetch(r.api('/api/disks'))).json()) as any[])[0].blocks.written;
+      const box = (await page.getByTestId('scrubber').boundingBox())!;
+      await page.mouse.click(box.x + 1, box.y + box.height / 2);
+      await expect.poll(written).toBe(0);
+      await page.mouse.click(box.x + box.width - 1, box.y + box.height / 2);
+      await expect(page.getByTestId('timeline-position')).toContainText('0:02.0 / 0:02.0');
+      await expect.poll(written).toBe(20);
       await page.getByRole('button', { name: 'Replay again' }).click();
       await expect(page.getByTestId('status')).toHaveText('replaying');
     } finally {

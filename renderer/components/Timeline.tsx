@@ -155,9 +155,12 @@ export function TimelineStrip() {
   return (
     <div className="timeline" data-testid="timeline">
       <div className="timeline-controls" role="group" aria-label="time machine">
-        <button type="button" data-testid="timeline-play" onClick={() => void act(t.playing ? 'pause' : 'play')}>
-          {t.playing ? 'Pause' : 'Play'}
-        </button>
+        {/* In replay the toolbar's one Play/Pause (Space) drives playback: no second button here. */}
+        {t.mode === 'live' && (
+          <button type="button" data-testid="timeline-play" onClick={() => void act(t.playing ? 'pause' : 'play')}>
+            {t.playing ? 'Pause' : 'Play'}
+          </button>
+        )}
         <button type="button" onClick={() => void act('step')} title="go to the next completed request">
           Step
         </button>
