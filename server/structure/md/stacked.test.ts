@@ -47,6 +47,31 @@ const GPT_PART = 65536; // guestfish part-disk starts partition 1 at sector 128
 const FILES = ['/big.bin', '/numbers.txt', '/hello.txt'];
 
 /**
+ * Disk sizes (MiB). The members that mdadm gets by name (guestfish's md-create cannot choose the
+ * metadata version or the RAID 10 layout) each have a size of their own: inside the appliance
+ * (debug sh) kernel names are not guestfish's names (the disks' scan order varies from boot to
+ * boot), so those members are found by their size.
+ */
+const UNIQUE_SIZE_MIB: Record<string, number> = {
+  'r1-1': 40,
+  'r1-2': 41,
+  'r10-1': 44,
+  'r10-2': 45,
+  'r10-3': 46,
+  'r10-4': 47,
+};
+const sizeMiB = (d: string) => UNIQUE_SIZE_MIB[d] ?? (d.startsWith('r5') || d === 'lvm' || d === 'vfat' ? 64 : 32);
+
+/** Shell words naming these disks' kernel devices in the appliance, found by size (512-byte sectors). */
+const kernelDevs = (...names: string[]) =>
+  names
+    .map(
+      (n) =>
+        `$(for d in /sys/block/sd*; do [ $(cat $d/size) = ${UNIQUE_SIZE_MIB[n] * 2048} ] && echo /dev/\${d##*/}; done)`,
+    )
+    .join(' ');
+
+/**
  * A command run in the appliance once udev has settled, tried again a few times: udev's probe of
  * a whole disk that another array was just created beside can hold it for a moment, and mdadm
  * then fails with "Device or resource busy".
@@ -59,8 +84,8 @@ run
 ${['a', 'b', 'c', 'd', 'e'].map((x) => `part-disk /dev/sd${x} gpt`).join('\n')}
 md-create md0 "/dev/sda1 /dev/sdb1 /dev/sdc1 /dev/sdd1 /dev/sde1" level:raid5 nrdevices:4 spare:1
 md-create r6 "/dev/sdf /dev/sdg /dev/sdh /dev/sdi" level:raid6 chunk:65536
-debug sh "${retried('mdadm --create /dev/md/r1 --run --metadata=1.0 --level=1 --raid-devices=2 /dev/sdj /dev/sdk')}"
-debug sh "${retried('mdadm --create /dev/md/r10 --run --metadata=0.90 --level=10 --layout=n2 --chunk=64 --raid-devices=4 /dev/sdl /dev/sdm /dev/sdn /dev/sdo')}"
+debug sh "${retried(`mdadm --create /dev/md/r1 --run --metadata=1.0 --level=1 --raid-devices=2 ${kernelDevs('r1-1', 'r1-2')}`)}"
+debug sh "${retried(`mdadm --create /dev/md/r10 --run --metadata=0.90 --level=10 --layout=n2 --chunk=64 --raid-devices=4 ${kernelDevs('r10-1', 'r10-2', 'r10-3', 'r10-4')}`)}"
 debug sh "mdadm --wait /dev/md/md0 /dev/md/r6 /dev/md/r1 /dev/md/r10; true"
 ${[
   ['/dev/md/md0', ''],
@@ -113,8 +138,7 @@ before(async () => {
   writeFileSync(join(files, 'big.bin'), big);
   writeFileSync(join(files, 'numbers.txt'), Array.from({ length: 30000 }, (_, i) => `${i}`).join('\n'));
   writeFileSync(join(files, 'hello.txt'), 'hello from the array\n');
-  for (const d of DISKS)
-    run('truncate', ['-s', d.startsWith('r5') || d === 'lvm' || d === 'vfat' ? '64M' : '32M', img(d)]);
+  for (const d of DISKS) run('truncate', ['-s', `${sizeMiB(d)}M`, img(d)]);
   writeFileSync(join(dir, 'build.gf'), SCRIPT(files));
   const env = { ...process.env, LIBGUESTFS_BACKEND: 'direct', LIBGUESTFS_BACKEND_SETTINGS: 'force_tcg' };
   const out = run('guestfish', ['-f', join(dir, 'build.gf')], { env, timeoutMs: 600_000 });
@@ -371,11 +395,14 @@ describe('RAID 6, RAID 1 (metadata 1.0) and RAID 10 near=2 (metadata 0.90)', () 
 
 describe('LVM and vfat', () => {
   it('the PV label, metadata area and each LV extent range are where pvs/lvs put them; lv0 holds ext4 with its files', () => {
-    const pv = /\/dev\/sdp1\s+(\d+)\s+(\d+)/.exec(lvmTruth);
+    // The appliance's kernel name of the PV (not guestfish's /dev/sdp1: see UNIQUE_SIZE_MIB).
+    const pv = /\/dev\/sd[a-z]+1\s+(\d+)\s+(\d+)/.exec(lvmTruth);
     assert.ok(pv, `no pvs output in:\n${lvmTruth}`);
     const [peStart, E] = [Number(pv[1]), Number(pv[2])];
     const disk = leaves[diskNo('lvm') - 1];
-    for (const m of lvmTruth.matchAll(/^\s*(lv\d)\s+(\d+)\s+(\d+)\s+\/dev\/sdp1:(\d+)-(\d+)/gm)) {
+    const segments = [...lvmTruth.matchAll(/^\s*(lv\d)\s+(\d+)\s+(\d+)\s+\/dev\/sd[a-z]+1:(\d+)-(\d+)/gm)];
+    assert.equal(segments.length, 2, `lv0 and lv1, one segment each, in:\n${lvmTruth}`);
+    for (const m of segments) {
       const [, lv, , , first, last] = m;
       const start = BigInt(GPT_PART + peStart + Number(first) * E);
       const end = BigInt(GPT_PART + peStart + (Number(last) + 1) * E);
