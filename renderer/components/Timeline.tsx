@@ -127,7 +127,11 @@ export function TimelineStrip() {
   const seekAt = (e: PointerEvent<HTMLCanvasElement>) => {
     if (!ov) return;
     const r = e.currentTarget.getBoundingClientRect();
-    const sec = ov.startSec + ((e.clientX - r.left) / r.width) * (ov.endSec - ov.startSec);
+    // The outermost pixel on either side means the very start or end (a pixel of an hour-long
+    // session is seconds: "the end" must not stop short of the last requests).
+    const x = e.clientX - r.left;
+    const f = x <= 1 ? 0 : x >= r.width - 1 ? 1 : x / r.width;
+    const sec = ov.startSec + f * (ov.endSec - ov.startSec);
     const pending = seeking.current !== null;
     seeking.current = Math.max(ov.startSec, sec);
     if (pending) return;

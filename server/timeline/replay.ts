@@ -14,7 +14,11 @@ import { Timeline } from './timeline.ts';
 /** Open a recording for playback on `engine` (its disks are added as replay disks). */
 export async function openReplay(engine: Engine, path: string): Promise<Timeline> {
   const s = await openSession(path);
-  const disks = s.header.meta.disks.map((d) => Disk.external(d.number, BigInt(d.size), 'replay'));
+  // Each disk names what it replays: its log when the recording was imported, else the recording.
+  const files = s.header.meta.files;
+  const disks = s.header.meta.disks.map((d, i) =>
+    Disk.external(d.number, BigInt(d.size), 'replay', files?.[i] ?? resolve(path)),
+  );
   engine.addExternal(disks);
   const t = new Timeline(engine, disks, { index: s.index, header: s.header, path, close: s.close }, null);
   engine.timeline = t;
@@ -97,7 +101,7 @@ export async function importLogs(paths: string[], out: string, fallbackSize: big
     path: out,
     capacity: 0,
     source: 'import',
-    files: paths,
+    files: paths.map((p) => resolve(p)),
     t0Us: t0,
     wallStartMs: t0 / 1000,
     live: false,
