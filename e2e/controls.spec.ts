@@ -57,8 +57,9 @@ test('keyboard: a focused grid has a cursor the tooltip follows; zoom keeps the 
   await page.mouse.move(at.x + 0.5, at.y);
   await expect.poll(async () => (await tip.innerText()).split('\n')[0]).toBe(before);
   // The tooltip stays inside the window at the right edge.
-  const right = (await page.getByRole('application', { name: /^Disk 5 grid/ }).boundingBox())!;
-  await page.mouse.move(right.x + right.width - 2, right.y + 5);
+  // The drawn grid's top-right corner (the grid is centred in its slot: the slot may be taller).
+  const right = (await page.evaluate('window.__blockscope.gridRect(5)')) as { x: number; y: number; w: number };
+  await page.mouse.move(right.x + right.w - 2, right.y + 5);
   await expect(tip).toBeVisible();
   const t = (await tip.boundingBox())!;
   expect(t.x + t.width).toBeLessThanOrEqual(1366);

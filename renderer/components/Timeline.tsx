@@ -16,7 +16,6 @@ import { getUi, setUi, useUi } from '../store/store.ts';
 import { useController } from './context.ts';
 import { human } from './format.ts';
 
-const ROW = 10;
 const SPEEDS = [0.1, 0.25, 0.5, 1, 2, 4, 10, 25, 100];
 
 export const opColors = (palette: keyof typeof PALETTES): Record<(typeof ACTIVITY_OPS)[number], string> => {
@@ -38,10 +37,11 @@ function drawScrubber(
 ) {
   const dpr = window.devicePixelRatio || 1;
   const w = canvas.clientWidth;
-  const h = Math.max(ROW * ov.disks.length + 14, 30);
+  // The strip's height is fixed (styles.css): the disks share it, a row each.
+  const h = canvas.clientHeight || 28;
+  const ROW = Math.max(2, (h - 4) / Math.max(1, ov.disks.length));
   canvas.width = Math.round(w * dpr);
   canvas.height = Math.round(h * dpr);
-  canvas.style.height = `${h}px`;
   const ctx = canvas.getContext('2d')!;
   ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
   ctx.clearRect(0, 0, w, h);
@@ -52,15 +52,15 @@ function drawScrubber(
   // Each disk a row; per bin, a stacked bar per op, height ∝ log(1 + count).
   const max = Math.max(1, ...ov.disks.flatMap((d) => ACTIVITY_OPS.map((op) => Math.max(...d.counts[op]))));
   ov.disks.forEach((d, row) => {
-    const y0 = 4 + row * ROW;
+    const y0 = 2 + row * ROW;
     ctx.fillStyle = 'rgba(255,255,255,0.05)';
-    ctx.fillRect(0, y0, w, ROW - 1);
+    ctx.fillRect(0, y0, w, Math.max(1, ROW - 1));
     for (let b = 0; b < ov.bins; b++) {
       let y = y0 + ROW - 1;
       for (const op of ACTIVITY_OPS) {
         const n = d.counts[op][b];
         if (n <= 0) continue;
-        const hgt = Math.max(1, ((ROW - 2) * Math.log1p(n)) / Math.log1p(max));
+        const hgt = Math.max(1, (Math.max(1, ROW - 2) * Math.log1p(n)) / Math.log1p(max));
         ctx.fillStyle = colors[op];
         ctx.fillRect(b * binW, y - hgt, Math.max(1, binW), hgt);
         y -= hgt;
@@ -89,6 +89,9 @@ export function TimelineStrip() {
   const [ov, setOv] = useState<TimelineOverview | null>(null);
   const [range, setRange] = useState({ from: '', to: '', speed: '1' });
   const [busy, setBusy] = useState<string | null>(null);
+  // The export controls are a second row, shown on demand: the strip stays one row high so the
+  // grids keep their room (presentation mode, 1280×720).
+  const [exportOpen, setExportOpen] = useState(false);
   const canvas = useRef<HTMLCanvasElement>(null);
   const seeking = useRef<number | null>(null);
 
@@ -161,7 +164,13 @@ export function TimelineStrip() {
       <div className="timeline-controls" role="group" aria-label="time machine">
         {/* In replay the toolbar's one Play/Pause (Space) drives playback: no second button here. */}
         {t.mode === 'live' && (
-          <button type="button" data-testid="timeline-play" onClick={() => void act(t.playing ? 'pause' : 'play')}>
+          <button
+            type="button"
+            data-testid="timeline-play"
+            // Not just "Pause": the toolbar's Pause (the view) has that name.
+            aria-label={t.playing ? 'Pause the time machine' : 'Play from here'}
+            onClick={() => void act(t.playing ? 'pause' : 'play')}
+          >
             {t.playing ? 'Pause' : 'Play'}
           </button>
         )}
@@ -190,103 +199,119 @@ export function TimelineStrip() {
           {fmtTime(t.positionSec)} / {fmtTime(t.endSec)} · {t.requests} requests
           {t.following ? ' · live' : ''}
         </span>
+        <canvas
+          ref={canvas}
+          className="scrubber"
+          data-testid="scrubber"
+          aria-label="session activity; drag to go to an instant"
+          onPointerDown={(e) => {
+            e.currentTarget.setPointerCapture(e.pointerId);
+            seekAt(e);
+          }}
+          onPointerMove={(e) => e.buttons === 1 && seekAt(e)}
+        />
         <button type="button" aria-pressed={plots} onClick={() => setUi({ plots: !plots })}>
           Plots
         </button>
-      </div>
-      <canvas
-        ref={canvas}
-        className="scrubber"
-        data-testid="scrubber"
-        aria-label="session activity; drag to go to an instant"
-        onPointerDown={(e) => {
-          e.currentTarget.setPointerCapture(e.pointerId);
-          seekAt(e);
-        }}
-        onPointerMove={(e) => e.buttons === 1 && seekAt(e)}
-      />
-      <div className="timeline-export" role="group" aria-label="export">
-        {[1, 2, 4].map((s) => (
-          <button
-            key={s}
-            type="button"
-            disabled={!!busy}
-            onClick={() =>
-              void exporting('PNG', async () =>
-                download((await exportPng(c, s)).png, `blockscope-${stamp()}@${s}x.png`, 'image/png'),
-              )
-            }
-          >
-            PNG {s}×
-          </button>
-        ))}
-        <button
-          type="button"
-          disabled={!!busy}
-          onClick={() =>
-            void exporting('raw PNG', async () => {
-              for (const r of await exportRawPngs(c))
-                download(r.png, `blockscope-disk${r.disk}-${stamp()}.png`, 'image/png');
-            })
-          }
-        >
-          Raw PNGs
+        <button type="button" aria-expanded={exportOpen} onClick={() => setExportOpen(!exportOpen)}>
+          Export…
         </button>
-        <label>
-          WebM from
-          <input
-            size={5}
-            value={range.from}
-            placeholder={t.startSec.toFixed(1)}
-            onChange={(e) => setRange({ ...range, from: e.target.value })}
-          />
-          to
-          <input
-            size={5}
-            value={range.to}
-            placeholder={t.endSec.toFixed(1)}
-            onChange={(e) => setRange({ ...range, to: e.target.value })}
-          />
-          s at
-          <input size={3} value={range.speed} onChange={(e) => setRange({ ...range, speed: e.target.value })} />×
-        </label>
-        <button
-          type="button"
-          disabled={!!busy}
-          onClick={() =>
-            void exporting('WebM', async () => {
-              const r = await exportWebm(c, {
-                fromSec: range.from ? Number(range.from) : t.startSec,
-                toSec: range.to ? Number(range.to) : t.endSec,
-                speed: Number(range.speed) || 1,
-                onProgress: (k, n) => setBusy(`WebM ${Math.round((100 * k) / n)} %`),
-              });
-              download(r.webm, `blockscope-${stamp()}.webm`, 'video/webm');
-            })
-          }
-        >
-          Record WebM
-        </button>
-        {busy && <span className="value">{busy}…</span>}
         {rec && (
-          <span className="value" data-testid="recording-state">
-            recording {human(rec.bytes)}
-            {rec.limitBytes ? ` of ${human(rec.limitBytes)}` : ''}
-            {rec.droppedBytes > 0
-              ? ` · oldest ${human(rec.droppedBytes)} dropped (before ${fmtTime(rec.droppedBeforeSec)})`
-              : ''}
-            {rec.lost > 0 ? ` · ${rec.lost} events lost` : ''}
-            {c.transport.kind === 'websocket' && (
-              <>
-                {' · '}
-                <a href="/api/recording" download>
-                  Save recording…
-                </a>
-              </>
-            )}
+          <span
+            className="value"
+            data-testid="recording-state"
+            title={[
+              `recording ${human(rec.bytes)}${rec.limitBytes ? ` of ${human(rec.limitBytes)}` : ''}`,
+              rec.droppedBytes > 0
+                ? `oldest ${human(rec.droppedBytes)} dropped (before ${fmtTime(rec.droppedBeforeSec)})`
+                : '',
+              rec.lost > 0 ? `${rec.lost} events lost` : '',
+            ]
+              .filter(Boolean)
+              .join(' · ')}
+          >
+            rec {human(rec.bytes)}
+            {rec.limitBytes ? ` / ${human(rec.limitBytes)}` : ''}
+            {rec.droppedBytes > 0 ? ' · oldest dropped' : ''}
+            {rec.lost > 0 ? ` · ${rec.lost} lost` : ''}
           </span>
         )}
       </div>
+      {exportOpen && (
+        <div className="timeline-export" role="group" aria-label="export">
+          {[1, 2, 4].map((s) => (
+            <button
+              key={s}
+              type="button"
+              disabled={!!busy}
+              onClick={() =>
+                void exporting('PNG', async () =>
+                  download((await exportPng(c, s)).png, `blockscope-${stamp()}@${s}x.png`, 'image/png'),
+                )
+              }
+            >
+              PNG {s}×
+            </button>
+          ))}
+          <button
+            type="button"
+            disabled={!!busy}
+            onClick={() =>
+              void exporting('raw PNG', async () => {
+                for (const r of await exportRawPngs(c))
+                  download(r.png, `blockscope-disk${r.disk}-${stamp()}.png`, 'image/png');
+              })
+            }
+          >
+            Raw PNGs
+          </button>
+          <label>
+            WebM from
+            <input
+              size={5}
+              value={range.from}
+              placeholder={t.startSec.toFixed(1)}
+              onChange={(e) => setRange({ ...range, from: e.target.value })}
+            />
+            to
+            <input
+              size={5}
+              value={range.to}
+              placeholder={t.endSec.toFixed(1)}
+              onChange={(e) => setRange({ ...range, to: e.target.value })}
+            />
+            s at
+            <input size={3} value={range.speed} onChange={(e) => setRange({ ...range, speed: e.target.value })} />×
+          </label>
+          <button
+            type="button"
+            disabled={!!busy}
+            onClick={() =>
+              void exporting('WebM', async () => {
+                const r = await exportWebm(c, {
+                  fromSec: range.from ? Number(range.from) : t.startSec,
+                  toSec: range.to ? Number(range.to) : t.endSec,
+                  speed: Number(range.speed) || 1,
+                  onProgress: (k, n) => setBusy(`WebM ${Math.round((100 * k) / n)} %`),
+                });
+                download(r.webm, `blockscope-${stamp()}.webm`, 'video/webm');
+              })
+            }
+          >
+            Record WebM
+          </button>
+          {rec && c.transport.kind === 'websocket' && (
+            // The download is an API call: it carries the page's session token.
+            <a
+              href={`/api/recording?token=${encodeURIComponent(new URLSearchParams(location.search).get('token') ?? '')}`}
+              download
+            >
+              Save recording…
+            </a>
+          )}
+          {busy && <span className="value">{busy}…</span>}
+        </div>
+      )}
     </div>
   );
 }
