@@ -2,6 +2,8 @@
 // filters, same socket type, interleaved round by round; medians and ratios in one table.
 // `--quick` (CI smoke): smaller sizes, one round, under 3 minutes; fails only on errors or
 // lost events, never on ratios. Writes bench/results/latest.json.
+// `--only NAME[,NAME]` runs some sections (e.g. `--only 'time machine'`); their results go to
+// bench/results/only.json, so latest.json always holds a whole run.
 
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -19,6 +21,8 @@ import {
 import { markdownTable, median, parseFioJson, ratio, type Row } from './stats.ts';
 
 const quick = process.argv.includes('--quick');
+const onlyArg = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : null;
+const only = onlyArg ? onlyArg.split(',').map((x) => x.trim()) : null;
 const ROUNDS = quick ? 1 : 3;
 const COPY_SIZE = quick ? '256M' : '1G';
 const FIO_SECONDS = quick ? 2 : 6;
@@ -463,7 +467,15 @@ async function main(): Promise<number> {
     ['time machine', timeMachine],
   ];
   const errors: string[] = [];
+  if (only) {
+    const unknown = only.filter((n) => !sections.some(([name]) => name === n));
+    if (unknown.length) {
+      console.error(`bench: no section ${unknown.join(', ')} (sections: ${sections.map(([n]) => n).join(', ')})`);
+      return 2;
+    }
+  }
   for (const [name, fn] of sections) {
+    if (only && !only.includes(name)) continue;
     console.log(`# ${name}`);
     try {
       await fn();
@@ -484,7 +496,7 @@ async function main(): Promise<number> {
   const dir = join(import.meta.dirname, 'results');
   mkdirSync(dir, { recursive: true });
   writeFileSync(
-    join(dir, 'latest.json'),
+    join(dir, only ? 'only.json' : 'latest.json'),
     JSON.stringify(
       {
         date: new Date().toISOString(),
@@ -501,7 +513,7 @@ async function main(): Promise<number> {
     ),
   );
   console.log(
-    `bench: ${((Date.now() - t0) / 1000).toFixed(0)} s; lost events: ${lostEvents}; errors: ${errors.length}; results in bench/results/latest.json`,
+    `bench: ${((Date.now() - t0) / 1000).toFixed(0)} s; lost events: ${lostEvents}; errors: ${errors.length}; results in bench/results/${only ? 'only' : 'latest'}.json`,
   );
   if (errors.length || lostEvents) {
     for (const e of errors) console.error(`bench: ${e}`);
