@@ -61,14 +61,17 @@ async function current(api: string, timeoutMs = 30_000): Promise<number> {
   throw new Error('labels still stale 30 s after the flood');
 }
 
-/** The image: ext4 (4 KiB blocks) with `files` small files and a 160 MiB file to flood. */
+/**
+ * The image: ext4 (4 KiB blocks) with `files` small files and a 120 MiB file to flood. 256 MiB
+ * holds the full run's 20,000 files (a block each), the flood file, the journal and the tables.
+ */
 function makeImage(dir: string, files: number, sh: Sh): Promise<string> {
   const src = join(dir, 'src');
   for (let d = 0; d < Math.ceil(files / 500); d++) {
     mkdirSync(join(src, `d${d}`), { recursive: true });
     for (let f = 0; f < 500 && d * 500 + f < files; f++) writeFileSync(join(src, `d${d}`, `f${f}`), `${d}/${f}\n`);
   }
-  writeFileSync(join(src, 'flood.bin'), Buffer.alloc(160 << 20, 1));
+  writeFileSync(join(src, 'flood.bin'), Buffer.alloc(120 << 20, 1));
   const img = join(dir, 'fs.img');
   return sh('truncate', ['-s', '256M', img]).then(() =>
     sh('mke2fs', ['-q', '-F', '-t', 'ext4', '-b', '4096', '-d', src, img]).then(() => img),
