@@ -176,8 +176,7 @@ async function createWindow(): Promise<void> {
     if (launch.fullscreen) win?.setFullScreen(true);
   });
   win.webContents.on('did-finish-load', () => {
-    send(CHANNELS.push, { event: 'disks', disks: engine.disks.map((d) => d.info()) } satisfies ServerPush);
-    if (engine.lastCaption) send(CHANNELS.push, engine.lastCaption);
+    for (const m of engine.greeting()) send(CHANNELS.push, m);
   });
   await win.loadFile(join(import.meta.dirname, '../renderer/index.html'), { query: launch.query });
 }

@@ -102,6 +102,19 @@ export class Engine {
     for (const l of this.pushListeners) l(msg);
   }
 
+  /**
+   * What a view that connects (or reloads) needs at once, in order: the time machine's status
+   * first, so its strip is in place before the disks are first laid out (the grids do not jump
+   * when the next periodic status arrives), then the disks, then the caption now showing.
+   */
+  greeting(): ServerPush[] {
+    const out: ServerPush[] = [];
+    if (this.timeline) out.push({ event: 'timeline', status: this.timeline.status() });
+    out.push({ event: 'disks', disks: this._disks.map((d) => d.info()) });
+    if (this.lastCaption) out.push(this.lastCaption);
+    return out;
+  }
+
   onPush(listener: (msg: ServerPush) => void): () => void {
     this.pushListeners.push(listener);
     return () => {

@@ -174,8 +174,7 @@ export function attachWebSocket(
           flow.check();
         });
     });
-    flow.send(JSON.stringify({ event: 'disks', disks: engine.disks.map((d) => d.info()) } satisfies ServerPush));
-    if (engine.lastCaption) flow.send(JSON.stringify(engine.lastCaption));
+    for (const m of engine.greeting()) flow.send(JSON.stringify(m));
   });
 
   return {

@@ -156,3 +156,28 @@ test('plots: sequential nbdcopy gives monotonic offsets, fio randwrite a uniform
     await t.close();
   }
 });
+
+test("a view that connects gets the time machine's status before the disks (its strip is laid out at once)", async () => {
+  const t = await startDisks({ disks: 2 });
+  try {
+    assert.deepEqual(
+      t.engine.greeting().map((m) => m.event),
+      ['disks'],
+      'no recording: no timeline message',
+    );
+    const rec = await LiveRecording.start(t.engine, { path: join(t.dir, 'greet.bsrec'), limit: 0 });
+    try {
+      const g = t.engine.greeting();
+      assert.deepEqual(
+        g.map((m) => m.event),
+        ['timeline', 'disks'],
+      );
+      const first = g[0] as Extract<(typeof g)[number], { event: 'timeline' }>;
+      assert.equal(first.status.mode, 'live');
+    } finally {
+      await rec.close();
+    }
+  } finally {
+    await t.close();
+  }
+});
