@@ -48,7 +48,8 @@ function fioJobs(
 }
 
 const fio = (uri: string, args: string[]) =>
-  run('fio', ['--name=load', '--ioengine=nbd', `--uri=${uri}`, '--output-format=json', ...args], {
+  // --verify_state_save=0: fio would otherwise leave local-load-N-verify.state files in the working directory.
+  run('fio', ['--name=load', '--ioengine=nbd', `--uri=${uri}`, '--output-format=json', '--verify_state_save=0', ...args], {
     timeoutMs: 300_000,
   });
 
