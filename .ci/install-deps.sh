@@ -38,6 +38,8 @@ need socat socat
 need gcc build-essential
 need make build-essential
 need pkg-config pkg-config
+need bison bison   # nbd's configure requires it (nbd-tester-client)
+need flex flex
 need dpkg-source dpkg-dev
 need xz xz-utils
 for lib in glib-2.0:libglib2.0-dev gnutls:libgnutls28-dev libxml-2.0:libxml2-dev; do
