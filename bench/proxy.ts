@@ -9,12 +9,10 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { median } from './stats.ts';
-import { waitFor } from './servers.ts';
+import { spawnBlockscope, waitFor } from './servers.ts';
 
 type Measure = (uri: string) => Promise<number>;
 export type AddRow = (name: string, values: { blockscope: number; nbdkit: number }, target: number) => void;
-
-const cli = join(import.meta.dirname, '..', 'server', 'bin', 'blockscope.mjs');
 
 interface Proc {
   uri: string;
@@ -38,11 +36,7 @@ async function nbdkit(dir: string, name: string, args: string[]): Promise<Proc> 
 }
 
 async function blockscopeProxy(dir: string, upstreamSock: string): Promise<Proc> {
-  const p = spawn(
-    process.execPath,
-    [cli, 'serve', '--backend', 'nbd', `socket=${upstreamSock}`, '--unix', join(dir, 'bs')],
-    { stdio: ['ignore', 'pipe', 'inherit'] },
-  );
+  const p = spawnBlockscope(['serve', '--backend', 'nbd', `socket=${upstreamSock}`, '--unix', join(dir, 'bs')]);
   let out = '';
   p.stdout!.on('data', (d) => (out += d));
   const uri = await waitFor(p, () => /^disk1 (\S+)/m.exec(out)?.[1] ?? null);

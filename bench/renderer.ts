@@ -3,18 +3,12 @@
 // its pixel changing.
 
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 import { median, percentile } from './stats.ts';
-
-const cli = join(import.meta.dirname, '..', 'server', 'bin', 'blockscope.mjs');
+import { spawnBlockscope } from './servers.ts';
 
 async function serve(disks: number, size: string): Promise<{ proc: ChildProcess; ui: string; uris: string[] }> {
-  const proc = spawn(
-    process.execPath,
-    [cli, 'serve', '--disks', String(disks), '--size', size, '--port', '0', '--ui'],
-    { stdio: ['ignore', 'pipe', 'inherit'] },
-  );
+  const proc = spawnBlockscope(['serve', '--disks', String(disks), '--size', size, '--port', '0', '--ui']);
   let out = '';
   const ui = await new Promise<string>((resolve, reject) => {
     const t = setTimeout(() => reject(new Error('serve --ui did not start')), 20_000);

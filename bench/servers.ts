@@ -4,7 +4,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 
 export type ServerKind = 'blockscope' | 'nbdkit';
 
@@ -33,6 +33,17 @@ export function requireTool(name: string, pkg: string): void {
 }
 
 const cli = join(import.meta.dirname, '..', 'server', 'bin', 'blockscope.mjs');
+
+/**
+ * `blockscope ARGS` as users run it (`npx blockscope`): the shebang sets the glibc tunable the
+ * engine relies on (server/bin/blockscope.mjs), and the `node` it finds is this one.
+ */
+export function spawnBlockscope(args: string[]): ChildProcess {
+  return spawn(cli, args, {
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, PATH: `${dirname(process.execPath)}:${process.env.PATH ?? ''}` },
+  });
+}
 
 export function waitFor(proc: ChildProcess, test: () => string | null, ms = 15_000): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -71,13 +82,7 @@ export async function startServer(kind: ServerKind, c: ServerConfig): Promise<Ru
         : c.record
           ? ['--record', c.record.file, '--record-limit', c.record.limit]
           : [];
-    proc = spawn(
-      process.execPath,
-      [cli, 'serve', '--size', c.size, ...listen, '--api', '0', ...record, ...filters, ...params],
-      {
-        stdio: ['ignore', 'pipe', 'inherit'],
-      },
-    );
+    proc = spawnBlockscope(['serve', '--size', c.size, ...listen, '--api', '0', ...record, ...filters, ...params]);
     proc.stdout!.on('data', (d) => (out += d));
     await waitFor(proc, () => (/^api /m.test(out) ? 'ok' : null));
   } else {

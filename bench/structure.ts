@@ -5,14 +5,11 @@
 // re-decoding during the whole flood. Throughput is compared on vs off in the same round; the
 // label lag is the time from the flood's end until the labels are current again.
 
-import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { median } from './stats.ts';
-import { apiUrl, waitFor } from './servers.ts';
-
-const cli = join(import.meta.dirname, '..', 'server', 'bin', 'blockscope.mjs');
+import { apiUrl, spawnBlockscope, waitFor } from './servers.ts';
 
 type Sh = (cmd: string, args: string[], env?: NodeJS.ProcessEnv) => Promise<{ out: string; ms: number }>;
 export type AddRow = (name: string, unit: string, value: number, target: string, met: boolean) => void;
@@ -27,8 +24,16 @@ interface Served {
 async function serve(dir: string, labels: boolean): Promise<Served> {
   const sockDir = join(dir, labels ? 'on' : 'off');
   mkdirSync(sockDir, { recursive: true });
-  const args = [cli, 'serve', '--size', '256M', '--unix', sockDir, '--api', '0', ...(labels ? [] : ['--no-structure'])];
-  const p = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+  const p = spawnBlockscope([
+    'serve',
+    '--size',
+    '256M',
+    '--unix',
+    sockDir,
+    '--api',
+    '0',
+    ...(labels ? [] : ['--no-structure']),
+  ]);
   let out = '';
   p.stdout!.on('data', (d) => (out += d));
   await waitFor(p, () => (/^api /m.test(out) && /^disk1 /m.test(out) ? 'ok' : null));

@@ -5,6 +5,7 @@
 import { chmod, unlink } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
 import { Connection } from './connection/connection.ts';
+import { adoptWithReadBuffer } from './connection/socket-reader.ts';
 import type { TlsServerConfig } from './connection/tls.ts';
 import type { EventBus } from './events/event-bus.ts';
 import type { FilterChain } from './filters/filter.ts';
@@ -94,7 +95,8 @@ export class NbdServer {
   }
 
   private makeServer(): Server {
-    const server = createServer((socket) => this.accept(socket));
+    // Paused: no read may start before socket-reader.ts has given the socket its read buffer.
+    const server = createServer({ pauseOnConnect: true }, (socket) => this.accept(socket));
     server.on('error', (err) =>
       console.error(`blockscope: disk ${this.options.diskNumber}: listener error: ${err.message}`),
     );
@@ -103,8 +105,11 @@ export class NbdServer {
 
   private accept(socket: Socket): void {
     const o = this.options;
+    // Plain connections read into the shared buffer; TLS reads through its own socket layer.
+    let target: Connection | null = null;
+    const adopted = o.tls ? null : adoptWithReadBuffer(socket, (chunk) => target?.onBorrowedData(chunk));
     const conn = new Connection({
-      socket,
+      socket: adopted ?? socket,
       id: this.nextConnection++,
       diskNumber: o.diskNumber,
       chain: o.chain,
@@ -117,6 +122,7 @@ export class NbdServer {
       structuredReplies: !o.noStructuredReplies,
       onClose: (c) => this.connections.delete(c),
     });
+    target = conn;
     this.connections.add(conn);
   }
 

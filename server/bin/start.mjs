@@ -35,8 +35,15 @@ function runOrExit(cmd, args) {
   if (r.status !== 0) process.exit(r.status ?? 1);
 }
 
+/** glibc's transparent huge pages for the engine's memory, as the `blockscope` command's shebang asks. */
+function withHugePages(env) {
+  const t = env.GLIBC_TUNABLES;
+  if (t?.includes('glibc.malloc.hugetlb')) return env;
+  return { ...env, GLIBC_TUNABLES: t ? `${t}:glibc.malloc.hugetlb=1` : 'glibc.malloc.hugetlb=1' };
+}
+
 function exec(cmd, args) {
-  const child = spawn(cmd, args, { cwd: root, stdio: 'inherit' });
+  const child = spawn(cmd, args, { cwd: root, stdio: 'inherit', env: withHugePages(process.env) });
   for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => child.kill(sig));
   child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
 }

@@ -49,3 +49,34 @@ test('takeInto fills a destination across chunks and stops at max or when empty'
   assert.equal(q.length, 0);
   assert.equal(q.takeInto(dst, 7, 1), 0);
 });
+
+test('borrowed chunks: takes copy, retain keeps the rest, a second borrow needs a retain first', () => {
+  const q = new ByteQueue();
+  const shared = Buffer.from([1, 2, 3, 4, 5, 6]);
+  q.push(shared.subarray(0, 6), true);
+  const a = q.take(2);
+  const b = q.take(1, (n) => Buffer.alloc(n));
+  assert.throws(() => q.push(Buffer.from([9]), true), /not retained/);
+  q.retain();
+  shared.fill(0); // the socket reuses its buffer for the next read
+  assert.deepEqual([...a], [1, 2], 'a take from a borrowed chunk is a copy');
+  assert.deepEqual([...b], [3]);
+  assert.deepEqual([...q.take(3)], [4, 5, 6], 'retain copied what was left');
+  q.push(shared.subarray(0, 2), true); // empty again: a new borrow is fine
+  assert.equal(q.length, 2);
+});
+
+test('borrowed chunk behind an owned one: the owned part is still a view, the join copies', () => {
+  const q = new ByteQueue();
+  const owned = Buffer.from([1, 2]);
+  const shared = Buffer.from([3, 4]);
+  q.push(owned);
+  q.push(shared, true);
+  const view = q.take(1);
+  const joined = q.take(2);
+  q.retain();
+  shared.fill(0);
+  assert.equal(view.buffer, owned.buffer, 'owned bytes are not copied');
+  assert.deepEqual([...joined], [2, 3]);
+  assert.deepEqual([...q.take(1)], [4]);
+});

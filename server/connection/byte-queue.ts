@@ -1,17 +1,34 @@
 // Socket bytes waiting to be parsed. Complete units (option header, option data, request
 // header, write payload) are taken off as they become available. Takes are zero-copy views
 // when a unit sits in one chunk; a unit that spans chunks is joined into a fresh buffer.
+//
+// A chunk may be *borrowed*: a view of the socket's reusable read buffer (socket-reader.ts),
+// valid only until the read callback returns. Takes from it are always copies, and retain()
+// copies what is left of it before the callback returns. Only the last chunk pushed can be
+// borrowed (the caller retains before the next push).
 
 const EMPTY = Buffer.alloc(0);
 
 export class ByteQueue {
   private chunks: Buffer[] = [];
+  /** The last chunk is a view of memory we do not own. */
+  private lastBorrowed = false;
   length = 0;
 
-  push(b: Buffer): void {
+  push(b: Buffer, borrowed = false): void {
     if (b.length === 0) return;
+    if (this.lastBorrowed) throw new Error('ByteQueue.push after a borrowed chunk that was not retained');
     this.chunks.push(b);
     this.length += b.length;
+    this.lastBorrowed = borrowed;
+  }
+
+  /** Copy the rest of a borrowed chunk into memory of our own (call before its read callback returns). */
+  retain(): void {
+    if (!this.lastBorrowed) return;
+    this.lastBorrowed = false;
+    const last = this.chunks.length - 1;
+    if (last >= 0) this.chunks[last] = Buffer.from(this.chunks[last]);
   }
 
   /**
@@ -22,8 +39,14 @@ export class ByteQueue {
     if (n === 0) return EMPTY;
     if (n > this.length) throw new RangeError(`ByteQueue.take(${n}) with only ${this.length} bytes queued`);
     const first = this.chunks[0];
+    const borrowed = this.lastBorrowed && this.chunks.length === 1;
     let out: Buffer;
-    if (first.length === n) {
+    if (first.length >= n && borrowed) {
+      out = alloc(n);
+      first.copy(out, 0, 0, n);
+      if (first.length === n) this.chunks.shift();
+      else this.chunks[0] = first.subarray(n);
+    } else if (first.length === n) {
       this.chunks.shift();
       out = first;
     } else if (first.length > n) {
@@ -42,6 +65,7 @@ export class ByteQueue {
       }
     }
     this.length -= n;
+    if (this.chunks.length === 0) this.lastBorrowed = false;
     return out;
   }
 
@@ -60,6 +84,7 @@ export class ByteQueue {
       moved += k;
     }
     this.length -= moved;
+    if (this.chunks.length === 0) this.lastBorrowed = false;
     return moved;
   }
 
@@ -74,11 +99,13 @@ export class ByteQueue {
       dropped += k;
     }
     this.length -= dropped;
+    if (this.chunks.length === 0) this.lastBorrowed = false;
     return dropped;
   }
 
   clear(): void {
     this.chunks = [];
     this.length = 0;
+    this.lastBorrowed = false;
   }
 }

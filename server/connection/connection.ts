@@ -137,15 +137,28 @@ export class Connection {
     this.o.onClose(this);
   }
 
-  private onData(chunk: Buffer): void {
+  /**
+   * Bytes read into the shared read buffer (socket-reader.ts): valid only during this call, so
+   * the handshake copies them and the transmission loop copies what it keeps.
+   */
+  onBorrowedData(chunk: Buffer): void {
+    this.guard(() => this.onData(chunk, true));
+  }
+
+  private onData(chunk: Buffer, borrowed = false): void {
     if (this.phase === 'closed') return;
-    this.queue.push(chunk);
     if (this.phase === 'handshake') {
+      this.queue.push(borrowed ? Buffer.from(chunk) : chunk);
       // Never hold more than one option's worth: the rest waits in the kernel.
       if (this.queue.length >= HANDSHAKE_QUEUE_LIMIT) this.socket.pause();
       this.wake();
     } else {
-      this.loop!.pump();
+      this.queue.push(chunk, borrowed);
+      try {
+        this.loop!.pump();
+      } finally {
+        this.queue.retain();
+      }
     }
   }
 
