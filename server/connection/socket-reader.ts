@@ -19,6 +19,36 @@ import { Socket } from 'node:net';
 const READ_BUFFER_SIZE = 1024 * 1024;
 let shared: Buffer | null = null;
 
+/** The process's one read buffer (see the top of this file). */
+function sharedReadBuffer(): Buffer {
+  return (shared ??= Buffer.allocUnsafeSlow(READ_BUFFER_SIZE));
+}
+
+/**
+ * Reads of a socket we connect() ourselves (the nbd backend's upstream), given as its `onread`
+ * option and routed to whichever reader has the socket now: the handshake, then the client.
+ * Bytes that arrive while no reader is set are copied and handed to the next one.
+ */
+export class ReadRouter {
+  private sink: ((chunk: Buffer) => void) | null = null;
+  private early: Buffer[] = [];
+  readonly onread = {
+    buffer: sharedReadBuffer(),
+    callback: (n: number, buf: Uint8Array): boolean => {
+      const chunk = (buf as Buffer).subarray(0, n);
+      if (this.sink) this.sink(chunk);
+      else this.early.push(Buffer.from(chunk));
+      return true;
+    },
+  };
+
+  /** Send reads to `sink` (a view valid only during the call), or hold them (null). */
+  route(sink: ((chunk: Buffer) => void) | null): void {
+    this.sink = sink;
+    while (this.sink && this.early.length) this.sink(this.early.shift()!);
+  }
+}
+
 interface NetInternals {
   _handle: unknown;
   server: unknown;
@@ -33,7 +63,7 @@ interface NetInternals {
 export function adoptWithReadBuffer(socket: Socket, onChunk: (chunk: Buffer) => void): Socket | null {
   const old = socket as unknown as NetInternals;
   if (!old._handle || socket.readableFlowing !== false || socket.destroyed) return null;
-  shared ??= Buffer.allocUnsafeSlow(READ_BUFFER_SIZE);
+  const buffer = sharedReadBuffer();
   const handle = old._handle;
   const server = old._server;
   // The handle and the server's connection count go to the new socket; the old one is let go.
@@ -44,7 +74,7 @@ export function adoptWithReadBuffer(socket: Socket, onChunk: (chunk: Buffer) => 
     handle,
     allowHalfOpen: old.allowHalfOpen,
     onread: {
-      buffer: shared,
+      buffer,
       callback: (n: number, buf: Uint8Array) => {
         onChunk((buf as Buffer).subarray(0, n));
         return true;

@@ -79,7 +79,9 @@ export class NbdClient {
     this.structured = n.structured;
     this.allocationContext = n.allocationContext;
     this.tls = n.tls;
-    this.socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    // onData copies everything it keeps, so views of the shared read buffer are fine.
+    if (n.reads) n.reads.route((chunk) => this.onData(chunk));
+    else this.socket.on('data', (chunk: Buffer) => this.onData(chunk));
     this.socket.on('error', (err) => this.teardown(err));
     this.socket.on('close', () =>
       this.teardown(this.closing ? null : new Error('the upstream server closed the connection')),

@@ -21,9 +21,12 @@ import { FLAG_NO_ZEROES } from '../protocol/constants.ts';
 import type { BlockSizeConstraints } from '../backends/backend.ts';
 import { describeTarget, type UpstreamTarget } from './target.ts';
 import { startTls } from './tls.ts';
+import { ReadRouter } from '../connection/socket-reader.ts';
 
 export interface NegotiatedExport {
   socket: Socket;
+  /** Plaintext sockets read into the shared buffer through this (TLS sockets emit 'data'). */
+  reads: ReadRouter | null;
   size: bigint;
   /** Transmission flags (TF bits) as the server sent them. */
   eflags: number;
@@ -48,11 +51,17 @@ class HandshakeReader {
     this.length += b.length;
     this.serve();
   };
+  /** A view of the shared read buffer: kept as a copy. */
+  private readonly onBorrowed = (b: Buffer) => this.onData(Buffer.from(b));
   private readonly onEnd = () => this.fail(new Error('the upstream server closed the connection during the handshake'));
   private readonly onError = (e: Error) => this.fail(e);
 
-  constructor(private readonly socket: Socket) {
-    socket.on('data', this.onData);
+  constructor(
+    private readonly socket: Socket,
+    private readonly reads: ReadRouter | null,
+  ) {
+    if (reads) reads.route(this.onBorrowed);
+    else socket.on('data', this.onData);
     socket.on('end', this.onEnd);
     socket.on('close', this.onEnd);
     socket.on('error', this.onError);
@@ -86,6 +95,7 @@ class HandshakeReader {
 
   /** Stop listening; the server must not have sent anything unasked. */
   detach(): void {
+    this.reads?.route(null);
     this.socket.off('data', this.onData);
     this.socket.off('end', this.onEnd);
     this.socket.off('close', this.onEnd);
@@ -95,9 +105,13 @@ class HandshakeReader {
   }
 }
 
-function openSocket(t: UpstreamTarget, timeoutMs: number): Promise<Socket> {
+function openSocket(t: UpstreamTarget, timeoutMs: number, reads: ReadRouter | null): Promise<Socket> {
   return new Promise((resolve, reject) => {
-    const s = t.transport === 'unix' ? netConnect(t.socketPath) : netConnect(t.port, t.host);
+    const onread = reads?.onread;
+    const s =
+      t.transport === 'unix'
+        ? netConnect({ path: t.socketPath, ...(onread && { onread }) })
+        : netConnect({ port: t.port, host: t.host, ...(onread && { onread }) });
     const timer = setTimeout(() => {
       s.destroy();
       reject(new Error(`connecting to ${describeTarget(t)} timed out`));
@@ -148,10 +162,12 @@ function refusal(what: string, reply: OptionReply): NegotiationError {
 
 /** Connect and negotiate; the returned socket is paused, ready for transmission. */
 export async function negotiate(t: UpstreamTarget, timeoutMs = 10_000): Promise<NegotiatedExport> {
-  let socket = await openSocket(t, timeoutMs);
+  // TLS reads through its own socket layer; plaintext reads go into the shared buffer.
+  const reads = t.tls === 'off' ? new ReadRouter() : null;
+  let socket = await openSocket(t, timeoutMs, reads);
   const timer = setTimeout(() => socket.destroy(new Error('handshake timed out')), timeoutMs);
   try {
-    let r = new HandshakeReader(socket);
+    let r = new HandshakeReader(socket, reads);
     const serverFlags = parseGreeting(await r.read(18));
     socket.write(encodeClientFlags(serverFlags));
     const noZeroes = (serverFlags & FLAG_NO_ZEROES) !== 0;
@@ -163,7 +179,7 @@ export async function negotiate(t: UpstreamTarget, timeoutMs = 10_000): Promise<
       if (rep.type === REP.ACK) {
         r.detach();
         socket = await startTls(socket, t);
-        r = new HandshakeReader(socket);
+        r = new HandshakeReader(socket, null);
         tls = true;
       } else if (t.tls === 'require') throw refusal('STARTTLS', rep);
     }
@@ -217,7 +233,7 @@ export async function negotiate(t: UpstreamTarget, timeoutMs = 10_000): Promise<
     }
     if (size === null) throw new ServerProtocolError('the server sent no NBD_INFO_EXPORT');
     r.detach();
-    return { socket, size, eflags, blockSize, structured, allocationContext, tls };
+    return { socket, reads, size, eflags, blockSize, structured, allocationContext, tls };
   } catch (err) {
     socket.destroy();
     throw err;

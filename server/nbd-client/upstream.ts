@@ -71,7 +71,7 @@ export class Upstream {
   }
 
   /** What the export offers, from the first connection (the socket in it is not used). */
-  readonly facts: Omit<NegotiatedExport, 'socket'>;
+  readonly facts: Omit<NegotiatedExport, 'socket' | 'reads'>;
 
   /** Connect once to learn the export; throws a clear error when it cannot be reached. */
   static async open(target: UpstreamTarget): Promise<Upstream> {
