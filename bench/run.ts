@@ -121,8 +121,8 @@ async function throughput(): Promise<void> {
           'MiB/s',
           write,
           'higher',
-          log ? '≥ 1.0×' : '≥ 0.7×',
-          atLeast(log ? 1.0 : 0.7),
+          log ? '≥ 1.0×' : '≥ 0.8×',
+          atLeast(log ? 1.0 : 0.8),
         );
         const read = await sideBySide(cfg, async (uri) => {
           await must('nbdcopy', ['--', '[', 'nbdkit', '--exit-with-parent', 'pattern', `size=${COPY_SIZE}`, ']', uri]);
@@ -134,8 +134,8 @@ async function throughput(): Promise<void> {
           'MiB/s',
           read,
           'higher',
-          log ? '≥ 1.0×' : '≥ 0.7×',
-          atLeast(log ? 1.0 : 0.7),
+          log ? '≥ 1.0×' : '≥ 0.8×',
+          atLeast(log ? 1.0 : 0.8),
         );
       }
     }
