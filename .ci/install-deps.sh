@@ -18,6 +18,8 @@ need ffmpeg ffmpeg
 need ffprobe ffmpeg
 need chromium chromium
 need curl curl
+need pgrep procps
+need setpriv util-linux   # qemu-nbd gets a parent-death signal through it (backends/image.ts)
 need openssl openssl
 need tar tar
 need guestfish libguestfs-tools

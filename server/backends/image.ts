@@ -5,7 +5,7 @@
 // restarted, and the proxy reconnects to it like to any upstream that came back.
 
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, unlinkSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, unlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { NbdBackend } from './nbd.ts';
@@ -23,6 +23,13 @@ export function probeImage(path: string): { format: string; virtualSize: bigint 
 
 const START_TIMEOUT_MS = 30_000;
 const RESTART_DELAY_MS = 1000;
+
+/**
+ * util-linux's setpriv, when there: qemu-nbd is started through it with a parent-death signal,
+ * so the kernel stops qemu-nbd when Blockscope dies, even by SIGKILL (qemu-nbd has no
+ * --exit-with-parent). Without it a killed Blockscope leaves qemu-nbd running.
+ */
+const SETPRIV = ['/usr/bin/setpriv', '/bin/setpriv'].find((p) => existsSync(p)) ?? null;
 
 /** A qemu-nbd child serving one image on a socket in a private directory (mode 0700). */
 class QemuNbd {
@@ -57,11 +64,19 @@ class QemuNbd {
     args.push(this.file);
     this.exited = null;
     this.stderr = '';
-    const child = spawn('qemu-nbd', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = SETPRIV
+      ? spawn(SETPRIV, ['--pdeathsig', 'TERM', '--', 'qemu-nbd', ...args], { stdio: ['ignore', 'ignore', 'pipe'] })
+      : spawn('qemu-nbd', args, { stdio: ['ignore', 'ignore', 'pipe'] });
     this.child = child;
     child.stderr!.on('data', (d) => (this.stderr = (this.stderr + d).slice(-2000)));
-    child.on('error', (err) => (this.exited = `qemu-nbd could not start (apt-get install qemu-utils): ${err.message}`));
+    const missing = 'qemu-nbd could not start (apt-get install qemu-utils)';
+    child.on('error', (err) => (this.exited = `${missing}: ${err.message}`));
     child.on('exit', (code, signal) => {
+      // setpriv exits 127 when it cannot run qemu-nbd: no restart loop for a missing program.
+      if (SETPRIV && code === 127) {
+        this.exited = `${missing}: ${this.stderr.trim()}`;
+        return;
+      }
       this.exited = `qemu-nbd exited (${signal ?? `code ${code}`}): ${this.stderr.trim()}`;
       if (this.child !== child || this.stopping) return;
       console.error(`blockscope: ${this.file}: ${this.exited}; restarting it`);

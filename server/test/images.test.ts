@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { requireBinary, run, startDisks } from './harness.ts';
+import { startServeProcess } from './serve-process.ts';
 
 let dir: string;
 let raw: string;
@@ -80,4 +81,22 @@ test('blockscope serve IMAGE: read-only unless --writable; writes land in the im
   const weird = await run(process.execPath, [cli, 'serve', notImage, '--writable', '--size', '1M']);
   assert.equal(weird.code, 2);
   assert.match(weird.stderr, /--size/);
+});
+
+test('a SIGKILLed blockscope takes its qemu-nbd with it (parent-death signal through setpriv)', async () => {
+  requireBinary('setpriv', 'util-linux');
+  const img = join(dir, 'orphan.qcow2');
+  spawnSync('qemu-img', ['convert', '-f', 'raw', '-O', 'qcow2', raw, img]);
+  const s = await startServeProcess([img]);
+  try {
+    const found = spawnSync('pgrep', ['-P', String(s.proc.pid), '-x', 'qemu-nbd'], { encoding: 'utf8' });
+    const pid = Number(found.stdout.trim().split('\n')[0]);
+    assert.ok(pid > 0, `no qemu-nbd child of serve (${found.stdout}${found.stderr})`);
+    await s.kill();
+    const deadline = Date.now() + 10_000;
+    while (alive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    assert.ok(!alive(pid), `qemu-nbd ${pid} outlived the SIGKILLed server`);
+  } finally {
+    await s.kill();
+  }
 });
