@@ -66,7 +66,9 @@ async function sideBySide(
     for (const kind of r % 2 ? [...KINDS].reverse() : KINDS) {
       const s = await startServer(kind, config);
       try {
-        results[kind].push(await fn(s.uri, kind, s.api, s));
+        const v = await fn(s.uri, kind, s.api, s);
+        if (!s.alive()) throw new Error(`the ${kind} server died during the measurement`);
+        results[kind].push(v);
       } finally {
         await s.stop();
       }
@@ -513,8 +515,20 @@ async function main(): Promise<number> {
   return 0;
 }
 
+// Node exits with status 0 when nothing is left to wait for, even with main() unfinished (a
+// promise nobody will settle): say so and fail instead of ending the table silently.
+let finished = false;
+process.on('beforeExit', () => {
+  if (finished) return;
+  console.error('bench: stopped with a measurement still pending (a server or client never answered)');
+  process.exit(1);
+});
+
 main().then(
-  (c) => process.exit(c),
+  (c) => {
+    finished = true;
+    process.exit(c);
+  },
   (e) => {
     console.error(`bench: ${e.message}`);
     process.exit(1);

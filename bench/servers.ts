@@ -4,6 +4,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { createServer, connect, type AddressInfo } from 'node:net';
 import { dirname, join } from 'node:path';
 
 export type ServerKind = 'blockscope' | 'nbdkit';
@@ -24,6 +25,8 @@ export interface RunningServer {
   pid: number;
   /** Blockscope only: the control API base URL. */
   api: string | null;
+  /** Still running (a server that died mid-measurement makes the measurement an error). */
+  alive(): boolean;
   stop(): Promise<void>;
 }
 
@@ -86,12 +89,14 @@ export async function startServer(kind: ServerKind, c: ServerConfig): Promise<Ru
     proc.stdout!.on('data', (d) => (out += d));
     await waitFor(proc, () => (/^api /m.test(out) ? 'ok' : null));
   } else {
-    const port = 20000 + Math.floor(Math.random() * 20000);
+    const port = c.transport === 'tcp' ? await freePort() : 0;
     const listen = c.transport === 'unix' ? ['-U', sock] : ['-i', '127.0.0.1', '-p', String(port)];
-    proc = spawn('nbdkit', ['-f', ...listen, ...filters, 'memory', `size=${c.size}`, ...params], { stdio: 'ignore' });
+    proc = spawn('nbdkit', ['-f', ...listen, ...filters, 'memory', `size=${c.size}`, ...params], {
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
     out = c.transport === 'unix' ? `disk1 nbd+unix:///?socket=${sock}` : `disk1 nbd://127.0.0.1:${port}`;
     if (c.transport === 'unix') await waitFor(proc, () => (existsSync(sock) ? 'ok' : null));
-    else await new Promise((r) => setTimeout(r, 500));
+    else await waitListening(proc, port);
   }
   const uri = /^disk1 (\S+)/m.exec(out)![1];
   const api = /^api (\S+)/m.exec(out)?.[1] ?? null;
@@ -100,15 +105,47 @@ export async function startServer(kind: ServerKind, c: ServerConfig): Promise<Ru
     uri,
     pid: proc.pid!,
     api,
+    alive: () => proc.exitCode === null && proc.signalCode === null,
     stop: () =>
       new Promise((resolve) => {
-        proc.once('exit', () => {
+        const done = () => {
           rmSync(dir, { recursive: true, force: true });
           resolve();
-        });
+        };
+        // Already gone (it died, or never bound its port): 'exit' will not come again.
+        if (proc.exitCode !== null || proc.signalCode !== null) return done();
+        proc.once('exit', done);
         proc.kill('SIGTERM');
       }),
   };
+}
+
+/** A TCP port nobody listens on now (the OS's pick; nbdkit 1.32 cannot report its own). */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** Until `proc` accepts connections on `port` (it exiting first is an error). */
+async function waitListening(proc: ChildProcess, port: number, ms = 15_000): Promise<void> {
+  const start = Date.now();
+  for (;;) {
+    if (proc.exitCode !== null || proc.signalCode !== null) throw new Error(`server exited with ${proc.exitCode}`);
+    const ok = await new Promise<boolean>((resolve) => {
+      const sock = connect(port, '127.0.0.1');
+      sock.once('connect', () => (sock.destroy(), resolve(true)));
+      sock.once('error', () => resolve(false));
+    });
+    if (ok) return;
+    if (Date.now() - start > ms) throw new Error(`server did not listen on port ${port}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
 }
 
 /** Resident set size of a process in bytes (Linux). */
