@@ -91,9 +91,8 @@ export async function startServer(kind: ServerKind, c: ServerConfig): Promise<Ru
   } else {
     const port = c.transport === 'tcp' ? await freePort() : 0;
     const listen = c.transport === 'unix' ? ['-U', sock] : ['-i', '127.0.0.1', '-p', String(port)];
-    proc = spawn('nbdkit', ['-f', ...listen, ...filters, 'memory', `size=${c.size}`, ...params], {
-      stdio: ['ignore', 'ignore', 'inherit'],
-    });
+    // stderr ignored: the readiness probe on TCP makes nbdkit log a reset connection.
+    proc = spawn('nbdkit', ['-f', ...listen, ...filters, 'memory', `size=${c.size}`, ...params], { stdio: 'ignore' });
     out = c.transport === 'unix' ? `disk1 nbd+unix:///?socket=${sock}` : `disk1 nbd://127.0.0.1:${port}`;
     if (c.transport === 'unix') await waitFor(proc, () => (existsSync(sock) ? 'ok' : null));
     else await waitListening(proc, port);
