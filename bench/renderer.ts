@@ -58,13 +58,15 @@ export async function measureRenderer(
         { stdio: 'ignore' },
       ),
     );
+    // Listened for now: a fio that ends while fps is still sampled must not be waited for forever.
+    const floodsDone = floods.map((f) => new Promise((r) => f.once('exit', r)));
     await page.waitForTimeout(1000);
     const samples: number[] = [];
     for (let i = 0; i < seconds; i++) {
       await page.waitForTimeout(1000);
       samples.push((await page.evaluate('window.__blockscope.fps()')) as number);
     }
-    await Promise.all(floods.map((f) => new Promise((r) => f.once('exit', r))));
+    await Promise.all(floodsDone);
     // Request → pixel: fresh cells on a cleared picture, one qemu-io write each.
     const clear = new URL('/api/disks/1/clear', s.ui);
     clear.searchParams.set('token', new URL(s.ui).searchParams.get('token') ?? '');

@@ -94,22 +94,7 @@ export class Player {
       if (!t) continue;
       t.stats.importModel(k.model);
       const flying = new Map<number, RequestEvent>();
-      for (const p of k.pending) {
-        const ev: RequestEvent = {
-          disk: k.disk,
-          connection: p.connection,
-          id: p.id,
-          op: OPS[p.op],
-          offset: p.offset,
-          length: p.length,
-          flags: p.flags,
-          startUs: p.startUs,
-          endUs: 0,
-          error: null,
-        };
-        flying.set(p.startIndex, ev);
-        t.bus.emit('start', ev);
-      }
+      for (const p of k.pending) this.start(t, flying, k.disk, p.startIndex, p);
       this.inFlight.set(k.disk, flying);
       this.cursors.set(k.disk, new DiskCursor(this.index, k.disk, k.nextRecord, cpIndex));
     }
@@ -137,20 +122,7 @@ export class Player {
     let flying = this.inFlight.get(disk);
     if (!flying) this.inFlight.set(disk, (flying = new Map()));
     if (r.kind === 0) {
-      const ev: RequestEvent = {
-        disk,
-        connection: r.connection,
-        id: r.startIndex + 1,
-        op: OPS[r.op],
-        offset: r.offset,
-        length: r.length,
-        flags: r.flags,
-        startUs: r.timeUs,
-        endUs: 0,
-        error: null,
-      };
-      flying.set(r.startIndex, ev);
-      t.bus.emit('start', ev);
+      this.start(t, flying, disk, r.startIndex, { ...r, id: r.startIndex + 1, startUs: r.timeUs });
     } else if (r.kind === TAG_END) {
       const ev = flying.get(r.startIndex);
       if (!ev) return;
@@ -160,6 +132,30 @@ export class Player {
       if (r.cancelled) ev.cancelled = true;
       t.bus.emit('end', ev);
     } else if (r.kind === TAG_CLEAR) t.stats.clear();
+  }
+
+  /** A recorded request starts again: in flight until its end record, on the target's bus. */
+  private start(
+    t: PlaybackTarget,
+    flying: Map<number, RequestEvent>,
+    disk: number,
+    startIndex: number,
+    r: { connection: number; id: number; op: number; offset: bigint; length: number; flags: number; startUs: number },
+  ): void {
+    const ev: RequestEvent = {
+      disk,
+      connection: r.connection,
+      id: r.id,
+      op: OPS[r.op],
+      offset: r.offset,
+      length: r.length,
+      flags: r.flags,
+      startUs: r.startUs,
+      endUs: 0,
+      error: null,
+    };
+    flying.set(startIndex, ev);
+    t.bus.emit('start', ev);
   }
 
   private updateCaption(): void {
