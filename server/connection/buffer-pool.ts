@@ -6,8 +6,8 @@
 
 const MAX_POOLED = 64;
 const MAX_POOLED_BYTES = 64 * 1024 * 1024;
-/** Small buffers come from Node's own slab allocator already. */
-const MIN_POOLED_SIZE = 16 * 1024;
+/** Below 4 KiB Node's own slab allocator serves allocUnsafe; from 4 KiB on each is a new ArrayBuffer. */
+const MIN_POOLED_SIZE = 4 * 1024;
 
 export class BufferPool {
   private free = new Map<number, Buffer[]>();

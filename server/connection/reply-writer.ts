@@ -1,7 +1,8 @@
-// Replies of the transmission phase, written to the client's socket. Read data is written as its
-// own buffer after a corked header (never concatenated) and goes back to the buffer pool once the
-// socket has handed it to the kernel; that moment is reported, because a client that does not
-// read its replies must stop us reading its requests (transmission-loop.ts counts unsent bytes).
+// Replies of the transmission phase, written to the client's socket; the replies of one tick are
+// corked together. Read data is written as its own buffer after its header (never concatenated)
+// and goes back to the buffer pool once the socket has handed it to the kernel; that moment is
+// reported, because a client that does not read its replies must stop us reading its requests
+// (transmission-loop.ts counts unsent bytes).
 
 import type { Socket } from 'node:net';
 import type { Extent } from '../backends/backend.ts';
@@ -28,7 +29,21 @@ export class ReplyWriter {
     private readonly onDataFlushed: (bytes: number) => void,
   ) {}
 
+  /** Replies written in the same tick go out in one writev (many requests complete together at QD > 1). */
+  private corked = false;
+
+  private batch(): void {
+    if (this.corked) return;
+    this.corked = true;
+    this.socket.cork();
+    process.nextTick(() => {
+      this.corked = false;
+      this.socket.uncork();
+    });
+  }
+
   error(h: RequestHeader, errno: Errno, message: string): void {
+    this.batch();
     const code = wireError(errno, h.flags);
     if (this.structured) this.socket.write(encodeStructuredError(h, code, message || errno));
     else this.socket.write(encodeSimpleReply(code, h));
@@ -36,16 +51,15 @@ export class ReplyWriter {
 
   ok(h: RequestHeader, result: Result): void {
     const s = this.socket;
+    this.batch();
     if (h.type === CMD.READ) {
       const data = result as Buffer;
-      s.cork();
       s.write(this.structured ? encodeOffsetDataHeader(h, data.length) : encodeSimpleReply(0, h));
       // The callback runs when the data is flushed, or with an error when the socket is destroyed.
       s.write(data, () => {
         this.pool.put(data);
         this.onDataFlushed(data.length);
       });
-      process.nextTick(() => s.uncork());
       return;
     }
     if (h.type === CMD.BLOCK_STATUS) {
