@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { appendFileSync, mkdtempSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, renameSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -102,6 +102,30 @@ test('correlator: interleaved requests, flags, LEAVE without ENTER, disconnect e
   assert.equal(seen.find(([p, e]) => p === 'end' && e.op === 'read')![1].endUs - zero.startUs, 2);
 });
 
+test('tailer: a log replaced by rename, same size, no unlink event: read again from the top', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tail-'));
+  const path = join(dir, 'log');
+  const got: string[] = [];
+  writeFileSync(path, 'fresh\n');
+  const t = new LogTailer(path, { onLines: (l) => got.push(...l) });
+  await t.start();
+  const until = async (cond: () => boolean) => {
+    for (let i = 0; i < 500 && !cond(); i++) await new Promise((r) => setTimeout(r, 10));
+    assert.ok(cond(), `timed out; got ${JSON.stringify(got)}`);
+  };
+  try {
+    await until(() => got.length === 1);
+    // Another file takes the path at once: no 'unlink', and its size equals the offset read so far.
+    writeFileSync(join(dir, 'next'), 'again\n');
+    renameSync(join(dir, 'next'), path);
+    await until(() => got[got.length - 1] === 'again');
+    assert.deepEqual(got, ['fresh', 'again']);
+  } finally {
+    await t.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('tailer: late file, appends in bursts, partial lines, truncation, delete and re-create', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'tail-'));
   const path = join(dir, 'log');
@@ -110,7 +134,7 @@ test('tailer: late file, appends in bursts, partial lines, truncation, delete an
   const t = new LogTailer(path, { onLines: (l) => got.push(...l), onRestart: () => restarts++ });
   await t.start();
   const until = async (cond: () => boolean) => {
-    for (let i = 0; i < 200 && !cond(); i++) await new Promise((r) => setTimeout(r, 10));
+    for (let i = 0; i < 500 && !cond(); i++) await new Promise((r) => setTimeout(r, 10));
     assert.ok(cond(), `timed out; got ${JSON.stringify(got)}`);
   };
   try {

@@ -7,13 +7,25 @@
 // and UI stay responsive while a big log is caught up.
 
 import { watch, type FSWatcher } from 'chokidar';
-import { closeSync, openSync, readSync, statSync, watch as watchFile, type FSWatcher as FileWatcher } from 'node:fs';
+import {
+  closeSync,
+  fstatSync,
+  openSync,
+  readSync,
+  statSync,
+  type Stats,
+  watch as watchFile,
+  type FSWatcher as FileWatcher,
+} from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { LineSplitter } from './lines.ts';
 
 const CHUNK = 1 << 20;
 /** Bytes read before yielding to the event loop. */
 const BUDGET = 16 * CHUNK;
+/** A file's identity: its inode, and its birth time, because a re-created file may get the inode back. */
+const identity = (st: Stats) => `${st.ino}:${st.birthtimeMs}`;
+
 /** A slow safety poll, for filesystems where change events go missing. */
 const POLL_MS = 500;
 
@@ -33,6 +45,8 @@ export class LogTailer {
   private reading = false;
   private again = false;
   private poll: NodeJS.Timeout | null = null;
+  /** Which file was read last (another one at the path means it was re-created). */
+  private identity: string | null = null;
   /** A direct watch on the file itself: chokidar drops appends that keep the same mtime. */
   private fileWatcher: FileWatcher | null = null;
 
@@ -61,6 +75,12 @@ export class LogTailer {
     this.watcher.on('change', (p) => mine(p) && this.readMore());
     this.watcher.on('unlink', (p) => {
       if (!mine(p)) return;
+      // Late news: the file there now is the one being read already (re-created, then read).
+      try {
+        if (identity(statSync(file)) === this.identity) return;
+      } catch {
+        // gone: a re-created file starts from the top
+      }
       // A re-created file starts from the top.
       this.fileWatcher?.close();
       this.fileWatcher = null;
@@ -120,7 +140,16 @@ export class LogTailer {
       return false; // not there (yet)
     }
     try {
-      const size = statSync(this.path).size;
+      const st = fstatSync(fd);
+      const size = st.size;
+      // Deleted and re-created (another file): start from the top. chokidar's own 'unlink' event
+      // can be missing: a re-creation soon after the delete may reach us as a 'change' only.
+      const id = identity(st);
+      if (this.identity !== null && id !== this.identity) {
+        this.offset = 0;
+        this.splitter.reset();
+      }
+      this.identity = id;
       if (size < this.offset) {
         // Truncated: nbdkit restarted with logappend=false.
         this.offset = 0;
