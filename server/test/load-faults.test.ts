@@ -49,9 +49,13 @@ function fioJobs(
 
 const fio = (uri: string, args: string[]) =>
   // --verify_state_save=0: fio would otherwise leave local-load-N-verify.state files in the working directory.
-  run('fio', ['--name=load', '--ioengine=nbd', `--uri=${uri}`, '--output-format=json', '--verify_state_save=0', ...args], {
-    timeoutMs: 300_000,
-  });
+  run(
+    'fio',
+    ['--name=load', '--ioengine=nbd', `--uri=${uri}`, '--output-format=json', '--verify_state_save=0', ...args],
+    {
+      timeoutMs: 300_000,
+    },
+  );
 
 test('16 fio jobs with verification on one disk: every block reads back as written', { timeout: 300_000 }, async () => {
   requireBinary('fio', 'fio');
