@@ -41,10 +41,13 @@ test('keyboard: a focused grid has a cursor the tooltip follows; zoom keeps the 
   for (let i = 0; i < 3; i++) await page.keyboard.press('ArrowRight');
   const tip = page.getByRole('tooltip');
   await expect(tip).toContainText('disk 1 · block 3');
+  const firstLine = async () => (await tip.innerText()).split('\n')[0];
   await page.keyboard.press('ArrowDown');
-  await expect(tip).not.toContainText('block 3 ');
+  // The tooltip's first line is "disk 1 · block N": wait until it has left block 3, else `keyed`
+  // would be block 3 and the pointer check below could take the keyboard's new block for the pointer's.
+  await expect.poll(firstLine).not.toBe('disk 1 · block 3');
   await expect(tip).toContainText(/block \d+/);
-  const keyed = (await tip.innerText()).split('\n')[0];
+  const keyed = await firstLine();
   // Zoom about the pointer: the block under it stays the same.
   const box = (await grid.boundingBox())!;
   const at = { x: box.x + box.width * 0.7, y: box.y + box.height * 0.6 };
