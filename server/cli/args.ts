@@ -99,12 +99,20 @@ export function apiPortOption(args: ParsedArgs): number | null {
   return intOption(args, '--api', 0, 65535) ?? (args.flags.has('--ui') ? 0 : null);
 }
 
-/** Resolves on the first SIGINT or SIGTERM. */
+let stopSignal: Promise<void> | null = null;
+
+/**
+ * Resolves on the first SIGINT or SIGTERM received after the first call. Commands call it before
+ * they print their addresses: a client that stops the server as soon as it has read them (libnbd's
+ * `requires nbdkit … --run 'exit 0'`) must get a clean shutdown, not Node's default death by
+ * signal (exit 143) in the moment before the handler exists.
+ */
 export function untilSignal(): Promise<void> {
-  return new Promise((resolve) => {
+  stopSignal ??= new Promise((resolve) => {
     process.once('SIGINT', () => resolve());
     process.once('SIGTERM', () => resolve());
   });
+  return stopSignal;
 }
 
 /** What `--record FILE`, `--record-limit SIZE` and `--no-record` asked for (null = no recording). */

@@ -159,6 +159,10 @@ export async function main(argv: string[]): Promise<number> {
   const errorPattern = one(args, '--error-file') ?? null;
   const api = apiPortOption(args);
   const record = recordOption(args);
+  let stopped = false;
+  const signalled = untilSignal().then(() => {
+    stopped = true;
+  });
   const engine = new Engine();
   const attached: AttachedDisk[] = [];
   for (let n = 1; n <= disks; n++) {
@@ -166,7 +170,11 @@ export async function main(argv: string[]): Promise<number> {
     let found: SizeFinding | null = size === null ? sizeFromLog(log) : { size };
     while (found === null) {
       console.error(`blockscope: waiting for ${log} to show its size (Connect line); or give --size`);
-      await new Promise((r) => setTimeout(r, 1000));
+      await Promise.race([new Promise((r) => setTimeout(r, 1000)), signalled]);
+      if (stopped) {
+        await Promise.all(attached.map((a) => a.tailer.close()));
+        return 0;
+      }
       found = sizeFromLog(log);
     }
     if ('error' in found) throw new CliError(`${log}: ${found.error}; give --size`);
@@ -177,7 +185,7 @@ export async function main(argv: string[]): Promise<number> {
   }
   const recording = await startRecording(engine, record, 'attach');
   const control = await startCliControl(engine, { port: api, ui: args.flags.has('--ui'), query: uiQuery(args) });
-  await untilSignal();
+  await signalled;
   await control?.close();
   await recording?.close();
   await Promise.all(attached.map((a) => a.tailer.close()));

@@ -90,6 +90,50 @@ test('serve over Unix sockets (0600); SIGTERM stops cleanly and removes the sock
   }
 });
 
+test('serve stopped the moment it prints its first address exits cleanly (0, not death by signal)', async () => {
+  // libnbd's `requires nbdkit … --run 'exit 0'` stops the server as soon as it is up; a SIGTERM in
+  // the moment between the address line and the signal handler used to kill it with status 143.
+  const dir = mkdtempSync(join(tmpdir(), 'serve-'));
+  try {
+    for (let round = 0; round < 3; round++) {
+      const p = spawn(process.execPath, [cli, 'serve', '--unix', join(dir, String(round))], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      p.stdout.on('data', (d) => {
+        if (/^disk1 /m.test(String(d))) p.kill('SIGTERM');
+      });
+      const [code, signal] = await new Promise<[number | null, string | null]>((res) =>
+        p.once('exit', (c, s) => res([c, s])),
+      );
+      assert.deepEqual({ code, signal }, { code: 0, signal: null }, `round ${round}`);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('serve --run: a stop signal also stops the command it runs', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'serve-'));
+  try {
+    const marker = join(dir, 'still-running');
+    const p = spawn(
+      process.execPath,
+      [cli, 'serve', '--unix', dir, '--run', `echo started; sleep 30; touch ${marker}`],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    p.stdout.on('data', (d) => {
+      if (/started/.test(String(d))) p.kill('SIGTERM');
+    });
+    const started = Date.now();
+    const code = await new Promise((res) => p.once('exit', res));
+    assert.ok(Date.now() - started < 20_000, 'serve waited for the whole command');
+    assert.notEqual(code, 0, 'a command stopped by a signal is not a success');
+    assert.ok(!existsSync(marker));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('file backend: created and sized, data lands in the file, flush works', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'file-'));
   try {

@@ -308,6 +308,7 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(SERVE_HELP);
     return 0;
   }
+  const signalled = untilSignal();
   const engine = new Engine({ structure: opts.structure });
   try {
     await engine.serve(opts.specs);
@@ -350,12 +351,14 @@ export async function main(argv: string[]): Promise<number> {
       const child = spawn('sh', ['-c', opts.run!], { stdio: 'inherit', env });
       child.on('exit', (c, sig) => resolveCode(c ?? (sig ? 128 : 1)));
       child.on('error', () => resolveCode(127));
+      // Stopped while the command runs: stop it too, as nbdkit --run does.
+      void signalled.then(() => child.kill('SIGTERM'));
     });
     await stop();
     return code;
   }
 
-  await untilSignal();
+  await signalled;
   await stop();
   return 0;
 }
