@@ -47,11 +47,22 @@ const waitForLazyInit =
   'debug sh "i=0; while grep -qs ext4lazyinit /proc/[0-9]*/comm && [ $i -lt 600 ]; do sleep 0.1; i=$((i+1)); done"';
 
 /**
+ * The guest kernel's name of a disk (SCSI target = disk number - 1): guestfish's /dev/sdX follow the order the disks were added,
+ * but the kernel names them in the order its SCSI scan finishes, which under load is not always
+ * that order (disk 3 can be sdd). The SCSI target number is the add order. (No `#` here: guestfish
+ * would take it for a comment.)
+ */
+const kernelNameOfTarget = (target: string) => `$(ls /sys/bus/scsi/devices/*:0:${target}:0/block)`;
+
+/** Prints "diskN is sdX" for every disk, so that the kernel's messages can be read (and tested). */
+const printKernelNames = (disks: number) =>
+  `debug sh "for n in ${Array.from({ length: disks }, (_, i) => i + 1).join(' ')}; do echo disk$n is ${kernelNameOfTarget('$((n-1))')}; done"`;
+
+/**
  * Wait (at most 120 s) until md has marked disk 3 faulty and finished rebuilding onto the spare.
  * `mdadm --wait` alone can return before md has even noticed the failure.
  */
-const waitForRebuild =
-  'debug sh "i=0; until grep -qs faulty /sys/block/md127/md/dev-sdc1/state && grep -q idle /sys/block/md127/md/sync_action && grep -q UUUU /proc/mdstat || [ $i -ge 1200 ]; do sleep 0.1; i=$((i+1)); done; cat /proc/mdstat"';
+const waitForRebuild = `debug sh "d=${kernelNameOfTarget('2')}; i=0; until grep -qs faulty /sys/block/md127/md/dev-\${d}1/state && grep -q idle /sys/block/md127/md/sync_action && grep -q UUUU /proc/mdstat || [ $i -ge 1200 ]; do sleep 0.1; i=$((i+1)); done; cat /proc/mdstat"`;
 
 /** The host command (a guestfish `!` line) that flips a disk's Error toggle through the control API. */
 export const toggle = (c: DemoContext, disk: number, on: boolean) =>
@@ -159,7 +170,13 @@ export const RAID5: Demo = {
     {
       title: 'Disk 3 fails',
       text: 'Error on disk 3: md marks it faulty and rebuilds onto the spare — reads on the survivors, writes on disk 5 — while the array keeps serving.',
-      commands: (c) => [toggle(c, 3, true), 'fill 98 4194304 /after-failure', 'sync', waitForRebuild],
+      commands: (c) => [
+        printKernelNames(5),
+        toggle(c, 3, true),
+        'fill 98 4194304 /after-failure',
+        'sync',
+        waitForRebuild,
+      ],
       live: (f) => rebuildProgress(f, 5),
     },
     {
