@@ -21,8 +21,18 @@ export function geometryFor(sizeBytes: bigint, maxCells = DEFAULT_MAX_CELLS): Gr
   return { blocks, blocksPerCell, cells, width, height };
 }
 
+/** Below this, offset + length (< 2^52 + 2^32) is exact as a Number: the fast path. */
+const NUMBER_PATH = 2n ** 52n;
+
 /** Blocks touched by [offset, offset+length): partially covered blocks count. */
 export function blockRange(offset: bigint, length: number): [first: number, end: number] {
+  // Every request of every disk comes through here: one bigint compare and one conversion
+  // instead of four bigint operations (which were 15 % of DiskStats' time under a flood).
+  if (offset < NUMBER_PATH) {
+    const o = Number(offset);
+    const start = Math.floor(o / BLOCK_SIZE);
+    return [start, Math.max(Math.ceil((o + length) / BLOCK_SIZE), start + (length > 0 ? 1 : 0))];
+  }
   const first = Number(offset >> BLOCK_SHIFT);
   const endByte = offset + BigInt(length);
   const end = Number((endByte + BigInt(BLOCK_SIZE - 1)) >> BLOCK_SHIFT);

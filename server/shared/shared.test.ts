@@ -22,6 +22,18 @@ test('blockRange: partial blocks count (ext4 1 KiB writes)', () => {
   assert.deepEqual(blockRange(3072n, 2048), [0, 2]);
   assert.deepEqual(blockRange(8192n, 4096), [2, 3]);
   assert.deepEqual(blockRange((7n << 60n) - 4096n, 4096), [7 * 2 ** 48 - 1, 7 * 2 ** 48]);
+  // Both sides of the Number fast path (2^52) agree with exact bigint arithmetic.
+  const exact = (o: bigint, len: number) => {
+    const first = Number(o / 4096n);
+    const end = Number((o + BigInt(len) + 4095n) / 4096n);
+    return [first, Math.max(end, first + (len > 0 ? 1 : 0))];
+  };
+  for (const base of [2n ** 52n, 2n ** 53n, 2n ** 63n - 2n ** 33n])
+    for (const d of [-4097n, -4096n, -1n, 0n, 1n, 4095n])
+      for (const len of [0, 1, 512, 4096, 2 ** 32 - 1]) {
+        const o = base + d;
+        assert.deepEqual(blockRange(o, len), exact(o, len), `offset ${o} length ${len}`);
+      }
 });
 
 const counters = (n: number) =>
