@@ -114,6 +114,28 @@ export class BlockStateMap {
     return this.states[this.runAt(page)] as BlockState;
   }
 
+  /**
+   * The states of blocks [first, end), which must lie in one page, into `out` at `at`; returns
+   * their common state, or -1 when they differ (a recording's delta keyframe stores one byte
+   * for a uniform cell).
+   */
+  copyStates(first: number, end: number, out: Uint8Array, at: number): number {
+    const page = Math.floor(first / PAGE_BLOCKS);
+    if (Math.floor((end - 1) / PAGE_BLOCKS) !== page) throw new Error('copyStates: the range crosses a page');
+    const d = this.detail.get(page);
+    if (!d) {
+      const s = this.states[this.runAt(page)];
+      out.fill(s, at, at + end - first);
+      return s;
+    }
+    const from = first - page * PAGE_BLOCKS;
+    const n = end - first;
+    out.set(d.subarray(from, from + n), at);
+    const s = d[from];
+    for (let i = 1; i < n; i++) if (d[from + i] !== s) return -1;
+    return s;
+  }
+
   /** Set blocks [first, end) to `state`. */
   set(first: number, end: number, state: BlockState): void {
     end = Math.min(end, this.blocks);

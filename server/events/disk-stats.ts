@@ -25,7 +25,7 @@ import {
   type RequestEvent,
   type RequestPhase,
 } from '../shared/types.ts';
-import { BlockStateMap, type BlockStateExport } from './block-state-map.ts';
+import { BlockStateMap, PAGE_BLOCKS, type BlockStateExport } from './block-state-map.ts';
 import { CellSet } from './cell-set.ts';
 import type { EventBus } from './event-bus.ts';
 
@@ -50,6 +50,30 @@ export interface DiskModel {
   latencies: Float64Array;
   latencyCount: number;
 }
+
+/**
+ * What changed since the previous keyframe (a recording's delta keyframe): the changed cells,
+ * ascending, with their values and the states of their blocks.
+ */
+export interface DiskChanges {
+  cells: Uint32Array;
+  errorMark: Uint8Array;
+  lastOp: Uint8Array;
+  reads: Uint32Array;
+  writes: Uint32Array;
+  lastTime: Float64Array;
+  /** Per changed cell: the BlockState all its blocks share, or MIXED_CELL (its states are in `mixed`). */
+  state: Uint8Array;
+  /** The block states of the MIXED_CELL cells, one byte per block, in cell order. */
+  mixed: Uint8Array;
+  /** Per changed cell: how many bytes of `mixed` are its (0 unless MIXED_CELL). */
+  mixedLength: Uint32Array;
+  counters: Record<Op, OpCounter>;
+  latencies: Float64Array;
+  latencyCount: number;
+}
+
+export const MIXED_CELL = 0xff;
 
 /** Most pending ranges sent per frame; more are merged into their neighbours. */
 const MAX_PENDING_RANGES = 256;
@@ -86,6 +110,10 @@ export class DiskStats {
   private latencyCount = 0;
   /** Bumped on clear(): a subscriber then needs a full picture. */
   epoch = 0;
+  /** Cells changed since the last keyframe export (exportModel), for delta keyframes; null before it. */
+  private changedSinceKeyframe: CellSet | null = null;
+  /** The epoch of the last keyframe export: a clear() since then needs a whole keyframe. */
+  private keyframeEpoch = -1;
   /** True when something changed since the last frame cut (counters included). */
   private changed = true;
   private readonly unsubscribe: () => void;
@@ -121,8 +149,16 @@ export class DiskStats {
 
   /** The cells [first, last] a request touches (inclusive), clipped to the disk. */
   private cellSpan(ev: RequestEvent): [number, number] | null {
-    if (ev.op === 'flush' || ev.length === 0) return null;
-    const [fb, eb] = blockRange(ev.offset, ev.length);
+    const blocks = this.blocksOf(ev);
+    return blocks && this.cellsOf(blocks[0], blocks[1]);
+  }
+
+  /** The blocks a request touches, null for flushes and empty requests. */
+  private blocksOf(ev: RequestEvent): [number, number] | null {
+    return ev.op === 'flush' || ev.length === 0 ? null : blockRange(ev.offset, ev.length);
+  }
+
+  private cellsOf(fb: number, eb: number): [number, number] | null {
     const g = this.geometry;
     if (fb >= g.blocks) return null;
     const k = g.blocksPerCell;
@@ -150,7 +186,8 @@ export class DiskStats {
       this.latencies[this.latencyCount % LATENCY_WINDOW] = ev.endUs - ev.startUs;
       this.latencyCount++;
     }
-    const span = this.cellSpan(ev);
+    const blocks = this.blocksOf(ev);
+    const span = blocks && this.cellsOf(blocks[0], blocks[1]);
     if (ev.error) {
       c.errors++;
       if (span) {
@@ -161,11 +198,13 @@ export class DiskStats {
           }
         }
         this.dirty.addRange(span[0], span[1]);
+        this.changedSinceKeyframe?.addRange(span[0], span[1]);
       }
       return;
     }
     if (!span) return;
     const [a, b] = span;
+    this.changedSinceKeyframe?.addRange(a, b);
     const now = this.wallOffsetMs + ev.endUs / 1000;
     const opCode = OP_INDEX[ev.op] + 1;
     for (let i = a; i <= b; i++) {
@@ -182,8 +221,7 @@ export class DiskStats {
       case 'zero': {
         const state =
           ev.op === 'write' ? BlockState.WRITTEN : ev.op === 'trim' ? BlockState.TRIMMED : BlockState.ZEROED;
-        const [fb, eb] = blockRange(ev.offset, ev.length);
-        this.states.set(fb, eb, state);
+        this.states.set(blocks![0], blocks![1], state);
         for (let i = a; i <= b; i++) {
           if (ev.op === 'write') this.writes[i]++;
           if (this.errorMark[i]) {
@@ -381,11 +419,21 @@ export class DiskStats {
     return this.pending;
   }
 
-  /** A copy of the model (a keyframe). */
-  exportModel(): DiskModel {
+  /** The latency window, oldest first. */
+  private latencyWindow(): Float64Array {
     const n = Math.min(this.latencyCount, LATENCY_WINDOW);
     const latencies = new Float64Array(n);
     for (let i = 0; i < n; i++) latencies[i] = this.latencies[(this.latencyCount - n + i) % LATENCY_WINDOW];
+    return latencies;
+  }
+
+  /** A copy of the model (a keyframe). */
+  exportModel(): DiskModel {
+    const latencies = this.latencyWindow();
+    // Changes are counted from this keyframe on.
+    this.changedSinceKeyframe ??= new CellSet(this.geometry.cells);
+    this.changedSinceKeyframe.take();
+    this.keyframeEpoch = this.epoch;
     return {
       states: this.states.exportState(),
       errorMark: this.errorMark.slice(),
@@ -397,6 +445,93 @@ export class DiskStats {
       latencies,
       latencyCount: this.latencyCount,
     };
+  }
+
+  /**
+   * What changed since the previous exportModel() or exportChanges(); null when only a whole
+   * keyframe will do: none was exported yet, the picture was cleared since, or the disk is so big
+   * (past 64 TiB) that one cell spans several block-map pages.
+   */
+  exportChanges(): DiskChanges | null {
+    const set = this.changedSinceKeyframe;
+    const g = this.geometry;
+    const k = g.blocksPerCell;
+    if (!set || this.keyframeEpoch !== this.epoch || k > PAGE_BLOCKS) return null;
+    const cells = set.take().sort();
+    const n = cells.length;
+    const ch: DiskChanges = {
+      cells,
+      errorMark: new Uint8Array(n),
+      lastOp: new Uint8Array(n),
+      reads: new Uint32Array(n),
+      writes: new Uint32Array(n),
+      lastTime: new Float64Array(n),
+      state: new Uint8Array(n),
+      mixed: new Uint8Array(0),
+      mixedLength: new Uint32Array(n),
+      counters: this.countersCopy(),
+      latencies: this.latencyWindow(),
+      latencyCount: this.latencyCount,
+    };
+    const scratch = new Uint8Array(k);
+    const mixed: Uint8Array[] = [];
+    for (let i = 0; i < n; i++) {
+      const c = cells[i];
+      ch.errorMark[i] = this.errorMark[c];
+      ch.lastOp[i] = this.lastOp[c];
+      ch.reads[i] = this.reads[c];
+      ch.writes[i] = this.writes[c];
+      ch.lastTime[i] = this.lastTime[c];
+      const fb = c * k;
+      const eb = Math.min(fb + k, g.blocks);
+      const s = this.states.copyStates(fb, eb, scratch, 0);
+      if (s >= 0) ch.state[i] = s;
+      else {
+        ch.state[i] = MIXED_CELL;
+        ch.mixedLength[i] = eb - fb;
+        mixed.push(scratch.slice(0, eb - fb));
+      }
+    }
+    if (mixed.length) ch.mixed = Buffer.concat(mixed);
+    return ch;
+  }
+
+  /** Apply a delta keyframe on top of the keyframe before it; nothing is in flight afterwards. */
+  importChanges(ch: DiskChanges): void {
+    const g = this.geometry;
+    const k = g.blocksPerCell;
+    let m = 0;
+    for (let i = 0; i < ch.cells.length; i++) {
+      const c = ch.cells[i];
+      if (c >= g.cells) throw new Error(`delta keyframe for disk ${this.diskNumber} names cell ${c} of ${g.cells}`);
+      if (this.errorMark[c] !== ch.errorMark[i]) this.errorCells += ch.errorMark[i] ? 1 : -1;
+      this.errorMark[c] = ch.errorMark[i];
+      this.lastOp[c] = ch.lastOp[i];
+      this.lastTime[c] = ch.lastTime[i];
+      this.reads[c] = ch.reads[i];
+      this.writes[c] = ch.writes[i];
+      const fb = c * k;
+      const eb = Math.min(fb + k, g.blocks);
+      if (ch.state[i] !== MIXED_CELL) this.states.set(fb, eb, ch.state[i] as BlockState);
+      else {
+        if (ch.mixedLength[i] !== eb - fb || m + eb - fb > ch.mixed.length)
+          throw new Error(`delta keyframe for disk ${this.diskNumber}: cell ${c} has the wrong number of block states`);
+        // Runs of equal states, one set() each.
+        for (let b = fb; b < eb;) {
+          const s = ch.mixed[m + b - fb];
+          let e = b + 1;
+          while (e < eb && ch.mixed[m + e - fb] === s) e++;
+          this.states.set(b, e, s as BlockState);
+          b = e;
+        }
+        m += eb - fb;
+      }
+      this.dirty.addRange(c, c);
+    }
+    this.importCounters(ch);
+    this.pending.clear();
+    this.inFlight = 0;
+    this.changed = true;
   }
 
   /** Replace the model (seek to a keyframe); nothing is in flight afterwards. */
@@ -411,10 +546,7 @@ export class DiskStats {
     this.writes.set(m.writes);
     this.lastOp.set(m.lastOp);
     this.lastTime.set(m.lastTime);
-    this.counters = Object.fromEntries(OPS.map((op) => [op, { ...m.counters[op] }])) as Record<Op, OpCounter>;
-    this.latencyCount = m.latencyCount;
-    const k = Math.min(m.latencies.length, LATENCY_WINDOW);
-    for (let i = 0; i < k; i++) this.latencies[(m.latencyCount - k + i) % LATENCY_WINDOW] = m.latencies[i];
+    this.importCounters(m);
     this.pending.clear();
     this.inFlight = 0;
     this.readNow.take();
@@ -422,6 +554,13 @@ export class DiskStats {
     this.dirty.addRange(0, n - 1);
     this.epoch++;
     this.changed = true;
+  }
+
+  private importCounters(m: Pick<DiskModel, 'counters' | 'latencies' | 'latencyCount'>): void {
+    this.counters = Object.fromEntries(OPS.map((op) => [op, { ...m.counters[op] }])) as Record<Op, OpCounter>;
+    this.latencyCount = m.latencyCount;
+    const k = Math.min(m.latencies.length, LATENCY_WINDOW);
+    for (let i = 0; i < k; i++) this.latencies[(m.latencyCount - k + i) % LATENCY_WINDOW] = m.latencies[i];
   }
 
   /** Clear the picture and the counters (data on the disk is untouched). */

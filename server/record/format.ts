@@ -18,7 +18,9 @@ import type { DiskInfo } from '../shared/types.ts';
 import { FormatError } from './bytes.ts';
 
 export const FILE_MAGIC = 'BSREC01\n';
-export const FORMAT_VERSION = 1;
+/** Version 2 added DELTA blocks; version 1 files (no DELTA) read as they are. */
+export const FORMAT_VERSION = 2;
+const OLDEST_VERSION = 1;
 export const HEADER_SIZE = 4096;
 export const BLOCK_MAGIC = 0x4b425342; // 'BSBK'
 export const BLOCK_HEADER = 48;
@@ -33,6 +35,8 @@ export const BlockType = {
   MARKS: 3,
   /** Writing continues at the start of the data area. */
   WRAP: 4,
+  /** What changed on every disk since the checkpoint before (prefix as CHECKPOINT's). */
+  DELTA: 5,
 } as const;
 export type BlockType = (typeof BlockType)[keyof typeof BlockType];
 
@@ -88,7 +92,10 @@ export function decodeHeader(b: Buffer, path: string): FileHeader {
   if (b.length < 76 || b.toString('latin1', 0, 8) !== FILE_MAGIC)
     throw new FormatError(`${path}: not a Blockscope recording (bad magic)`);
   const version = b.readUInt32LE(8);
-  if (version !== FORMAT_VERSION) throw new FormatError(`${path}: unsupported recording version ${version}`);
+  if (version < OLDEST_VERSION || version > FORMAT_VERSION)
+    throw new FormatError(
+      `${path}: unsupported recording version ${version} (this Blockscope reads ${OLDEST_VERSION} to ${FORMAT_VERSION})`,
+    );
   const metaLen = b.readUInt32LE(72);
   if (metaLen > META_MAX) throw new FormatError(`${path}: corrupt header (meta length ${metaLen})`);
   let meta: SessionMeta;
@@ -156,7 +163,7 @@ export function encodeBlock(
 export function decodeBlockHeader(b: Buffer): BlockHeader | null {
   if (b.length < BLOCK_HEADER || b.readUInt32LE(0) !== BLOCK_MAGIC) return null;
   const type = b.readUInt8(4) as BlockType;
-  if (type < BlockType.EVENTS || type > BlockType.WRAP) return null;
+  if (type < BlockType.EVENTS || type > BlockType.DELTA) return null;
   return {
     type,
     deflated: (b.readUInt8(5) & 1) === 1,

@@ -3,8 +3,13 @@
 // playback resumes from it exactly as the live run went on. Stored raw inside a CHECKPOINT
 // block, which is deflated as a whole (typed arrays of small numbers compress well, and
 // deflate runs on libuv's thread pool, off the event loop).
+//
+// A delta keyframe (in a DELTA block) holds only what changed since the checkpoint before it:
+// the changed cells with their values and block states, plus the counters, the latency window
+// and the requests in flight. Under a 4 KiB random-write flood on a 256 MiB disk it is about a
+// tenth of a whole keyframe, which was most of what recording cost (docs/performance.md).
 
-import type { DiskModel } from '../events/disk-stats.ts';
+import { MIXED_CELL, type DiskChanges, type DiskModel } from '../events/disk-stats.ts';
 import { OPS, type Op, type OpCounter } from '../shared/types.ts';
 import { type ByteReader, type ByteWriter, FormatError } from './bytes.ts';
 
@@ -30,11 +35,14 @@ export interface Keyframe {
   pending: PendingRequest[];
 }
 
-const typed = (w: ByteWriter, a: ArrayBufferView) => w.bytes(new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
+export interface KeyframeDelta extends Omit<Keyframe, 'model'> {
+  changes: DiskChanges;
+}
 
-/** `wallStartMs`: the session's wall clock at time 0 (lastTime is stored relative to it, in ms). */
-export function writeKeyframe(w: ByteWriter, k: Keyframe, wallStartMs: number): void {
-  const m = k.model;
+type Counted = Pick<DiskModel, 'counters' | 'latencies' | 'latencyCount'>;
+
+/** What both kinds of keyframe start with: where the disk's events continue, its counters. */
+function writeHead(w: ByteWriter, k: Omit<Keyframe, 'model'>, m: Counted): void {
   w.uv(k.disk);
   w.uv(k.nextStart);
   w.uv(k.nextRecord);
@@ -47,6 +55,97 @@ export function writeKeyframe(w: ByteWriter, k: Keyframe, wallStartMs: number): 
   w.uv(m.latencyCount);
   w.uv(m.latencies.length);
   for (const l of m.latencies) w.uv(Math.max(0, Math.round(l)));
+}
+
+function readHead(r: ByteReader): { disk: number; nextStart: number; nextRecord: number } & Counted {
+  const disk = r.uv();
+  const nextStart = r.uv();
+  const nextRecord = r.uv();
+  const counters = {} as Record<Op, OpCounter>;
+  for (const op of OPS) counters[op] = { count: r.uv(), bytes: r.uv(), errors: r.uv(), cancelled: r.uv() };
+  const latencyCount = r.uv();
+  const nl = r.uv();
+  if (nl > 1 << 20) throw new FormatError('keyframe latency window too large');
+  const latencies = new Float64Array(nl);
+  for (let i = 0; i < nl; i++) latencies[i] = r.uv();
+  return { disk, nextStart, nextRecord, counters, latencies, latencyCount };
+}
+
+function writePending(w: ByteWriter, pending: PendingRequest[]): void {
+  w.uv(pending.length);
+  for (const p of pending) {
+    w.uv(p.startIndex);
+    w.sv(p.startUs);
+    w.u8(p.op);
+    w.uvBig(p.offset);
+    w.uv(p.length);
+    w.uv(p.flags);
+    w.uv(p.connection);
+    w.uv(p.id);
+  }
+}
+
+function readPending(r: ByteReader): PendingRequest[] {
+  const np = r.uv();
+  const pending: PendingRequest[] = [];
+  for (let i = 0; i < np; i++) {
+    pending.push({
+      startIndex: r.uv(),
+      startUs: r.sv(),
+      op: r.u8(),
+      offset: r.uvBig(),
+      length: r.uv(),
+      flags: r.uv(),
+      connection: r.uv(),
+      id: r.uv(),
+    });
+  }
+  return pending;
+}
+
+/** A last-op time as stored: ms from the session's wall clock at time 0, within 32 bits. */
+const relMs = (t: number, wallStartMs: number) =>
+  Math.max(-(2 ** 31), Math.min(2 ** 31 - 1, Math.round(t - wallStartMs)));
+
+/**
+ * A delta keyframe: head · varint changed cells · per cell: varint cell (first absolute, then
+ * the gap from the previous one), u8 error mark, u8 last op, varint reads, varint writes,
+ * [zigzag last-op time (ms from session time 0) when there is a last op], u8 state (a BlockState
+ * shared by all the cell's blocks, or 0xff: varint n and one byte per block follow) · requests
+ * in flight.
+ */
+export function writeKeyframeDelta(w: ByteWriter, k: KeyframeDelta, wallStartMs: number): void {
+  const ch = k.changes;
+  writeHead(w, k, ch);
+  const n = ch.cells.length;
+  w.uv(n);
+  let prev = 0;
+  let m = 0;
+  for (let i = 0; i < n; i++) {
+    const c = ch.cells[i];
+    w.uv(c - prev);
+    prev = c;
+    w.u8(ch.errorMark[i]);
+    w.u8(ch.lastOp[i]);
+    w.uv(ch.reads[i]);
+    w.uv(ch.writes[i]);
+    if (ch.lastOp[i]) w.sv(relMs(ch.lastTime[i], wallStartMs));
+    w.u8(ch.state[i]);
+    if (ch.state[i] === MIXED_CELL) {
+      const len = ch.mixedLength[i];
+      w.uv(len);
+      w.bytes(ch.mixed.subarray(m, m + len));
+      m += len;
+    }
+  }
+  writePending(w, k.pending);
+}
+const typed = (w: ByteWriter, a: ArrayBufferView) => w.bytes(new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
+
+/** `wallStartMs`: the session's wall clock at time 0 (lastTime is stored relative to it, in ms). */
+export function writeKeyframe(w: ByteWriter, k: Keyframe, wallStartMs: number): void {
+  const m = k.model;
+  writeHead(w, k, m);
   w.uv(m.states.starts.length);
   for (let i = 0; i < m.states.starts.length; i++) {
     w.uv(m.states.starts[i]);
@@ -65,21 +164,9 @@ export function writeKeyframe(w: ByteWriter, k: Keyframe, wallStartMs: number): 
   typed(w, m.reads);
   typed(w, m.writes);
   const rel = new Int32Array(cells);
-  for (let i = 0; i < cells; i++) {
-    if (m.lastOp[i]) rel[i] = Math.max(-(2 ** 31), Math.min(2 ** 31 - 1, Math.round(m.lastTime[i] - wallStartMs)));
-  }
+  for (let i = 0; i < cells; i++) if (m.lastOp[i]) rel[i] = relMs(m.lastTime[i], wallStartMs);
   typed(w, rel);
-  w.uv(k.pending.length);
-  for (const p of k.pending) {
-    w.uv(p.startIndex);
-    w.sv(p.startUs);
-    w.u8(p.op);
-    w.uvBig(p.offset);
-    w.uv(p.length);
-    w.uv(p.flags);
-    w.uv(p.connection);
-    w.uv(p.id);
-  }
+  writePending(w, k.pending);
 }
 
 /** Copy `n` elements of a typed array out of the reader (alignment-safe). */
@@ -89,25 +176,20 @@ function readTyped<T extends Uint32Array | Int32Array>(r: ByteReader, n: number,
   return out;
 }
 
+const readState = (r: ByteReader, what: string) => {
+  const s = r.u8();
+  if (s > 3) throw new FormatError(`bad block state ${s} in a ${what}`);
+  return s;
+};
+
 export function readKeyframe(r: ByteReader, wallStartMs: number): Keyframe {
-  const disk = r.uv();
-  const nextStart = r.uv();
-  const nextRecord = r.uv();
-  const counters = {} as Record<Op, OpCounter>;
-  for (const op of OPS) counters[op] = { count: r.uv(), bytes: r.uv(), errors: r.uv(), cancelled: r.uv() };
-  const latencyCount = r.uv();
-  const nl = r.uv();
-  if (nl > 1 << 20) throw new FormatError('keyframe latency window too large');
-  const latencies = new Float64Array(nl);
-  for (let i = 0; i < nl; i++) latencies[i] = r.uv();
+  const { disk, nextStart, nextRecord, ...counted } = readHead(r);
   const runs = r.uv();
   const starts: number[] = [];
   const states: number[] = [];
   for (let i = 0; i < runs; i++) {
     starts.push(r.uv());
-    const s = r.u8();
-    if (s > 3) throw new FormatError(`bad block state ${s} in a keyframe`);
-    states.push(s);
+    states.push(readState(r, 'keyframe'));
   }
   const nd = r.uv();
   const detail: Array<[number, Uint8Array]> = [];
@@ -123,35 +205,52 @@ export function readKeyframe(r: ByteReader, wallStartMs: number): Keyframe {
   const rel = readTyped(r, cells, Int32Array);
   const lastTime = new Float64Array(cells);
   for (let i = 0; i < cells; i++) if (lastOp[i]) lastTime[i] = wallStartMs + rel[i];
-  const np = r.uv();
-  const pending: PendingRequest[] = [];
-  for (let i = 0; i < np; i++) {
-    pending.push({
-      startIndex: r.uv(),
-      startUs: r.sv(),
-      op: r.u8(),
-      offset: r.uvBig(),
-      length: r.uv(),
-      flags: r.uv(),
-      connection: r.uv(),
-      id: r.uv(),
-    });
-  }
+  const pending = readPending(r);
   return {
     disk,
     nextStart,
     nextRecord,
     pending,
-    model: {
-      states: { starts, states, detail },
-      errorMark,
-      reads,
-      writes,
-      lastOp,
-      lastTime,
-      counters,
-      latencies,
-      latencyCount,
-    },
+    model: { states: { starts, states, detail }, errorMark, reads, writes, lastOp, lastTime, ...counted },
   };
+}
+
+export function readKeyframeDelta(r: ByteReader, wallStartMs: number): KeyframeDelta {
+  const { disk, nextStart, nextRecord, ...counted } = readHead(r);
+  const n = r.uv();
+  if (n > 1 << 24) throw new FormatError('delta keyframe names too many cells');
+  const ch: DiskChanges = {
+    cells: new Uint32Array(n),
+    errorMark: new Uint8Array(n),
+    lastOp: new Uint8Array(n),
+    reads: new Uint32Array(n),
+    writes: new Uint32Array(n),
+    lastTime: new Float64Array(n),
+    state: new Uint8Array(n),
+    mixed: new Uint8Array(0),
+    mixedLength: new Uint32Array(n),
+    ...counted,
+  };
+  const mixed: Uint8Array[] = [];
+  let cell = 0;
+  for (let i = 0; i < n; i++) {
+    cell += r.uv();
+    ch.cells[i] = cell;
+    ch.errorMark[i] = r.u8();
+    ch.lastOp[i] = r.u8();
+    ch.reads[i] = r.uv();
+    ch.writes[i] = r.uv();
+    if (ch.lastOp[i]) ch.lastTime[i] = wallStartMs + r.sv();
+    const s = r.u8();
+    if (s === MIXED_CELL) {
+      const len = r.uv();
+      ch.mixedLength[i] = len;
+      const states = r.bytes(len);
+      for (const b of states) if (b > 3) throw new FormatError(`bad block state ${b} in a delta keyframe`);
+      mixed.push(states);
+    } else if (s > 3) throw new FormatError(`bad block state ${s} in a delta keyframe`);
+    ch.state[i] = s;
+  }
+  if (mixed.length) ch.mixed = Buffer.concat(mixed);
+  return { disk, nextStart, nextRecord, changes: ch, pending: readPending(r) };
 }

@@ -9,6 +9,7 @@ import { EventBus } from '../events/event-bus.ts';
 import { Player, type PlaybackTarget } from '../timeline/player.ts';
 import type { Op, RequestEvent } from '../shared/types.ts';
 import { ByteReader, ByteWriter } from './bytes.ts';
+import { BlockType } from './format.ts';
 import { Recorder } from './recorder.ts';
 import { openSession } from './session-reader.ts';
 
@@ -133,8 +134,8 @@ describe('varints', () => {
 });
 
 describe('recording and playback', () => {
-  test('seeking anywhere rebuilds the exact state the live disks had', async () => {
-    const run = await drive('exact');
+  /** Seek to every snapshot (out of order) and to the end: each must be what the live disks had. */
+  async function assertExactPlayback(run: Driven): Promise<void> {
     const s = await openSession(run.path);
     try {
       assert.equal(s.header.meta.disks.length, 2);
@@ -161,6 +162,43 @@ describe('recording and playback', () => {
     } finally {
       await s.close();
     }
+  }
+
+  test('seeking anywhere rebuilds the exact state the live disks had', async () => {
+    await assertExactPlayback(await drive('exact'));
+  });
+
+  test('delta checkpoints: most are deltas, every 8th is whole, and they rebuild exactly (2 blocks a cell)', async () => {
+    // 2 GiB: two blocks per cell, and the 512-byte-shifted requests leave cells half written.
+    const run = await drive('delta', { size: 2n << 30n });
+    const s = await openSession(run.path);
+    const kinds = s.index.entries
+      .filter((e) => e.h.type === BlockType.CHECKPOINT || e.h.type === BlockType.DELTA)
+      .map((e) => (e.h.type === BlockType.CHECKPOINT ? 'W' : 'd'))
+      .join('');
+    await s.close();
+    assert.match(kinds, /^W/, 'the first checkpoint is whole');
+    assert.ok(kinds.split('d').length - 1 >= 5, `deltas were written: ${kinds}`);
+    for (const run of kinds.split('W')) assert.ok(run.length <= 7, `at most 7 deltas in a row: ${kinds}`);
+    await assertExactPlayback(run);
+  });
+
+  test('only a whole keyframe follows a clear, and deltas carry what changed since the last one', () => {
+    const bus = new EventBus();
+    const stats = new DiskStats(1, 8n << 20n, bus);
+    assert.equal(stats.exportChanges(), null, 'no keyframe yet');
+    stats.exportModel();
+    const ev: RequestEvent = {
+      ...{ disk: 1, connection: 1, id: 1, op: 'write', offset: 40960n, length: 8192, flags: 0 },
+      ...{ startUs: 1, endUs: 0, error: null },
+    };
+    bus.emit('start', ev);
+    ev.endUs = 2;
+    bus.emit('end', ev);
+    assert.deepEqual([...stats.exportChanges()!.cells], [10, 11]);
+    assert.deepEqual([...stats.exportChanges()!.cells], [], 'each delta is relative to the one before');
+    stats.clear();
+    assert.equal(stats.exportChanges(), null, 'after a clear');
   });
 
   test('a 7 EiB disk keeps its offsets exact', async () => {
@@ -240,5 +278,14 @@ describe('recording and playback', () => {
     const player = new Player(s.index, s.header, targetsFor(run.disks));
     await assert.rejects(player.seek(Infinity), new RegExp(`block at byte ${last.offset} is damaged`));
     await s.close();
+    // Version 1 files (before DELTA blocks) still open; a newer version is refused by name.
+    const v = join(dir, 'version.bsrec');
+    const good = readFileSync((await drive('version', { requests: 300 })).path);
+    good.writeUInt32LE(1, 8);
+    writeFileSync(v, good);
+    await (await openSession(v)).close();
+    good.writeUInt32LE(3, 8);
+    writeFileSync(v, good);
+    await assert.rejects(openSession(v), /unsupported recording version 3 \(this Blockscope reads 1 to 2\)/);
   });
 });

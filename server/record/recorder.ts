@@ -2,7 +2,8 @@
 // few times a second or when 64 KiB fill up), a checkpoint of every disk's keyframe every
 // 8192 requests or 30 s (the seek bound), and markers. On the request path it only appends
 // a few varints to a buffer; sealing, compressing and writing happen off it (timers, the
-// thread pool, queued async writes).
+// thread pool, queued async writes). Most checkpoints are deltas (what changed since the one
+// before); at least every 8th is whole, so a seek applies at most 7 deltas.
 
 import { deflateRaw, deflateRawSync } from 'node:zlib';
 import type { Disk } from '../disk.ts';
@@ -10,7 +11,7 @@ import type { RequestEvent, RequestPhase } from '../shared/types.ts';
 import { ByteWriter } from './bytes.ts';
 import { EventEncoder, OP_INDEX, writeSummary } from './event-codec.ts';
 import { BlockType, type Mark, type SessionMeta } from './format.ts';
-import { writeKeyframe, type PendingRequest } from './keyframe.ts';
+import { writeKeyframe, writeKeyframeDelta, type PendingRequest } from './keyframe.ts';
 import { SessionWriter, type AppendBlock } from './session-writer.ts';
 
 const BLOCK_BYTES = 64 * 1024;
@@ -31,6 +32,8 @@ export interface RecorderOptions {
   flushMs?: number;
   checkpointRequests?: number;
   checkpointMs?: number;
+  /** Every how many checkpoints one is whole (the others are deltas); 1 = all whole. */
+  wholeEvery?: number;
 }
 
 interface DiskRecorder {
@@ -58,7 +61,13 @@ export class Recorder {
   private timer: NodeJS.Timeout | null = null;
   private marks: Mark[] = [];
   private sinceCheckpoint = 0;
-  private bytesSinceCheckpoint = 0;
+  /** Bytes appended since the last whole checkpoint (a ring keeps one within its last quarter). */
+  private bytesSinceWhole = 0;
+  /** Deltas written since the last whole checkpoint; starts "due" so that the first is whole. */
+  private deltasSinceWhole = Infinity;
+  /** Changed cells the deltas since the last whole checkpoint named, and all the disks' cells. */
+  private cellsSinceWhole = 0;
+  private readonly totalCells: number;
   private lastCheckpointUs = 0;
   /** While a checkpoint compresses, sealed blocks wait so that the file stays in time order. */
   private held: AppendBlock[] | null = null;
@@ -74,7 +83,8 @@ export class Recorder {
     disks: readonly Disk[],
     o: RecorderOptions,
   ) {
-    this.o = { flushMs: 250, checkpointRequests: 8192, checkpointMs: 30_000, ...o };
+    this.o = { flushMs: 250, checkpointRequests: 8192, checkpointMs: 30_000, wholeEvery: 8, ...o };
+    this.totalCells = disks.reduce((n, d) => n + d.stats.geometry.cells, 0);
     this.disks = disks.map((disk) => {
       const rd: DiskRecorder = { disk, enc: new EventEncoder(), inFlight: new Map(), off: () => {} };
       const offBus = disk.bus.subscribe((phase, ev) => this.onEvent(rd, phase, ev));
@@ -160,7 +170,7 @@ export class Recorder {
     const cap = this.writer.header.capacity;
     const due =
       (this.sinceCheckpoint > 0 && now - this.lastCheckpointUs >= this.o.checkpointMs) ||
-      (cap > 0 && this.bytesSinceCheckpoint > cap / 4);
+      (cap > 0 && this.bytesSinceWhole > cap / 4);
     if (due && !this.checkpointing) this.checkpoint(now);
   }
 
@@ -169,7 +179,7 @@ export class Recorder {
       this.held.push(b);
       return;
     }
-    this.bytesSinceCheckpoint += b.body.length + b.prefix.length;
+    this.bytesSinceWhole += b.body.length + b.prefix.length;
     if (!this.writer.append(b)) this.lost += b.records;
   }
 
@@ -213,14 +223,25 @@ export class Recorder {
     }
   }
 
-  /** Keyframes of every disk at session time `timeUs`. */
+  /** Keyframes of every disk at session time `timeUs`: whole ones, or what changed since the last. */
   checkpoint(timeUs: number): void {
     if (this.closed) return;
     this.seal();
+    const cap = this.writer.header.capacity;
+    const whole = this.deltasSinceWhole + 1 >= this.o.wholeEvery || (cap > 0 && this.bytesSinceWhole > cap / 4);
+    const changes = whole ? null : this.disks.map((rd) => rd.disk.stats.exportChanges());
+    const changed = changes?.reduce((n, c) => n + (c?.cells.length ?? 0), 0) ?? 0;
+    // Whole after all when a disk was cleared since (or is too big for deltas), or when the deltas
+    // since the last whole one would name more than half the cells: a seek applies them all, and
+    // cell by cell a delta is slower to apply than a whole keyframe's arrays.
+    const delta =
+      changes?.every((c) => c !== null) && this.cellsSinceWhole + changed <= this.totalCells / 2 ? changes : null;
     const prefix = new ByteWriter(64);
-    const body = new ByteWriter(64 * 1024);
+    const body = new ByteWriter(
+      delta ? 64 * 1024 : this.disks.reduce((n, rd) => n + 15 * rd.disk.stats.geometry.cells + 64 * 1024, 0),
+    );
     prefix.uv(this.disks.length);
-    for (const rd of this.disks) {
+    this.disks.forEach((rd, i) => {
       prefix.uv(rd.disk.number);
       prefix.uv(rd.enc.nextRecord);
       prefix.uv(rd.enc.nextStart);
@@ -237,23 +258,22 @@ export class Recorder {
           id: ev.id,
         });
       }
-      writeKeyframe(
-        body,
-        {
-          disk: rd.disk.number,
-          nextStart: rd.enc.nextStart,
-          nextRecord: rd.enc.nextRecord,
-          model: rd.disk.stats.exportModel(),
-          pending,
-        },
-        this.o.wallStartMs,
-      );
-    }
+      const head = { disk: rd.disk.number, nextStart: rd.enc.nextStart, nextRecord: rd.enc.nextRecord, pending };
+      if (delta) writeKeyframeDelta(body, { ...head, changes: delta[i]! }, this.o.wallStartMs);
+      else writeKeyframe(body, { ...head, model: rd.disk.stats.exportModel() }, this.o.wallStartMs);
+    });
     this.sinceCheckpoint = 0;
-    this.bytesSinceCheckpoint = 0;
     this.lastCheckpointUs = timeUs;
+    if (delta) {
+      this.deltasSinceWhole++;
+      this.cellsSinceWhole += changed;
+    } else {
+      this.deltasSinceWhole = 0;
+      this.bytesSinceWhole = 0;
+      this.cellsSinceWhole = 0;
+    }
     const block = (deflated: Uint8Array): AppendBlock => ({
-      type: BlockType.CHECKPOINT,
+      type: delta ? BlockType.DELTA : BlockType.CHECKPOINT,
       disk: 0,
       firstUs: timeUs,
       lastUs: timeUs,

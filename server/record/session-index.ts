@@ -25,7 +25,7 @@ export interface BlockEntry {
   firstStart: number;
   requests: number;
   summary: EventSummary | null;
-  /** CHECKPOINT: where each disk's events continue. */
+  /** CHECKPOINT and DELTA: where each disk's events continue. */
   checkpoint: CheckpointDisk[] | null;
   marks: Mark[] | null;
 }
@@ -49,7 +49,7 @@ export function entryFrom(offset: number, h: BlockHeader, prefix: Uint8Array, da
     e.firstStart = r.uv();
     e.requests = r.uv();
     e.summary = readSummary(r);
-  } else if (h.type === BlockType.CHECKPOINT) {
+  } else if (h.type === BlockType.CHECKPOINT || h.type === BlockType.DELTA) {
     const n = r.uv();
     e.checkpoint = [];
     for (let i = 0; i < n; i++) e.checkpoint.push({ disk: r.uv(), nextRecord: r.uv(), nextStart: r.uv() });
@@ -109,16 +109,34 @@ export class SessionIndex {
     return end;
   }
 
-  /** Index of the last checkpoint at or before `us` (-1 if none). */
+  /**
+   * Index of the last checkpoint (whole or delta) at or before `us`, -1 if none. A delta counts
+   * only after a whole one: it is rebuilt from the whole checkpoint and the deltas since.
+   */
   checkpointBefore(us: number): number {
     let best = -1;
     for (let i = 0; i < this.entries.length; i++) {
       const e = this.entries[i];
-      if (e.h.type !== BlockType.CHECKPOINT) continue;
+      const whole = e.h.type === BlockType.CHECKPOINT;
+      if (!whole && (e.h.type !== BlockType.DELTA || best < 0)) continue;
       if (e.h.firstUs > us) break;
       best = i;
     }
     return best;
+  }
+
+  /** The checkpoints to restore, in order, to rebuild checkpoint `i`: the whole one, then deltas. */
+  restoreChain(i: number): BlockEntry[] {
+    const chain: BlockEntry[] = [];
+    for (let k = i; k >= 0; k--) {
+      const e = this.entries[k];
+      if (e.h.type === BlockType.DELTA) chain.push(e);
+      else if (e.h.type === BlockType.CHECKPOINT) {
+        chain.push(e);
+        return chain.reverse();
+      }
+    }
+    throw new FormatError(`${this.path}: a delta checkpoint without a whole one before it`);
   }
 
   /** Body bytes of entries (prefix excluded), inflated, CRC-checked; contiguous reads coalesced. */

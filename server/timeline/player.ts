@@ -8,7 +8,7 @@ import type { EventBus } from '../events/event-bus.ts';
 import { ByteReader } from '../record/bytes.ts';
 import { TAG_CLEAR, TAG_END } from '../record/event-codec.ts';
 import { BlockType, type FileHeader, type Mark } from '../record/format.ts';
-import { readKeyframe } from '../record/keyframe.ts';
+import { readKeyframe, readKeyframeDelta } from '../record/keyframe.ts';
 import type { BlockEntry, SessionIndex } from '../record/session-index.ts';
 import { OPS, type RequestEvent } from '../shared/types.ts';
 import { DiskCursor, type Rec } from './cursor.ts';
@@ -84,21 +84,28 @@ export class Player {
     this.wallAt = performance.now();
   }
 
+  /** Rebuild checkpoint `cpIndex`: its whole keyframe, then the deltas up to it. */
   private async restore(cpIndex: number): Promise<void> {
-    const cp = this.index.entries[cpIndex];
-    const [body] = await this.index.bodies([cp]);
-    const r = new ByteReader(body, 'checkpoint');
-    for (let i = 0; i < (cp.checkpoint?.length ?? 0); i++) {
-      const k = readKeyframe(r, this.header.startWallMs);
-      const t = this.targets.get(k.disk);
-      if (!t) continue;
-      t.stats.importModel(k.model);
-      const flying = new Map<number, RequestEvent>();
-      for (const p of k.pending) this.start(t, flying, k.disk, p.startIndex, p);
-      this.inFlight.set(k.disk, flying);
-      this.cursors.set(k.disk, new DiskCursor(this.index, k.disk, k.nextRecord, cpIndex));
-    }
-    this.positionUs = cp.h.firstUs;
+    const chain = this.index.restoreChain(cpIndex);
+    const bodies = await this.index.bodies(chain);
+    chain.forEach((cp, c) => {
+      const whole = cp.h.type === BlockType.CHECKPOINT;
+      const r = new ByteReader(bodies[c], whole ? 'checkpoint' : 'delta checkpoint');
+      for (let i = 0; i < (cp.checkpoint?.length ?? 0); i++) {
+        const k = whole ? readKeyframe(r, this.header.startWallMs) : readKeyframeDelta(r, this.header.startWallMs);
+        const t = this.targets.get(k.disk);
+        if (!t) continue;
+        if ('model' in k) t.stats.importModel(k.model);
+        else t.stats.importChanges(k.changes);
+        // Only the last checkpoint's requests in flight and event position count.
+        if (c < chain.length - 1) continue;
+        const flying = new Map<number, RequestEvent>();
+        for (const p of k.pending) this.start(t, flying, k.disk, p.startIndex, p);
+        this.inFlight.set(k.disk, flying);
+        this.cursors.set(k.disk, new DiskCursor(this.index, k.disk, k.nextRecord, cpIndex));
+      }
+    });
+    this.positionUs = this.index.entries[cpIndex].h.firstUs;
     this.ready = true;
   }
 
