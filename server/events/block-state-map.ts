@@ -130,6 +130,7 @@ export class BlockStateMap {
     }
     const from = first - page * PAGE_BLOCKS;
     const n = end - first;
+    if (n === 1) return (out[at] = d[from]);
     out.set(d.subarray(from, from + n), at);
     const s = d[from];
     for (let i = 1; i < n; i++) if (d[from + i] !== s) return -1;

@@ -183,6 +183,33 @@ describe('recording and playback', () => {
     await assertExactPlayback(run);
   });
 
+  test('live: a checkpoint every checkpointMs of activity, not more often', async () => {
+    const disk = Disk.external(1, 8n << 20n, 'attach');
+    const path = join(dir, 'live-cadence.bsrec');
+    const t0Us = performance.now() * 1000;
+    const rec = await Recorder.start([disk], {
+      ...{ path, capacity: 0, source: 'synthetic', t0Us, wallStartMs: Date.now() },
+      ...{ live: true, flushMs: 20, checkpointMs: 400 },
+    });
+    const started = performance.now();
+    for (let i = 1; performance.now() - started < 1000; i++) {
+      const ev: RequestEvent = {
+        ...{ disk: 1, connection: 1, id: i, op: 'write', offset: BigInt(i % 2048) * 4096n, length: 4096, flags: 0 },
+        ...{ startUs: performance.now() * 1000, endUs: 0, error: null },
+      };
+      disk.bus.emit('start', ev);
+      ev.endUs = performance.now() * 1000;
+      disk.bus.emit('end', ev);
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    await rec.close();
+    const s = await openSession(path);
+    const checkpoints = s.index.entries.filter((e) => e.checkpoint !== null).length;
+    await s.close();
+    // The first at the start, then one per 400 ms of activity: 3 in a second (2 when slow).
+    assert.ok(checkpoints >= 2 && checkpoints <= 3, `${checkpoints} checkpoints in 1 s at checkpointMs 400`);
+  });
+
   test('only a whole keyframe follows a clear, and deltas carry what changed since the last one', () => {
     const bus = new EventBus();
     const stats = new DiskStats(1, 8n << 20n, bus);

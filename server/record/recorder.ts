@@ -169,7 +169,7 @@ export class Recorder {
     const now = this.nowUs();
     const cap = this.writer.header.capacity;
     const due =
-      (this.sinceCheckpoint > 0 && now - this.lastCheckpointUs >= this.o.checkpointMs) ||
+      (this.sinceCheckpoint > 0 && now - this.lastCheckpointUs >= this.o.checkpointMs * 1000) ||
       (cap > 0 && this.bytesSinceWhole > cap / 4);
     if (due && !this.checkpointing) this.checkpoint(now);
   }
