@@ -186,6 +186,7 @@ export class TransmissionLoop {
       startUs: monotonicUs(),
       endUs: 0,
       error: null,
+      recordStart: -1,
     };
     this.h.bus.emit('start', ev);
     return ev;

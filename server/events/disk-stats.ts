@@ -75,6 +75,26 @@ export interface DiskChanges {
 
 export const MIXED_CELL = 0xff;
 
+/** Changes naming `cells`, their values zero, for the caller to fill in. */
+export function newChanges(
+  cells: Uint32Array,
+  counted: Pick<DiskChanges, 'counters' | 'latencies' | 'latencyCount'>,
+): DiskChanges {
+  const n = cells.length;
+  return {
+    cells,
+    errorMark: new Uint8Array(n),
+    lastOp: new Uint8Array(n),
+    reads: new Uint32Array(n),
+    writes: new Uint32Array(n),
+    lastTime: new Float64Array(n),
+    state: new Uint8Array(n),
+    mixed: new Uint8Array(0),
+    mixedLength: new Uint32Array(n),
+    ...counted,
+  };
+}
+
 /** Most pending ranges sent per frame; more are merged into their neighbours. */
 const MAX_PENDING_RANGES = 256;
 const LATENCY_WINDOW = 1024;
@@ -459,20 +479,11 @@ export class DiskStats {
     if (!set || this.keyframeEpoch !== this.epoch || k > PAGE_BLOCKS) return null;
     const cells = set.take().sort();
     const n = cells.length;
-    const ch: DiskChanges = {
-      cells,
-      errorMark: new Uint8Array(n),
-      lastOp: new Uint8Array(n),
-      reads: new Uint32Array(n),
-      writes: new Uint32Array(n),
-      lastTime: new Float64Array(n),
-      state: new Uint8Array(n),
-      mixed: new Uint8Array(0),
-      mixedLength: new Uint32Array(n),
+    const ch = newChanges(cells, {
       counters: this.countersCopy(),
       latencies: this.latencyWindow(),
       latencyCount: this.latencyCount,
-    };
+    });
     const scratch = new Uint8Array(k);
     const mixed: Uint8Array[] = [];
     for (let i = 0; i < n; i++) {

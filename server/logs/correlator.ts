@@ -91,6 +91,7 @@ export class LogCorrelator {
         startUs: this.time(l),
         endUs: 0,
         error: null,
+        recordStart: -1,
       };
       const twin = this.pending.get(key);
       if (twin) this.cancel(key, twin, ev.startUs); // an id reused before its LEAVE: the first never ends

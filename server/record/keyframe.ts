@@ -9,7 +9,7 @@
 // and the requests in flight. Under a 4 KiB random-write flood on a 256 MiB disk it is about a
 // tenth of a whole keyframe, which was most of what recording cost (docs/performance.md).
 
-import { MIXED_CELL, type DiskChanges, type DiskModel } from '../events/disk-stats.ts';
+import { MIXED_CELL, newChanges, type DiskChanges, type DiskModel } from '../events/disk-stats.ts';
 import { OPS, type Op, type OpCounter } from '../shared/types.ts';
 import { type ByteReader, type ByteWriter, FormatError } from './bytes.ts';
 
@@ -219,18 +219,7 @@ export function readKeyframeDelta(r: ByteReader, wallStartMs: number): KeyframeD
   const { disk, nextStart, nextRecord, ...counted } = readHead(r);
   const n = r.uv();
   if (n > 1 << 24) throw new FormatError('delta keyframe names too many cells');
-  const ch: DiskChanges = {
-    cells: new Uint32Array(n),
-    errorMark: new Uint8Array(n),
-    lastOp: new Uint8Array(n),
-    reads: new Uint32Array(n),
-    writes: new Uint32Array(n),
-    lastTime: new Float64Array(n),
-    state: new Uint8Array(n),
-    mixed: new Uint8Array(0),
-    mixedLength: new Uint32Array(n),
-    ...counted,
-  };
+  const ch = newChanges(new Uint32Array(n), counted);
   const mixed: Uint8Array[] = [];
   let cell = 0;
   for (let i = 0; i < n; i++) {

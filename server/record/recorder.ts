@@ -39,7 +39,6 @@ export interface RecorderOptions {
 interface DiskRecorder {
   disk: Disk;
   enc: EventEncoder;
-  inFlight: Map<RequestEvent, number>;
   off: () => void;
 }
 
@@ -86,7 +85,7 @@ export class Recorder {
     this.o = { flushMs: 250, checkpointRequests: 8192, checkpointMs: 30_000, wholeEvery: 8, ...o };
     this.totalCells = disks.reduce((n, d) => n + d.stats.geometry.cells, 0);
     this.disks = disks.map((disk) => {
-      const rd: DiskRecorder = { disk, enc: new EventEncoder(), inFlight: new Map(), off: () => {} };
+      const rd: DiskRecorder = { disk, enc: new EventEncoder(), off: () => {} };
       const offBus = disk.bus.subscribe((phase, ev) => this.onEvent(rd, phase, ev));
       const onClear = () => this.onClear(rd);
       disk.stats.clearListeners.add(onClear);
@@ -108,7 +107,7 @@ export class Recorder {
     const writer = await SessionWriter.create(o.path, o.capacity, meta, o.wallStartMs);
     const r = new Recorder(writer, disks, o);
     // Requests already in flight get start indexes now (their END records refer to them).
-    for (const rd of r.disks) for (const ev of rd.disk.stats.pendingRequests()) rd.inFlight.set(ev, rd.enc.nextStart++);
+    for (const rd of r.disks) for (const ev of rd.disk.stats.pendingRequests()) ev.recordStart = rd.enc.nextStart++;
     r.checkpoint(o.live ? r.nowUs() : 0);
     if (o.live) {
       r.timer = setInterval(() => r.tick(), r.o.flushMs);
@@ -127,15 +126,17 @@ export class Recorder {
     // Live only: offline producers (import, synthetic) wait for flush() instead of losing events.
     if ((this.o.live && this.writer.queuedBytes > MAX_QUEUED) || this.writer.error) {
       this.lost++;
+      // A reused event object must not keep an index from its previous life.
+      if (phase === 'start') ev.recordStart = -1;
       return;
     }
     const t0 = this.o.t0Us;
     if (phase === 'start') {
-      rd.inFlight.set(ev, rd.enc.start(ev, ev.startUs - t0));
+      ev.recordStart = rd.enc.start(ev, ev.startUs - t0);
     } else {
-      let si = rd.inFlight.get(ev);
-      if (si === undefined) si = rd.enc.start(ev, ev.startUs - t0);
-      else rd.inFlight.delete(ev);
+      let si = ev.recordStart ?? -1;
+      // Its START was not recorded (lost while writing lagged): record both now.
+      if (si < 0) si = rd.enc.start(ev, ev.startUs - t0);
       rd.enc.end(ev, ev.endUs - t0, si);
       this.requests++;
       this.sinceCheckpoint++;
@@ -246,7 +247,9 @@ export class Recorder {
       prefix.uv(rd.enc.nextRecord);
       prefix.uv(rd.enc.nextStart);
       const pending: PendingRequest[] = [];
-      for (const [ev, si] of rd.inFlight) {
+      for (const ev of rd.disk.stats.pendingRequests()) {
+        const si = ev.recordStart ?? -1;
+        if (si < 0) continue;
         pending.push({
           startIndex: si,
           startUs: Math.floor(ev.startUs - this.o.t0Us),

@@ -160,6 +160,7 @@ export class Player {
       startUs: r.startUs,
       endUs: 0,
       error: null,
+      recordStart: -1,
     };
     flying.set(startIndex, ev);
     t.bus.emit('start', ev);
