@@ -257,6 +257,14 @@ async function renderer(): Promise<void> {
       '≥ 30 fps (5 × 64M)',
       (r) => (c.disks === 5 ? r.blockscope >= 30 : null),
     );
+    add(
+      `control server event-loop delay p99, ${c.disks} × ${c.size} flooded (max ${m.loopMaxMs.toFixed(0)} ms)`,
+      'ms',
+      { blockscope: m.loopP99Ms, nbdkit: null },
+      'lower',
+      '< 20 ms',
+      (r) => r.blockscope < 20,
+    );
     if (c.disks === 5) {
       add('request → pixel latency p50', 'ms', { blockscope: m.pixelP50Ms, nbdkit: null }, 'lower', '–', () => null);
       add(

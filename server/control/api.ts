@@ -2,6 +2,7 @@
 // routes, WebSocket messages, Electron IPC). Methods and types: ControlMethods in types.ts.
 
 import { mkdtempSync } from 'node:fs';
+import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Engine } from '../engine.ts';
@@ -15,6 +16,7 @@ import { ValidationError, bool, int, num, obj, optInt, optStr, str, stringMap } 
 export const CONTROL_METHODS: readonly ControlMethod[] = [
   ...STRUCTURE_METHODS,
   'listDisks',
+  'health',
   'setErrors',
   'setHold',
   'setFilterParams',
@@ -44,6 +46,9 @@ const REPLAY_AS_TIMELINE = {
 
 export class ControlApi {
   private readonly presetDefaults: PresetOptions;
+  /** The control thread's event-loop delay (it is also the engine's thread: issue 13). */
+  private readonly loopDelay: IntervalHistogram = monitorEventLoopDelay({ resolution: 10 });
+  private loopDelaySince = performance.now();
 
   constructor(
     private readonly engine: Engine,
@@ -58,6 +63,23 @@ export class ControlApi {
       logDir: presetDefaults.logDir ?? mkdtempSync(join(tmpdir(), 'blockscope-logs-')),
       ...presetDefaults,
     };
+    this.loopDelay.enable();
+  }
+
+  /** Event-loop delay since the previous call; the histogram starts over. */
+  private health(): ControlMethods['health']['result'] {
+    const h = this.loopDelay;
+    const ms = (ns: number) => Math.round(ns / 1e4) / 100;
+    const now = performance.now();
+    const out = {
+      eventLoopDelayMs: h.count
+        ? { p50: ms(h.percentile(50)), p99: ms(h.percentile(99)), max: ms(h.max) }
+        : { p50: 0, p99: 0, max: 0 },
+      sinceMs: Math.round(now - this.loopDelaySince),
+    };
+    h.reset();
+    this.loopDelaySince = now;
+    return out;
   }
 
   private disk(p: Record<string, unknown>) {
@@ -93,6 +115,8 @@ export class ControlApi {
     switch (method as ControlMethod) {
       case 'listDisks':
         return this.engine.disks.map((d) => d.info()) satisfies ControlMethods['listDisks']['result'];
+      case 'health':
+        return this.health() satisfies ControlMethods['health']['result'];
       case 'setErrors': {
         const d = this.disk(p);
         const on = bool(p, 'on');

@@ -29,6 +29,26 @@ const api = async (method: string, path: string, body?: unknown) => {
   return { status: r.status, json: (await r.json()) as any };
 };
 
+test('GET /api/health: the event-loop delay of the thread since the previous call', async () => {
+  await api('GET', '/api/health'); // starts the figures over
+  await new Promise((r) => setTimeout(r, 100));
+  const quiet = (await api('GET', '/api/health')).json;
+  assert.ok(quiet.sinceMs >= 90 && quiet.sinceMs < 5000, `sinceMs ${quiet.sinceMs}`);
+  // The thread is blocked for 150 ms: the loop runs that late once.
+  await new Promise((r) => setTimeout(r, 30));
+  const until = performance.now() + 150;
+  while (performance.now() < until);
+  await new Promise((r) => setTimeout(r, 30));
+  const { status, json } = await api('GET', '/api/health');
+  assert.equal(status, 200);
+  assert.ok(json.eventLoopDelayMs.max >= 100, `max ${json.eventLoopDelayMs.max} ms after a 150 ms block`);
+  assert.ok(
+    json.eventLoopDelayMs.max >= json.eventLoopDelayMs.p99 && json.eventLoopDelayMs.p99 >= json.eventLoopDelayMs.p50,
+  );
+  const after = (await api('GET', '/api/health')).json;
+  assert.ok(after.eventLoopDelayMs.max < 100, 'each call starts over');
+});
+
 test('GET /api/disks reports what the disks saw (real qemu-io traffic)', async () => {
   const w = await run('qemu-io', [
     '-f',

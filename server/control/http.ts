@@ -119,6 +119,7 @@ async function route(
 ): Promise<{ call: string; params: unknown } | null> {
   let m: RegExpExecArray | null;
   if (method === 'GET' && path === '/api/disks') return { call: 'listDisks', params: {} };
+  if (method === 'GET' && path === '/api/health') return { call: 'health', params: {} };
   if (method === 'GET' && (m = /^\/api\/disks\/(\d+)$/.exec(path)))
     return { call: 'disk', params: { disk: Number(m[1]) } };
   if (method === 'GET' && (m = /^\/api\/disks\/(\d+)\/cells\/(\d+)$/.exec(path))) {

@@ -199,8 +199,18 @@ export type PresetName = 'single' | 'raid1' | 'raid5' | 'raid6' | 'raid10' | 'cu
  * The control API: one request/response protocol used by the Electron IPC bridge, the WebSocket
  * bridge and (as REST routes) the HTTP API. Every method validates its params.
  */
+/** How promptly the control server's thread answers (its event loop), since the previous health call. */
+export interface HealthInfo {
+  /** Event-loop delay percentiles and maximum, ms (perf_hooks.monitorEventLoopDelay, 10 ms resolution). */
+  eventLoopDelayMs: { p50: number; p99: number; max: number };
+  /** How long these figures cover, ms. */
+  sinceMs: number;
+}
+
 export interface ControlMethods {
   listDisks: { params: Record<string, never>; result: DiskInfo[] };
+  /** Event-loop delay since the previous call (the figures restart at each call). */
+  health: { params: Record<string, never>; result: HealthInfo };
   setErrors: { params: { disk: number; on: boolean }; result: DiskInfo };
   /** Hold I/O on one disk, or on every served disk when `disk` is left out. */
   setHold: { params: { on: boolean; disk?: number }; result: DiskInfo[] };
