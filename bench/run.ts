@@ -224,6 +224,54 @@ async function aioParallel(): Promise<void> {
   add('libnbd aio-parallel (8 connections × 64 in flight, verified)', 'IOPS', v, 'higher', '≥ 0.8×', atLeast(0.8));
 }
 
+/**
+ * Several disks at once (issue 13): five disks each written by its own nbdcopy, against one disk
+ * written alone, fresh servers each time. nbdkit serves one disk a process, so it gets five.
+ */
+async function scaling(): Promise<void> {
+  const n = 5;
+  const size = quick ? '256M' : '1G';
+  const mib = bytesOf(size) / 2 ** 20;
+  const pattern = ['--', '[', 'nbdkit', '--exit-with-parent', 'pattern', `size=${size}`, ']'];
+  const one: Record<ServerKind, number[]> = { blockscope: [], nbdkit: [] };
+  const all: Record<ServerKind, number[]> = { blockscope: [], nbdkit: [] };
+  const start = (kind: ServerKind, disks: number) => {
+    const c: ServerConfig = { size, transport: 'unix', log: false };
+    if (kind === 'blockscope') return Promise.all([startServer(kind, { ...c, disks })]);
+    return Promise.all(Array.from({ length: disks }, () => startServer(kind, c)));
+  };
+  const measure = async (kind: ServerKind, disks: number): Promise<number> => {
+    const servers = await start(kind, disks);
+    try {
+      const t0 = performance.now();
+      await Promise.all(servers.flatMap((s) => s.uris).map((uri) => must('nbdcopy', [...pattern, uri])));
+      const seconds = (performance.now() - t0) / 1000;
+      if (servers.some((s) => !s.alive())) throw new Error(`a ${kind} server died during the measurement`);
+      return (disks * mib) / seconds;
+    } finally {
+      await Promise.all(servers.map((s) => s.stop()));
+    }
+  };
+  for (let r = 0; r < ROUNDS; r++) {
+    for (const kind of r % 2 ? [...KINDS].reverse() : KINDS) {
+      one[kind].push(await measure(kind, 1));
+      all[kind].push(await measure(kind, n));
+    }
+  }
+  const med = (x: Record<ServerKind, number[]>) => ({ blockscope: median(x.blockscope), nbdkit: median(x.nbdkit) });
+  const [m1, m5] = [med(one), med(all)];
+  add(`seq write nbdcopy ${size}, one disk alone`, 'MiB/s', m1, 'higher', '–', () => null);
+  add(`seq write nbdcopy ${size} on ${n} disks at once, aggregate`, 'MiB/s', m5, 'higher', '–', () => null);
+  add(
+    `${n} disks at once ÷ one disk alone (aggregate write)`,
+    'ratio',
+    { blockscope: m5.blockscope / m1.blockscope, nbdkit: m5.nbdkit / m1.nbdkit },
+    'higher',
+    '≥ 1.5 (Blockscope)',
+    (r) => r.blockscope >= 1.5,
+  );
+}
+
 async function delays(): Promise<void> {
   const script =
     'import time\nt=time.monotonic()\ncs=[h.aio_pread(nbd.Buffer(4096), i*4096) for i in range(16)]\nwhile h.aio_in_flight() > 0:\n    h.poll(-1)\nprint(time.monotonic()-t)';
@@ -483,6 +531,7 @@ async function main(): Promise<number> {
     ['throughput', throughput],
     ['iops and latency', iops],
     ['aio-parallel', aioParallel],
+    ['disks at once', scaling],
     ['delay', delays],
     ['proxy overhead', proxy],
     ['structure labels', structure],

@@ -17,11 +17,15 @@ export interface ServerConfig {
   delay?: string;
   /** Blockscope's recording: on by default (temporary file); 'off' = --no-record; or a file and limit. */
   record?: 'off' | { file: string; limit: string };
+  /** Blockscope only: `--disks N` (nbdkit serves one disk a process: start several). */
+  disks?: number;
 }
 
 export interface RunningServer {
   kind: ServerKind;
   uri: string;
+  /** Every disk's URI (disk 1 first). */
+  uris: string[];
   pid: number;
   /** Blockscope only: the control API base URL. */
   api: string | null;
@@ -85,7 +89,19 @@ export async function startServer(kind: ServerKind, c: ServerConfig): Promise<Ru
         : c.record
           ? ['--record', c.record.file, '--record-limit', c.record.limit]
           : [];
-    proc = spawnBlockscope(['serve', '--size', c.size, ...listen, '--api', '0', ...record, ...filters, ...params]);
+    const disks = c.disks ? ['--disks', String(c.disks)] : [];
+    proc = spawnBlockscope([
+      'serve',
+      '--size',
+      c.size,
+      ...disks,
+      ...listen,
+      '--api',
+      '0',
+      ...record,
+      ...filters,
+      ...params,
+    ]);
     proc.stdout!.on('data', (d) => (out += d));
     await waitFor(proc, () => (/^api /m.test(out) ? 'ok' : null));
   } else {
@@ -97,11 +113,13 @@ export async function startServer(kind: ServerKind, c: ServerConfig): Promise<Ru
     if (c.transport === 'unix') await waitFor(proc, () => (existsSync(sock) ? 'ok' : null));
     else await waitListening(proc, port);
   }
-  const uri = /^disk1 (\S+)/m.exec(out)![1];
+  const uris = [...out.matchAll(/^disk\d+ (\S+)/gm)].map((m) => m[1]);
+  const uri = uris[0];
   const api = /^api (\S+)/m.exec(out)?.[1] ?? null;
   return {
     kind,
     uri,
+    uris,
     pid: proc.pid!,
     api,
     alive: () => proc.exitCode === null && proc.signalCode === null,
