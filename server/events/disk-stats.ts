@@ -512,6 +512,14 @@ export class DiskStats {
     const g = this.geometry;
     const k = g.blocksPerCell;
     let m = 0;
+    // Neighbouring cells in one state are one set() (a sequential write names thousands).
+    let runFrom = 0;
+    let runTo = 0;
+    let runState = -1;
+    const flush = () => {
+      if (runState >= 0) this.states.set(runFrom, runTo, runState as BlockState);
+      runState = -1;
+    };
     for (let i = 0; i < ch.cells.length; i++) {
       const c = ch.cells[i];
       if (c >= g.cells) throw new Error(`delta keyframe for disk ${this.diskNumber} names cell ${c} of ${g.cells}`);
@@ -523,8 +531,17 @@ export class DiskStats {
       this.writes[c] = ch.writes[i];
       const fb = c * k;
       const eb = Math.min(fb + k, g.blocks);
-      if (ch.state[i] !== MIXED_CELL) this.states.set(fb, eb, ch.state[i] as BlockState);
-      else {
+      const state = ch.state[i];
+      if (state !== MIXED_CELL) {
+        if (state === runState && fb === runTo) runTo = eb;
+        else {
+          flush();
+          runFrom = fb;
+          runTo = eb;
+          runState = state;
+        }
+      } else {
+        flush();
         if (ch.mixedLength[i] !== eb - fb || m + eb - fb > ch.mixed.length)
           throw new Error(`delta keyframe for disk ${this.diskNumber}: cell ${c} has the wrong number of block states`);
         // Runs of equal states, one set() each.
@@ -539,6 +556,7 @@ export class DiskStats {
       }
       this.dirty.addRange(c, c);
     }
+    flush();
     this.importCounters(ch);
     this.pending.clear();
     this.inFlight = 0;
