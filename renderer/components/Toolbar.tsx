@@ -103,22 +103,37 @@ function FlashSlider() {
   );
 }
 
-export function Toolbar() {
+function Brand({ px }: { px: number }) {
   return (
-    <header className="toolbar">
-      <span className="brand">
-        <img src="./icon.svg" alt="" width={20} height={20} /> Blockscope
-      </span>
-      <LayoutPicker />
-      <ActionButton name="commands" />
-      <span className="spacer" />
+    <span className="brand">
+      <img src="./icon.svg" alt="" width={px} height={px} /> Blockscope
+    </span>
+  );
+}
+
+/** What both bars offer a presenter, in one order (the full toolbar adds the flash slider). */
+function LiveControls({ flash }: { flash: boolean }) {
+  return (
+    <>
       <ActionButton name="structure" />
       <ActionButton name="pause" />
       <ActionButton name="hold" />
       <ActionButton name="clearAll" />
-      <FlashSlider />
+      {flash && <FlashSlider />}
       <PaletteSelect />
       <ActionButton name="presentation" />
+    </>
+  );
+}
+
+export function Toolbar() {
+  return (
+    <header className="toolbar">
+      <Brand px={20} />
+      <LayoutPicker />
+      <ActionButton name="commands" />
+      <span className="spacer" />
+      <LiveControls flash />
       <ActionButton name="help" />
     </header>
   );
@@ -128,16 +143,9 @@ export function Toolbar() {
 export function PresentStrip() {
   return (
     <header className="toolbar present-strip">
-      <span className="brand">
-        <img src="./icon.svg" alt="" width={16} height={16} /> Blockscope
-      </span>
+      <Brand px={16} />
       <span className="spacer" />
-      <ActionButton name="structure" />
-      <ActionButton name="pause" />
-      <ActionButton name="hold" />
-      <ActionButton name="clearAll" />
-      <PaletteSelect />
-      <ActionButton name="presentation" />
+      <LiveControls flash={false} />
     </header>
   );
 }
