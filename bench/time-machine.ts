@@ -2,8 +2,8 @@
 //  - seek: a synthetic one-hour session of five disks and ≥ 10 M requests (sequential runs,
 //    random I/O, trims, zeroes, failures, idle gaps) is recorded, reopened, and random
 //    instants are sought; p50/p99 of "every disk's state at instant T".
-//  - the recording's cost on the fio flood: 4 KiB randwrite QD16 with and without --no-record
-//    (interleaved rounds), and the file size against its --record-limit.
+//  - the recording's cost on the fio flood: 4 KiB randwrite QD16 on a written disk with and without --no-record
+//    (7 interleaved rounds), and the file size against its --record-limit.
 
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
