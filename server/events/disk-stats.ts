@@ -6,8 +6,9 @@
 // This runs inside the NBD request path for every event, so per-event work is O(cells touched)
 // and allocation-free; the picture is recomputed lazily, once per frame, for dirty cells only.
 //
-// (Longer than our ~350-line guide: the model's export/import for recordings' keyframes must
-// see every private field, so it stays in this class rather than behind accessors.)
+// (Longer than our ~350-line guide: the model's export/import for recordings' keyframes, whole
+// and delta, must see every private field, so it stays in this class rather than behind
+// accessors.)
 
 import { blockRange, cellStartByte, geometryFor } from '../shared/geometry.ts';
 import {
