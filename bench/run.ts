@@ -54,6 +54,9 @@ async function must(cmd: string, args: string[], env?: NodeJS.ProcessEnv) {
   return r;
 }
 
+/** nbdcopy's source arguments for nbdkit's pattern plugin of `size` (each 8-byte word holds its offset). */
+const fromPattern = (size: string) => ['--', '[', 'nbdkit', '--exit-with-parent', 'pattern', `size=${size}`, ']'];
+
 const bytesOf = (s: string) => Number(s.slice(0, -1)) * (s.endsWith('G') ? 2 ** 30 : 2 ** 20);
 
 /** Run `fn` against both servers for every round, interleaved; returns medians per server. */
@@ -104,7 +107,7 @@ async function throughput(): Promise<void> {
         const cfg: ServerConfig = { size: COPY_SIZE, transport, log };
         const label = `${transport}${log ? ', log' : ''}, ${conns} conn`;
         const size = bytesOf(COPY_SIZE);
-        const pattern = ['--', '[', 'nbdkit', '--exit-with-parent', 'pattern', `size=${COPY_SIZE}`, ']'];
+        const pattern = fromPattern(COPY_SIZE);
         const mibps = (ms: number) => size / 2 ** 20 / (ms / 1000);
         // Without the log filter ≥ 0.8× nbdkit; with it ≥ 1.0× (nbdkit's log filter writes each line under a lock).
         const target = log ? 1.0 : 0.8;
@@ -214,7 +217,7 @@ async function aioParallel(): Promise<void> {
   const env = { ...process.env };
   delete env.GODEBUG;
   const v = await sideBySide({ size: '64M', transport: 'unix', log: false }, async (uri) => {
-    await must('nbdcopy', ['--', '[', 'nbdkit', '--exit-with-parent', 'pattern', 'size=64M', ']', uri]);
+    await must('nbdcopy', [...fromPattern('64M'), uri]);
     const sock = new URL(uri).searchParams.get('socket')!;
     const r = await sh(join(libnbd, 'run'), [join(libnbd, 'tests', 'aio-parallel'), sock], env);
     const m = /I\/O requests: \d+ \(([\d.e+]+) IOPS\)/.exec(r.out);
@@ -232,7 +235,7 @@ async function scaling(): Promise<void> {
   const n = 5;
   const size = quick ? '256M' : '1G';
   const mib = bytesOf(size) / 2 ** 20;
-  const pattern = ['--', '[', 'nbdkit', '--exit-with-parent', 'pattern', `size=${size}`, ']'];
+  const pattern = fromPattern(size);
   const one: Record<ServerKind, number[]> = { blockscope: [], nbdkit: [] };
   const all: Record<ServerKind, number[]> = { blockscope: [], nbdkit: [] };
   const start = (kind: ServerKind, disks: number) => {
@@ -288,7 +291,7 @@ async function memory(): Promise<void> {
   const v = await sideBySide({ size: '64G', transport: 'unix', log: false }, async (uri, _k, _a, s) => {
     const pid = s.pid;
     const before = rssBytes(pid);
-    await must('nbdcopy', ['--', '[', 'nbdkit', '--exit-with-parent', 'pattern', `size=${written}M`, ']', uri]);
+    await must('nbdcopy', [...fromPattern(`${written}M`), uri]);
     return (rssBytes(pid) - before) / 2 ** 20;
   });
   add(
@@ -437,7 +440,7 @@ async function timeMachine(): Promise<void> {
         ...(mode === 'off' ? { record: 'off' as const } : {}),
       });
       try {
-        await must('nbdcopy', ['--', '[', 'nbdkit', '--exit-with-parent', 'pattern', 'size=256M', ']', s.uri]);
+        await must('nbdcopy', [...fromPattern('256M'), s.uri]);
         runs[mode].push((await fio(s.uri, 'randwrite', 16)).iops);
       } finally {
         await s.stop();
@@ -492,7 +495,7 @@ async function proxy(): Promise<void> {
   const { proxyOverhead } = await import('./proxy.ts');
   const size = bytesOf(COPY_SIZE);
   const mibps = (ms: number) => size / 2 ** 20 / (ms / 1000);
-  const pattern = ['--', '[', 'nbdkit', '--exit-with-parent', 'pattern', `size=${COPY_SIZE}`, ']'];
+  const pattern = fromPattern(COPY_SIZE);
   await proxyOverhead(
     ROUNDS,
     COPY_SIZE,
