@@ -6,7 +6,11 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { ControlApi } from '../server/control/api.ts';
 import { CSP } from '../server/control/http.ts';
+import { setDiskWorkerSpawner } from '../server/data-path/worker-data-path.ts';
 import { Engine } from '../server/engine.ts';
+// Each served disk's data path runs in a worker thread (never on this, the UI's main process
+// thread); electron-vite bundles the worker as its own chunk and gives back its constructor.
+import createDiskWorker from '../server/data-path/disk-worker.ts?nodeWorker';
 import { FramePump } from '../server/events/frame-pump.ts';
 import { presetSpecs, type PresetOptions } from '../server/presets.ts';
 import type { ServerPush } from '../server/shared/types.ts';
@@ -19,6 +23,7 @@ import { registerIpc } from './ipc.ts';
 import { windowOptions } from './window-options.ts';
 import { loadWindowState, saveWindowState } from './window-state.ts';
 
+setDiskWorkerSpawner(createDiskWorker);
 const engine = new Engine();
 let win: BrowserWindow | null = null;
 let recording: LiveRecording | null = null;
@@ -199,7 +204,7 @@ app.whenReady().then(async () => {
   setInterval(pushDisks, 1000).unref();
   buildMenu();
   await createWindow();
-  for (const d of engine.disks) console.log(`disk${d.number} ${d.server?.uris.join(' ')}`);
+  for (const d of engine.disks) console.log(`disk${d.number} ${d.path?.uris.join(' ')}`);
 });
 
 app.on('window-all-closed', () => app.quit());

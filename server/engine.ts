@@ -61,7 +61,7 @@ export class Engine {
 
   /** Proxy disks: tell every UI when the upstream server goes away or comes back. */
   private watchUpstream(d: Disk): void {
-    d.backend?.onUpstreamChange?.((u) => {
+    d.path?.onUpstreamChange((u) => {
       if (!this._disks.includes(d) || u.state === 'closed') return;
       const msg =
         u.state === 'connected'

@@ -2,7 +2,8 @@
 // Each accepted socket becomes a Connection; connections are numbered from 1 per disk. With TLS
 // (--tls=on|require) the URIs are nbds:// / nbds+unix://, as libnbd spells them.
 
-import { chmod, unlink } from 'node:fs/promises';
+import { chmod, mkdtemp, rename, rm, unlink } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { createServer, type Server, type Socket } from 'node:net';
 import { Connection } from './connection/connection.ts';
 import { adoptWithReadBuffer } from './connection/socket-reader.ts';
@@ -35,6 +36,33 @@ const SHUTDOWN_GRACE_MS = 2000;
  * idle sockets a hostile peer opens by the hundred.
  */
 export const DEFAULT_HANDSHAKE_TIMEOUT_MS = 30_000;
+
+/**
+ * Listen on a Unix socket that nobody else can connect to from its first moment: bound inside a
+ * fresh directory only we can enter, pinned to 0600, then renamed into place. (Lowering the umask
+ * around the bind would do too, but a worker thread may not change the process's umask.)
+ */
+async function listenPrivately(server: Server, path: string): Promise<void> {
+  const dir = await mkdtemp(join(dirname(path), '.'));
+  const inside = join(dir, 's');
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(inside, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    await chmod(inside, 0o600);
+    await unlink(path).catch(() => {});
+    await rename(inside, path);
+  } catch (err) {
+    server.close();
+    throw err;
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
 
 export class NbdServer {
   /** One NBD URI per listening endpoint (nbd://127.0.0.1:10809 and/or nbd+unix:///?socket=...). */
@@ -71,22 +99,8 @@ export class NbdServer {
       this.servers.push(server);
     }
     if (unixSocket) {
-      await unlink(unixSocket).catch(() => {});
       const server = this.makeServer();
-      // Create the socket with no access for others from the first moment, then pin 0600.
-      const oldMask = process.umask(0o177);
-      try {
-        await new Promise<void>((resolve, reject) => {
-          server.once('error', reject);
-          server.listen(unixSocket, () => {
-            server.off('error', reject);
-            resolve();
-          });
-        });
-      } finally {
-        process.umask(oldMask);
-      }
-      await chmod(unixSocket, 0o600);
+      await listenPrivately(server, unixSocket);
       this.uris.push(`${scheme}+unix://${exportPath || '/'}?socket=${unixSocket}`);
       this.servers.push(server);
     }

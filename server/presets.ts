@@ -3,6 +3,7 @@
 
 import { join } from 'node:path';
 import type { TlsSettings } from './connection/tls.ts';
+import type { DataPathThread } from './data-path/data-path.ts';
 import type { DiskSpec } from './disk.ts';
 import { libnbdUri, qemuCanReadPsk, qemuImage, qemuTlsObject } from './tls-client-args.ts';
 import type { PresetName } from './shared/types.ts';
@@ -32,6 +33,8 @@ export interface ListenOptions {
   handshakeTimeoutMs?: number;
   /** serve --no-sr. */
   noStructuredReplies?: boolean;
+  /** serve --data-path. */
+  thread?: DataPathThread;
 }
 
 export interface PresetOptions extends ListenOptions {
@@ -68,6 +71,7 @@ export function presetSpecs(name: PresetName, o: PresetOptions): DiskSpec[] {
       ...(o.tls ? { tls: o.tls } : {}),
       ...(o.handshakeTimeoutMs !== undefined ? { handshakeTimeoutMs: o.handshakeTimeoutMs } : {}),
       ...(o.noStructuredReplies ? { noStructuredReplies: true } : {}),
+      ...(o.thread ? { thread: o.thread } : {}),
     };
   });
 }

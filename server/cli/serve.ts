@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { BACKEND_PARAMS, BACKENDS, SIZED_BY_SOURCE, type BackendName } from '../backends/index.ts';
 import { TLS_MODES, type TlsMode, type TlsSettings } from '../connection/tls.ts';
+import { DATA_PATH_THREADS, type DataPathThread } from '../data-path/data-path.ts';
 import type { DiskSpec, FilterSpec } from '../disk.ts';
 import { Engine } from '../engine.ts';
 import { FILTERS, filterParamNames } from '../filters/index.ts';
@@ -56,6 +57,8 @@ Listening (127.0.0.1 only unless told otherwise):
                        without --port, Unix sockets only
   --handshake-timeout S  drop clients still negotiating after S seconds (default 30; 0 = never)
   --no-sr              refuse structured replies (as nbdkit's testing switch)
+  --data-path=worker|inline  where NBD requests are served: a worker thread per disk (default),
+                       or the thread that also serves the UI (one thread, e.g. for --cpu-prof)
 TLS (as nbdkit; URIs become nbds://):
   --tls=off|on|require   off (default); on: clients may STARTTLS; require: only TLS clients
   --tls-psk=FILE       pre-shared keys, psktool's username:hexkey lines (overrides certificates)
@@ -108,6 +111,7 @@ const SPEC = {
     '--tls',
     '--tls-psk',
     '--tls-certificates',
+    '--data-path',
     ...UI_OPTIONS.values,
   ],
   flags: [
@@ -124,6 +128,13 @@ const SPEC = {
   aliases: { '-r': '--readonly', '-h': '--help' },
   repeat: ['--filter', '--disk'],
 };
+
+function dataPathOption(args: ParsedArgs): DataPathThread {
+  const v = one(args, '--data-path') ?? 'worker';
+  if (!(DATA_PATH_THREADS as readonly string[]).includes(v))
+    throw new CliError(`--data-path: '${v}' is not one of ${DATA_PATH_THREADS.join(', ')}`);
+  return v as DataPathThread;
+}
 
 const expand = (value: string, disk: number) => value.replace(/%d/g, String(disk));
 
@@ -239,6 +250,7 @@ export function parseServeArgs(argv: string[]): ServeOptions | 'help' {
     ...(tls ? { tls } : {}),
     ...(handshakeTimeout !== undefined ? { handshakeTimeoutMs: handshakeTimeout * 1000 } : {}),
     ...(args.flags.has('--no-sr') ? { noStructuredReplies: true } : {}),
+    thread: dataPathOption(args),
   };
   const query = uiQuery(args);
   if (unixDir) mkdirSync(unixDir, { recursive: true, mode: 0o700 });
@@ -316,7 +328,7 @@ export async function main(argv: string[]): Promise<number> {
     throw new CliError((err as Error).message);
   }
   engine.preset = opts.preset;
-  for (const d of engine.disks) console.log(`disk${d.number} ${d.server!.uris.join(' ')}`);
+  for (const d of engine.disks) console.log(`disk${d.number} ${d.path!.uris.join(' ')}`);
 
   const recording = await startRecording(engine, opts.record, 'serve');
   const control = await startCliControl(engine, {
@@ -338,12 +350,12 @@ export async function main(argv: string[]): Promise<number> {
   if (opts.run) {
     const env: NodeJS.ProcessEnv = { ...process.env };
     engine.disks.forEach((d, i) => {
-      const uris = d.server!.uris;
+      const uris = d.path!.uris;
       env[`uri${i + 1}`] = uris[0];
       if (i === 0) {
         env.uri = uris[0];
         env.nbd = uris[0];
-        env.port = d.server!.port?.toString() ?? '';
+        env.port = d.port?.toString() ?? '';
         env.unixsocket = d.spec?.unixSocket ?? '';
       }
     });

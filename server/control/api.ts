@@ -120,7 +120,7 @@ export class ControlApi {
       case 'setErrors': {
         const d = this.disk(p);
         const on = bool(p, 'on');
-        d.setErrors(on);
+        await d.setErrors(on);
         const t = this.engine.timeline?.recorder;
         if (t) this.engine.mark({ kind: 'errors', timeUs: t.nowUs(), disk: d.number, on });
         return d.info();
@@ -130,12 +130,12 @@ export class ControlApi {
         const one = p.disk === undefined ? null : this.disk(p);
         const targets = one ? [one] : this.engine.disks.filter((d) => d.mode === 'server');
         if (!targets.length) throw new Error('no disk served here to hold (attach and replay only watch)');
-        for (const d of targets) d.setHold(on);
+        await Promise.all(targets.map((d) => d.setHold(on)));
         return this.engine.disks.map((d) => d.info());
       }
       case 'setFilterParams': {
         const d = this.disk(p);
-        d.setFilterParams(str(p, 'filter', 32), stringMap(p, 'params'));
+        await d.setFilterParams(str(p, 'filter', 32), stringMap(p, 'params'));
         return d.info();
       }
       case 'inspectCell': {
@@ -214,7 +214,7 @@ export class ControlApi {
       }
       case 'presetCommands': {
         const preset = this.engine.preset && isPreset(this.engine.preset) ? this.engine.preset : null;
-        const uris = this.engine.disks.map((d) => d.server?.uris[0]).filter((u): u is string => !!u);
+        const uris = this.engine.disks.map((d) => d.path?.uris[0]).filter((u): u is string => !!u);
         return { preset, commands: presetCommands(preset, uris, this.engine.disks[0]?.spec?.tls) };
       }
     }

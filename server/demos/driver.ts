@@ -201,10 +201,10 @@ export async function runDemo(demo: Demo, o: DemoOptions): Promise<DemoRun> {
     engine.demo = demoControl;
     // The RAID demo flips Error toggles through this API (Blockscope's own control API).
     control = await startControlServer(engine, { port: o.apiPort ?? 0, ui: o.ui ?? ownEngine, presetDefaults });
-    const servers = engine.disks.map((d) => `tcp:127.0.0.1:${d.server!.port}`);
+    const servers = engine.disks.map((d) => `tcp:127.0.0.1:${d.port}`);
     o.onReady?.(
       `${control.url}${o.query ?? ''}`,
-      engine.disks.map((d) => d.server!.uris[0]),
+      engine.disks.map((d) => d.path!.uris[0]),
       () => pacer.advance(),
     );
     if (o.waitForViewer) while (control.pump.subscribers === 0) await new Promise((r) => setTimeout(r, 100));

@@ -168,7 +168,7 @@ export class StructureService {
     this.overflowDuringDecode = false;
     const t0 = performance.now();
     this.dropWrittenPages();
-    const served = this.engine.disks.filter((d) => d.backend);
+    const served = this.engine.disks.filter((d) => d.path);
     try {
       // Loaded on first use: the decoders stay off the engine's start-up path.
       const [{ decodeDisks }, { StructureSnapshot }] = await Promise.all([
@@ -178,7 +178,7 @@ export class StructureService {
       const result = await decodeDisks(
         served.map((d) => ({
           disk: d.number,
-          source: new BackendSource(d.backend!),
+          source: new BackendSource(d.path!),
           cache: this.caches.get(d.number),
         })),
         this.o,

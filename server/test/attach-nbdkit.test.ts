@@ -75,11 +75,11 @@ test('attach follows a real nbdkit: counts and block states match the embedded s
     assert.equal(a.unparsed, 0);
 
     // The Error toggle creates nbdkit's error file; reads fail until it is toggled off.
-    a.disk.setErrors(true);
+    await a.disk.setErrors(true);
     assert.ok(existsSync(errFile));
     const bad = await run('qemu-io', ['-f', 'raw', uri, '-c', 'read 0 4k']);
     assert.match(bad.stdout, /Input\/output error/);
-    a.disk.setErrors(false);
+    await a.disk.setErrors(false);
     assert.equal(a.disk.errorsOn(), false);
     const good = await run('qemu-io', ['-f', 'raw', uri, '-c', 'read 0 4k']);
     assert.doesNotMatch(good.stdout, /failed/);

@@ -44,14 +44,14 @@ test('hold: a client killed while held leaves no stuck request; the disk keeps s
   requireBinary('qemu-io', 'qemu-utils');
   const t = await startDisks();
   try {
-    t.engine.disk(1).setHold(true);
+    await t.engine.disk(1).setHold(true);
     const child = spawn('qemu-io', ['-f', 'raw', t.uris[0], '-c', 'read 0 4k'], { stdio: 'ignore' });
     for (let i = 0; i < 100 && t.engine.disk(1).info().inFlight === 0; i++) await new Promise((r) => setTimeout(r, 50));
     assert.equal(t.engine.disk(1).info().inFlight, 1);
     child.kill('SIGKILL');
     for (let i = 0; i < 100 && t.engine.disk(1).info().inFlight > 0; i++) await new Promise((r) => setTimeout(r, 50));
     assert.equal(t.engine.disk(1).info().inFlight, 0, 'the disconnect cancelled the held request');
-    t.engine.disk(1).setHold(false);
+    await t.engine.disk(1).setHold(false);
     assert.equal((await run('qemu-io', ['-f', 'raw', t.uris[0], '-c', 'read 0 4k'])).code, 0);
   } finally {
     await t.close();

@@ -19,15 +19,18 @@ test('error-file: qemu-io reads fail with EIO while the file exists, succeed aft
     writeFileSync(errFile, '');
     const bad = await qemuIo(t.uris[0], 'read 0 4k');
     assert.match(bad.stdout + bad.stderr, /read failed: Input\/output error/);
+    // The disk's worker looks at its error files a few times a second (DiskInfo shows what it saw).
+    const deadline = Date.now() + 2000;
+    while (!t.engine.disk(1).info().errorsOn && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     assert.equal(t.engine.disk(1).info().errorsOn, true, 'the toggle reflects the file');
     rmSync(errFile);
     const good = await qemuIo(t.uris[0], 'read 0 4k');
     assert.doesNotMatch(good.stdout + good.stderr, /failed/);
     // The live toggle creates and removes the same file.
-    t.engine.disk(1).setErrors(true);
+    await t.engine.disk(1).setErrors(true);
     assert.ok(existsSync(errFile));
     assert.match((await qemuIo(t.uris[0], 'write 0 4k')).stdout, /write failed: Input\/output error/);
-    t.engine.disk(1).setErrors(false);
+    await t.engine.disk(1).setErrors(false);
     assert.ok(!existsSync(errFile));
     assert.doesNotMatch((await qemuIo(t.uris[0], 'write 0 4k')).stdout, /failed/);
     const info = t.engine.disk(1).info();
@@ -48,7 +51,7 @@ test('per-operation forms: error-pwrite-rate=100% fails writes only; error=ENOSP
     const r = await qemuIo(t.uris[0], 'read 0 4k', 'discard 0 4k');
     assert.doesNotMatch(r.stdout + r.stderr, /failed/);
     // Injected errors never reach the backend: nothing was written.
-    assert.equal(t.engine.disk(1).backend!.describe().allocated, 0);
+    assert.equal((await t.engine.disk(1).path!.describeBackend()).allocated, 0);
   } finally {
     await t.close();
   }
@@ -57,9 +60,9 @@ test('per-operation forms: error-pwrite-rate=100% fails writes only; error=ENOSP
 test('the Error toggle without an error filter uses the built-in one', async () => {
   const t = await startDisks({});
   try {
-    t.engine.disk(1).setErrors(true);
+    await t.engine.disk(1).setErrors(true);
     assert.match((await qemuIo(t.uris[0], 'read 0 4k')).stdout, /Input\/output error/);
-    t.engine.disk(1).setErrors(false);
+    await t.engine.disk(1).setErrors(false);
     assert.doesNotMatch((await qemuIo(t.uris[0], 'read 0 4k')).stdout, /failed/);
   } finally {
     await t.close();
@@ -79,7 +82,7 @@ test('delay: a 40 ms rdelay read takes ≥ 40 ms; 8 parallel 500 ms reads finish
     const single = Number(one.stdout.trim());
     assert.ok(single >= 0.04, `read took ${single * 1000} ms`);
     // Live change: applies to requests that start afterwards.
-    t.engine.disk(1).setFilterParams('delay', { rdelay: '500ms' });
+    await t.engine.disk(1).setFilterParams('delay', { rdelay: '500ms' });
     const script = `
 import time
 t = time.monotonic()
@@ -102,7 +105,8 @@ print(time.monotonic() - t)`;
 });
 
 test('a client that disconnects during a delay leaves no timers behind; its requests count as cancelled, not errors', async () => {
-  const t = await startDisks({ filters: [{ name: 'delay', params: { rdelay: '5' } }] });
+  // Inline: the delay's timers are then this thread's, where the test can count them.
+  const t = await startDisks({ filters: [{ name: 'delay', params: { rdelay: '5' } }], thread: 'inline' });
   try {
     const timers = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
     const before = timers();

@@ -72,6 +72,8 @@ export interface DiskOptions {
   backendParams?: (disk: number, dir: string) => Record<string, string>;
   tls?: DiskSpec['tls'];
   handshakeTimeoutMs?: number;
+  /** Which thread serves the disks (default: the engine's default, a worker per disk). */
+  thread?: DiskSpec['thread'];
 }
 
 export async function startDisks(o: DiskOptions = {}): Promise<TestDisks> {
@@ -89,6 +91,7 @@ export async function startDisks(o: DiskOptions = {}): Promise<TestDisks> {
     unixSocket: o.unix ? join(dir, `disk${i + 1}.sock`) : undefined,
     tls: o.tls,
     handshakeTimeoutMs: o.handshakeTimeoutMs,
+    thread: o.thread,
   }));
   const engine = new Engine();
   await engine.serve(specs);
@@ -100,7 +103,7 @@ export async function startDisks(o: DiskOptions = {}): Promise<TestDisks> {
   );
   return {
     engine,
-    uris: engine.disks.map((d) => d.server!.uris[0]),
+    uris: engine.disks.map((d) => d.path!.uris[0]),
     unixSockets: specs.map((s) => s.unixSocket ?? ''),
     dir,
     events,

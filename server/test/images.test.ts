@@ -41,7 +41,7 @@ for (const format of ['qcow2', 'vmdk', 'vdi', 'vhdx']) {
       assert.equal(info.backend, 'image');
       assert.equal(info.size, String(32 << 20));
       assert.equal(info.upstream?.state, 'connected');
-      const d = t.engine.disk(1).backend!.describe();
+      const d = await t.engine.disk(1).path!.describeBackend();
       assert.equal(d.format, format);
       pid = d.pid as number;
       assert.ok(alive(pid), 'qemu-nbd runs');

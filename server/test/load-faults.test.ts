@@ -37,7 +37,7 @@ async function stillServes(uri: string, pattern: number): Promise<void> {
   assert.doesNotMatch(r.stdout, /failed|Pattern verification/);
 }
 
-const connections = (t: TestDisks) => t.engine.disks.reduce((n, d) => n + (d.server?.connectionCount ?? 0), 0);
+const connections = (t: TestDisks) => t.engine.disks.reduce((n, d) => n + (d.path?.state().connections ?? 0), 0);
 
 /** fio's JSON (after the "connected to NBD server" line its nbd engine prints). */
 function fioJobs(
@@ -149,7 +149,7 @@ test(
       await until('every connection to close', () => connections(t) === 0);
       await until('no request left in flight', () => disk.info().inFlight === 0, 3000);
       await until('the delays to release their timers', () => timers() <= before, 3000);
-      disk.setFilterParams('delay', { rdelay: '0', wdelay: '0' });
+      await disk.setFilterParams('delay', { rdelay: '0', wdelay: '0' });
       await stillServes(t.uris[0], 7);
     } finally {
       await t.close();
@@ -221,10 +221,10 @@ test(
       let flips = 0;
       const toggler = (async () => {
         while (toggling) {
-          flaky.setErrors(flips++ % 2 === 0);
+          await flaky.setErrors(flips++ % 2 === 0);
           await sleep(50);
         }
-        flaky.setErrors(false);
+        await flaky.setErrors(false);
       })();
       const verifying = ['--bs=4k', '--size=8M', '--numjobs=4', '--offset_increment=8M', '--iodepth=8'];
       const [clean, hit] = await Promise.all([

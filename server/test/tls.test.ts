@@ -97,7 +97,7 @@ for (const kind of ['psk', 'x509'] as const) {
         test('a plaintext client is refused cleanly (TLS_REQD), and the server goes on', async () => {
           const plain = await run('nbdinfo', [t.uris[0].replace(/^nbds/, 'nbd')]);
           assert.notEqual(plain.code, 0);
-          const c = await RawClient.open({ host: '127.0.0.1', port: t.engine.disks[0].server!.port! });
+          const c = await RawClient.open({ host: '127.0.0.1', port: t.engine.disks[0].port! });
           await c.hello();
           for (const opt of [OPT.INFO, OPT.GO, OPT.LIST, OPT.STRUCTURED_REPLY, 99]) {
             c.option(opt);
@@ -134,7 +134,7 @@ describe('TLS failures end only that client', () => {
   });
 
   test('garbage instead of a TLS ClientHello drops that client; STARTTLS twice is ERR_INVALID', async () => {
-    const port = t.engine.disks[0].server!.port!;
+    const port = t.engine.disks[0].port!;
     const c = await RawClient.open({ host: '127.0.0.1', port });
     await c.hello();
     c.option(OPT.STARTTLS, Buffer.from('x'));

@@ -1,0 +1,160 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { isMainThread } from 'node:worker_threads';
+import { Disk } from '../disk.ts';
+import { monotonicUs } from '../events/event-bus.ts';
+import { ParamError } from '../filters/params.ts';
+import { run, requireBinary } from '../test/harness.ts';
+import type { RequestEvent, RequestPhase } from '../shared/types.ts';
+import { EventBatcher, EventUnpacker, type EventBatch } from './event-wire.ts';
+
+function event(id: number, over: Partial<RequestEvent> = {}): RequestEvent {
+  return {
+    disk: 3,
+    connection: 7,
+    id,
+    op: 'write',
+    offset: (1n << 62n) + 4096n * BigInt(id),
+    length: 4096,
+    flags: 1,
+    startUs: 1000 + id,
+    endUs: 0,
+    error: null,
+    recordStart: -1,
+    ...over,
+  };
+}
+
+test('event wire: every field survives, 64-bit offsets exactly, one object per request, clock shifted', async () => {
+  const batches: EventBatch[] = [];
+  const batcher = new EventBatcher((b) => batches.push(b), 500);
+  const seen: Array<[RequestPhase, RequestEvent]> = [];
+  const unpacker = new EventUnpacker(3, (phase, ev) => seen.push([phase, ev]));
+  const a = event(1);
+  const b = event(2, { op: 'trim', flags: 0, length: 0xffffffff });
+  batcher.listener('start', a);
+  batcher.listener('start', b);
+  a.endUs = 2000;
+  batcher.listener('end', a);
+  b.endUs = 3000;
+  b.error = 'ENOSPC';
+  b.cancelled = true;
+  batcher.listener('end', b);
+  assert.equal(batches.length, 0, 'batched until the end of the turn');
+  await new Promise((r) => setImmediate(r));
+  assert.equal(batches.length, 1);
+  for (const batch of batches) unpacker.unpack(batch);
+  assert.deepEqual(
+    seen.map(([p, e]) => [p, e.id]),
+    [
+      ['start', 1],
+      ['start', 2],
+      ['end', 1],
+      ['end', 2],
+    ],
+  );
+  assert.equal(seen[0][1], seen[2][1], "a request's start and end are the same object");
+  const [ra, rb] = [seen[2][1], seen[3][1]];
+  assert.deepEqual(ra, { ...a, startUs: a.startUs + 500, endUs: 2500 });
+  assert.equal(ra.offset, (1n << 62n) + 4096n);
+  assert.deepEqual(rb, { ...b, startUs: b.startUs + 500, endUs: 3500 });
+});
+
+test('event wire: a full batch goes at once; slots are reused; abandoned requests end cancelled', () => {
+  const batches: EventBatch[] = [];
+  const batcher = new EventBatcher((b) => batches.push(b));
+  const ended: RequestEvent[] = [];
+  const unpacker = new EventUnpacker(1, (phase, ev) => phase === 'end' && ended.push(ev));
+  for (let i = 1; i <= 3000; i++) {
+    const ev = event(i);
+    batcher.listener('start', ev);
+    if (i % 2)
+      batcher.listener('end', { ...ev, endUs: 1 }); // not the started object: never ends it
+    else {
+      ev.endUs = 5;
+      batcher.listener('end', ev);
+    }
+  }
+  assert.ok(batches.length >= 3, `${batches.length} batches`);
+  batcher.flush();
+  for (const b of batches) unpacker.unpack(b);
+  assert.equal(ended.length, 1500, 'only ends of started objects');
+  assert.equal(unpacker.abandon(monotonicUs()), 1500, 'the odd ones are still in flight');
+  assert.equal(ended.length, 3000);
+  assert.ok(ended.slice(1500).every((e) => e.cancelled && e.error === 'ESHUTDOWN'));
+  assert.equal(unpacker.abandon(0), 0);
+});
+
+test('a served disk runs on a worker thread: qemu-io writes show on the engine thread, settings and toggles cross', async () => {
+  requireBinary('qemu-io', 'qemu-utils');
+  assert.ok(isMainThread);
+  const dir = mkdtempSync(join(tmpdir(), 'blockscope-worker-'));
+  const sock = join(dir, 'd.sock');
+  const disk = await Disk.serve({
+    number: 1,
+    size: 1n << 30n,
+    backend: 'memory',
+    backendParams: {},
+    readonly: false,
+    exportName: '',
+    filters: [{ name: 'delay', params: { wdelay: '0' } }],
+    unixSocket: sock,
+  });
+  try {
+    assert.equal(statSync(sock).mode & 0o777, 0o600, 'the socket is 0600');
+    const uri = disk.path!.uris[0];
+    const w = await run('qemu-io', ['-f', 'raw', uri, '-c', 'write -P 7 1M 64k', '-c', 'read -P 7 1M 64k']);
+    assert.equal(w.code, 0, w.stderr);
+    const deadline = Date.now() + 2000;
+    while (disk.info().counters.read.count < 1 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    const info = disk.info();
+    assert.equal(info.counters.write.count, 1);
+    assert.equal(info.counters.write.bytes, 65536);
+    assert.equal(info.blocks.written, 16);
+    // The structure decoders' reads come back from the worker.
+    assert.deepEqual([...(await disk.path!.read(1n << 20n, 3))], [7, 7, 7]);
+    await disk.setFilterParams('delay', { wdelay: '1' });
+    assert.equal(disk.info().filters.find((f) => f.name === 'delay')?.settings['delay-write'], '1000ms');
+    await assert.rejects(disk.setFilterParams('delay', { wdelay: 'soon' }), ParamError);
+    await assert.rejects(disk.setFilterParams('nope', {}), /has no nope filter/);
+    await disk.setErrors(true);
+    assert.equal(disk.info().errorsOn, true);
+    const bad = await run('qemu-io', ['-f', 'raw', uri, '-c', 'read 0 4k']);
+    assert.match(bad.stdout + bad.stderr, /Input\/output error/);
+    await disk.setErrors(false);
+    await disk.setHold(true);
+    assert.equal(disk.info().held, true);
+    await disk.setHold(false);
+    assert.equal((await disk.path!.describeBackend()).allocated, 65536);
+  } finally {
+    await disk.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+  await assert.rejects(disk.path!.read(0n, 1), /closed/);
+});
+
+test('a disk whose worker cannot start says why, as the inline path would', async () => {
+  const spec = {
+    number: 2,
+    size: 1n << 20n,
+    backend: 'memory' as const,
+    backendParams: {},
+    readonly: false,
+    exportName: '',
+    filters: [{ name: 'delay', params: { rdelay: 'later' } }],
+    tcp: { host: '127.0.0.1', port: 0 },
+  };
+  const worker = await Disk.serve(spec).then(
+    () => assert.fail('started'),
+    (e: Error) => e,
+  );
+  const inline = await Disk.serve({ ...spec, thread: 'inline' }).then(
+    () => assert.fail('started'),
+    (e: Error) => e,
+  );
+  assert.ok(worker instanceof ParamError, String(worker));
+  assert.equal(worker.message, inline.message);
+});

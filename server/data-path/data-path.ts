@@ -1,0 +1,80 @@
+// A served disk's data path: backend, filter stack and NBD listener, and the few things the rest
+// of the engine asks of it (toggles, live settings, reads for the structure decoders, reset).
+// Two implementations: InlineDataPath runs it on the calling thread; WorkerDataPath runs the
+// same InlineDataPath in a worker thread, so that the thread serving the UI never serves NBD
+// requests and several disks use several cores (issue 13).
+
+import type { BackendName } from '../backends/index.ts';
+import type { TlsSettings } from '../connection/tls.ts';
+import type { FilterInfo, UpstreamInfo } from '../shared/types.ts';
+
+export interface FilterSpec {
+  name: string;
+  params: Record<string, string>;
+}
+
+export interface DiskSpec {
+  /** Disk number, from 1 (what `%d` expands to). */
+  number: number;
+  /** Bytes; 0n lets the file backend use an existing image's size. */
+  size: bigint;
+  backend: BackendName;
+  /** Backend parameters (file=PATH, uri=NBD_URI …), `%d` already expanded. */
+  backendParams: Record<string, string>;
+  readonly: boolean;
+  exportName: string;
+  /** Outermost (nearest the client) first; `%d` already expanded in values. */
+  filters: FilterSpec[];
+  /** TCP listen address; port 0 picks a free port. Omit for Unix-socket only. */
+  tcp?: { host: string; port: number };
+  /** Unix socket path (created mode 0600). */
+  unixSocket?: string;
+  /** --tls, --tls-psk, --tls-certificates, --tls-verify-peer; absent = off. */
+  tls?: TlsSettings;
+  /** Drop clients still negotiating after this long (ms); absent = the server's default, 0 = never. */
+  handshakeTimeoutMs?: number;
+  /** nbdkit's --no-sr (a testing switch): refuse NBD_OPT_STRUCTURED_REPLY. */
+  noStructuredReplies?: boolean;
+  /** Which thread serves the disk (default: a worker of its own). */
+  thread?: DataPathThread;
+}
+
+/** What DiskInfo shows of the data path; the worker path keeps a copy current on the UI side. */
+export interface DataPathState {
+  filters: FilterInfo[];
+  errorsOn: boolean;
+  held: boolean;
+  /** Clients connected now. */
+  connections: number;
+  upstream?: UpstreamInfo;
+}
+
+export interface DataPath {
+  /** Bytes (the file, nbd and image backends learn it from what they open). */
+  readonly size: bigint;
+  /** One NBD URI per listening endpoint. */
+  readonly uris: readonly string[];
+  /** The TCP port actually bound, or null. */
+  readonly port: number | null;
+  readonly backendName: string;
+  /** The disk's listeners are subscribed: deliver events from now on (and any that came earlier). */
+  beginEvents(): void;
+  state(): DataPathState;
+  setErrors(on: boolean): Promise<void>;
+  setHold(on: boolean): Promise<void>;
+  /** Live filter settings; paths and other start-only parameters are refused. */
+  configure(filter: string, params: Record<string, string>): Promise<void>;
+  /** The backend's own description (e.g. allocated bytes). */
+  describeBackend(): Promise<Record<string, string | number | boolean | null>>;
+  /** Read below the filters: no events, log lines, injected errors or delays (structure decoders). */
+  read(offset: bigint, length: number): Promise<Buffer>;
+  /** Discard every byte (the UI's "reset disk"). */
+  reset(): Promise<void>;
+  close(): Promise<void>;
+  /** Proxy disks: the upstream went away or came back. */
+  onUpstreamChange(listener: (u: UpstreamInfo) => void): () => void;
+}
+
+/** Which thread serves a disk's NBD requests: a worker of its own (the default) or the engine's. */
+export type DataPathThread = 'worker' | 'inline';
+export const DATA_PATH_THREADS: readonly DataPathThread[] = ['worker', 'inline'];

@@ -1,0 +1,151 @@
+// Request events across a thread boundary, in batches. The worker's bus feeds an EventBatcher,
+// which packs each start/end into a fixed-size record of one ArrayBuffer and hands the buffer
+// over (transferred, not copied) once per event-loop turn or when it is full; the UI side's
+// EventUnpacker turns the records back into RequestEvent objects on the disk's own bus. One
+// message per turn instead of one per request keeps the crossing cheap under a flood.
+//
+// Identity matters downstream (DiskStats and the recorder keep per-request state on the event
+// object between its start and its end), so each request in flight gets a slot number; the
+// unpacker keeps the start's object in that slot and hands the same object to the end.
+
+import { ERRNOS, OPS, type Errno, type Op, type RequestEvent, type RequestPhase } from '../shared/types.ts';
+
+/** Bytes per record: phase/op/error/cancelled, slot, connection, id, offset, length, flags, start, end. */
+export const RECORD_BYTES = 48;
+/** Records per batch buffer (48 KiB): large enough that a flood sends few messages. */
+const BATCH_RECORDS = 1024;
+
+const PHASE_END = 1;
+const CANCELLED = 2;
+const OP_INDEX = new Map<Op, number>(OPS.map((op, i) => [op, i]));
+const ERRNO_INDEX = new Map<Errno, number>(ERRNOS.map((e, i) => [e, i + 1]));
+
+export interface EventBatch {
+  buffer: ArrayBuffer;
+  count: number;
+}
+
+/** Worker side: packs bus events, calls `send` with each full or end-of-turn batch. */
+export class EventBatcher {
+  private view: DataView;
+  private count = 0;
+  private scheduled = false;
+  private readonly slots = new Map<RequestEvent, number>();
+  private readonly freeSlots: number[] = [];
+  private nextSlot = 0;
+
+  constructor(
+    private readonly send: (batch: EventBatch) => void,
+    /** Added to every timestamp: the receiving thread's clock has another origin. */
+    private readonly clockShiftUs = 0,
+  ) {
+    this.view = new DataView(new ArrayBuffer(BATCH_RECORDS * RECORD_BYTES));
+  }
+
+  readonly listener = (phase: RequestPhase, ev: RequestEvent): void => {
+    let slot: number;
+    if (phase === 'start') {
+      slot = this.freeSlots.pop() ?? this.nextSlot++;
+      this.slots.set(ev, slot);
+    } else {
+      const s = this.slots.get(ev);
+      if (s === undefined) return; // started before this batcher listened: nothing to end
+      slot = s;
+      this.slots.delete(ev);
+      this.freeSlots.push(slot);
+    }
+    const v = this.view;
+    const o = this.count * RECORD_BYTES;
+    v.setUint8(o, (phase === 'end' ? PHASE_END : 0) | (ev.cancelled ? CANCELLED : 0));
+    v.setUint8(o + 1, OP_INDEX.get(ev.op) ?? 0);
+    v.setUint8(o + 2, ev.error ? (ERRNO_INDEX.get(ev.error) ?? 0) : 0);
+    v.setUint32(o + 4, slot, true);
+    v.setUint32(o + 8, ev.connection, true);
+    v.setUint32(o + 12, ev.id, true);
+    v.setBigUint64(o + 16, ev.offset, true);
+    v.setUint32(o + 24, ev.length, true);
+    v.setUint32(o + 28, ev.flags, true);
+    v.setFloat64(o + 32, ev.startUs + this.clockShiftUs, true);
+    v.setFloat64(o + 40, ev.endUs ? ev.endUs + this.clockShiftUs : 0, true);
+    if (++this.count === BATCH_RECORDS) this.flush();
+    else if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(this.flushScheduled);
+    }
+  };
+
+  private readonly flushScheduled = (): void => {
+    this.scheduled = false;
+    this.flush();
+  };
+
+  /** Hand over what is packed so far (also before any reply, so that events never trail it). */
+  flush(): void {
+    if (!this.count) return;
+    const buffer = this.view.buffer as ArrayBuffer;
+    const count = this.count;
+    this.view = new DataView(new ArrayBuffer(BATCH_RECORDS * RECORD_BYTES));
+    this.count = 0;
+    this.send({ buffer, count });
+  }
+}
+
+/** UI side: turns batches back into events on a bus, the same object for a request's start and end. */
+export class EventUnpacker {
+  private readonly inFlight: Array<RequestEvent | undefined> = [];
+
+  constructor(
+    private readonly disk: number,
+    private readonly emit: (phase: RequestPhase, ev: RequestEvent) => void,
+  ) {}
+
+  unpack(batch: EventBatch): void {
+    const v = new DataView(batch.buffer);
+    for (let i = 0, o = 0; i < batch.count; i++, o += RECORD_BYTES) {
+      const bits = v.getUint8(o);
+      const slot = v.getUint32(o + 4, true);
+      const errno = v.getUint8(o + 2);
+      if (bits & PHASE_END) {
+        const ev = this.inFlight[slot];
+        if (!ev) continue;
+        this.inFlight[slot] = undefined;
+        ev.endUs = v.getFloat64(o + 40, true);
+        ev.error = errno ? ERRNOS[errno - 1] : null;
+        if (bits & CANCELLED) ev.cancelled = true;
+        this.emit('end', ev);
+      } else {
+        const ev: RequestEvent = {
+          disk: this.disk,
+          connection: v.getUint32(o + 8, true),
+          id: v.getUint32(o + 12, true),
+          op: OPS[v.getUint8(o + 1)],
+          offset: v.getBigUint64(o + 16, true),
+          length: v.getUint32(o + 24, true),
+          flags: v.getUint32(o + 28, true),
+          startUs: v.getFloat64(o + 32, true),
+          endUs: 0,
+          error: null,
+          recordStart: -1,
+        };
+        this.inFlight[slot] = ev;
+        this.emit('start', ev);
+      }
+    }
+  }
+
+  /** The worker went away: end what it left in flight as cancelled, so nothing stays drawn pending. */
+  abandon(nowUs: number): number {
+    let n = 0;
+    for (let slot = 0; slot < this.inFlight.length; slot++) {
+      const ev = this.inFlight[slot];
+      if (!ev) continue;
+      this.inFlight[slot] = undefined;
+      ev.endUs = nowUs;
+      ev.error = 'ESHUTDOWN';
+      ev.cancelled = true;
+      this.emit('end', ev);
+      n++;
+    }
+    return n;
+  }
+}
