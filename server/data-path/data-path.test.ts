@@ -9,7 +9,7 @@ import { monotonicUs } from '../events/event-bus.ts';
 import { ParamError } from '../filters/params.ts';
 import { run, requireBinary } from '../test/harness.ts';
 import type { RequestEvent, RequestPhase } from '../shared/types.ts';
-import { EventBatcher, EventUnpacker, type EventBatch } from './event-wire.ts';
+import { backlogCounter, EventBatcher, EventUnpacker, type EventBatch } from './event-wire.ts';
 
 function event(id: number, over: Partial<RequestEvent> = {}): RequestEvent {
   return {
@@ -88,6 +88,36 @@ test('event wire: a full batch goes at once; slots are reused; abandoned request
   assert.equal(unpacker.abandon(0), 0);
 });
 
+test('event wire backpressure: the producer waits while the owner is far behind, never forever, and loses nothing', () => {
+  const counter = backlogCounter();
+  const backlog = new Int32Array(counter);
+  const batches: EventBatch[] = [];
+  const batcher = new EventBatcher((b) => batches.push(b), 0, counter);
+  let ends = 0;
+  const unpacker = new EventUnpacker(1, (phase) => phase === 'end' && ends++, counter);
+  for (let i = 1; i <= 2000; i++) {
+    const ev = event(i);
+    batcher.listener('start', ev);
+    batcher.listener('end', ev);
+  }
+  batcher.flush();
+  assert.equal(Atomics.load(backlog, 0), 4000, 'what was sent and not unpacked');
+  assert.equal(batcher.backlogWaits, 0, 'below the high mark: no wait');
+  // Nobody unpacks (the owner is "stuck"): past the high mark the producer waits, at most 1 s.
+  const t0 = performance.now();
+  for (let i = 2001; i <= 4200; i++) {
+    const ev = event(i);
+    batcher.listener('start', ev);
+    batcher.listener('end', ev);
+  }
+  batcher.flush();
+  assert.equal(batcher.backlogWaits, 1);
+  assert.ok(performance.now() - t0 >= 990, `waited ${performance.now() - t0} ms`);
+  for (const b of batches) unpacker.unpack(b);
+  assert.equal(ends, 4200, 'every event arrives');
+  assert.equal(Atomics.load(backlog, 0), 0);
+});
+
 test('a served disk runs on a worker thread: qemu-io writes show on the engine thread, settings and toggles cross', async () => {
   requireBinary('qemu-io', 'qemu-utils');
   assert.ok(isMainThread);
@@ -157,4 +187,32 @@ test('a disk whose worker cannot start says why, as the inline path would', asyn
   );
   assert.ok(worker instanceof ParamError, String(worker));
   assert.equal(worker.message, inline.message);
+});
+
+test('a worker that dies leaves no request drawn in flight, and every later call says why', async () => {
+  requireBinary('qemu-io', 'qemu-utils');
+  const disk = await Disk.serve({
+    number: 4,
+    size: 1n << 20n,
+    backend: 'memory',
+    backendParams: {},
+    readonly: false,
+    exportName: '',
+    filters: [{ name: 'delay', params: { rdelay: '60' } }],
+    tcp: { host: '127.0.0.1', port: 0 },
+  });
+  const reading = run('qemu-io', ['-f', 'raw', disk.path!.uris[0], '-c', 'read 0 4k'], { timeoutMs: 30_000 });
+  try {
+    const deadline = Date.now() + 10_000;
+    while (disk.info().inFlight < 1 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(disk.info().inFlight, 1, 'the read waits in the delay');
+    const worker = Reflect.get(disk.path!, 'worker') as { terminate(): Promise<number> };
+    await worker.terminate();
+    assert.equal(disk.info().inFlight, 0);
+    assert.equal(disk.info().counters.read.cancelled, 1);
+    await assert.rejects(disk.setErrors(true), /disk 4: its worker exited/);
+    assert.notEqual((await reading).code, 0, 'the client saw its server go');
+  } finally {
+    await disk.close();
+  }
 });

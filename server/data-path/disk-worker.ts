@@ -23,6 +23,7 @@ const bus = new EventBus();
 const batcher = new EventBatcher(
   (b) => post({ t: 'events', buffer: b.buffer, count: b.count }, [b.buffer]),
   (performance.timeOrigin - data.ownerTimeOrigin) * 1000,
+  data.unpacked,
 );
 bus.subscribe(batcher.listener);
 

@@ -14,6 +14,20 @@ import { ERRNOS, OPS, type Errno, type Op, type RequestEvent, type RequestPhase 
 export const RECORD_BYTES = 48;
 /** Records per batch buffer (48 KiB): large enough that a flood sends few messages. */
 const BATCH_RECORDS = 1024;
+/**
+ * Events the owner may have waiting before the worker stops serving until it catches up. No
+ * event may be lost, so a producer faster than the engine thread must wait somewhere; waiting
+ * here keeps the backlog (and what the engine thread does in one go) to a few milliseconds.
+ */
+const BACKLOG_HIGH = 8192;
+const BACKLOG_LOW = 2048;
+/** A wait never outlasts this (an owner that stopped reading must not hang the worker forever). */
+const BACKLOG_MAX_WAIT_MS = 1000;
+
+/** The shared count of events sent and not yet unpacked (one Int32 in a SharedArrayBuffer). */
+export function backlogCounter(): SharedArrayBuffer {
+  return new SharedArrayBuffer(4);
+}
 
 const PHASE_END = 1;
 const CANCELLED = 2;
@@ -34,12 +48,20 @@ export class EventBatcher {
   private readonly freeSlots: number[] = [];
   private nextSlot = 0;
 
+  private readonly backlog: Int32Array | null;
+  /** Times the worker waited for the owner to catch up, and for how long in all (ms). */
+  backlogWaits = 0;
+  backlogWaitMs = 0;
+
   constructor(
     private readonly send: (batch: EventBatch) => void,
     /** Added to every timestamp: the receiving thread's clock has another origin. */
     private readonly clockShiftUs = 0,
+    /** backlogCounter(), shared with the EventUnpacker; null = no backpressure. */
+    backlog: SharedArrayBuffer | null = null,
   ) {
     this.view = new DataView(new ArrayBuffer(BATCH_RECORDS * RECORD_BYTES));
+    this.backlog = backlog ? new Int32Array(backlog) : null;
   }
 
   readonly listener = (phase: RequestPhase, ev: RequestEvent): void => {
@@ -86,18 +108,37 @@ export class EventBatcher {
     const count = this.count;
     this.view = new DataView(new ArrayBuffer(BATCH_RECORDS * RECORD_BYTES));
     this.count = 0;
+    const b = this.backlog;
+    if (b) Atomics.add(b, 0, count);
     this.send({ buffer, count });
+    if (b && Atomics.load(b, 0) > BACKLOG_HIGH) this.waitForOwner(b);
+  }
+
+  /** Block this (worker) thread until the owner has unpacked most of what was sent. */
+  private waitForOwner(b: Int32Array): void {
+    const t0 = performance.now();
+    this.backlogWaits++;
+    for (let n = Atomics.load(b, 0); n > BACKLOG_LOW; n = Atomics.load(b, 0)) {
+      const left = BACKLOG_MAX_WAIT_MS - (performance.now() - t0);
+      if (left <= 0) break;
+      Atomics.wait(b, 0, n, left);
+    }
+    this.backlogWaitMs += performance.now() - t0;
   }
 }
 
 /** UI side: turns batches back into events on a bus, the same object for a request's start and end. */
 export class EventUnpacker {
   private readonly inFlight: Array<RequestEvent | undefined> = [];
+  private readonly backlog: Int32Array | null;
 
   constructor(
     private readonly disk: number,
     private readonly emit: (phase: RequestPhase, ev: RequestEvent) => void,
-  ) {}
+    backlog: SharedArrayBuffer | null = null,
+  ) {
+    this.backlog = backlog ? new Int32Array(backlog) : null;
+  }
 
   unpack(batch: EventBatch): void {
     const v = new DataView(batch.buffer);
@@ -131,6 +172,8 @@ export class EventUnpacker {
         this.emit('start', ev);
       }
     }
+    const b = this.backlog;
+    if (b && Atomics.sub(b, 0, batch.count) - batch.count <= BACKLOG_LOW) Atomics.notify(b, 0);
   }
 
   /** The worker went away: end what it left in flight as cancelled, so nothing stays drawn pending. */

@@ -8,7 +8,7 @@ import type { EventBus } from '../events/event-bus.ts';
 import { monotonicUs } from '../events/event-bus.ts';
 import type { UpstreamInfo } from '../shared/types.ts';
 import type { DataPath, DataPathState, DiskSpec } from './data-path.ts';
-import { EventUnpacker, type EventBatch } from './event-wire.ts';
+import { backlogCounter, EventUnpacker, type EventBatch } from './event-wire.ts';
 import { fromWire, type DiskWorkerData, type FromWorker, type WorkerMethod } from './worker-protocol.ts';
 
 /** Starts a disk worker. The Electron app passes its bundled worker (electron-vite's `?nodeWorker`). */
@@ -85,9 +85,10 @@ export class WorkerDataPath implements DataPath {
   readonly backendName: string;
 
   static async start(spec: DiskSpec, bus: EventBus): Promise<WorkerDataPath> {
-    const workerData: DiskWorkerData = { spec, ownerTimeOrigin: performance.timeOrigin };
+    const unpacked = backlogCounter();
+    const workerData: DiskWorkerData = { spec, ownerTimeOrigin: performance.timeOrigin, unpacked };
     const worker = await spawner({ workerData });
-    const unpacker = new EventUnpacker(spec.number, (phase, ev) => bus.emit(phase, ev));
+    const unpacker = new EventUnpacker(spec.number, (phase, ev) => bus.emit(phase, ev), unpacked);
     // A client may connect before the worker says it is ready (the log filter's `Ready` line is
     // written after the listener is up): those events wait until the disk's listeners are there.
     const early: EventBatch[] = [];
@@ -148,6 +149,7 @@ export class WorkerDataPath implements DataPath {
   private lost(why: string): void {
     if (this.gone) return;
     this.gone = why;
+    console.error(`blockscope: disk ${this.number}: ${why}; its clients are disconnected`);
     this.unpacker.abandon(monotonicUs());
     for (const p of this.pending.values()) p.reject(new Error(`disk ${this.number}: ${why}`));
     this.pending.clear();

@@ -8,6 +8,8 @@ export interface DiskWorkerData {
   spec: DiskSpec;
   /** The owner's performance.timeOrigin: event times are shifted onto the owner's clock. */
   ownerTimeOrigin: number;
+  /** One Int32: events sent and not yet unpacked by the owner (backpressure, event-wire.ts). */
+  unpacked: SharedArrayBuffer;
 }
 
 export const WORKER_METHODS = [
