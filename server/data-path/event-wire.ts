@@ -104,9 +104,10 @@ export class EventBatcher {
   /** Hand over what is packed so far (also before any reply, so that events never trail it). */
   flush(): void {
     if (!this.count) return;
-    const buffer = this.view.buffer as ArrayBuffer;
     const count = this.count;
-    this.view = new DataView(new ArrayBuffer(BATCH_RECORDS * RECORD_BYTES));
+    // An exact-size copy goes (a turn's batch is often a few dozen records); the staging buffer
+    // stays. Fresh 48 KiB buffers per turn were external memory for the GC to chase.
+    const buffer = (this.view.buffer as ArrayBuffer).slice(0, count * RECORD_BYTES);
     this.count = 0;
     const b = this.backlog;
     if (b) Atomics.add(b, 0, count);
