@@ -72,6 +72,11 @@ try {
   ])
     check(files.has(f), `app.asar has ${f}`);
   check(![...files].some((f) => f.startsWith('/node_modules/electron/')), 'app.asar has no electron package');
+  // Each disk's data path runs in a worker thread: its bundle (electron-vite's ?nodeWorker) ships too.
+  check(
+    [...files].some((f) => /^\/out\/main\/disk-worker-[\w-]+\.js$/.test(f)),
+    'app.asar has the disk worker bundle',
+  );
 } finally {
   rmSync(tmp, { recursive: true, force: true });
 }

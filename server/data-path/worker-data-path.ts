@@ -23,17 +23,22 @@ let bundle: Promise<URL> | null = null;
  */
 function workerBundle(): Promise<URL> {
   bundle ??= (async () => {
-    const { build } = await import('esbuild');
-    const out = await build({
-      entryPoints: [fileURLToPath(new URL('./disk-worker.ts', import.meta.url))],
-      bundle: true,
-      platform: 'node',
-      format: 'esm',
-      target: 'node20',
-      sourcemap: 'inline',
-      write: false,
-      logLevel: 'silent',
-    });
+    const esbuild = await import('esbuild');
+    const out = await esbuild
+      .build({
+        entryPoints: [fileURLToPath(new URL('./disk-worker.ts', import.meta.url))],
+        bundle: true,
+        platform: 'node',
+        format: 'esm',
+        target: 'node20',
+        sourcemap: 'inline',
+        write: false,
+        logLevel: 'silent',
+      })
+      .catch((err: Error) => {
+        throw new Error(`cannot bundle the disk worker: ${err.message} (--data-path=inline serves without one)`);
+      })
+      .finally(() => esbuild.stop()); // its service process is not needed again
     return new URL(`data:text/javascript;base64,${Buffer.from(out.outputFiles[0].contents).toString('base64')}`);
   })();
   bundle.catch(() => (bundle = null));
