@@ -74,19 +74,26 @@ async function main(argv: string[]): Promise<number> {
   const probesPath = opt('--probes');
   const engine = recordPath ? new Engine() : undefined;
   const recording = engine ? await LiveRecording.start(engine, { path: resolve(recordPath!), limit: 0 }) : null;
-  const probes: Array<{ sec: number; step: number; disks: StateDigest[] }> = [];
+  const probes: Array<{ step: number; disks: Array<StateDigest & { sec: number }> }> = [];
   let step = 0;
-  /** The live state at an exact instant: no event can share the microsecond it names. */
-  const probe = () => {
+  /**
+   * Each disk's exact live state at an instant of its own: its data path (a worker thread) says
+   * when every event up to that instant has reached the engine, and none after it has.
+   */
+  const probe = async () => {
     const rec = engine?.timeline?.recorder;
     if (!rec || !engine.disks.length) return;
-    const us = rec.nowUs();
-    probes.push({ sec: us / 1e6, step, disks: engine.disks.map((d) => stateDigest(d.stats)) });
-    while (rec.nowUs() <= us) {
-      // Busy-wait past the microsecond: later events get later times.
-    }
+    const at = step;
+    const disks: Array<StateDigest & { sec: number }> = [];
+    await Promise.all(
+      engine.disks.map(
+        (d) =>
+          d.path?.barrier((us) => disks.push({ ...stateDigest(d.stats), sec: rec.timeOf(us) / 1e6 })).catch(() => {}), // a disk already closed has no instant to offer
+      ),
+    );
+    if (disks.length) probes.push({ step: at, disks: disks.sort((a, b) => a.disk - b.disk) });
   };
-  const timer = probesPath ? setInterval(probe, 2000) : null;
+  const timer = probesPath ? setInterval(() => void probe(), 2000) : null;
   // Step mode: Enter in this terminal goes on too.
   let advance: (() => void) | null = null;
   const onEnter = () => advance?.();
@@ -113,14 +120,14 @@ async function main(argv: string[]): Promise<number> {
       if (!headless) console.log('Open the URL above: the demo starts when the page is connected.');
     },
     onStep: (n, total, title, text) => {
-      probe();
+      void probe();
       step = n;
       console.log(`\nSTEP ${n}/${total} ${title}: ${text}`);
     },
     onOutput: (line) => line.trim() && console.log(`  | ${line}`),
   });
   if (timer) clearInterval(timer);
-  probe();
+  await probe();
   if (probesPath) writeFileSync(probesPath, JSON.stringify(probes, null, 1));
   process.stdin.off('data', onEnter);
   process.stdin.pause();

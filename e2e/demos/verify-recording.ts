@@ -9,16 +9,17 @@ import { stateDigest, type StateDigest } from '../../server/timeline/digest.ts';
 import { openReplay } from '../../server/timeline/replay.ts';
 
 const [recording, probesFile] = process.argv.slice(2);
-const probes = JSON.parse(readFileSync(probesFile, 'utf8')) as Array<{ sec: number; disks: StateDigest[] }>;
+/** Each disk's live state at an instant of its own (run-demo.ts: its data path's barrier). */
+const probes = JSON.parse(readFileSync(probesFile, 'utf8')) as Array<{ disks: Array<StateDigest & { sec: number }> }>;
 const guestfish = spawnSync('/bin/sh', ['-c', 'command -v guestfish']).status === 0;
 const engine = new Engine();
 const t = await openReplay(engine, recording);
 const mismatches: unknown[] = [];
 for (const p of probes) {
-  await t.act('seek', { seconds: p.sec });
-  const now = engine.disks.map((d) => stateDigest(d.shown()));
-  for (const [i, live] of p.disks.entries()) {
-    if (now[i].sha256 !== live.sha256) mismatches.push({ sec: p.sec, disk: live.disk, live, replay: now[i] });
+  for (const live of p.disks) {
+    await t.act('seek', { seconds: live.sec });
+    const replay = stateDigest(engine.disk(live.disk).shown());
+    if (replay.sha256 !== live.sha256) mismatches.push({ sec: live.sec, disk: live.disk, live, replay });
   }
 }
 await t.close();

@@ -216,3 +216,43 @@ test('a worker that dies leaves no request drawn in flight, and every later call
     await disk.close();
   }
 });
+
+test('barrier: at its instant every earlier event of the disk has arrived and no later one', async () => {
+  requireBinary('qemu-io', 'qemu-utils');
+  const disk = await Disk.serve({
+    number: 5,
+    size: 64n << 20n,
+    backend: 'memory',
+    backendParams: {},
+    readonly: false,
+    exportName: '',
+    filters: [],
+    tcp: { host: '127.0.0.1', port: 0 },
+  });
+  let latest = 0;
+  let afterBarrier: number | null = null;
+  const early: string[] = [];
+  disk.bus.subscribe((phase, ev) => {
+    const t = phase === 'start' ? ev.startUs : ev.endUs;
+    latest = Math.max(latest, t);
+    if (afterBarrier !== null && t <= afterBarrier) early.push(`${phase} at ${t} ≤ ${afterBarrier}`);
+  });
+  const writes = Array.from({ length: 400 }, (_, i) => ['-c', `aio_write ${(i * 64) % 60000}k 64k`]).flat();
+  const load = run('qemu-io', ['-f', 'raw', disk.path!.uris[0], ...writes, '-c', 'aio_flush'], { timeoutMs: 60_000 });
+  try {
+    let barriers = 0;
+    while (barriers < 30) {
+      await disk.path!.barrier((us) => {
+        assert.ok(latest <= us, `an event at ${latest} arrived before the barrier at ${us}`);
+        afterBarrier = us;
+      });
+      barriers++;
+      await new Promise((r) => setTimeout(r, 2));
+    }
+    assert.equal((await load).code, 0);
+    assert.deepEqual(early, [], 'no event after a barrier is older than it');
+    assert.ok(disk.info().counters.write.count >= 400);
+  } finally {
+    await disk.close();
+  }
+});

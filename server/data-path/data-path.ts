@@ -68,6 +68,12 @@ export interface DataPath {
   describeBackend(): Promise<Record<string, string | number | boolean | null>>;
   /** Read below the filters: no events, log lines, injected errors or delays (structure decoders). */
   read(offset: bigint, length: number): Promise<Buffer>;
+  /**
+   * Call `at` with an instant (engine-thread clock, µs) such that every event of this disk up to
+   * it has reached the bus and none after it has: the live state at that instant, exactly
+   * (the demos' probes compare it with a recording's replay).
+   */
+  barrier(at: (nowUs: number) => void): Promise<void>;
   /** Discard every byte (the UI's "reset disk"). */
   reset(): Promise<void>;
   close(): Promise<void>;

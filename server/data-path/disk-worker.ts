@@ -5,7 +5,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { EventBus } from '../events/event-bus.ts';
 import type { DataPathState } from './data-path.ts';
-import { EventBatcher } from './event-wire.ts';
+import { EventBatcher, pastThisMicrosecond } from './event-wire.ts';
 import { InlineDataPath } from './inline.ts';
 import { toWire, type DiskWorkerData, type FromWorker, type ToWorker } from './worker-protocol.ts';
 
@@ -58,6 +58,9 @@ async function call(m: ToWorker): Promise<{ value?: unknown; transfer?: ArrayBuf
       // Buffer.alloc gives the read its own ArrayBuffer: hand it over instead of copying it.
       return { value: buf.buffer, transfer: [buf.buffer as ArrayBuffer] };
     }
+    case 'barrier':
+      // Everything emitted so far goes before the reply (see the message handler below).
+      return { value: pastThisMicrosecond() + batcher.shiftUs };
     case 'reset':
       return { value: await path.reset() };
     case 'close':

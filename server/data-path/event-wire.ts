@@ -8,6 +8,7 @@
 // object between its start and its end), so each request in flight gets a slot number; the
 // unpacker keeps the start's object in that slot and hands the same object to the end.
 
+import { monotonicUs } from '../events/event-bus.ts';
 import { ERRNOS, OPS, type Errno, type Op, type RequestEvent, type RequestPhase } from '../shared/types.ts';
 
 /** Bytes per record: phase/op/error/cancelled, slot, connection, id, offset, length, flags, start, end. */
@@ -37,6 +38,15 @@ const ERRNO_INDEX = new Map<Errno, number>(ERRNOS.map((e, i) => [e, i + 1]));
 export interface EventBatch {
   buffer: ArrayBuffer;
   count: number;
+}
+
+/** Now (µs), after which this thread waits into the next microsecond: later events get later times. */
+export function pastThisMicrosecond(): number {
+  const now = monotonicUs();
+  while (monotonicUs() < now + 1) {
+    // A microsecond at most.
+  }
+  return now;
 }
 
 /** Worker side: packs bus events, calls `send` with each full or end-of-turn batch. */
@@ -100,6 +110,11 @@ export class EventBatcher {
     this.scheduled = false;
     this.flush();
   };
+
+  /** The clock shift (µs) between this thread and the receiving one. */
+  get shiftUs(): number {
+    return this.clockShiftUs;
+  }
 
   /** Hand over what is packed so far (also before any reply, so that events never trail it). */
   flush(): void {

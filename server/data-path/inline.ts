@@ -5,6 +5,7 @@ import type { Backend } from '../backends/backend.ts';
 import { createBackend } from '../backends/index.ts';
 import { loadTls } from '../connection/tls.ts';
 import type { EventBus } from '../events/event-bus.ts';
+import { pastThisMicrosecond } from './event-wire.ts';
 import { FilterChain } from '../filters/filter.ts';
 import type { HoldFilter } from '../filters/hold.ts';
 import { createFilter } from '../filters/index.ts';
@@ -120,6 +121,10 @@ export class InlineDataPath implements DataPath {
 
   read(offset: bigint, length: number): Promise<Buffer> {
     return new BackendSource(this.backend).read(offset, length);
+  }
+
+  async barrier(at: (nowUs: number) => void): Promise<void> {
+    at(pastThisMicrosecond());
   }
 
   async reset(): Promise<void> {

@@ -57,6 +57,8 @@ export function setDiskWorkerSpawner(s: DiskWorkerSpawner): void {
 interface Pending {
   resolve(v: unknown): void;
   reject(e: Error): void;
+  /** Called as the reply is handled, before any later message of this worker (barrier). */
+  onReply?(v: unknown): void;
 }
 
 export class WorkerDataPath implements DataPath {
@@ -144,7 +146,10 @@ export class WorkerDataPath implements DataPath {
         if (!p) return;
         this.pending.delete(m.id);
         if (m.error) p.reject(fromWire(m.error));
-        else p.resolve(m.value);
+        else {
+          p.onReply?.(m.value);
+          p.resolve(m.value);
+        }
         return;
       }
     }
@@ -161,10 +166,14 @@ export class WorkerDataPath implements DataPath {
   }
 
   private call<T>(method: WorkerMethod, ...args: unknown[]): Promise<T> {
+    return this.callWith<T>(method, args);
+  }
+
+  private callWith<T>(method: WorkerMethod, args: unknown[], onReply?: (v: unknown) => void): Promise<T> {
     if (this.gone) return Promise.reject(new Error(`disk ${this.number}: ${this.gone}`));
     const id = this.nextCall++;
     return new Promise<T>((resolve, reject) => {
-      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
+      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject, onReply });
       this.worker.postMessage({ t: 'call', id, method, args });
     });
   }
@@ -198,6 +207,11 @@ export class WorkerDataPath implements DataPath {
   async read(offset: bigint, length: number): Promise<Buffer> {
     const ab = await this.call<ArrayBuffer>('read', offset, length);
     return Buffer.from(ab, 0, length);
+  }
+
+  barrier(at: (nowUs: number) => void): Promise<void> {
+    // The worker flushed its events before replying, and this runs before its next message.
+    return this.callWith('barrier', [], (v) => at(v as number));
   }
 
   reset(): Promise<void> {

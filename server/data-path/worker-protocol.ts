@@ -18,6 +18,7 @@ export const WORKER_METHODS = [
   'configure',
   'describeBackend',
   'read',
+  'barrier',
   'reset',
   'close',
 ] as const;

@@ -118,7 +118,12 @@ export class Recorder {
 
   /** Session time now (live clock). */
   nowUs(): number {
-    return Math.max(0, Math.floor(performance.now() * 1000 - this.o.t0Us));
+    return this.timeOf(performance.now() * 1000);
+  }
+
+  /** A monotonic instant (µs, as events carry them) in this recording's time. */
+  timeOf(monotonicUs: number): number {
+    return Math.max(0, Math.floor(monotonicUs - this.o.t0Us));
   }
 
   private onEvent(rd: DiskRecorder, phase: RequestPhase, ev: RequestEvent): void {
