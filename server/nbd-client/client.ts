@@ -3,13 +3,20 @@
 //
 // Replies are parsed incrementally straight off the socket: read data (OFFSET_DATA chunks or a
 // simple reply's payload) is copied from the socket's chunks directly into the caller's buffer,
-// never joined first. Requests issued in the same tick go out in one corked write.
+// never joined first. Requests issued in the same tick go out in one write (their headers packed
+// side by side), or one writev when write payloads are among them.
+//
+// Reading the rest of a large read's data straight into the caller's buffer (onread with a
+// buffer function) was tried: it saved the copy, but libuv reads again whenever a read fills its
+// buffer, so a 1 GiB read through the proxy took ~7,900 read syscalls instead of ~5,600 and the
+// proxy's CPU for it did not change (median of 5: 1.36 s vs 1.38 s). Not worth the coupling.
 
 import type { Socket } from 'node:net';
 import { NbdError, type BlockSizeConstraints, type Extent } from '../backends/backend.ts';
 import {
   CMD,
   REPLY_FLAG_DONE,
+  REQUEST_MAGIC,
   REPLY_TYPE,
   SIMPLE_REPLY_MAGIC,
   SIMPLE_REPLY_SIZE,
@@ -29,27 +36,25 @@ interface Pending {
   buf: Buffer | null;
   extents: Extent[] | null;
   error: { errno: Errno; message: string } | null;
-  resolve: (v: Extent[] | null) => void;
+  resolve: (v: Extent[] | undefined) => void;
   reject: (e: Error) => void;
 }
 
 /** Largest non-data chunk payload accepted (2^20 block status descriptors, as the spec suggests). */
 const MAX_CHUNK = 8 * 1024 * 1024 + 16;
+const MAX_U32 = 0xffffffffn;
+const REQUEST_SIZE = 28;
+/** Request headers are carved from slabs this big (one slab serves thousands of requests). */
+const HEADER_SLAB = 64 * 1024;
 
-type ParseState =
-  | { kind: 'header' }
-  /** Copying `remaining` bytes of read data into `dest` at `pos`. */
-  | {
-      kind: 'data';
-      p: Pending | null;
-      dest: Buffer | null;
-      pos: number;
-      remaining: number;
-      done: boolean;
-      cookie: number;
-    }
-  /** Collecting a whole chunk payload (offset of OFFSET_DATA, error, hole, block status). */
-  | { kind: 'payload'; type: number; flags: number; cookie: number; buf: Buffer; have: number };
+// Where the reply parser is. Plain fields rather than a state object: a reply must not cost an
+// allocation (4 KiB random reads run at tens of thousands per second through the proxy).
+/** Expecting a reply header (simple, or a structured chunk's). */
+const S_HEADER = 0;
+/** Copying `remaining` bytes of read data into `dest` at `destPos`. */
+const S_DATA = 1;
+/** Collecting a whole chunk payload (offset of OFFSET_DATA, error, hole, block status). */
+const S_PAYLOAD = 2;
 
 export class NbdClient {
   readonly size: bigint;
@@ -62,10 +67,35 @@ export class NbdClient {
   private readonly socket: Socket;
   private readonly pending = new Map<number, Pending>();
   private nextCookie = 1;
-  private state: ParseState = { kind: 'header' };
+
+  // Reply parser state (see S_*).
+  private state = S_HEADER;
   private readonly header = Buffer.alloc(STRUCTURED_HEADER_SIZE);
   private headerHave = 0;
-  private corked = false;
+  /** The request the current reply or chunk answers, and its cookie. */
+  private cur: Pending | null = null;
+  private curCookie = 0;
+  /** S_DATA: destination (null: discard), position in it, bytes still due, reply done after them. */
+  private dest: Buffer | null = null;
+  private destPos = 0;
+  private remaining = 0;
+  private doneAfter = false;
+  /** S_PAYLOAD: the chunk being collected. */
+  private chunkType = 0;
+  private chunkFlags = 0;
+  private payload: Buffer = Buffer.alloc(0);
+  private payloadHave = 0;
+  /** Data bytes of the OFFSET_DATA chunk whose offset is being read. */
+  private dataLength = 0;
+  private readonly offsetBuf = Buffer.alloc(8);
+
+  // Requests of this tick: header runs cut from `slab`, and write payloads, in order.
+  private out: Buffer[] = [];
+  private slab = Buffer.allocUnsafeSlow(HEADER_SLAB);
+  private slabUsed = 0;
+  private runStart = 0;
+  private flushQueued = false;
+
   private closed = false;
   private closing = false;
   private closeError: Error | null = null;
@@ -112,8 +142,8 @@ export class NbdClient {
     length: number,
     payload: Buffer | null,
     buf: Buffer | null,
-  ) {
-    return new Promise<Extent[] | null>((resolve, reject) => {
+  ): Promise<Extent[] | undefined> {
+    return new Promise<Extent[] | undefined>((resolve, reject) => {
       if (this.closed || this.closing) {
         reject(new NbdError('ESHUTDOWN', this.closeError?.message ?? 'the upstream connection is closed'));
         return;
@@ -121,36 +151,79 @@ export class NbdClient {
       const cookie = this.nextCookie;
       this.nextCookie = this.nextCookie >= 0xffffffff ? 1 : this.nextCookie + 1;
       this.pending.set(cookie, { type, offset, length, buf, extents: null, error: null, resolve, reject });
-      if (!this.corked) {
-        this.corked = true;
-        this.socket.cork();
-        process.nextTick(() => {
-          this.corked = false;
-          this.socket.uncork();
-        });
+      this.queueHeader(flags, type, cookie, offset, length);
+      if (payload) {
+        this.endRun();
+        this.out.push(payload);
       }
-      this.socket.write(encodeRequestHeader({ flags, type, cookieHi: 0, cookieLo: cookie, offset, length }));
-      if (payload) this.socket.write(payload);
+      if (!this.flushQueued) {
+        this.flushQueued = true;
+        process.nextTick(this.writeOut);
+      }
     });
   }
 
-  async pread(buf: Buffer, offset: bigint, flags: number): Promise<void> {
-    await this.send(CMD.READ, flags, offset, buf.length, null, buf);
+  /** Encode a request header into the slab (what encodeRequestHeader writes, without a Buffer each). */
+  private queueHeader(flags: number, type: number, cookie: number, offset: bigint, length: number): void {
+    if (this.slabUsed + REQUEST_SIZE > this.slab.length) {
+      this.endRun();
+      // The old slab's runs may still wait in the socket's queue: never write over them.
+      this.slab = Buffer.allocUnsafeSlow(HEADER_SLAB);
+      this.slabUsed = this.runStart = 0;
+    }
+    const b = this.slab;
+    const at = this.slabUsed;
+    b.writeUInt32BE(REQUEST_MAGIC, at);
+    b.writeUInt16BE(flags, at + 4);
+    b.writeUInt16BE(type, at + 6);
+    b.writeUInt32BE(0, at + 8);
+    b.writeUInt32BE(cookie, at + 12);
+    b.writeBigUInt64BE(offset, at + 16);
+    b.writeUInt32BE(length, at + 24);
+    this.slabUsed = at + REQUEST_SIZE;
   }
-  async pwrite(buf: Buffer, offset: bigint, flags: number): Promise<void> {
-    await this.send(CMD.WRITE, flags, offset, buf.length, buf, null);
+
+  /** Close the current run of headers (before a payload, or to send). */
+  private endRun(): void {
+    if (this.slabUsed === this.runStart) return;
+    this.out.push(this.slab.subarray(this.runStart, this.slabUsed));
+    this.runStart = this.slabUsed;
   }
-  async flush(flags: number): Promise<void> {
-    await this.send(CMD.FLUSH, flags, 0n, 0, null, null);
+
+  /** Send this tick's requests: one write, or one writev when payloads are among them. */
+  private readonly writeOut = (): void => {
+    this.flushQueued = false;
+    this.endRun();
+    const out = this.out;
+    if (!out.length) return;
+    this.out = [];
+    if (this.closed) return;
+    if (out.length === 1) {
+      this.socket.write(out[0]);
+      return;
+    }
+    this.socket.cork();
+    for (const b of out) this.socket.write(b);
+    this.socket.uncork();
+  };
+
+  pread(buf: Buffer, offset: bigint, flags: number): Promise<unknown> {
+    return this.send(CMD.READ, flags, offset, buf.length, null, buf);
   }
-  async trim(count: number, offset: bigint, flags: number): Promise<void> {
-    await this.send(CMD.TRIM, flags, offset, count, null, null);
+  pwrite(buf: Buffer, offset: bigint, flags: number): Promise<unknown> {
+    return this.send(CMD.WRITE, flags, offset, buf.length, buf, null);
   }
-  async zero(count: number, offset: bigint, flags: number): Promise<void> {
-    await this.send(CMD.WRITE_ZEROES, flags, offset, count, null, null);
+  flush(flags: number): Promise<unknown> {
+    return this.send(CMD.FLUSH, flags, 0n, 0, null, null);
   }
-  async cache(count: number, offset: bigint, flags: number): Promise<void> {
-    await this.send(CMD.CACHE, flags, offset, count, null, null);
+  trim(count: number, offset: bigint, flags: number): Promise<unknown> {
+    return this.send(CMD.TRIM, flags, offset, count, null, null);
+  }
+  zero(count: number, offset: bigint, flags: number): Promise<unknown> {
+    return this.send(CMD.WRITE_ZEROES, flags, offset, count, null, null);
+  }
+  cache(count: number, offset: bigint, flags: number): Promise<unknown> {
+    return this.send(CMD.CACHE, flags, offset, count, null, null);
   }
   async blockStatus(count: number, offset: bigint, flags: number): Promise<Extent[]> {
     const extents = await this.send(CMD.BLOCK_STATUS, flags, offset, count, null, null);
@@ -192,6 +265,9 @@ export class NbdClient {
       p.reject(new NbdError('EIO', `upstream went away with the request in flight: ${why}`));
     }
     this.pending.clear();
+    this.cur = null;
+    this.dest = null;
+    this.out = [];
     for (const l of this.closeListeners) l(err);
     this.closeListeners = [];
   }
@@ -205,46 +281,64 @@ export class NbdClient {
 
   private onData(chunk: Buffer): void {
     let pos = 0;
-    while (pos < chunk.length && !this.closed) {
-      const s = this.state;
-      if (s.kind === 'header') {
+    const end = chunk.length;
+    while (pos < end && !this.closed) {
+      if (this.state === S_HEADER) {
         pos = this.readHeader(chunk, pos);
-      } else if (s.kind === 'data') {
-        const n = Math.min(s.remaining, chunk.length - pos);
-        if (s.dest) chunk.copy(s.dest, s.pos, pos, pos + n);
-        s.pos += n;
-        s.remaining -= n;
+      } else if (this.state === S_DATA) {
+        const n = Math.min(this.remaining, end - pos);
+        if (this.dest) chunk.copy(this.dest, this.destPos, pos, pos + n);
         pos += n;
-        if (s.remaining === 0) {
-          this.state = { kind: 'header' };
-          if (s.done) this.complete(s.cookie);
-        }
+        this.filled(n);
       } else {
-        const n = Math.min(s.buf.length - s.have, chunk.length - pos);
-        chunk.copy(s.buf, s.have, pos, pos + n);
-        s.have += n;
+        const n = Math.min(this.payload.length - this.payloadHave, end - pos);
+        chunk.copy(this.payload, this.payloadHave, pos, pos + n);
+        this.payloadHave += n;
         pos += n;
-        if (s.have === s.buf.length) {
-          this.state = { kind: 'header' };
-          this.onChunk(s.type, s.flags, s.cookie, s.buf);
+        if (this.payloadHave === this.payload.length) {
+          this.state = S_HEADER;
+          this.onChunk(this.chunkType, this.chunkFlags, this.payload);
         }
       }
     }
   }
 
-  /** Fill the reply header; when complete, dispatch it. Returns the new position in chunk. */
+  /** `n` bytes of read data are in place. */
+  private filled(n: number): void {
+    this.destPos += n;
+    this.remaining -= n;
+    if (this.remaining > 0) return;
+    this.state = S_HEADER;
+    this.dest = null;
+    if (this.doneAfter) this.complete(this.curCookie);
+  }
+
+  /** Parse a reply header at `pos` (gathered across chunks when split); returns the new position. */
   private readHeader(chunk: Buffer, pos: number): number {
+    const avail = chunk.length - pos;
+    if (this.headerHave === 0 && avail >= 4) {
+      // The usual case: the whole header is in this chunk; parse it where it is.
+      const magic = chunk.readUInt32BE(pos);
+      const size = headerSize(magic);
+      if (!size) {
+        this.protocolError(`bad reply magic 0x${magic.toString(16)}`);
+        return chunk.length;
+      }
+      if (avail >= size) {
+        this.onHeader(magic, chunk, pos);
+        return pos + size;
+      }
+    }
     const h = this.header;
     if (this.headerHave < 4) {
-      const n = Math.min(4 - this.headerHave, chunk.length - pos);
+      const n = Math.min(4 - this.headerHave, avail);
       chunk.copy(h, this.headerHave, pos, pos + n);
       this.headerHave += n;
       pos += n;
       if (this.headerHave < 4) return pos;
     }
     const magic = h.readUInt32BE(0);
-    const size =
-      magic === SIMPLE_REPLY_MAGIC ? SIMPLE_REPLY_SIZE : magic === STRUCTURED_REPLY_MAGIC ? STRUCTURED_HEADER_SIZE : 0;
+    const size = headerSize(magic);
     if (!size) {
       this.protocolError(`bad reply magic 0x${magic.toString(16)}`);
       return chunk.length;
@@ -255,13 +349,14 @@ export class NbdClient {
     pos += n;
     if (this.headerHave < size) return pos;
     this.headerHave = 0;
-    if (magic === SIMPLE_REPLY_MAGIC) this.onSimpleReply(h.readUInt32BE(4), this.cookieOf(h));
-    else this.onChunkHeader(h.readUInt16BE(4), h.readUInt16BE(6), this.cookieOf(h), h.readUInt32BE(16));
+    this.onHeader(magic, h, 0);
     return pos;
   }
 
-  private cookieOf(h: Buffer): number {
-    return h.readUInt32BE(8) === 0 ? h.readUInt32BE(12) : -1;
+  private onHeader(magic: number, h: Buffer, at: number): void {
+    const cookie = h.readUInt32BE(at + 8) === 0 ? h.readUInt32BE(at + 12) : -1;
+    if (magic === SIMPLE_REPLY_MAGIC) this.onSimpleReply(h.readUInt32BE(at + 4), cookie);
+    else this.onChunkHeader(h.readUInt16BE(at + 4), h.readUInt16BE(at + 6), cookie, h.readUInt32BE(at + 16));
   }
 
   private onSimpleReply(error: number, cookie: number): void {
@@ -273,48 +368,64 @@ export class NbdClient {
     }
     if (p.type === CMD.READ) {
       if (this.structured) return this.protocolError('simple reply with data to a read after structured replies');
-      this.state = { kind: 'data', p, dest: p.buf, pos: 0, remaining: p.length, done: true, cookie };
+      if (p.length === 0) return this.complete(cookie);
+      this.startData(p, cookie, 0, p.length, true);
       return;
     }
     this.complete(cookie);
   }
 
+  private startData(p: Pending, cookie: number, at: number, length: number, done: boolean): void {
+    this.state = S_DATA;
+    this.cur = p;
+    this.curCookie = cookie;
+    this.dest = p.buf;
+    this.destPos = at;
+    this.remaining = length;
+    this.doneAfter = done;
+  }
+
   private onChunkHeader(flags: number, type: number, cookie: number, length: number): void {
-    if (!this.pending.has(cookie)) return this.protocolError(`chunk for unknown cookie ${cookie}`);
+    const p = this.pending.get(cookie);
+    if (!p) return this.protocolError(`chunk for unknown cookie ${cookie}`);
     if (length > MAX_CHUNK && type !== REPLY_TYPE.OFFSET_DATA) return this.protocolError(`chunk of ${length} bytes`);
+    this.cur = p;
+    this.curCookie = cookie;
+    this.chunkType = type;
+    this.chunkFlags = flags;
+    this.payloadHave = 0;
     if (type === REPLY_TYPE.OFFSET_DATA) {
       if (length < 8) return this.protocolError('OFFSET_DATA chunk too short');
       // Read the 8-byte offset first; the data then streams into the destination.
-      this.state = { kind: 'payload', type, flags, cookie, buf: Buffer.allocUnsafe(8), have: 0 };
+      this.payload = this.offsetBuf;
       this.dataLength = length - 8;
+      this.state = S_PAYLOAD;
       return;
     }
-    if (length === 0) return this.onChunk(type, flags, cookie, Buffer.alloc(0));
-    this.state = { kind: 'payload', type, flags, cookie, buf: Buffer.allocUnsafe(length), have: 0 };
+    if (length === 0) return this.onChunk(type, flags, EMPTY);
+    this.payload = Buffer.allocUnsafe(length);
+    this.state = S_PAYLOAD;
   }
 
-  /** Data bytes of the OFFSET_DATA chunk whose offset is being read. */
-  private dataLength = 0;
-
-  private onChunk(type: number, flags: number, cookie: number, payload: Buffer): void {
-    const p = this.pending.get(cookie)!;
+  private onChunk(type: number, flags: number, payload: Buffer): void {
+    const p = this.cur!;
+    const cookie = this.curCookie;
     const done = (flags & REPLY_FLAG_DONE) !== 0;
     switch (type) {
       case REPLY_TYPE.OFFSET_DATA: {
-        const off = payload.readBigUInt64BE(0);
         const len = this.dataLength;
-        const rel = off - p.offset;
-        if (p.type !== CMD.READ || rel < 0n || rel + BigInt(len) > BigInt(p.length))
+        const rel = payload.readBigUInt64BE(0) - p.offset;
+        if (p.type !== CMD.READ || rel < 0n || rel > MAX_U32 || Number(rel) + len > p.length)
           return this.protocolError('OFFSET_DATA outside the requested range');
         if (len === 0) break;
-        this.state = { kind: 'data', p, dest: p.buf, pos: Number(rel), remaining: len, done, cookie };
+        this.startData(p, cookie, Number(rel), len, done);
         return;
       }
       case REPLY_TYPE.OFFSET_HOLE: {
         if (payload.length !== 12 || p.type !== CMD.READ) return this.protocolError('malformed OFFSET_HOLE chunk');
         const rel = payload.readBigUInt64BE(0) - p.offset;
         const len = payload.readUInt32BE(8);
-        if (rel < 0n || rel + BigInt(len) > BigInt(p.length))
+        if (rel < 0n || rel > MAX_U32 || Number(rel) + len > p.length)
           return this.protocolError('OFFSET_HOLE outside the requested range');
         p.buf!.fill(0, Number(rel), Number(rel) + len);
         break;
@@ -343,7 +454,18 @@ export class NbdClient {
     const p = this.pending.get(cookie);
     if (!p) return;
     this.pending.delete(cookie);
+    this.cur = null;
     if (p.error) p.reject(new NbdError(p.error.errno, p.error.message || `upstream: ${p.error.errno}`));
-    else p.resolve(p.extents);
+    else p.resolve(p.extents ?? undefined);
   }
+}
+
+const EMPTY = Buffer.alloc(0);
+
+function headerSize(magic: number): number {
+  return magic === SIMPLE_REPLY_MAGIC
+    ? SIMPLE_REPLY_SIZE
+    : magic === STRUCTURED_REPLY_MAGIC
+      ? STRUCTURED_HEADER_SIZE
+      : 0;
 }

@@ -18,6 +18,7 @@ import { negotiate } from './handshake.ts';
 import { TargetError, describeTarget, parseNbdUri, targetFromParams } from './target.ts';
 import { readPskFile } from './tls.ts';
 import { startDisks } from '../test/harness.ts';
+import { startNbdkit } from '../test/upstreams.ts';
 
 test('NBD URIs: TCP, Unix, TLS schemes, export names, query keys', () => {
   const a = parseNbdUri('nbd://example.org:10900/my%20disk');
@@ -126,6 +127,63 @@ test('against our own server: pipelined requests complete; a misbehaving server 
     evil.close();
   } finally {
     await t.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('requests of one tick leave in one socket write; write payloads follow their own header', async () => {
+  const t = await startDisks({ unix: true, size: 1n << 20n });
+  try {
+    const n = await negotiate(targetFromParams({ socket: t.unixSockets[0] }));
+    const writes: number[] = [];
+    const write = n.socket.write.bind(n.socket) as (b: Buffer) => boolean;
+    n.socket.write = ((b: Buffer) => (writes.push(b.length), write(b))) as typeof n.socket.write;
+    const c = new NbdClient(n);
+    const bufs = Array.from({ length: 16 }, () => Buffer.alloc(4096));
+    await Promise.all(bufs.map((b, i) => c.pread(b, BigInt(i * 4096), 0)));
+    assert.deepEqual(writes, [16 * 28], 'sixteen headers, one write');
+
+    // Reads and writes mixed in one tick: header runs cut where a payload goes, order kept.
+    writes.length = 0;
+    const pattern = (i: number) => Buffer.alloc(4096, 0x40 + i);
+    await Promise.all([
+      c.pread(Buffer.alloc(4096), 0n, 0),
+      c.pwrite(pattern(1), 4096n, 0),
+      c.pwrite(pattern(2), 8192n, 0),
+      c.pread(Buffer.alloc(4096), 0n, 0),
+    ]);
+    assert.deepEqual(writes, [2 * 28, 4096, 28, 4096, 28]);
+    const back = Buffer.alloc(8192);
+    await c.pread(back, 4096n, 0);
+    assert.ok(back.equals(Buffer.concat([pattern(1), pattern(2)])));
+    await c.close();
+  } finally {
+    await t.close();
+  }
+});
+
+test('large pipelined reads split across socket reads, with simple and structured replies', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'blockscope-client-'));
+  // nbdkit --no-sr answers reads with simple replies; our own server with OFFSET_DATA chunks.
+  const simple = await startNbdkit(dir, 'no-sr', ['--no-sr', 'memory', 'size=16M']);
+  const t = await startDisks({ unix: true, size: 16n << 20n });
+  try {
+    for (const socket of [simple.socket, t.unixSockets[0]]) {
+      const c = new NbdClient(await negotiate(targetFromParams({ socket })));
+      assert.equal(c.structured, socket !== simple.socket);
+      const size = 4 * 1024 * 1024 + 4096;
+      const data = Buffer.alloc(size);
+      for (let i = 0; i < size; i += 4) data.writeUInt32BE(i, i);
+      await c.pwrite(data, 4096n, 0);
+      // Pipelined: several large replies back to back, split across reads at arbitrary points.
+      const bufs = [size, 1 << 20, 300 * 1024].map((n) => Buffer.alloc(n));
+      await Promise.all(bufs.map((b) => c.pread(b, 4096n, 0)));
+      for (const b of bufs) assert.ok(b.equals(data.subarray(0, b.length)));
+      await c.close();
+    }
+  } finally {
+    await t.close();
+    await simple.stop('SIGTERM');
     rmSync(dir, { recursive: true, force: true });
   }
 });
