@@ -71,6 +71,11 @@ export async function proxyOverhead(
         for (const p of order) v.set(p, await m.run(p.uri));
         ratios[i].blockscope.push(v.get(bs)! / v.get(up)!);
         ratios[i].nbdkit.push(v.get(nk)! / v.get(up)!);
+        // Each round's figures: on this noisy machine the spread says how far to trust the median.
+        console.log(
+          `  round ${r + 1} ${m.name}: direct ${v.get(up)!.toFixed(0)}, blockscope ${v.get(bs)!.toFixed(0)} ` +
+            `(${(v.get(bs)! / v.get(up)!).toFixed(2)}×), nbdkit ${v.get(nk)!.toFixed(0)} (${(v.get(nk)! / v.get(up)!).toFixed(2)}×)`,
+        );
       }
     } finally {
       await Promise.all([bs.stop(), nk.stop()]);
