@@ -152,9 +152,38 @@ export class EventBatcher {
 }
 
 /** UI side: turns batches back into events on a bus, the same object for a request's start and end. */
+/**
+ * The engine thread's time for unpacking per event-loop turn, shared by every disk. A message may
+ * carry a thousand events and Node hands over every queued message in one go, so unpacking them
+ * as they come stalled the loop for tens of ms under a flood of several disks (the control
+ * server answered late, frames were cut late). Slices keep each turn short; what is left waits
+ * for the next turn, and the worker's backpressure (BACKLOG_HIGH) bounds how much that is.
+ */
+const SLICE_MS = 2;
+/** Records one disk unpacks before the next disk has its turn within a slice. */
+const SLICE_RECORDS = 256;
+const waiting = new Set<EventUnpacker>();
+let drainScheduled = false;
+
+function drainWaiting(): void {
+  const t0 = performance.now();
+  do {
+    for (const u of waiting) if (!u.unpackSome(SLICE_RECORDS)) waiting.delete(u);
+  } while (waiting.size && performance.now() - t0 < SLICE_MS);
+  if (waiting.size) setImmediate(drainWaiting);
+  else drainScheduled = false;
+}
+
+interface Queued {
+  view: DataView;
+  count: number;
+  next: number;
+}
+
 export class EventUnpacker {
   private readonly inFlight: Array<RequestEvent | undefined> = [];
   private readonly backlog: Int32Array | null;
+  private readonly queue: Queued[] = [];
 
   constructor(
     private readonly disk: number,
@@ -164,9 +193,44 @@ export class EventUnpacker {
     this.backlog = backlog ? new Int32Array(backlog) : null;
   }
 
+  /** Unpack a batch now (and everything queued before it). */
   unpack(batch: EventBatch): void {
-    const v = new DataView(batch.buffer);
-    for (let i = 0, o = 0; i < batch.count; i++, o += RECORD_BYTES) {
+    this.unpackQueued();
+    this.unpackRange(new DataView(batch.buffer), 0, batch.count);
+  }
+
+  /** Unpack a batch in the engine thread's next slices (in order with what is queued). */
+  enqueue(batch: EventBatch): void {
+    this.queue.push({ view: new DataView(batch.buffer), count: batch.count, next: 0 });
+    waiting.add(this);
+    if (!drainScheduled) {
+      drainScheduled = true;
+      setImmediate(drainWaiting);
+    }
+  }
+
+  /** Unpack everything queued: before anything the worker said after those events (replies, state). */
+  unpackQueued(): void {
+    while (this.unpackSome(Infinity));
+    waiting.delete(this);
+  }
+
+  /** Unpack up to `max` queued records; true while more are queued. */
+  unpackSome(max: number): boolean {
+    let left = max;
+    while (left > 0 && this.queue.length) {
+      const q = this.queue[0];
+      const to = Math.min(q.count, q.next + left);
+      this.unpackRange(q.view, q.next, to);
+      left -= to - q.next;
+      q.next = to;
+      if (q.next === q.count) this.queue.shift();
+    }
+    return this.queue.length > 0;
+  }
+
+  private unpackRange(v: DataView, from: number, to: number): void {
+    for (let i = from, o = from * RECORD_BYTES; i < to; i++, o += RECORD_BYTES) {
       const bits = v.getUint8(o);
       const slot = v.getUint32(o + 4, true);
       const errno = v.getUint8(o + 2);
@@ -196,12 +260,14 @@ export class EventUnpacker {
         this.emit('start', ev);
       }
     }
+    const n = to - from;
     const b = this.backlog;
-    if (b && Atomics.sub(b, 0, batch.count) - batch.count <= BACKLOG_LOW) Atomics.notify(b, 0);
+    if (b && Atomics.sub(b, 0, n) - n <= BACKLOG_LOW) Atomics.notify(b, 0);
   }
 
   /** The worker went away: end what it left in flight as cancelled, so nothing stays drawn pending. */
   abandon(nowUs: number): number {
+    this.unpackQueued();
     let n = 0;
     for (let slot = 0; slot < this.inFlight.length; slot++) {
       const ev = this.inFlight[slot];

@@ -128,11 +128,14 @@ export class WorkerDataPath implements DataPath {
   }
 
   private onMessage(m: FromWorker): void {
+    if (m.t === 'events') {
+      if (this.early) this.early.push(m);
+      else this.unpacker.enqueue(m);
+      return;
+    }
+    // What the worker says next happened after those events: they reach the bus first.
+    this.unpacker.unpackQueued();
     switch (m.t) {
-      case 'events':
-        if (this.early) this.early.push(m);
-        else this.unpacker.unpack(m);
-        return;
       case 'state': {
         const before = this.current.upstream;
         this.current = m.state;
