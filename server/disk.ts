@@ -2,7 +2,7 @@
 // stack and NBD listener. In attach/replay mode there is no server: a log reader publishes
 // the same request events on the bus, so everything downstream is identical.
 
-import type { DataPath, DiskSpec } from './data-path/data-path.ts';
+import { defaultDataPathThread, type DataPath, type DiskSpec } from './data-path/data-path.ts';
 import { InlineDataPath } from './data-path/inline.ts';
 import { WorkerDataPath } from './data-path/worker-data-path.ts';
 import { EventBus } from './events/event-bus.ts';
@@ -16,7 +16,7 @@ export class Disk {
   readonly stats: DiskStats;
   /** What the grids show when not the live state: the time machine's playback of this disk. */
   view: DiskStats | null = null;
-  /** Server mode: the backend, filters and listener (on a worker thread unless spec.thread is 'inline'). */
+  /** Server mode: the backend, filters and listener (in a worker thread or inline: DiskSpec.thread). */
   path: DataPath | null = null;
 
   private constructor(
@@ -40,8 +40,8 @@ export class Disk {
   /** Start a disk served by the embedded NBD server. */
   static async serve(spec: DiskSpec): Promise<Disk> {
     const bus = new EventBus();
-    const path =
-      spec.thread === 'inline' ? await InlineDataPath.start(spec, bus) : await WorkerDataPath.start(spec, bus);
+    const thread = spec.thread ?? defaultDataPathThread();
+    const path = thread === 'inline' ? await InlineDataPath.start(spec, bus) : await WorkerDataPath.start(spec, bus);
     // The file, nbd and image backends learn their size from what they open.
     const disk = new Disk(spec.number, path.size, 'server', spec, null, bus);
     disk.path = path;

@@ -57,8 +57,9 @@ Listening (127.0.0.1 only unless told otherwise):
                        without --port, Unix sockets only
   --handshake-timeout S  drop clients still negotiating after S seconds (default 30; 0 = never)
   --no-sr              refuse structured replies (as nbdkit's testing switch)
-  --data-path=worker|inline  where NBD requests are served: a worker thread per disk (default),
-                       or the thread that also serves the UI (one thread, e.g. for --cpu-prof)
+  --data-path=auto|worker|inline  where NBD requests are served: a worker thread per disk, or
+                       the thread that also serves the UI (one thread, e.g. for --cpu-prof);
+                       auto (default): workers with 4 or more cores ($BLOCKSCOPE_DATA_PATH wins)
 TLS (as nbdkit; URIs become nbds://):
   --tls=off|on|require   off (default); on: clients may STARTTLS; require: only TLS clients
   --tls-psk=FILE       pre-shared keys, psktool's username:hexkey lines (overrides certificates)
@@ -129,10 +130,11 @@ const SPEC = {
   repeat: ['--filter', '--disk'],
 };
 
-function dataPathOption(args: ParsedArgs): DataPathThread {
-  const v = one(args, '--data-path') ?? 'worker';
+function dataPathOption(args: ParsedArgs): DataPathThread | undefined {
+  const v = one(args, '--data-path') ?? 'auto';
+  if (v === 'auto') return undefined;
   if (!(DATA_PATH_THREADS as readonly string[]).includes(v))
-    throw new CliError(`--data-path: '${v}' is not one of ${DATA_PATH_THREADS.join(', ')}`);
+    throw new CliError(`--data-path: '${v}' is not one of auto, ${DATA_PATH_THREADS.join(', ')}`);
   return v as DataPathThread;
 }
 
@@ -250,7 +252,7 @@ export function parseServeArgs(argv: string[]): ServeOptions | 'help' {
     ...(tls ? { tls } : {}),
     ...(handshakeTimeout !== undefined ? { handshakeTimeoutMs: handshakeTimeout * 1000 } : {}),
     ...(args.flags.has('--no-sr') ? { noStructuredReplies: true } : {}),
-    thread: dataPathOption(args),
+    ...(dataPathOption(args) ? { thread: dataPathOption(args) } : {}),
   };
   const query = uiQuery(args);
   if (unixDir) mkdirSync(unixDir, { recursive: true, mode: 0o700 });

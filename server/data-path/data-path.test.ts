@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { isMainThread } from 'node:worker_threads';
@@ -9,6 +9,7 @@ import { monotonicUs } from '../events/event-bus.ts';
 import { ParamError } from '../filters/params.ts';
 import { run, requireBinary } from '../test/harness.ts';
 import type { RequestEvent, RequestPhase } from '../shared/types.ts';
+import { defaultDataPathThread } from './data-path.ts';
 import { backlogCounter, EventBatcher, EventUnpacker, type EventBatch } from './event-wire.ts';
 
 function event(id: number, over: Partial<RequestEvent> = {}): RequestEvent {
@@ -132,6 +133,7 @@ test('a served disk runs on a worker thread: qemu-io writes show on the engine t
     exportName: '',
     filters: [{ name: 'delay', params: { wdelay: '0' } }],
     unixSocket: sock,
+    thread: 'worker',
   });
   try {
     assert.equal(statSync(sock).mode & 0o777, 0o600, 'the socket is 0600');
@@ -176,6 +178,7 @@ test('a disk whose worker cannot start says why, as the inline path would', asyn
     exportName: '',
     filters: [{ name: 'delay', params: { rdelay: 'later' } }],
     tcp: { host: '127.0.0.1', port: 0 },
+    thread: 'worker' as const,
   };
   const worker = await Disk.serve(spec).then(
     () => assert.fail('started'),
@@ -200,6 +203,7 @@ test('a worker that dies leaves no request drawn in flight, and every later call
     exportName: '',
     filters: [{ name: 'delay', params: { rdelay: '60' } }],
     tcp: { host: '127.0.0.1', port: 0 },
+    thread: 'worker',
   });
   const reading = run('qemu-io', ['-f', 'raw', disk.path!.uris[0], '-c', 'read 0 4k'], { timeoutMs: 30_000 });
   try {
@@ -228,6 +232,7 @@ test('barrier: at its instant every earlier event of the disk has arrived and no
     exportName: '',
     filters: [],
     tcp: { host: '127.0.0.1', port: 0 },
+    thread: 'worker',
   });
   let latest = 0;
   let afterBarrier: number | null = null;
@@ -254,5 +259,20 @@ test('barrier: at its instant every earlier event of the disk has arrived and no
     assert.ok(disk.info().counters.write.count >= 400);
   } finally {
     await disk.close();
+  }
+});
+
+test('the default data path: BLOCKSCOPE_DATA_PATH wins, else workers from 4 cores', () => {
+  const saved = process.env.BLOCKSCOPE_DATA_PATH;
+  try {
+    process.env.BLOCKSCOPE_DATA_PATH = 'inline';
+    assert.equal(defaultDataPathThread(), 'inline');
+    process.env.BLOCKSCOPE_DATA_PATH = 'worker';
+    assert.equal(defaultDataPathThread(), 'worker');
+    process.env.BLOCKSCOPE_DATA_PATH = 'bogus';
+    assert.equal(defaultDataPathThread(), availableParallelism() >= 4 ? 'worker' : 'inline');
+  } finally {
+    if (saved === undefined) delete process.env.BLOCKSCOPE_DATA_PATH;
+    else process.env.BLOCKSCOPE_DATA_PATH = saved;
   }
 });
