@@ -4,13 +4,29 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { isMainThread } from 'node:worker_threads';
-import { Disk } from '../disk.ts';
+import { Disk, type DiskSpec, type FilterSpec } from '../disk.ts';
 import { monotonicUs } from '../events/event-bus.ts';
 import { ParamError } from '../filters/params.ts';
 import { run, requireBinary } from '../test/harness.ts';
 import type { RequestEvent, RequestPhase } from '../shared/types.ts';
 import { defaultDataPathThread } from './data-path.ts';
 import { backlogCounter, EventBatcher, EventUnpacker, type EventBatch } from './event-wire.ts';
+
+/** A memory disk served from a worker thread; TCP on any port unless `listen` says otherwise. */
+function workerDisk(number: number, size: bigint, filters: FilterSpec[], listen: Partial<DiskSpec> = {}): DiskSpec {
+  return {
+    number,
+    size,
+    backend: 'memory',
+    backendParams: {},
+    readonly: false,
+    exportName: '',
+    filters,
+    ...(listen.unixSocket ? {} : { tcp: { host: '127.0.0.1', port: 0 } }),
+    thread: 'worker',
+    ...listen,
+  };
+}
 
 function event(id: number, over: Partial<RequestEvent> = {}): RequestEvent {
   return {
@@ -124,17 +140,9 @@ test('a served disk runs on a worker thread: qemu-io writes show on the engine t
   assert.ok(isMainThread);
   const dir = mkdtempSync(join(tmpdir(), 'blockscope-worker-'));
   const sock = join(dir, 'd.sock');
-  const disk = await Disk.serve({
-    number: 1,
-    size: 1n << 30n,
-    backend: 'memory',
-    backendParams: {},
-    readonly: false,
-    exportName: '',
-    filters: [{ name: 'delay', params: { wdelay: '0' } }],
-    unixSocket: sock,
-    thread: 'worker',
-  });
+  const disk = await Disk.serve(
+    workerDisk(1, 1n << 30n, [{ name: 'delay', params: { wdelay: '0' } }], { unixSocket: sock }),
+  );
   try {
     assert.equal(statSync(sock).mode & 0o777, 0o600, 'the socket is 0600');
     const uri = disk.path!.uris[0];
@@ -169,17 +177,7 @@ test('a served disk runs on a worker thread: qemu-io writes show on the engine t
 });
 
 test('a disk whose worker cannot start says why, as the inline path would', async () => {
-  const spec = {
-    number: 2,
-    size: 1n << 20n,
-    backend: 'memory' as const,
-    backendParams: {},
-    readonly: false,
-    exportName: '',
-    filters: [{ name: 'delay', params: { rdelay: 'later' } }],
-    tcp: { host: '127.0.0.1', port: 0 },
-    thread: 'worker' as const,
-  };
+  const spec = workerDisk(2, 1n << 20n, [{ name: 'delay', params: { rdelay: 'later' } }]);
   const worker = await Disk.serve(spec).then(
     () => assert.fail('started'),
     (e: Error) => e,
@@ -194,17 +192,7 @@ test('a disk whose worker cannot start says why, as the inline path would', asyn
 
 test('a worker that dies leaves no request drawn in flight, and every later call says why', async () => {
   requireBinary('qemu-io', 'qemu-utils');
-  const disk = await Disk.serve({
-    number: 4,
-    size: 1n << 20n,
-    backend: 'memory',
-    backendParams: {},
-    readonly: false,
-    exportName: '',
-    filters: [{ name: 'delay', params: { rdelay: '60' } }],
-    tcp: { host: '127.0.0.1', port: 0 },
-    thread: 'worker',
-  });
+  const disk = await Disk.serve(workerDisk(4, 1n << 20n, [{ name: 'delay', params: { rdelay: '60' } }]));
   const reading = run('qemu-io', ['-f', 'raw', disk.path!.uris[0], '-c', 'read 0 4k'], { timeoutMs: 30_000 });
   try {
     const deadline = Date.now() + 10_000;
@@ -223,17 +211,7 @@ test('a worker that dies leaves no request drawn in flight, and every later call
 
 test('barrier: at its instant every earlier event of the disk has arrived and no later one', async () => {
   requireBinary('qemu-io', 'qemu-utils');
-  const disk = await Disk.serve({
-    number: 5,
-    size: 64n << 20n,
-    backend: 'memory',
-    backendParams: {},
-    readonly: false,
-    exportName: '',
-    filters: [],
-    tcp: { host: '127.0.0.1', port: 0 },
-    thread: 'worker',
-  });
+  const disk = await Disk.serve(workerDisk(5, 64n << 20n, []));
   let latest = 0;
   let afterBarrier: number | null = null;
   const early: string[] = [];
