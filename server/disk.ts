@@ -4,13 +4,28 @@
 
 import { defaultDataPathThread, type DataPath, type DiskSpec } from './data-path/data-path.ts';
 import { InlineDataPath } from './data-path/inline.ts';
-import { WorkerDataPath } from './data-path/worker-data-path.ts';
+import { WorkerDataPath, WorkerStartError } from './data-path/worker-data-path.ts';
 import { EventBus } from './events/event-bus.ts';
 import { DiskStats } from './events/disk-stats.ts';
 import type { DiskInfo, UpstreamInfo } from './shared/types.ts';
 export type { DiskSpec, FilterSpec } from './data-path/data-path.ts';
 
 export type DiskMode = DiskInfo['mode'];
+
+/**
+ * A worker that cannot run at all (its bundle missing from a package, a platform without
+ * workers) must not leave the disk unserved: the same data path runs inline instead, and says so.
+ * A bad configuration fails the same way on either path and is not retried.
+ */
+async function startInWorker(spec: DiskSpec, bus: EventBus): Promise<DataPath> {
+  try {
+    return await WorkerDataPath.start(spec, bus);
+  } catch (err) {
+    if (!(err instanceof WorkerStartError)) throw err;
+    console.error(`blockscope: ${err.message}; serving disk ${spec.number} on the engine thread instead`);
+    return InlineDataPath.start(spec, bus);
+  }
+}
 
 export class Disk {
   readonly stats: DiskStats;
@@ -41,7 +56,7 @@ export class Disk {
   static async serve(spec: DiskSpec): Promise<Disk> {
     const bus = new EventBus();
     const thread = spec.thread ?? defaultDataPathThread();
-    const path = thread === 'inline' ? await InlineDataPath.start(spec, bus) : await WorkerDataPath.start(spec, bus);
+    const path = thread === 'inline' ? await InlineDataPath.start(spec, bus) : await startInWorker(spec, bus);
     // The file, nbd and image backends learn their size from what they open.
     const disk = new Disk(spec.number, path.size, 'server', spec, null, bus);
     disk.path = path;

@@ -3,13 +3,15 @@ import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { isMainThread } from 'node:worker_threads';
+import { isMainThread, Worker } from 'node:worker_threads';
 import { Disk, type DiskSpec, type FilterSpec } from '../disk.ts';
 import { monotonicUs } from '../events/event-bus.ts';
 import { ParamError } from '../filters/params.ts';
 import { run, requireBinary } from '../test/harness.ts';
 import type { RequestEvent, RequestPhase } from '../shared/types.ts';
 import { defaultDataPathThread } from './data-path.ts';
+import { InlineDataPath } from './inline.ts';
+import { setDiskWorkerSpawner, type DiskWorkerSpawner } from './worker-data-path.ts';
 import { backlogCounter, EventBatcher, EventUnpacker, type EventBatch } from './event-wire.ts';
 
 /** A memory disk served from a worker thread; TCP on any port unless `listen` says otherwise. */
@@ -252,5 +254,43 @@ test('the default data path: BLOCKSCOPE_DATA_PATH wins, else workers from 4 core
   } finally {
     if (saved === undefined) delete process.env.BLOCKSCOPE_DATA_PATH;
     else process.env.BLOCKSCOPE_DATA_PATH = saved;
+  }
+});
+
+test('a worker that cannot run at all leaves the disk served inline, and says so; a bad setting still fails', async () => {
+  const spawners: DiskWorkerSpawner[] = [
+    () => {
+      throw new Error('no bundle here');
+    },
+    (o) => new Worker('process.exit(3)', { ...o, eval: true }),
+  ];
+  for (const s of spawners) {
+    const before = setDiskWorkerSpawner(s);
+    const logged: string[] = [];
+    const error = console.error;
+    console.error = (...a: unknown[]) => void logged.push(a.join(' '));
+    try {
+      const disk = await Disk.serve(workerDisk(6, 1n << 20n, []));
+      try {
+        assert.ok(disk.path instanceof InlineDataPath, 'served inline');
+        assert.match(logged.join('\n'), /disk 6: .*serving disk 6 on the engine thread instead/);
+        const r = await run('qemu-io', ['-f', 'raw', disk.path.uris[0], '-c', 'write 0 4k']);
+        assert.equal(r.code, 0, r.stderr);
+      } finally {
+        await disk.close();
+      }
+    } finally {
+      console.error = error;
+      setDiskWorkerSpawner(before);
+    }
+  }
+  const before = setDiskWorkerSpawner(spawners[0]);
+  try {
+    await assert.rejects(
+      Disk.serve(workerDisk(7, 1n << 20n, [{ name: 'delay', params: { rdelay: 'x' } }])),
+      ParamError,
+    );
+  } finally {
+    setDiskWorkerSpawner(before);
   }
 });

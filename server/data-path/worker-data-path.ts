@@ -50,9 +50,15 @@ const bundledSpawner: DiskWorkerSpawner = async (options) =>
   new Worker(await workerBundle(), { ...options, execArgv: [] });
 let spawner: DiskWorkerSpawner = bundledSpawner;
 
-export function setDiskWorkerSpawner(s: DiskWorkerSpawner): void {
+/** Use `s` for the disks started from now on; returns the spawner it replaces. */
+export function setDiskWorkerSpawner(s: DiskWorkerSpawner): DiskWorkerSpawner {
+  const before = spawner;
   spawner = s;
+  return before;
 }
+
+/** The worker itself could not run (not the disk's configuration): the inline path still can. */
+export class WorkerStartError extends Error {}
 
 interface Pending {
   resolve(v: unknown): void;
@@ -94,7 +100,12 @@ export class WorkerDataPath implements DataPath {
   static async start(spec: DiskSpec, bus: EventBus): Promise<WorkerDataPath> {
     const unpacked = backlogCounter();
     const workerData: DiskWorkerData = { spec, ownerTimeOrigin: performance.timeOrigin, unpacked };
-    const worker = await spawner({ workerData });
+    let worker: Worker;
+    try {
+      worker = await spawner({ workerData });
+    } catch (err) {
+      throw new WorkerStartError(`disk ${spec.number}: no worker: ${(err as Error).message}`);
+    }
     const unpacker = new EventUnpacker(spec.number, (phase, ev) => bus.emit(phase, ev), unpacked);
     // A client may connect before the worker says it is ready (the log filter's `Ready` line is
     // written after the listener is up): those events wait until the disk's listeners are there.
@@ -113,7 +124,7 @@ export class WorkerDataPath implements DataPath {
       };
       const failed = (err: Error) => {
         off();
-        reject(new Error(`disk ${spec.number}: its worker failed to start: ${err.message}`));
+        reject(new WorkerStartError(`disk ${spec.number}: its worker failed to start: ${err.message}`));
       };
       const exited = (code: number) => failed(new Error(`exit code ${code}`));
       const off = () => {
