@@ -1,6 +1,7 @@
-// One virtual disk: its event bus and statistics, and (in server mode) its backend, filter
-// stack and NBD listener. In attach/replay mode there is no server: a log reader publishes
-// the same request events on the bus, so everything downstream is identical.
+// One virtual disk: its event bus and statistics, and (in server mode) its data path: backend,
+// filter stack and NBD listener, in a worker thread or on this one (data-path/). In attach/replay
+// mode there is no server: a log reader publishes the same request events on the bus, so
+// everything downstream is identical.
 
 import { defaultDataPathThread, type DataPath, type DiskSpec } from './data-path/data-path.ts';
 import { InlineDataPath } from './data-path/inline.ts';
