@@ -69,6 +69,14 @@ export class TransmissionLoop {
   private discardHeader: RequestHeader | null = null;
   private inFlight = 0;
   private heldBytes = 0;
+  /**
+   * Read data handed to the socket and not yet flushed: part of both heldBytes and the socket's
+   * writableLength. Only the rest of writableLength (small replies) counts against
+   * MAX_UNSENT_BYTES: a big read reply the client is not reading yet must not stop us from
+   * reading the write it is sending meanwhile (it reads replies once that is out, as
+   * nbd-tester-client does); heldBytes bounds the read data.
+   */
+  private queuedReadBytes = 0;
   /** Over a limit: no new request is started (the socket pauses at the next request boundary). */
   private paused = false;
   private socketPaused = false;
@@ -86,6 +94,7 @@ export class TransmissionLoop {
     this.replies = new ReplyWriter(h.socket, h.structured, h.pool, (bytes) =>
       this.guarded(() => {
         this.heldBytes -= bytes;
+        this.queuedReadBytes -= bytes;
         this.maybeResume();
       }),
     );
@@ -270,7 +279,7 @@ export class TransmissionLoop {
     if (!readData || !this.canReply()) {
       this.heldBytes -= bytes;
       if (readData) this.h.pool.put(result as Buffer);
-    }
+    } else this.queuedReadBytes += bytes;
     this.finish(h, ev, errno, result, message);
     this.maybeResume();
     if (this.inFlight === 0) {
@@ -284,7 +293,7 @@ export class TransmissionLoop {
     if (
       this.inFlight >= MAX_IN_FLIGHT ||
       this.heldBytes >= MAX_HELD_BYTES ||
-      this.h.socket.writableLength >= MAX_UNSENT_BYTES
+      this.h.socket.writableLength - this.queuedReadBytes >= MAX_UNSENT_BYTES
     ) {
       this.paused = true;
       this.syncSocket();
@@ -306,7 +315,7 @@ export class TransmissionLoop {
     if (
       this.inFlight < MAX_IN_FLIGHT / 2 &&
       this.heldBytes < MAX_HELD_BYTES / 2 &&
-      this.h.socket.writableLength < MAX_UNSENT_BYTES / 2
+      this.h.socket.writableLength - this.queuedReadBytes < MAX_UNSENT_BYTES / 2
     ) {
       this.paused = false;
       this.syncSocket();
