@@ -24,10 +24,10 @@ let passed = 0;
 let failed = 0;
 const failures = [];
 
-function run(label, cmd, cmdArgs, { parse, env = process.env } = {}) {
+function run(label, cmd, cmdArgs, { parse } = {}) {
   return new Promise((resolve) => {
     console.log(`\n=== ${label}: ${cmd} ${cmdArgs.join(' ')}`);
-    const child = spawn(cmd, cmdArgs, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], env });
+    const child = spawn(cmd, cmdArgs, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], env: process.env });
     let out = '';
     child.stdout.on('data', (d) => {
       process.stdout.write(d);
