@@ -44,6 +44,8 @@ interface Pending {
 const MAX_CHUNK = 8 * 1024 * 1024 + 16;
 const MAX_U32 = 0xffffffffn;
 const REQUEST_SIZE = 28;
+/** How long close() waits for requests in flight before it drops them. */
+const CLOSE_DRAIN_MS = 10_000;
 /** Request headers are carved from slabs this big (one slab serves thousands of requests). */
 const HEADER_SLAB = 64 * 1024;
 
@@ -231,12 +233,22 @@ export class NbdClient {
     return extents;
   }
 
-  /** Graceful close: let in-flight requests finish, send NBD_CMD_DISC, close. */
-  async close(): Promise<void> {
+  /**
+   * Graceful close: let in-flight requests finish (for `drainMs` at most: an upstream that never
+   * answers must not hold a disk's shutdown forever), send NBD_CMD_DISC, close.
+   */
+  async close(drainMs = CLOSE_DRAIN_MS): Promise<void> {
     if (this.closed) return;
     if (!this.closing) {
       this.closing = true;
-      while (this.pending.size && !this.closed) await new Promise((r) => setTimeout(r, 5));
+      const deadline = Date.now() + drainMs;
+      while (this.pending.size && !this.closed) {
+        if (Date.now() >= deadline) {
+          this.destroy(`closing: ${this.pending.size} request(s) still unanswered after ${drainMs} ms`);
+          break;
+        }
+        await new Promise((r) => setTimeout(r, 5));
+      }
       if (!this.closed) {
         this.socket.write(
           encodeRequestHeader({ flags: 0, type: CMD.DISC, cookieHi: 0, cookieLo: 0, offset: 0n, length: 0 }),

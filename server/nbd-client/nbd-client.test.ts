@@ -187,3 +187,25 @@ test('large pipelined reads split across socket reads, with simple and structure
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('close() gives up on requests an upstream never answers, after its bound, failing them with EIO', async () => {
+  const t = await startDisks({ unix: true, size: 1n << 20n });
+  try {
+    const c = new NbdClient(await negotiate(targetFromParams({ socket: t.unixSockets[0] })));
+    await t.engine.disk(1).setHold(true);
+    const read = c.pread(Buffer.alloc(4096), 0n, 0);
+    const failed = assert.rejects(
+      read,
+      (e: NbdError) => e.errno === 'EIO' && /unanswered after 300 ms/.test(e.message),
+    );
+    const started = performance.now();
+    await c.close(300);
+    const took = performance.now() - started;
+    assert.ok(took >= 290 && took < 5000, `close took ${took} ms`);
+    await failed;
+    assert.equal(c.isOpen, false);
+  } finally {
+    await t.engine.disk(1).setHold(false);
+    await t.close();
+  }
+});

@@ -33,17 +33,35 @@ export function run(
   o: { env?: NodeJS.ProcessEnv; timeoutMs?: number; input?: string } = {},
 ): Promise<RunResult> {
   const start = performance.now();
+  const timeoutMs = o.timeoutMs ?? 60_000;
   return new Promise((resolve) => {
-    const child = spawn(cmd, args, { env: o.env ?? process.env, stdio: ['pipe', 'pipe', 'pipe'] });
+    // Its own process group, so a timeout also ends what it forked (fio runs each job in a child
+    // process that holds stdout: killing fio alone left 'close' pending, and the test hung).
+    const child = spawn(cmd, args, { env: o.env ?? process.env, stdio: ['pipe', 'pipe', 'pipe'], detached: true });
     let stdout = '';
     let stderr = '';
+    let timedOut = false;
+    let done = false;
+    const finish = (code: number | null) => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      if (timedOut) stderr += `\n[harness] ${cmd} killed after ${timeoutMs} ms without exiting\n`;
+      resolve({ code, stdout, stderr, ms: performance.now() - start });
+    };
     child.stdout.on('data', (d) => (stdout += d));
     child.stderr.on('data', (d) => (stderr += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), o.timeoutMs ?? 60_000);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr, ms: performance.now() - start });
-    });
+    const timer = setTimeout(() => {
+      timedOut = true;
+      try {
+        process.kill(-child.pid!, 'SIGKILL');
+      } catch {
+        child.kill('SIGKILL');
+      }
+      // A grandchild that left the group could keep the pipes open: do not wait on it.
+      setTimeout(() => finish(child.exitCode), 2000).unref();
+    }, timeoutMs);
+    child.on('close', (code) => finish(code));
     // A client that exits without reading its stdin (qemu-io -c …) makes this write EPIPE: not a test failure.
     child.stdin.on('error', () => {});
     child.stdin.end(o.input ?? '');

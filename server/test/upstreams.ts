@@ -45,7 +45,12 @@ async function startProcess(cmd: string, args: (sock: string) => string[], socke
     stop: (signal = 'SIGTERM') =>
       new Promise<void>((resolve) => {
         if (child.exitCode !== null || child.signalCode !== null) return resolve();
-        child.once('exit', () => resolve());
+        // A server that ignores SIGTERM (a client it waits for) must not hang the suite.
+        const kill = setTimeout(() => child.kill('SIGKILL'), 5000);
+        child.once('exit', () => {
+          clearTimeout(kill);
+          resolve();
+        });
         child.kill(signal);
       }),
     restart: launch,
