@@ -14,10 +14,13 @@ import { startNbdkit, startQemuNbd, type UpstreamServer } from './upstreams.ts';
 
 function image(dir: string, name: string, format: string): string {
   const path = join(dir, `${name}.${format}`);
-  const r = spawnSync('qemu-img', ['create', '-q', '-f', format, path, '64M'], { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`qemu-img create: ${r.stderr}`);
+  const r = spawnSync('qemu-img', ['create', '-q', '-f', format, path, '64M'], { encoding: 'utf8', timeout: 60_000 });
+  if (r.status !== 0) throw new Error(`qemu-img create: ${r.error?.message ?? r.stderr}`);
   return path;
 }
+
+/** Starting or stopping the servers takes seconds; past this, say which hook hung. */
+const HOOK_BOUND = { timeout: 120_000 };
 
 const UPSTREAMS: Array<{ name: string; start: (dir: string, tag: string) => Promise<UpstreamServer> }> = [
   { name: 'nbdkit memory', start: (dir, tag) => startNbdkit(dir, tag, ['memory', 'size=64M']) },
@@ -49,13 +52,13 @@ for (const kind of UPSTREAMS) {
       direct = await kind.start(dir, 'direct');
       behind = await kind.start(dir, 'behind');
       proxy = await startDisks({ backend: 'nbd', size: 0n, unix: true, backendParams: () => ({ uri: behind.uri }) });
-    });
+    }, HOOK_BOUND);
     after(async () => {
       await proxy?.close();
       await direct?.stop();
       await behind?.stop();
       rmSync(dir, { recursive: true, force: true });
-    });
+    }, HOOK_BOUND);
 
     for (const check of EVERYDAY_CHECKS) {
       // Each client is killed after 60 s (harness run()); this bound names a check that hangs
