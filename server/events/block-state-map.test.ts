@@ -42,6 +42,31 @@ test('matches a naive per-block model under random ranges (partial and whole pag
   }
 });
 
+test('maxStates: the same as maxState cell by cell, in any order, for cells within and across pages', () => {
+  const blocks = PAGE_BLOCKS * 4 + 777; // last page and last cell partial
+  const map = new BlockStateMap(blocks);
+  const r = rng(7);
+  // Detail pages (small writes), whole-page runs (big trims), and untouched pages.
+  for (let i = 0; i < 300; i++) {
+    const first = r(blocks);
+    map.set(first, Math.min(blocks, first + r(40) + 1), (1 + r(3)) as BlockState);
+  }
+  map.set(PAGE_BLOCKS * 2, PAGE_BLOCKS * 3, BlockState.TRIMMED);
+  for (const k of [1, 3, 16, PAGE_BLOCKS, PAGE_BLOCKS + 5]) {
+    const cells = Math.ceil(blocks / k);
+    const idx = Uint32Array.from({ length: cells }, (_, i) => i);
+    // Shuffled, as the dirty set lists cells in the order they were touched.
+    for (let i = cells - 1; i > 0; i--) {
+      const j = r(i + 1);
+      [idx[i], idx[j]] = [idx[j], idx[i]];
+    }
+    const out = new Uint8Array(cells);
+    map.maxStates(idx, k, out);
+    for (let i = 0; i < cells; i++)
+      assert.equal(out[i], map.maxState(idx[i] * k, (idx[i] + 1) * k), `k=${k}, cell ${idx[i]}`);
+  }
+});
+
 test('a 7 EiB disk: whole-disk trim and writes at both ends stay exact and cheap', () => {
   const blocks = (2 ** 51 * 7) / 8; // 7 EiB / 4 KiB
   const map = new BlockStateMap(blocks);

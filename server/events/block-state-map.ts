@@ -234,6 +234,39 @@ export class BlockStateMap {
     }
   }
 
+  /**
+   * maxState() of many cells of `k` blocks each (cell c = blocks [c·k, c·k+k)), into `out`.
+   * A frame after a seek or an import asks this of every cell: neighbouring cells in one page
+   * share its lookup instead of repeating it.
+   */
+  maxStates(cells: Uint32Array, k: number, out: Uint8Array): void {
+    let page = -1;
+    let d: Uint8Array | undefined;
+    let run = 0;
+    for (let i = 0; i < cells.length; i++) {
+      const first = cells[i] * k;
+      const end = Math.min(first + k, this.blocks);
+      const p = Math.floor(first / PAGE_BLOCKS);
+      if (first >= end || p !== Math.floor((end - 1) / PAGE_BLOCKS)) {
+        out[i] = this.maxState(first, end);
+        continue;
+      }
+      if (p !== page) {
+        page = p;
+        d = this.detail.get(p);
+        if (!d) run = this.states[this.runAt(p)];
+      }
+      if (!d) {
+        out[i] = run;
+        continue;
+      }
+      let best = 0;
+      const off = p * PAGE_BLOCKS;
+      for (let j = first - off, e = end - off; j < e && best < NSTATES - 1; j++) if (d[j] > best) best = d[j];
+      out[i] = best;
+    }
+  }
+
   /** Highest-priority state among blocks [first, end) (the merged pixel's state). */
   maxState(first: number, end: number): BlockState {
     end = Math.min(end, this.blocks);

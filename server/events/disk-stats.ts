@@ -263,11 +263,11 @@ export class DiskStats {
   private refreshDirty(): { idx: Uint32Array; val: Uint8Array } {
     const idx = this.dirty.take();
     const val = new Uint8Array(idx.length);
-    const k = this.geometry.blocksPerCell;
+    this.states.maxStates(idx, this.geometry.blocksPerCell, val);
     let n = 0;
     for (let i = 0; i < idx.length; i++) {
       const cell = idx[i];
-      const v = this.states.maxState(cell * k, (cell + 1) * k) | (this.errorMark[cell] ? CELL_ERROR : 0);
+      const v = val[i] | (this.errorMark[cell] ? CELL_ERROR : 0);
       if (v !== this.cells[cell]) {
         this.cells[cell] = v;
         idx[n] = cell;

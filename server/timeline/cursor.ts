@@ -18,7 +18,7 @@ export interface Rec {
   connection: number;
   error: Errno | null;
   /** END: the request was cancelled (its client went away). */
-  cancelled?: boolean;
+  cancelled: boolean;
 }
 
 /** Decode a whole EVENTS block into records. */
@@ -39,6 +39,7 @@ export function decodeBlock(e: BlockEntry, body: Uint8Array): Rec[] {
           flags,
           connection,
           error: null,
+          cancelled: false,
         });
       },
       end(timeUs, startIndex, error, cancelled) {
@@ -52,7 +53,7 @@ export function decodeBlock(e: BlockEntry, body: Uint8Array): Rec[] {
           flags: 0,
           connection: 0,
           error,
-          ...(cancelled ? { cancelled } : {}),
+          cancelled,
         });
       },
       clear(timeUs) {
@@ -66,6 +67,7 @@ export function decodeBlock(e: BlockEntry, body: Uint8Array): Rec[] {
           flags: 0,
           connection: 0,
           error: null,
+          cancelled: false,
         });
       },
     },
