@@ -448,8 +448,12 @@ export class DiskStats {
     return latencies;
   }
 
-  /** A copy of the model (a keyframe). */
-  exportModel(): DiskModel {
+  /**
+   * The model (a keyframe): a copy, or with `views` the live arrays themselves, valid only until
+   * the next event (for a caller that encodes them at once, as the recorder does).
+   */
+  exportModel(views = false): DiskModel {
+    const take = <T extends { slice(): T }>(a: T): T => (views ? a : a.slice());
     const latencies = this.latencyWindow();
     // Changes are counted from this keyframe on.
     this.changedSinceKeyframe ??= new CellSet(this.geometry.cells);
@@ -457,11 +461,11 @@ export class DiskStats {
     this.keyframeEpoch = this.epoch;
     return {
       states: this.states.exportState(),
-      errorMark: this.errorMark.slice(),
-      reads: this.reads.slice(),
-      writes: this.writes.slice(),
-      lastOp: this.lastOp.slice(),
-      lastTime: this.lastTime.slice(),
+      errorMark: take(this.errorMark),
+      reads: take(this.reads),
+      writes: take(this.writes),
+      lastOp: take(this.lastOp),
+      lastTime: take(this.lastTime),
       counters: this.countersCopy(),
       latencies,
       latencyCount: this.latencyCount,

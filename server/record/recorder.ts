@@ -1,6 +1,6 @@
 // Records every request of a disk set into a session file: per-disk event blocks (sealed a
 // few times a second or when 64 KiB fill up), a checkpoint of every disk's keyframe every
-// 8192 requests or 30 s (the seek bound), and markers. On the request path it only appends
+// 16384 requests or 30 s (the seek bound), and markers. On the request path it only appends
 // a few varints to a buffer; sealing, compressing and writing happen off it (timers, the
 // thread pool, queued async writes). Most checkpoints are deltas (what changed since the one
 // before); at least every 8th is whole, so a seek applies at most 7 deltas.
@@ -15,6 +15,12 @@ import { writeKeyframe, writeKeyframeDelta, type PendingRequest } from './keyfra
 import { SessionWriter, type AppendBlock } from './session-writer.ts';
 
 const BLOCK_BYTES = 64 * 1024;
+/**
+ * Requests between checkpoints. Checkpoints were most of the recording's cost under a flood
+ * (none but the 30 s ones: fio on ÷ off 0.96-0.99 instead of 0.88-0.92), and a seek replays up
+ * to this many events, so this trades one against the other (docs/performance.md).
+ */
+const CHECKPOINT_REQUESTS = 16384;
 /** Stop recording events (and say so) when this much waits for the disk. */
 const MAX_QUEUED = 64 * 1024 * 1024;
 
@@ -71,6 +77,8 @@ export class Recorder {
   /** While a checkpoint compresses, sealed blocks wait so that the file stays in time order. */
   private held: AppendBlock[] | null = null;
   private checkpointing: Promise<void> | null = null;
+  /** The keyframe encoder's buffer, kept between checkpoints (a whole one is ~15 bytes a cell). */
+  private spareBody: ByteWriter | null = null;
   private checkpointSoon = false;
   private closed = false;
   requests = 0;
@@ -82,7 +90,7 @@ export class Recorder {
     disks: readonly Disk[],
     o: RecorderOptions,
   ) {
-    this.o = { flushMs: 250, checkpointRequests: 8192, checkpointMs: 30_000, wholeEvery: 8, ...o };
+    this.o = { flushMs: 250, checkpointRequests: CHECKPOINT_REQUESTS, checkpointMs: 30_000, wholeEvery: 8, ...o };
     this.totalCells = disks.reduce((n, d) => n + d.stats.geometry.cells, 0);
     this.disks = disks.map((disk) => {
       const rd: DiskRecorder = { disk, enc: new EventEncoder(), off: () => {} };
@@ -243,9 +251,10 @@ export class Recorder {
     const delta =
       changes?.every((c) => c !== null) && this.cellsSinceWhole + changed <= this.totalCells / 2 ? changes : null;
     const prefix = new ByteWriter(64);
-    const body = new ByteWriter(
-      delta ? 64 * 1024 : this.disks.reduce((n, rd) => n + 15 * rd.disk.stats.geometry.cells + 64 * 1024, 0),
-    );
+    // A checkpoint still being compressed keeps its buffer; this one then gets its own.
+    const body = this.spareBody ?? new ByteWriter(64 * 1024);
+    this.spareBody = null;
+    body.reset();
     prefix.uv(this.disks.length);
     this.disks.forEach((rd, i) => {
       prefix.uv(rd.disk.number);
@@ -268,7 +277,8 @@ export class Recorder {
       }
       const head = { disk: rd.disk.number, nextStart: rd.enc.nextStart, nextRecord: rd.enc.nextRecord, pending };
       if (delta) writeKeyframeDelta(body, { ...head, changes: delta[i]! }, this.o.wallStartMs);
-      else writeKeyframe(body, { ...head, model: rd.disk.stats.exportModel() }, this.o.wallStartMs);
+      // Views of the live model: encoded right here, before any other event can change it.
+      else writeKeyframe(body, { ...head, model: rd.disk.stats.exportModel(true) }, this.o.wallStartMs);
     });
     this.sinceCheckpoint = 0;
     this.lastCheckpointUs = timeUs;
@@ -293,11 +303,15 @@ export class Recorder {
     const raw = body.view();
     if (!this.o.live) {
       this.append(block(deflateRawSync(raw, { level: 1 })));
+      this.spareBody = body;
       return;
     }
     this.held = [];
     this.checkpointing = new Promise<void>((resolve) => {
-      deflateRaw(raw, { level: 1 }, (err, out) => {
+      // One output chunk for the whole body: zlib's default 16 KiB chunks cost a round trip
+      // through the engine thread each (about 60 for a whole keyframe of 64 Ki cells).
+      deflateRaw(raw, { level: 1, chunkSize: Math.max(16 * 1024, raw.length) }, (err, out) => {
+        this.spareBody = body;
         const held = this.held ?? [];
         this.held = null;
         this.checkpointing = null;
