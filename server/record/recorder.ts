@@ -1,6 +1,6 @@
 // Records every request of a disk set into a session file: per-disk event blocks (sealed a
 // few times a second or when 64 KiB fill up), a checkpoint of every disk's keyframe every
-// 16384 requests or 30 s (the seek bound), and markers. On the request path it only appends
+// 8192 requests or 30 s (the seek bound), and markers. On the request path it only appends
 // a few varints to a buffer; sealing, compressing and writing happen off it (timers, the
 // thread pool, queued async writes). Most checkpoints are deltas (what changed since the one
 // before); at least every 8th is whole, so a seek applies at most 7 deltas.
@@ -16,11 +16,10 @@ import { SessionWriter, type AppendBlock } from './session-writer.ts';
 
 const BLOCK_BYTES = 64 * 1024;
 /**
- * Requests between checkpoints. Checkpoints were most of the recording's cost under a flood
- * (none but the 30 s ones: fio on ÷ off 0.96-0.99 instead of 0.88-0.92), and a seek replays up
- * to this many events, so this trades one against the other (docs/performance.md).
+ * Requests between checkpoints: a seek replays up to this many events. 16384 was tried to cut
+ * the recording's cost under a flood and did not measurably (docs/performance.md).
  */
-const CHECKPOINT_REQUESTS = 16384;
+const CHECKPOINT_REQUESTS = 8192;
 /** Stop recording events (and say so) when this much waits for the disk. */
 const MAX_QUEUED = 64 * 1024 * 1024;
 
