@@ -4,8 +4,10 @@
 //    instants are sought; p50/p99 of "every disk's state at instant T".
 //  - the recording's cost on the fio flood: 4 KiB randwrite QD16 on a written disk with and without --no-record
 //    (7 interleaved rounds), and the file size against its --record-limit.
+//  - the recorder's own CPU per request, in process (no sockets, no fio): steadier than the
+//    flood's IOPS ratio, which moves by more than 5 % from run to run on a shared machine.
 
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Disk } from '../server/disk.ts';
@@ -130,6 +132,96 @@ export async function seekBenchmark(requests: number, seeks: number): Promise<Se
       p50Ms: median(times),
       p99Ms: times[Math.min(times.length - 1, Math.floor(times.length * 0.99))],
     };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** CPU time of this process's main thread in µs (Linux /proc; elsewhere the whole process's). */
+function mainThreadCpuUs(): number {
+  try {
+    const stat = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(f[11]) + Number(f[12])) * 1e6) / 100; // clock ticks of 10 ms
+  } catch {
+    const u = process.cpuUsage();
+    return u.user + u.system;
+  }
+}
+
+export interface RecorderCost {
+  /** Engine-thread CPU per request with the disk's stats only, and with a live recorder too. */
+  offUs: number;
+  onUs: number;
+}
+
+/**
+ * The recorder's cost per request where nothing else moves: one 256 MiB disk's events (4 KiB
+ * random writes, 16 in flight, turns of 256 requests with the event loop in between, as socket
+ * reads come) into DiskStats, with and without a live Recorder (its timers, checkpoints, async
+ * deflate and file writes included). Medians of interleaved rounds.
+ */
+export async function recorderCost(requests: number, rounds: number): Promise<RecorderCost> {
+  const size = 256n << 20n;
+  const blocks = Number(size / 4096n);
+  const dir = mkdtempSync(join(tmpdir(), 'bench-rec-'));
+  const once = async (record: boolean): Promise<number> => {
+    const disk = Disk.external(1, size, 'attach');
+    const rec = record
+      ? await Recorder.start([disk], {
+          path: join(dir, 'cost.bsrec'),
+          capacity: 256 << 20,
+          source: 'synthetic',
+          t0Us: performance.now() * 1000,
+          wallStartMs: Date.now(),
+          live: true,
+        })
+      : null;
+    let seed = 7;
+    const rand = () => (seed = (seed * 1664525 + 1013904223) >>> 0) / 2 ** 32;
+    const flying: RequestEvent[] = [];
+    const cpu0 = mainThreadCpuUs();
+    for (let done = 0; done < requests;) {
+      for (let turn = 0; turn < 16 && done < requests; turn++, done += 16) {
+        for (let j = 0; j < 16; j++) {
+          const ev: RequestEvent = {
+            disk: 1,
+            connection: 1,
+            id: done + j + 1,
+            op: 'write',
+            offset: BigInt(Math.floor(rand() * blocks)) * 4096n,
+            length: 4096,
+            flags: 0,
+            startUs: performance.now() * 1000,
+            endUs: 0,
+            error: null,
+            recordStart: -1,
+          };
+          flying[j] = ev;
+          disk.bus.emit('start', ev);
+        }
+        for (const ev of flying) {
+          ev.endUs = performance.now() * 1000;
+          disk.bus.emit('end', ev);
+        }
+      }
+      await new Promise((r) => setImmediate(r));
+    }
+    const us = (mainThreadCpuUs() - cpu0) / requests;
+    await rec?.close();
+    return us;
+  };
+  try {
+    // Warm-up (JIT, the recorder's first whole checkpoint): not measured.
+    await once(false);
+    await once(true);
+    const off: number[] = [];
+    const on: number[] = [];
+    for (let r = 0; r < rounds; r++) {
+      off.push(await once(false));
+      on.push(await once(true));
+    }
+    return { offUs: median(off), onUs: median(on) };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
