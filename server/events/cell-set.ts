@@ -21,6 +21,26 @@ export class CellSet {
       this.list[this.size++] = c;
     }
   }
+  /**
+   * take(), in ascending order. A dense set is read off its flags in one pass instead of being
+   * sorted (a checkpoint's delta under a random-write flood names ~7,600 of 65,536 cells: 0.13
+   * instead of 0.42 ms, and the sort was most of exporting the changes).
+   */
+  takeSorted(): Uint32Array {
+    if (this.size * 16 < this.flags.length) return this.take().sort();
+    const out = new Uint32Array(this.size);
+    const flags = this.flags;
+    let n = 0;
+    for (let c = 0; n < out.length && c < flags.length; c++) {
+      if (flags[c]) {
+        flags[c] = 0;
+        out[n++] = c;
+      }
+    }
+    this.size = 0;
+    return out;
+  }
+
   take(): Uint32Array {
     const out = this.list.slice(0, this.size);
     for (let i = 0; i < this.size; i++) this.flags[this.list[i]] = 0;

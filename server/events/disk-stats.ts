@@ -482,7 +482,7 @@ export class DiskStats {
     const g = this.geometry;
     const k = g.blocksPerCell;
     if (!set || this.keyframeEpoch !== this.epoch || k > PAGE_BLOCKS) return null;
-    const cells = set.take().sort();
+    const cells = set.takeSorted();
     const n = cells.length;
     const ch = newChanges(cells, {
       counters: this.countersCopy(),

@@ -4,6 +4,7 @@ import { Disk } from '../disk.ts';
 import { Engine } from '../engine.ts';
 import { decodeBatch } from '../shared/batch.ts';
 import { BlockState, CELL_ERROR, type Op, type RequestEvent } from '../shared/types.ts';
+import { CellSet } from './cell-set.ts';
 import { monotonicUs } from './event-bus.ts';
 import { FramePump } from './frame-pump.ts';
 
@@ -117,4 +118,33 @@ test('stats: rewrites are sent (the UI blinks them); failed requests count as er
   assert.equal(info.counters.write.bytes, 8192 + 4096, 'the failed 64 KiB moved nothing');
   assert.equal(d.stats.inspectCell(0, 4).writes, 3, 'cells 0-3 merged: cell 0 written once, cell 1 twice');
   assert.equal(d.stats.inspectCell(0, 4).error, true);
+});
+
+test('CellSet.takeSorted: every cell once, ascending, for sparse and dense sets; the set is empty after', () => {
+  let seed = 3;
+  const rand = (n: number) => (seed = (seed * 1664525 + 1013904223) >>> 0) % n;
+  for (const [cells, adds] of [
+    [65536, 20], // sparse: sorted list
+    [65536, 9000], // dense: read off the flags
+    [100, 100],
+  ]) {
+    const set = new CellSet(cells);
+    const want = new Set<number>();
+    for (let i = 0; i < adds; i++) {
+      const a = rand(cells);
+      const b = Math.min(cells - 1, a + rand(3));
+      set.addRange(a, b);
+      for (let c = a; c <= b; c++) want.add(c);
+    }
+    const got = set.takeSorted();
+    assert.deepEqual(
+      [...got],
+      [...want].sort((x, y) => x - y),
+      `${cells} cells, ${adds} ranges`,
+    );
+    assert.equal(set.size, 0);
+    assert.equal(set.takeSorted().length, 0, 'empty after');
+    set.addRange(5, 6);
+    assert.deepEqual([...set.takeSorted()], [5, 6], 'flags were cleared');
+  }
 });
