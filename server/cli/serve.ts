@@ -247,12 +247,13 @@ export function parseServeArgs(argv: string[]): ServeOptions | 'help' {
   const run = one(args, '--run') ?? null;
   const preset = one(args, '--preset') ?? null;
   const tls = tlsOption(args);
+  const thread = dataPathOption(args);
   const handshakeTimeout = intOption(args, '--handshake-timeout', 0, 86400);
   const connection = {
     ...(tls ? { tls } : {}),
     ...(handshakeTimeout !== undefined ? { handshakeTimeoutMs: handshakeTimeout * 1000 } : {}),
     ...(args.flags.has('--no-sr') ? { noStructuredReplies: true } : {}),
-    ...(dataPathOption(args) ? { thread: dataPathOption(args) } : {}),
+    ...(thread ? { thread } : {}),
   };
   const query = uiQuery(args);
   if (unixDir) mkdirSync(unixDir, { recursive: true, mode: 0o700 });
