@@ -3,9 +3,16 @@
 // the biggest cost in the profile. Buffers go back to the pool when their reply has been
 // written (or their write has reached the backend). Bounded: at most MAX_POOLED buffers and
 // MAX_POOLED_BYTES are kept; beyond that they are left to the GC.
+//
+// The bytes bound is the transmission loop's own limit on payload bytes held at once
+// (MAX_HELD_BYTES), so the pool can take back every buffer of a full pipeline. A sequential
+// read keeps ~250 replies of 256 KiB queued: with room for only 64 of them, one read reply in
+// seven was a fresh 256 KiB allocation, and the external-memory garbage collections it set off
+// were 14 % of the engine thread (docs/performance.md, "Reads and the buffer pool").
 
-const MAX_POOLED = 64;
-const MAX_POOLED_BYTES = 64 * 1024 * 1024;
+export const MAX_POOLED_BYTES = 64 * 1024 * 1024;
+/** Guards the lists of small buffers; large ones meet the bytes bound first. */
+const MAX_POOLED = 1024;
 /** Below 4 KiB Node's own slab allocator serves allocUnsafe; from 4 KiB on each is a new ArrayBuffer. */
 const MIN_POOLED_SIZE = 4 * 1024;
 

@@ -15,14 +15,14 @@ import { monotonicUs, type EventBus } from '../events/event-bus.ts';
 import { CMD, MAX_REQUEST_SIZE, REQUEST_HEADER_SIZE } from '../protocol/constants.ts';
 import { parseRequestHeader, validateRequest, type ExportState, type RequestHeader } from '../protocol/transmission.ts';
 import type { Errno, Op, RequestEvent } from '../shared/types.ts';
-import type { BufferPool } from './buffer-pool.ts';
+import { MAX_POOLED_BYTES, type BufferPool } from './buffer-pool.ts';
 import type { ByteQueue } from './byte-queue.ts';
 import { ReplyWriter, type Result } from './reply-writer.ts';
 
 /** Requests running at once. */
 const MAX_IN_FLIGHT = 64;
-/** Payload bytes held: requests running plus read data not yet flushed to the kernel. */
-const MAX_HELD_BYTES = 64 * 1024 * 1024;
+/** Payload bytes held: requests running plus read data not yet flushed to the kernel (the pool can take them all back). */
+const MAX_HELD_BYTES = MAX_POOLED_BYTES;
 /** Reply bytes queued in the socket (small replies to a client that does not read them). */
 const MAX_UNSENT_BYTES = 4 * 1024 * 1024;
 
