@@ -8,7 +8,8 @@
 # request during the run on its main (engine) thread and on all its threads), then medians and
 # on ÷ off per build. CPU per request moves much less than IOPS when the machine is busy.
 #   bench/recording-ab.sh OLD_CHECKOUT NEW_CHECKOUT [ROUNDS=6]   (RT=seconds per run, default 4;
-#   WRITE_FIRST=0: measure a fresh disk, the method before 2026-12)
+#   WRITE_FIRST=0: measure a fresh disk, the method before 2026-12; PIN=1: the server on core 0
+#   and fio on core 1, so that neither waits for the other's core: steadier on a 2-core machine)
 # Use frozen checkouts (git worktree add …): tsx compiles each server from its working tree.
 set -u
 old=$1 new=$2 rounds=${3:-6}
@@ -21,12 +22,14 @@ one() { # CLI MODE
   local d extra='' pid m0 a0 iops
   d=$(mktemp -d)
   [ "$2" = off ] && extra=--no-record
-  "$1" serve --size 256M --unix "$d" $extra >/dev/null 2>&1 &
+  local server=() client=()
+  [ "${PIN:-0}" = 1 ] && server=(taskset -c 0) client=(taskset -c 1)
+  "${server[@]}" "$1" serve --size 256M --unix "$d" $extra >/dev/null 2>&1 &
   pid=$!
   for _ in $(seq 100); do [ -S "$d/disk1.sock" ] && break; sleep 0.1; done
   [ "${WRITE_FIRST:-1}" = 1 ] && nbdcopy -- [ nbdkit --exit-with-parent pattern size=256M ] "nbd+unix:///?socket=$d/disk1.sock"
   m0=$(cpu "$pid") a0=$(allcpu "$pid")
-  iops=$(fio --name=b --ioengine=nbd --uri="nbd+unix:///?socket=$d/disk1.sock" --rw=randwrite --bs=4k \
+  iops=$("${client[@]}" fio --name=b --ioengine=nbd --uri="nbd+unix:///?socket=$d/disk1.sock" --rw=randwrite --bs=4k \
     --iodepth=16 --size=256M --time_based --runtime="${RT:-4}" --output-format=json 2>/dev/null |
     python3 -c "import json,sys; t=sys.stdin.read(); print(int(json.loads(t[t.index('{'):])['jobs'][0]['write']['iops']))")
   python3 -c "import sys; i, m, a, tck, rt = map(float, sys.argv[1:]); n = max(1, i * rt); print(int(i), f'{m / tck * 1e6 / n:.2f}', f'{a / tck * 1e6 / n:.2f}')" \

@@ -44,10 +44,13 @@ const REPLAY_AS_TIMELINE = {
   speed: 'speed',
 } as const;
 
+/** The event-loop delay histogram's sampling interval. */
+const LOOP_DELAY_RESOLUTION_MS = 10;
+
 export class ControlApi {
   private readonly presetDefaults: PresetOptions;
   /** The control thread's event-loop delay (it is also the engine's thread: issue 13). */
-  private readonly loopDelay: IntervalHistogram = monitorEventLoopDelay({ resolution: 10 });
+  private readonly loopDelay: IntervalHistogram = monitorEventLoopDelay({ resolution: LOOP_DELAY_RESOLUTION_MS });
   private loopDelaySince = performance.now();
 
   constructor(
@@ -69,7 +72,9 @@ export class ControlApi {
   /** Event-loop delay since the previous call; the histogram starts over. */
   private health(): ControlMethods['health']['result'] {
     const h = this.loopDelay;
-    const ms = (ns: number) => Math.round(ns / 1e4) / 100;
+    // Node records the time between two runs of its sampling timer, i.e. the resolution plus the
+    // delay: an idle loop reads 10 ms. The delay is how late the timer ran.
+    const ms = (ns: number) => Math.max(0, Math.round(ns / 1e4) / 100 - LOOP_DELAY_RESOLUTION_MS);
     const now = performance.now();
     const out = {
       eventLoopDelayMs: h.count

@@ -201,7 +201,10 @@ export type PresetName = 'single' | 'raid1' | 'raid5' | 'raid6' | 'raid10' | 'cu
  */
 /** How promptly the control server's thread answers (its event loop), since the previous health call. */
 export interface HealthInfo {
-  /** Event-loop delay percentiles and maximum, ms (perf_hooks.monitorEventLoopDelay, 10 ms resolution). */
+  /**
+   * Event-loop delay percentiles and maximum, ms: how late a 10 ms timer ran
+   * (perf_hooks.monitorEventLoopDelay's figures less its 10 ms resolution).
+   */
   eventLoopDelayMs: { p50: number; p99: number; max: number };
   /** How long these figures cover, ms. */
   sinceMs: number;
