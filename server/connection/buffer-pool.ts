@@ -8,7 +8,8 @@
 // (MAX_HELD_BYTES), so the pool can take back every buffer of a full pipeline. A sequential
 // read keeps ~250 replies of 256 KiB queued: with room for only 64 of them, one read reply in
 // seven was a fresh 256 KiB allocation, and the external-memory garbage collections it set off
-// were 14 % of the engine thread (docs/performance.md, "Reads and the buffer pool").
+// were 14 % of the engine thread (docs/performance.md, "Reads, the buffer pool and the
+// event-loop figure").
 
 export const MAX_POOLED_BYTES = 64 * 1024 * 1024;
 /** Guards the lists of small buffers; large ones meet the bytes bound first. */
