@@ -9,7 +9,7 @@
 # on ÷ off per build. CPU per request moves much less than IOPS when the machine is busy.
 #   bench/recording-ab.sh OLD_CHECKOUT NEW_CHECKOUT [ROUNDS=6]   (RT=seconds per run, default 4;
 #   WRITE_FIRST=0: measure a fresh disk, the method before 2026-12; PIN=1: the server on core 0
-#   and fio on core 1, so that neither waits for the other's core: steadier on a 2-core machine)
+#   and fio on core 1, so that the recording's thread-pool work competes with the engine, not fio)
 # Use frozen checkouts (git worktree add …): tsx compiles each server from its working tree.
 set -u
 old=$1 new=$2 rounds=${3:-6}
