@@ -8,6 +8,16 @@
 // its replies therefore stops being read itself (as nbdkit), instead of growing our memory.
 // A write's payload is always read to its end before the socket pauses: a client blocked
 // sending it may not read replies until it is done, so pausing mid-payload could deadlock both.
+//
+// Reads have a window of their own, MAX_READ_BYTES: a read that would take the connection's read
+// data (reads running plus replies not yet taken by the kernel) past it waits, and so does every
+// request after it, in order, until replies leave. The socket is not paused for it: a client may
+// be blocked sending a write while our read replies wait for it (nbd-tester-client's huge traces).
+// A RAM disk answers a read at once, so without the window a sequential reader's whole pipeline
+// (64 replies of 256 KiB per connection) sat in our memory waiting for the kernel, each reply in
+// a buffer of its own, cold in the cache and, the first time, fresh memory (a page fault per
+// 4 KiB, 12 µs each in this VM). With a few MiB the same buffers go round while still in the cache
+// (docs/performance.md, "The read window").
 
 import type { Socket } from 'node:net';
 import { NbdError, type Next, type RequestContext } from '../backends/backend.ts';
@@ -23,6 +33,8 @@ import { ReplyWriter, type Result } from './reply-writer.ts';
 const MAX_IN_FLIGHT = 64;
 /** Payload bytes held: requests running plus read data not yet flushed to the kernel (the pool can take them all back). */
 const MAX_HELD_BYTES = MAX_POOLED_BYTES;
+/** Read data at once: reads running plus their replies not yet flushed (see the top of the file). */
+const MAX_READ_BYTES = 4 * 1024 * 1024;
 /** Reply bytes queued in the socket (small replies to a client that does not read them). */
 const MAX_UNSENT_BYTES = 4 * 1024 * 1024;
 
@@ -74,9 +86,13 @@ export class TransmissionLoop {
    * writableLength. Only the rest of writableLength (small replies) counts against
    * MAX_UNSENT_BYTES: a big read reply the client is not reading yet must not stop us from
    * reading the write it is sending meanwhile (it reads replies once that is out, as
-   * nbd-tester-client does); heldBytes bounds the read data.
+   * nbd-tester-client does); readBytes bounds the read data.
    */
   private queuedReadBytes = 0;
+  /** Reads running plus read data not yet flushed (part of heldBytes): the read window. */
+  private readBytes = 0;
+  /** Parsed requests not started, behind a read waiting for the read window (in arrival order). */
+  private waiting: Array<{ h: RequestHeader; payload: Buffer | null }> = [];
   /** Over a limit: no new request is started (the socket pauses at the next request boundary). */
   private paused = false;
   private socketPaused = false;
@@ -95,21 +111,23 @@ export class TransmissionLoop {
       this.guarded(() => {
         this.heldBytes -= bytes;
         this.queuedReadBytes -= bytes;
+        this.readBytes -= bytes;
+        this.startWaiting();
         this.maybeResume();
       }),
     );
     h.socket.on('drain', () => this.guarded(() => this.maybeResume()));
   }
 
-  /** Requests still running. */
+  /** Requests still running or waiting to start. */
   get pending(): number {
-    return this.inFlight;
+    return this.inFlight + this.waiting.length;
   }
 
   /** Resolves when no request is running (or after `graceMs`). Unsent replies are not waited for. */
   waitDrained(graceMs: number): Promise<void> {
     this.closing = true;
-    if (this.inFlight === 0) return Promise.resolve();
+    if (this.pending === 0) return Promise.resolve();
     return new Promise<void>((resolve) => {
       const t = setTimeout(resolve, graceMs);
       this.drained = () => {
@@ -146,7 +164,7 @@ export class TransmissionLoop {
         if (p.filled < p.buf.length) return;
         this.partial = null;
         this.syncSocket();
-        this.start(p.h, p.buf);
+        this.admit(p.h, p.buf);
         continue;
       }
       if (this.paused || this.closing) return;
@@ -156,7 +174,7 @@ export class TransmissionLoop {
       if (h.type === CMD.DISC) {
         this.graceful = true;
         this.closing = true;
-        if (this.inFlight === 0) this.h.socket.end();
+        if (this.pending === 0) this.h.socket.end();
         return;
       }
       if (h.type === CMD.WRITE) {
@@ -166,13 +184,34 @@ export class TransmissionLoop {
           this.discardHeader = h;
         } else if (queue.length >= h.length) {
           // Whole payload here (the common case): a view when it sits in one chunk.
-          this.start(h, queue.take(h.length, this.poolAlloc));
+          this.admit(h, queue.take(h.length, this.poolAlloc));
         } else {
           this.partial = { h, buf: this.poolAlloc(h.length), filled: 0 };
         }
         continue;
       }
-      this.start(h, null);
+      this.admit(h, null);
+    }
+  }
+
+  /** Start a parsed request now, or queue it behind a read waiting for the read window. */
+  private admit(h: RequestHeader, payload: Buffer | null): void {
+    if (this.waiting.length === 0 && !this.overReadWindow(h)) return this.start(h, payload);
+    this.waiting.push({ h, payload });
+    this.heldBytes += payload?.length ?? 0;
+    this.maybePause();
+  }
+
+  /** A read that would take the read data past the window (one read alone always fits). */
+  private overReadWindow(h: RequestHeader): boolean {
+    return h.type === CMD.READ && this.readBytes > 0 && this.readBytes + h.length > MAX_READ_BYTES;
+  }
+
+  private startWaiting(): void {
+    while (this.waiting.length > 0 && !this.overReadWindow(this.waiting[0].h)) {
+      const { h, payload } = this.waiting.shift()!;
+      this.heldBytes -= payload?.length ?? 0; // start() counts it again
+      this.start(h, payload);
     }
   }
 
@@ -212,6 +251,7 @@ export class TransmissionLoop {
     this.inFlight++;
     const bytes = h.type === CMD.READ || h.type === CMD.WRITE ? h.length : 0;
     this.heldBytes += bytes;
+    if (h.type === CMD.READ) this.readBytes += bytes;
     this.maybePause();
     this.execute(h, payload)
       .then(
@@ -278,11 +318,13 @@ export class TransmissionLoop {
     const readData = !errno && h.type === CMD.READ;
     if (!readData || !this.canReply()) {
       this.heldBytes -= bytes;
+      if (h.type === CMD.READ) this.readBytes -= bytes;
       if (readData) this.h.pool.put(result as Buffer);
     } else this.queuedReadBytes += bytes;
     this.finish(h, ev, errno, result, message);
+    this.startWaiting();
     this.maybeResume();
-    if (this.inFlight === 0) {
+    if (this.pending === 0) {
       this.drained?.();
       if (this.closing && this.graceful && this.h.isOpen()) this.h.socket.end();
     }
@@ -291,7 +333,7 @@ export class TransmissionLoop {
   private maybePause(): void {
     if (this.paused) return;
     if (
-      this.inFlight >= MAX_IN_FLIGHT ||
+      this.pending >= MAX_IN_FLIGHT ||
       this.heldBytes >= MAX_HELD_BYTES ||
       this.h.socket.writableLength - this.queuedReadBytes >= MAX_UNSENT_BYTES
     ) {
@@ -313,7 +355,7 @@ export class TransmissionLoop {
   private maybeResume(): void {
     if (!this.paused || !this.h.isOpen()) return;
     if (
-      this.inFlight < MAX_IN_FLIGHT / 2 &&
+      this.pending < MAX_IN_FLIGHT / 2 &&
       this.heldBytes < MAX_HELD_BYTES / 2 &&
       this.h.socket.writableLength - this.queuedReadBytes < MAX_UNSENT_BYTES / 2
     ) {

@@ -1,0 +1,63 @@
+// The read window (transmission-loop.ts, MAX_READ_BYTES): a connection keeps at most a few MiB of
+// read data in our memory. A client whose 64 reads of 256 KiB all wait in the pipeline used to get
+// all 64 started at once (16 MiB of replies queued for the kernel); now reads start only as their
+// replies leave, and every reply still arrives, whole and right.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { CMD } from '../protocol/constants.ts';
+import { startDisks } from './harness.ts';
+import { RawClient } from './raw-client.ts';
+
+const KiB = 1024;
+const READ = 256 * KiB;
+const READS = 64;
+
+for (const thread of ['inline', 'worker'] as const) {
+  test(`${thread} data path: 64 reads of 256 KiB from a client not reading yet start a few MiB at a time`, async () => {
+    const t = await startDisks({ unix: true, size: BigInt(READS * READ), thread });
+    try {
+      let started = 0;
+      t.engine.disks[0].bus.subscribe((phase, ev) => {
+        if (phase === 'start' && ev.op === 'read') started++;
+      });
+      const c = await RawClient.open(t.unixSockets[0]);
+      await c.hello();
+      await c.go();
+      // Each 256 KiB piece holds its own number, so a reply from the wrong place would show.
+      for (let i = 0; i < READS; i++) {
+        c.request(CMD.WRITE, BigInt(i * READ), READ, 0, 1000 + i);
+        c.write(Buffer.alloc(READ, i));
+      }
+      for (let i = 0; i < READS; i++) assert.equal((await c.simpleReply()).error, 0);
+
+      c.s.pause(); // read nothing: the replies pile up in the kernel, then in the server
+      for (let i = 0; i < READS; i++) c.request(CMD.READ, BigInt(i * READ), READ, 0, i);
+      await new Promise((r) => setTimeout(r, 500));
+      const startedWhilePaused = started;
+      assert.ok(
+        startedWhilePaused <= 24,
+        `${startedWhilePaused} of ${READS} reads of 256 KiB started while the client read nothing (window: 4 MiB)`,
+      );
+
+      c.s.resume();
+      const seen = new Set<number>();
+      for (let i = 0; i < READS; i++) {
+        const r = await c.simpleReply();
+        assert.equal(r.error, 0);
+        const data = (await c.read(READ))!;
+        assert.ok(
+          data.every((b) => b === r.cookie),
+          `read ${r.cookie} returned another piece's bytes`,
+        );
+        seen.add(r.cookie);
+      }
+      assert.equal(seen.size, READS);
+      // A worker's events reach the bus in batches, a few ms after its replies.
+      for (let ms = 0; started < READS && ms < 2000; ms += 20) await new Promise((r) => setTimeout(r, 20));
+      assert.equal(started, READS);
+      c.close();
+    } finally {
+      await t.close();
+    }
+  });
+}
