@@ -5,11 +5,11 @@
 // MAX_POOLED_BYTES are kept; beyond that they are left to the GC.
 //
 // The bytes bound is the transmission loop's own limit on payload bytes held at once
-// (MAX_HELD_BYTES), so the pool can take back every buffer of a full pipeline. A sequential
-// read keeps ~250 replies of 256 KiB queued: with room for only 64 of them, one read reply in
-// seven was a fresh 256 KiB allocation, and the external-memory garbage collections it set off
-// were 14 % of the engine thread (docs/performance.md, "Reads, the buffer pool and the
-// event-loop figure").
+// (MAX_HELD_BYTES), so the pool can take back every buffer of a full pipeline. When a sequential
+// read could keep ~250 replies of 256 KiB queued (before the loop's read window), a pool with
+// room for only 64 made one read reply in seven a fresh 256 KiB allocation, and the
+// external-memory garbage collections it set off were 14 % of the engine thread
+// (docs/performance.md, "Reads, the buffer pool and the event-loop figure").
 
 export const MAX_POOLED_BYTES = 64 * 1024 * 1024;
 /** Guards the lists of small buffers; large ones meet the bytes bound first. */

@@ -34,6 +34,7 @@ for (const thread of ['inline', 'worker'] as const) {
       for (let i = 0; i < READS; i++) c.request(CMD.READ, BigInt(i * READ), READ, 0, i);
       await new Promise((r) => setTimeout(r, 500));
       const startedWhilePaused = started;
+      console.log(`${thread}: ${startedWhilePaused} of ${READS} reads started while the client read nothing`);
       assert.ok(
         startedWhilePaused <= 24,
         `${startedWhilePaused} of ${READS} reads of 256 KiB started while the client read nothing (window: 4 MiB)`,
