@@ -25,8 +25,8 @@ export class ReplyWriter {
     private readonly socket: Socket,
     private readonly structured: boolean,
     private readonly pool: BufferPool,
-    /** Called (once per read reply) when its data has left our memory, or the socket is gone. */
-    private readonly onDataFlushed: (bytes: number) => void,
+    /** Called (once per read reply) when its data has left our memory, or (failed) the socket is gone. */
+    private readonly onDataFlushed: (bytes: number, failed: boolean) => void,
   ) {}
 
   /** Replies written in the same tick go out in one writev (many requests complete together at QD > 1). */
@@ -56,9 +56,9 @@ export class ReplyWriter {
       const data = result as Buffer;
       s.write(this.structured ? encodeOffsetDataHeader(h, data.length) : encodeSimpleReply(0, h));
       // The callback runs when the data is flushed, or with an error when the socket is destroyed.
-      s.write(data, () => {
+      s.write(data, (err) => {
         this.pool.put(data);
-        this.onDataFlushed(data.length);
+        this.onDataFlushed(data.length, err != null);
       });
       return;
     }

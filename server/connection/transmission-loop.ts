@@ -92,6 +92,8 @@ export class TransmissionLoop {
   private readBytes = 0;
   /** Parsed requests not started, behind a read waiting for the read window (in arrival order). */
   private waiting: Array<{ h: RequestHeader; payload: Buffer | null }> = [];
+  /** A reply could not be written: the client is gone even if the socket is not destroyed yet. */
+  private writeFailed = false;
   /** Over a limit: no new request is started (the socket pauses at the next request boundary). */
   private paused = false;
   private socketPaused = false;
@@ -106,8 +108,10 @@ export class TransmissionLoop {
 
   constructor(private readonly h: TransmissionHost) {
     this.poolAlloc = (n) => h.pool.get(n);
-    this.replies = new ReplyWriter(h.socket, h.structured, h.pool, (bytes) =>
+    this.replies = new ReplyWriter(h.socket, h.structured, h.pool, (bytes, failed) =>
       this.guarded(() => {
+        // A failed write means the socket is going away (Node calls back before it is destroyed).
+        if (failed) this.writeFailed = true;
         this.heldBytes -= bytes;
         this.queuedReadBytes -= bytes;
         this.readBytes -= bytes;
@@ -123,10 +127,13 @@ export class TransmissionLoop {
     return this.inFlight + this.waiting.length;
   }
 
-  /** Resolves when no request is running (or after `graceMs`). Unsent replies are not waited for. */
+  /**
+   * Resolves when no request is running (or after `graceMs`). Unsent replies are not waited for,
+   * nor requests waiting for the read window (they need those replies to leave first).
+   */
   waitDrained(graceMs: number): Promise<void> {
     this.closing = true;
-    if (this.pending === 0) return Promise.resolve();
+    if (this.inFlight === 0) return Promise.resolve();
     return new Promise<void>((resolve) => {
       const t = setTimeout(resolve, graceMs);
       this.drained = () => {
@@ -207,6 +214,14 @@ export class TransmissionLoop {
   }
 
   private startWaiting(): void {
+    if (this.waiting.length > 0 && !this.canReply()) {
+      // The client is gone: requests that never started are dropped, not run for nobody.
+      for (const { payload } of this.waiting.splice(0)) {
+        this.heldBytes -= payload?.length ?? 0;
+        if (payload) this.h.pool.put(payload);
+      }
+      return;
+    }
     while (this.waiting.length > 0 && !this.overReadWindow(this.waiting[0].h)) {
       const { h, payload } = this.waiting.shift()!;
       this.heldBytes -= payload?.length ?? 0; // start() counts it again
@@ -323,10 +338,9 @@ export class TransmissionLoop {
     this.finish(h, ev, errno, result, message);
     this.startWaiting();
     this.maybeResume();
-    if (this.pending === 0) {
-      this.drained?.();
-      if (this.closing && this.graceful && this.h.isOpen()) this.h.socket.end();
-    }
+    if (this.inFlight === 0) this.drained?.();
+    // NBD_CMD_DISC: close once every request before it has replied.
+    if (this.pending === 0 && this.closing && this.graceful && this.h.isOpen()) this.h.socket.end();
   }
 
   private maybePause(): void {
@@ -365,7 +379,7 @@ export class TransmissionLoop {
   }
 
   private canReply(): boolean {
-    return this.h.isOpen() && !this.h.socket.destroyed;
+    return !this.writeFailed && this.h.isOpen() && !this.h.socket.destroyed;
   }
 
   /** Send the reply (if the client is still there) and publish the end event. */

@@ -62,3 +62,35 @@ for (const thread of ['inline', 'worker'] as const) {
     }
   });
 }
+
+test('reads still waiting for the window when their client goes away are dropped, not run', async () => {
+  const t = await startDisks({ unix: true, size: BigInt(READS * READ), thread: 'inline' });
+  try {
+    let started = 0;
+    t.engine.disks[0].bus.subscribe((phase, ev) => {
+      if (phase === 'start' && ev.op === 'read') started++;
+    });
+    const c = await RawClient.open(t.unixSockets[0]);
+    await c.hello();
+    await c.go();
+    c.s.pause();
+    for (let i = 0; i < READS; i++) c.request(CMD.READ, BigInt(i * READ), READ, 0, i);
+    await new Promise((r) => setTimeout(r, 300));
+    const before = started;
+    assert.ok(before < READS, `all ${READS} reads started at once`);
+    c.close();
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(started, before, 'reads that were waiting ran after their client had gone');
+
+    // The disk serves the next client as usual.
+    const d = await RawClient.open(t.unixSockets[0]);
+    await d.hello();
+    await d.go();
+    d.request(CMD.READ, 0n, 4096, 0, 1);
+    assert.deepEqual(await d.simpleReply(), { error: 0, cookie: 1 });
+    assert.equal((await d.read(4096))?.length, 4096);
+    d.close();
+  } finally {
+    await t.close();
+  }
+});
