@@ -5,24 +5,30 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { CMD } from '../protocol/constants.ts';
-import { startDisks } from './harness.ts';
+import { startDisks, type TestDisks } from './harness.ts';
 import { RawClient } from './raw-client.ts';
 
 const KiB = 1024;
 const READ = 256 * KiB;
 const READS = 64;
 
+/** A disk of 64 × 256 KiB, a client in transmission, and a count of the reads started on the disk. */
+async function setUp(thread: 'inline' | 'worker'): Promise<{ t: TestDisks; c: RawClient; started: () => number }> {
+  const t = await startDisks({ unix: true, size: BigInt(READS * READ), thread });
+  let started = 0;
+  t.engine.disks[0].bus.subscribe((phase, ev) => {
+    if (phase === 'start' && ev.op === 'read') started++;
+  });
+  const c = await RawClient.open(t.unixSockets[0]);
+  await c.hello();
+  await c.go();
+  return { t, c, started: () => started };
+}
+
 for (const thread of ['inline', 'worker'] as const) {
   test(`${thread} data path: 64 reads of 256 KiB from a client not reading yet start a few MiB at a time`, async () => {
-    const t = await startDisks({ unix: true, size: BigInt(READS * READ), thread });
+    const { t, c, started } = await setUp(thread);
     try {
-      let started = 0;
-      t.engine.disks[0].bus.subscribe((phase, ev) => {
-        if (phase === 'start' && ev.op === 'read') started++;
-      });
-      const c = await RawClient.open(t.unixSockets[0]);
-      await c.hello();
-      await c.go();
       // Each 256 KiB piece holds its own number, so a reply from the wrong place would show.
       for (let i = 0; i < READS; i++) {
         c.request(CMD.WRITE, BigInt(i * READ), READ, 0, 1000 + i);
@@ -33,7 +39,7 @@ for (const thread of ['inline', 'worker'] as const) {
       c.s.pause(); // read nothing: the replies pile up in the kernel, then in the server
       for (let i = 0; i < READS; i++) c.request(CMD.READ, BigInt(i * READ), READ, 0, i);
       await new Promise((r) => setTimeout(r, 500));
-      const startedWhilePaused = started;
+      const startedWhilePaused = started();
       console.log(`${thread}: ${startedWhilePaused} of ${READS} reads started while the client read nothing`);
       assert.ok(
         startedWhilePaused <= 24,
@@ -54,8 +60,8 @@ for (const thread of ['inline', 'worker'] as const) {
       }
       assert.equal(seen.size, READS);
       // A worker's events reach the bus in batches, a few ms after its replies.
-      for (let ms = 0; started < READS && ms < 2000; ms += 20) await new Promise((r) => setTimeout(r, 20));
-      assert.equal(started, READS);
+      for (let ms = 0; started() < READS && ms < 2000; ms += 20) await new Promise((r) => setTimeout(r, 20));
+      assert.equal(started(), READS);
       c.close();
     } finally {
       await t.close();
@@ -64,23 +70,16 @@ for (const thread of ['inline', 'worker'] as const) {
 }
 
 test('reads still waiting for the window when their client goes away are dropped, not run', async () => {
-  const t = await startDisks({ unix: true, size: BigInt(READS * READ), thread: 'inline' });
+  const { t, c, started } = await setUp('inline');
   try {
-    let started = 0;
-    t.engine.disks[0].bus.subscribe((phase, ev) => {
-      if (phase === 'start' && ev.op === 'read') started++;
-    });
-    const c = await RawClient.open(t.unixSockets[0]);
-    await c.hello();
-    await c.go();
     c.s.pause();
     for (let i = 0; i < READS; i++) c.request(CMD.READ, BigInt(i * READ), READ, 0, i);
     await new Promise((r) => setTimeout(r, 300));
-    const before = started;
+    const before = started();
     assert.ok(before < READS, `all ${READS} reads started at once`);
     c.close();
     await new Promise((r) => setTimeout(r, 300));
-    assert.equal(started, before, 'reads that were waiting ran after their client had gone');
+    assert.equal(started(), before, 'reads that were waiting ran after their client had gone');
 
     // The disk serves the next client as usual.
     const d = await RawClient.open(t.unixSockets[0]);
