@@ -154,7 +154,8 @@ export class TransmissionLoop {
   /** Parse and start every complete request in the queue. */
   pump(): void {
     const { queue } = this.h;
-    while (this.h.isOpen()) {
+    // Once a reply could not be written the client is gone: what it sent last is not run.
+    while (this.h.isOpen() && !this.writeFailed) {
       if (this.discardBytes > 0) {
         this.discardBytes -= queue.skip(this.discardBytes);
         if (this.discardBytes > 0) return;

@@ -74,6 +74,7 @@ test('reads still waiting for the window when their client goes away are dropped
   try {
     c.s.pause();
     for (let i = 0; i < READS; i++) c.request(CMD.READ, BigInt(i * READ), READ, 0, i);
+    for (let ms = 0; started() === 0 && ms < 5000; ms += 20) await new Promise((r) => setTimeout(r, 20));
     await new Promise((r) => setTimeout(r, 300));
     const before = started();
     assert.ok(before < READS, `all ${READS} reads started at once`);
