@@ -42,8 +42,10 @@ export const DEFAULT_HANDSHAKE_TIMEOUT_MS = 30_000;
  * fresh directory only we can enter, pinned to 0600, then renamed into place. (Lowering the umask
  * around the bind would do too, but a worker thread may not change the process's umask.)
  */
-async function listenPrivately(server: Server, path: string): Promise<void> {
-  const dir = await mkdtemp(join(dirname(path), '.'));
+export async function listenPrivately(server: Server, path: string): Promise<void> {
+  // `dir/.sock-XXXXXX`, beside the socket (join(dir, '.') would be `dir` itself, and mkdtemp would
+  // then create `dirXXXXXX` in the parent, which may not be ours to write).
+  const dir = await mkdtemp(join(dirname(path), '.sock-'));
   const inside = join(dir, 's');
   try {
     await new Promise<void>((resolve, reject) => {
