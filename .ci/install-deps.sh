@@ -19,6 +19,7 @@ need ffprobe ffmpeg
 need chromium chromium
 need curl curl
 need pgrep procps
+need ss iproute2          # the kernel's own view of a connection's send buffer
 need setpriv util-linux   # qemu-nbd gets a parent-death signal through it (backends/image.ts)
 need openssl openssl
 need tar tar

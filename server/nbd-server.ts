@@ -7,6 +7,7 @@ import { dirname, join } from 'node:path';
 import { createServer, type Server, type Socket } from 'node:net';
 import { Connection } from './connection/connection.ts';
 import { adoptWithReadBuffer } from './connection/socket-reader.ts';
+import { raiseSendBuffer } from './connection/send-buffer.ts';
 import type { TlsServerConfig } from './connection/tls.ts';
 import type { EventBus } from './events/event-bus.ts';
 import type { FilterChain } from './filters/filter.ts';
@@ -101,7 +102,7 @@ export class NbdServer {
       this.servers.push(server);
     }
     if (unixSocket) {
-      const server = this.makeServer();
+      const server = this.makeServer(true);
       await listenPrivately(server, unixSocket);
       this.uris.push(`${scheme}+unix://${exportPath || '/'}?socket=${unixSocket}`);
       this.servers.push(server);
@@ -110,9 +111,13 @@ export class NbdServer {
       throw new Error(`disk ${this.options.diskNumber}: no TCP address or Unix socket to listen on`);
   }
 
-  private makeServer(): Server {
-    // Paused: no read may start before socket-reader.ts has given the socket its read buffer.
-    const server = createServer({ pauseOnConnect: true }, (socket) => this.accept(socket));
+  private makeServer(unix = false): Server {
+    // Paused: no read may start before socket-reader.ts has given the socket its read buffer
+    // (and, for a Unix socket, before send-buffer.ts has opened its option setter on it).
+    const server = createServer({ pauseOnConnect: true }, (socket) => {
+      if (unix) raiseSendBuffer(socket);
+      this.accept(socket);
+    });
     server.on('error', (err) =>
       console.error(`blockscope: disk ${this.options.diskNumber}: listener error: ${err.message}`),
     );

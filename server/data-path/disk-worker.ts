@@ -3,6 +3,7 @@
 // esbuild when Blockscope runs from source, by electron-vite in the app.
 
 import { parentPort, workerData } from 'node:worker_threads';
+import { forwardSendBuffers } from '../connection/send-buffer.ts';
 import { EventBus } from '../events/event-bus.ts';
 import type { DataPathState } from './data-path.ts';
 import { EventBatcher, pastThisMicrosecond } from './event-wire.ts';
@@ -18,6 +19,9 @@ process.setSourceMapsEnabled(true);
 const port = parentPort!;
 const data = workerData as DiskWorkerData;
 const post = (m: FromWorker, transfer?: ArrayBuffer[]) => port.postMessage(m, transfer);
+
+// Accepted Unix sockets' send buffers are raised by the main thread (connection/send-buffer.ts).
+forwardSendBuffers((fd) => post({ t: 'send-buffer', fd }));
 
 const bus = new EventBus();
 const batcher = new EventBatcher(

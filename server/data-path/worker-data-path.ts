@@ -4,6 +4,7 @@
 
 import { fileURLToPath } from 'node:url';
 import { Worker, type WorkerOptions } from 'node:worker_threads';
+import { raiseSendBufferOf } from '../connection/send-buffer.ts';
 import type { EventBus } from '../events/event-bus.ts';
 import { monotonicUs } from '../events/event-bus.ts';
 import type { UpstreamInfo } from '../shared/types.ts';
@@ -113,6 +114,7 @@ export class WorkerDataPath implements DataPath {
     return new Promise((resolve, reject) => {
       const starting = (m: FromWorker) => {
         if (m.t === 'events') early.push(m);
+        else if (m.t === 'send-buffer') raiseSendBufferOf(m.fd);
         else if (m.t === 'ready') {
           off();
           resolve(new WorkerDataPath(worker, spec.number, unpacker, m, early));
@@ -155,6 +157,9 @@ export class WorkerDataPath implements DataPath {
           for (const l of this.upstreamListeners) l(u);
         return;
       }
+      case 'send-buffer':
+        raiseSendBufferOf(m.fd);
+        return;
       case 'reply': {
         const p = this.pending.get(m.id);
         if (!p) return;

@@ -44,6 +44,8 @@ export type FromWorker =
   | { t: 'failed'; error: WireError }
   | { t: 'events'; buffer: ArrayBuffer; count: number }
   | { t: 'state'; state: DataPathState }
+  /** An accepted Unix socket's descriptor, for the main thread to raise its send buffer. */
+  | { t: 'send-buffer'; fd: number }
   | { t: 'reply'; id: number; value?: unknown; error?: WireError };
 
 export function toWire(err: unknown): WireError {
