@@ -173,6 +173,14 @@ test('delay-fast-zero=false refuses fast zeroes at once with ENOTSUP', async () 
 
 test('log format: golden lines from nbdkit 1.32', () => {
   assert.equal(formatTimestamp(Date.UTC(2026, 10, 23, 4, 32, 45) * 1000 + 144445), '2026-11-23 04:32:45.144445');
+  // The date part is kept per second: across a second, a day and a year, and back again.
+  const at = (y: number, mo: number, d: number, h: number, mi: number, s: number, us: number) =>
+    formatTimestamp(Date.UTC(y, mo, d, h, mi, s) * 1000 + us);
+  assert.equal(at(2026, 10, 23, 4, 32, 45, 999999), '2026-11-23 04:32:45.999999');
+  assert.equal(at(2026, 10, 23, 4, 32, 46, 1), '2026-11-23 04:32:46.000001');
+  assert.equal(at(2026, 10, 23, 4, 32, 45, 500000), '2026-11-23 04:32:45.500000');
+  assert.equal(at(2026, 11, 31, 23, 59, 59, 999999.7), '2026-12-31 23:59:59.999999');
+  assert.equal(at(2027, 0, 1, 0, 0, 0, 0), '2027-01-01 00:00:00.000000');
   const ts = Date.UTC(2026, 10, 23, 4, 32, 45) * 1000 + 144924;
   assert.equal(
     line(ts, 1, 'enter', 'Write', 1, 'offset=0x0 count=0x10000 fua=1'),

@@ -8,15 +8,22 @@ import type { Errno } from '../../shared/types.ts';
 
 const pad = (n: number, w = 2) => String(n).padStart(w, '0');
 
+/** The last second formatted, `2026-11-23 04:32:45.`: lines come thousands per second. */
+let cachedSecond = Number.NaN;
+let cachedPrefix = '';
+
 /** `2026-11-23 04:32:45.144445` (UTC, microseconds) from epoch microseconds. */
 export function formatTimestamp(epochUs: number): string {
-  const ms = Math.floor(epochUs / 1000);
-  const d = new Date(ms);
-  const us = Math.floor(epochUs) % 1_000_000;
-  return (
-    `${d.getUTCFullYear()}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())} ` +
-    `${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())}.${pad(us, 6)}`
-  );
+  const whole = Math.floor(epochUs);
+  const second = Math.floor(whole / 1_000_000);
+  if (second !== cachedSecond) {
+    const d = new Date(second * 1000);
+    cachedPrefix =
+      `${d.getUTCFullYear()}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())} ` +
+      `${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())}.`;
+    cachedSecond = second;
+  }
+  return cachedPrefix + pad(whole - second * 1_000_000, 6);
 }
 
 /** Wall clock in epoch microseconds (performance's origin keeps sub-millisecond precision). */
