@@ -6,7 +6,8 @@
 # and a recording's start-up (the checkpoint worker's, ~0.5 s of CPU under tsx) is not a flood's.
 # Prints one line per run ("old-on 61708 9.81 11.02": IOPS, then the server's CPU µs per
 # request during the run on its main (engine) thread and on all its threads), then medians and
-# on ÷ off per build. CPU per request moves much less than IOPS when the machine is busy.
+# on ÷ off per build, also as the median of each round's own on ÷ off ("paired"). CPU per
+# request moves much less than IOPS when the machine is busy.
 #   bench/recording-ab.sh OLD_CHECKOUT NEW_CHECKOUT [ROUNDS=6]   (RT=seconds per run, default 4;
 #   WRITE_FIRST=0: measure a fresh disk, the method before 2026-12; PIN=1: the server on core 0
 #   and fio on core 1, so that the recording's thread-pool work competes with the engine, not fio)
@@ -58,11 +59,14 @@ def med(k, i):
     return s.median(r[i] for r in d[k])
 for v in ('old', 'new'):
     on, off = med(v + '-on', 0), med(v + '-off', 0)
-    print(f'{v}: on {on:.0f} IOPS, off {off:.0f} IOPS, on / off {on / off:.2f}', end='')
+    # Each round's on and off ran one after the other: their ratio cancels the machine's slow
+    # and fast spells (minutes long here), which the medians of each mode do not.
+    paired = s.median(a[0] / b[0] for a, b in zip(d[v + '-on'], d[v + '-off']) if b[0])
+    print(f'{v}: on {on:.0f} IOPS, off {off:.0f} IOPS, on / off {on / off:.2f}, paired {paired:.3f}', end='')
     if all(len(r) == 3 for r in d[v + '-on'] + d[v + '-off']):
         for i, name in ((1, 'engine thread'), (2, 'all threads')):
             con, coff = med(v + '-on', i), med(v + '-off', i)
-            print(f'; {name} CPU µs/request on {con:.2f}, off {coff:.2f} (+{(con / coff - 1) * 100:.1f} %)', end='')
+            print(f'; {name} CPU µs/request on {con:.2f}, off {coff:.2f} ({(con / coff - 1) * 100:+.1f} %)', end='')
     print()
 PY
 rm -f "$out"

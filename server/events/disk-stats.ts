@@ -27,7 +27,7 @@ import {
   type RequestPhase,
 } from '../shared/types.ts';
 import { BlockStateMap, PAGE_BLOCKS, type BlockStateExport } from './block-state-map.ts';
-import { CellSet } from './cell-set.ts';
+import { CellSet, CellStamps } from './cell-set.ts';
 import type { EventBus } from './event-bus.ts';
 
 export type DiskStatsSnapshot = Pick<
@@ -132,7 +132,7 @@ export class DiskStats {
   /** Bumped on clear(): a subscriber then needs a full picture. */
   epoch = 0;
   /** Cells changed since the last keyframe export (exportModel), for delta keyframes; null before it. */
-  private changedSinceKeyframe: CellSet | null = null;
+  private changedSinceKeyframe: CellStamps | null = null;
   /** The epoch of the last keyframe export: a clear() since then needs a whole keyframe. */
   private keyframeEpoch = -1;
   /** True when something changed since the last frame cut (counters included). */
@@ -219,13 +219,13 @@ export class DiskStats {
           }
         }
         this.dirty.addRange(span[0], span[1]);
-        this.changedSinceKeyframe?.addRange(span[0], span[1]);
+        this.changedSinceKeyframe?.mark(span[0], span[1]);
       }
       return;
     }
     if (!span) return;
     const [a, b] = span;
-    this.changedSinceKeyframe?.addRange(a, b);
+    this.changedSinceKeyframe?.mark(a, b);
     const now = this.wallOffsetMs + ev.endUs / 1000;
     const opCode = OP_INDEX[ev.op] + 1;
     for (let i = a; i <= b; i++) {
@@ -456,7 +456,7 @@ export class DiskStats {
     const take = <T extends { slice(): T }>(a: T): T => (views ? a : a.slice());
     const latencies = this.latencyWindow();
     // Changes are counted from this keyframe on.
-    this.changedSinceKeyframe ??= new CellSet(this.geometry.cells);
+    this.changedSinceKeyframe ??= new CellStamps(this.geometry.cells);
     this.changedSinceKeyframe.take();
     this.keyframeEpoch = this.epoch;
     return {
@@ -472,17 +472,30 @@ export class DiskStats {
     };
   }
 
+  /** How many cells exportChanges() would name now; Infinity when it would return null. */
+  changedCells(): number {
+    return this.deltaPossible() ? this.changedSinceKeyframe!.count() : Infinity;
+  }
+
+  /** A keyframe was exported, the picture was not cleared since, and a cell is within one map page. */
+  private deltaPossible(): boolean {
+    return (
+      this.changedSinceKeyframe !== null &&
+      this.keyframeEpoch === this.epoch &&
+      this.geometry.blocksPerCell <= PAGE_BLOCKS
+    );
+  }
+
   /**
    * What changed since the previous exportModel() or exportChanges(); null when only a whole
    * keyframe will do: none was exported yet, the picture was cleared since, or the disk is so big
    * (past 64 TiB) that one cell spans several block-map pages.
    */
   exportChanges(): DiskChanges | null {
-    const set = this.changedSinceKeyframe;
+    if (!this.deltaPossible()) return null;
     const g = this.geometry;
     const k = g.blocksPerCell;
-    if (!set || this.keyframeEpoch !== this.epoch || k > PAGE_BLOCKS) return null;
-    const cells = set.takeSorted();
+    const cells = this.changedSinceKeyframe!.takeSorted();
     const n = cells.length;
     const ch = newChanges(cells, {
       counters: this.countersCopy(),

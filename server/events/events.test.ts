@@ -4,7 +4,7 @@ import { Disk } from '../disk.ts';
 import { Engine } from '../engine.ts';
 import { decodeBatch } from '../shared/batch.ts';
 import { BlockState, CELL_ERROR, type Op, type RequestEvent } from '../shared/types.ts';
-import { CellSet } from './cell-set.ts';
+import { CellStamps } from './cell-set.ts';
 import { monotonicUs } from './event-bus.ts';
 import { FramePump } from './frame-pump.ts';
 
@@ -120,31 +120,32 @@ test('stats: rewrites are sent (the UI blinks them); failed requests count as er
   assert.equal(d.stats.inspectCell(0, 4).error, true);
 });
 
-test('CellSet.takeSorted: every cell once, ascending, for sparse and dense sets; the set is empty after', () => {
+test('CellStamps: every marked cell once, ascending; empty after a take, across stamp wrap-arounds', () => {
   let seed = 3;
   const rand = (n: number) => (seed = (seed * 1664525 + 1013904223) >>> 0) % n;
-  for (const [cells, adds] of [
-    [65536, 20], // sparse: sorted list
-    [65536, 9000], // dense: read off the flags
+  for (const [cells, marks] of [
+    [65536, 20],
+    [65536, 9000],
     [100, 100],
   ]) {
-    const set = new CellSet(cells);
-    const want = new Set<number>();
-    for (let i = 0; i < adds; i++) {
-      const a = rand(cells);
-      const b = Math.min(cells - 1, a + rand(3));
-      set.addRange(a, b);
-      for (let c = a; c <= b; c++) want.add(c);
+    const set = new CellStamps(cells);
+    // 600 rounds: the stamp wraps twice (255 stamps), and cells marked 255 takes ago must not come back.
+    for (let round = 0; round < 600; round++) {
+      const want = new Set<number>();
+      for (let i = 0; i < (round % 7 === 0 ? marks : 3); i++) {
+        const a = rand(cells);
+        const b = Math.min(cells - 1, a + rand(3));
+        set.mark(a, b);
+        for (let c = a; c <= b; c++) want.add(c);
+      }
+      assert.equal(set.count(), want.size, `${cells} cells, round ${round}`);
+      const got = set.takeSorted();
+      assert.deepEqual(
+        [...got],
+        [...want].sort((x, y) => x - y),
+        `${cells} cells, round ${round}`,
+      );
+      assert.equal(set.count(), 0, 'empty after');
     }
-    const got = set.takeSorted();
-    assert.deepEqual(
-      [...got],
-      [...want].sort((x, y) => x - y),
-      `${cells} cells, ${adds} ranges`,
-    );
-    assert.equal(set.size, 0);
-    assert.equal(set.takeSorted().length, 0, 'empty after');
-    set.addRange(5, 6);
-    assert.deepEqual([...set.takeSorted()], [5, 6], 'flags were cleared');
   }
 });

@@ -142,6 +142,9 @@ export function writeKeyframeDelta(w: ByteWriter, k: KeyframeDelta, wallStartMs:
 }
 const typed = (w: ByteWriter, a: ArrayBufferView) => w.bytes(new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
 
+/** writeKeyframe's last-op times, kept: 4 bytes a cell, several times a second under a flood. */
+let relScratch = new Int32Array(0);
+
 /** `wallStartMs`: the session's wall clock at time 0 (lastTime is stored relative to it, in ms). */
 export function writeKeyframe(w: ByteWriter, k: Keyframe, wallStartMs: number): void {
   const m = k.model;
@@ -163,8 +166,9 @@ export function writeKeyframe(w: ByteWriter, k: Keyframe, wallStartMs: number): 
   w.bytes(m.lastOp);
   typed(w, m.reads);
   typed(w, m.writes);
-  const rel = new Int32Array(cells);
-  for (let i = 0; i < cells; i++) if (m.lastOp[i]) rel[i] = relMs(m.lastTime[i], wallStartMs);
+  if (relScratch.length < cells) relScratch = new Int32Array(cells);
+  const rel = relScratch.subarray(0, cells);
+  for (let i = 0; i < cells; i++) rel[i] = m.lastOp[i] ? relMs(m.lastTime[i], wallStartMs) : 0;
   typed(w, rel);
   writePending(w, k.pending);
 }

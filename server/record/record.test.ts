@@ -56,7 +56,9 @@ async function drive(name: string, o: { capacity?: number; requests?: number; si
     t0Us: 0,
     wallStartMs: 1_000_000,
     live: false,
+    // Many checkpoints in a short run: the time floor (250 ms) would leave two.
     checkpointRequests: 200,
+    checkpointMinMs: 0,
   });
   const rand = rng(42);
   const ops: Op[] = ['read', 'write', 'write', 'trim', 'zero', 'flush'];
@@ -208,6 +210,58 @@ describe('recording and playback', () => {
     await s.close();
     // The first at the start, then one per 400 ms of activity: 3 in a second (2 when slow).
     assert.ok(checkpoints >= 2 && checkpoints <= 3, `${checkpoints} checkpoints in 1 s at checkpointMs 400`);
+  });
+
+  test('a flood makes a checkpoint per 8192 requests, at most 4 a second unless 32768 came', async () => {
+    /** Requests and ms between successive checkpoints of a flood of 4 KiB random writes at `perSecond`. */
+    const gaps = async (perSecond: number, requests: number) => {
+      const disk = Disk.external(1, 64n << 20n, 'attach');
+      const path = join(dir, `flood-${perSecond}.bsrec`);
+      const rec = await Recorder.start([disk], {
+        ...{ path, capacity: 0, source: 'synthetic', t0Us: 0, wallStartMs: 0, live: false },
+      });
+      const rand = rng(perSecond);
+      const ev = {} as RequestEvent;
+      for (let i = 0; i < requests; i++) {
+        const t = (i * 1e6) / perSecond;
+        Object.assign(ev, { disk: 1, connection: 1, id: i + 1, op: 'write', length: 4096, flags: 0, error: null });
+        Object.assign(ev, {
+          offset: BigInt(Math.floor(rand() * 16384)) * 4096n,
+          startUs: t,
+          endUs: 0,
+          recordStart: -1,
+        });
+        disk.bus.emit('start', ev);
+        ev.endUs = t + 10;
+        disk.bus.emit('end', ev);
+        if (rec.queuedBytes > 8 << 20) await rec.flush();
+      }
+      await rec.close();
+      const s = await openSession(path);
+      const cps = s.index.entries.filter((e) => e.checkpoint);
+      await s.close();
+      // Two records (START and END) per request.
+      return cps.slice(1).map((e, i) => ({
+        requests: (e.checkpoint![0].nextRecord - cps[i].checkpoint![0].nextRecord) / 2,
+        ms: (e.h.firstUs - cps[i].h.firstUs) / 1000,
+      }));
+    };
+    // Slow: every 8192 requests. 80,000 a second: every 250 ms. A million a second: every 32768.
+    for (const [perSecond, expect] of [
+      [2_000, 8192],
+      [80_000, 20_000],
+      [1_000_000, 32_768],
+    ]) {
+      const g = await gaps(perSecond, 200_000);
+      assert.ok(g.length >= 4, `${perSecond}/s: ${g.length} checkpoints`);
+      for (const { requests, ms } of g) {
+        assert.ok(
+          requests >= 8192 && (ms >= 250 || requests >= 32768),
+          `${perSecond}/s: ${requests} requests, ${ms} ms`,
+        );
+        assert.ok(Math.abs(requests - expect) <= 1, `${perSecond}/s: ${requests} requests apart, expected ${expect}`);
+      }
+    }
   });
 
   test('only a whole keyframe follows a clear, and deltas carry what changed since the last one', () => {

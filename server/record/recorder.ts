@@ -1,9 +1,10 @@
 // Records every request of a disk set into a session file: per-disk event blocks (sealed a
 // few times a second or when 64 KiB fill up), a checkpoint of every disk's keyframe every
-// 8192 requests or 30 s (the seek bound), and markers. On the request path it only appends
-// a few varints to a buffer; sealing, compressing and writing happen off it (timers, the
-// thread pool, queued async writes). Most checkpoints are deltas (what changed since the one
-// before); at least every 8th is whole, so a seek applies at most 7 deltas.
+// 8192 requests (at most 4 a second unless 32768 came) or 30 s (the seek bound), and markers.
+// On the request path it only appends a few varints to a buffer; sealing, compressing and
+// writing happen off it (timers, the thread pool, queued async writes). Most checkpoints are
+// deltas (what changed since the one before); at least every 8th is whole, so a seek applies at
+// most 7 deltas.
 
 import { deflateRaw, deflateRawSync } from 'node:zlib';
 import type { Disk } from '../disk.ts';
@@ -17,9 +18,16 @@ import { SessionWriter, type AppendBlock } from './session-writer.ts';
 const BLOCK_BYTES = 64 * 1024;
 /**
  * Requests between checkpoints: a seek replays up to this many events. 16384 was tried to cut
- * the recording's cost under a flood and did not measurably (docs/performance.md).
+ * the recording's cost under a flood and did not measurably (docs/performance.md): under a
+ * random-write flood the deltas then name twice the cells, so whole keyframes came as often.
  */
 const CHECKPOINT_REQUESTS = 8192;
+/**
+ * ...but not more often than this, unless 4 × CHECKPOINT_REQUESTS came since: a flood of 80,000
+ * requests a second made ten checkpoints a second, about half of what recording cost the engine
+ * thread. A seek then replays up to 32768 events (the bench's "seek in a recorded flood").
+ */
+const CHECKPOINT_MIN_MS = 250;
 /** Stop recording events (and say so) when this much waits for the disk. */
 const MAX_QUEUED = 64 * 1024 * 1024;
 
@@ -35,7 +43,11 @@ export interface RecorderOptions {
   /** Live: seal on a timer and compress on the thread pool. Offline (import, synthetic): by hand. */
   live: boolean;
   flushMs?: number;
+  /** A checkpoint after this many requests if checkpointMinMs passed since the last, or after checkpointMaxRequests. */
   checkpointRequests?: number;
+  checkpointMinMs?: number;
+  checkpointMaxRequests?: number;
+  /** A checkpoint after this much time with any activity (live). */
   checkpointMs?: number;
   /** Every how many checkpoints one is whole (the others are deltas); 1 = all whole. */
   wholeEvery?: number;
@@ -89,7 +101,16 @@ export class Recorder {
     disks: readonly Disk[],
     o: RecorderOptions,
   ) {
-    this.o = { flushMs: 250, checkpointRequests: CHECKPOINT_REQUESTS, checkpointMs: 30_000, wholeEvery: 8, ...o };
+    const checkpointRequests = o.checkpointRequests ?? CHECKPOINT_REQUESTS;
+    this.o = {
+      flushMs: 250,
+      checkpointRequests,
+      checkpointMinMs: CHECKPOINT_MIN_MS,
+      checkpointMaxRequests: 4 * checkpointRequests,
+      checkpointMs: 30_000,
+      wholeEvery: 8,
+      ...o,
+    };
     this.totalCells = disks.reduce((n, d) => n + d.stats.geometry.cells, 0);
     this.disks = disks.map((disk) => {
       const rd: DiskRecorder = { disk, enc: new EventEncoder(), off: () => {} };
@@ -143,20 +164,29 @@ export class Recorder {
       return;
     }
     const t0 = this.o.t0Us;
+    let timeUs: number;
     if (phase === 'start') {
-      ev.recordStart = rd.enc.start(ev, ev.startUs - t0);
+      timeUs = ev.startUs - t0;
+      ev.recordStart = rd.enc.start(ev, timeUs);
     } else {
+      timeUs = ev.endUs - t0;
       let si = ev.recordStart ?? -1;
       // Its START was not recorded (lost while writing lagged): record both now.
       if (si < 0) si = rd.enc.start(ev, ev.startUs - t0);
-      rd.enc.end(ev, ev.endUs - t0, si);
+      rd.enc.end(ev, timeUs, si);
       this.requests++;
       this.sinceCheckpoint++;
     }
     // Blocks stay small in bytes and in time (the scrubber and the plots read their summaries).
     if (rd.enc.w.pos >= BLOCK_BYTES || rd.enc.lastTimeUs - rd.enc.firstTimeUs > this.o.flushMs * 1000)
       this.sealDisk(rd);
-    if (this.sinceCheckpoint >= this.o.checkpointRequests && !this.checkpointing && !this.checkpointSoon) {
+    if (
+      this.sinceCheckpoint >= this.o.checkpointRequests &&
+      (this.sinceCheckpoint >= this.o.checkpointMaxRequests ||
+        timeUs - this.lastCheckpointUs >= this.o.checkpointMinMs * 1000) &&
+      !this.checkpointing &&
+      !this.checkpointSoon
+    ) {
       if (this.o.live) {
         // Once: more requests arrive before setImmediate runs.
         this.checkpointSoon = true;
@@ -164,7 +194,7 @@ export class Recorder {
           this.checkpointSoon = false;
           this.checkpoint(this.nowUs());
         });
-      } else this.checkpoint(Math.floor(ev.endUs - t0));
+      } else this.checkpoint(Math.floor(timeUs));
     }
   }
 
@@ -210,8 +240,10 @@ export class Recorder {
       firstUs: e.firstTimeUs,
       lastUs: e.lastTimeUs,
       records: e.records,
-      prefix: prefix.view().slice(),
-      body: e.w.view().slice(),
+      prefix: prefix.view(),
+      // The encoder's buffer is reused; append() copies it into the block at once, unless the
+      // block has to wait for a checkpoint being compressed.
+      body: this.held ? e.w.view().slice() : e.w.view(),
       deflated: false,
     });
     e.resetBlock();
@@ -241,7 +273,14 @@ export class Recorder {
     if (this.closed) return;
     this.seal();
     const cap = this.writer.header.capacity;
-    const whole = this.deltasSinceWhole + 1 >= this.o.wholeEvery || (cap > 0 && this.bytesSinceWhole > cap / 4);
+    // A delta costs the engine thread about 0.3 µs per cell it names, a whole keyframe about
+    // 0.03 µs per cell of the disks (mostly copies of arrays): past an eighth of the cells, whole
+    // is cheaper. So under a random-write flood every checkpoint is whole (docs/performance.md).
+    const named = this.disks.reduce((n, rd) => n + rd.disk.stats.changedCells(), 0);
+    const whole =
+      this.deltasSinceWhole + 1 >= this.o.wholeEvery ||
+      (cap > 0 && this.bytesSinceWhole > cap / 4) ||
+      named * 8 > this.totalCells;
     const changes = whole ? null : this.disks.map((rd) => rd.disk.stats.exportChanges());
     const changed = changes?.reduce((n, c) => n + (c?.cells.length ?? 0), 0) ?? 0;
     // Whole after all when a disk was cleared since (or is too big for deltas), or when the deltas

@@ -84,7 +84,7 @@ export class SessionWriter {
     return this.index.entries.reduce((n, e) => n + blockLength(e.h), 0);
   }
 
-  /** Append a block; null when it cannot fit in the ring at all. */
+  /** Append a block (its prefix and body are copied at once); null when it cannot fit in the ring at all. */
   append(b: AppendBlock): BlockEntry | null {
     const buf = encodeBlock({ ...b, seq: ++this.seq }, b.prefix, b.body);
     const len = buf.length;
