@@ -212,9 +212,12 @@ describe('recording and playback', () => {
     assert.ok(checkpoints >= 2 && checkpoints <= 3, `${checkpoints} checkpoints in 1 s at checkpointMs 400`);
   });
 
-  test('a flood makes a checkpoint per 8192 requests, at most 4 a second unless 32768 came', async () => {
-    /** Requests and ms between successive checkpoints of a flood of 4 KiB random writes at `perSecond`. */
-    const gaps = async (perSecond: number, requests: number) => {
+  test('a flood makes a checkpoint per 8192 requests, at most 4 a second unless 32768 came; whole ones when they are cheaper', async () => {
+    /**
+     * Requests and ms between successive checkpoints of 4 KiB random writes at `perSecond` into the
+     * first `cells` of a 64 MiB disk's 16384 cells, and whether each checkpoint is whole.
+     */
+    const gaps = async (perSecond: number, requests: number, cells = 16384) => {
       const disk = Disk.external(1, 64n << 20n, 'attach');
       const path = join(dir, `flood-${perSecond}.bsrec`);
       const rec = await Recorder.start([disk], {
@@ -226,7 +229,7 @@ describe('recording and playback', () => {
         const t = (i * 1e6) / perSecond;
         Object.assign(ev, { disk: 1, connection: 1, id: i + 1, op: 'write', length: 4096, flags: 0, error: null });
         Object.assign(ev, {
-          offset: BigInt(Math.floor(rand() * 16384)) * 4096n,
+          offset: BigInt(Math.floor(rand() * cells)) * 4096n,
           startUs: t,
           endUs: 0,
           recordStart: -1,
@@ -244,6 +247,7 @@ describe('recording and playback', () => {
       return cps.slice(1).map((e, i) => ({
         requests: (e.checkpoint![0].nextRecord - cps[i].checkpoint![0].nextRecord) / 2,
         ms: (e.h.firstUs - cps[i].h.firstUs) / 1000,
+        whole: e.h.type === BlockType.CHECKPOINT,
       }));
     };
     // Slow: every 8192 requests. 80,000 a second: every 250 ms. A million a second: every 32768.
@@ -254,14 +258,19 @@ describe('recording and playback', () => {
     ]) {
       const g = await gaps(perSecond, 200_000);
       assert.ok(g.length >= 4, `${perSecond}/s: ${g.length} checkpoints`);
-      for (const { requests, ms } of g) {
+      for (const { requests, ms, whole } of g) {
         assert.ok(
           requests >= 8192 && (ms >= 250 || requests >= 32768),
           `${perSecond}/s: ${requests} requests, ${ms} ms`,
         );
         assert.ok(Math.abs(requests - expect) <= 1, `${perSecond}/s: ${requests} requests apart, expected ${expect}`);
+        // Each interval names over an eighth of the cells: a delta would cost more than a whole one.
+        assert.ok(whole, `${perSecond}/s: a delta naming most cells`);
       }
     }
+    // Writes confined to 1024 cells (a sixteenth): deltas, and a whole one every 8th.
+    const kinds = (await gaps(2_000, 100_000, 1024)).map((x) => (x.whole ? 'W' : 'd')).join('');
+    assert.match(kinds, /^d{7}Wd{4}$/, kinds);
   });
 
   test('only a whole keyframe follows a clear, and deltas carry what changed since the last one', () => {
