@@ -17,6 +17,9 @@
 // (64 replies of 256 KiB per connection) sat in our memory waiting for the kernel: 64 MiB of
 // buffers going round instead of a few. With 4 connections the first read of 1 GiB after start
 // took 1.15 s instead of 0.92 s (docs/performance.md, "The read window").
+//
+// A turn of the event loop parses requests for at most a few ms, counting every connection of
+// the thread (turn-budget.ts); past that a connection pauses and goes on in a later turn.
 
 import type { Socket } from 'node:net';
 import { NbdError, type Next, type RequestContext } from '../backends/backend.ts';
@@ -27,6 +30,7 @@ import type { Errno, Op, RequestEvent } from '../shared/types.ts';
 import { MAX_POOLED_BYTES, type BufferPool } from './buffer-pool.ts';
 import type { ByteQueue } from './byte-queue.ts';
 import { ReplyWriter, type Result } from './reply-writer.ts';
+import { turnBudget } from './turn-budget.ts';
 
 /** Requests running at once. */
 const MAX_IN_FLIGHT = 64;
@@ -96,6 +100,8 @@ export class TransmissionLoop {
   private writeFailed = false;
   /** Over a limit: no new request is started (the socket pauses at the next request boundary). */
   private paused = false;
+  /** This turn's request budget is spent (turn-budget.ts): parsing goes on in a later turn. */
+  private deferred = false;
   private socketPaused = false;
   private requestId = 0;
   /** The client sent NBD_CMD_DISC (nbdkit's log says so; the delay filter's close delay). */
@@ -174,8 +180,9 @@ export class TransmissionLoop {
         this.admit(p.h, p.buf);
         continue;
       }
-      if (this.paused || this.closing) return;
+      if (this.paused || this.closing || this.deferred) return;
       if (queue.length < REQUEST_HEADER_SIZE) return;
+      if (turnBudget.spent()) return this.defer();
       const h = parseRequestHeader(queue.take(REQUEST_HEADER_SIZE));
       if (!h) return this.h.drop('bad request magic');
       if (h.type === CMD.DISC) {
@@ -356,9 +363,22 @@ export class TransmissionLoop {
     }
   }
 
-  /** Stop reading while paused, except in the middle of a payload (see the top of the file). */
+  /** Parse the rest in a later turn; the socket waits too (its bytes would only pile up). */
+  private defer(): void {
+    this.deferred = true;
+    this.syncSocket();
+    turnBudget.later(() =>
+      this.guarded(() => {
+        this.deferred = false;
+        this.syncSocket();
+        this.pump();
+      }),
+    );
+  }
+
+  /** Stop reading while paused or deferred, except in the middle of a payload (see the top of the file). */
   private syncSocket(): void {
-    const stop = this.paused && !this.partial && this.discardBytes === 0;
+    const stop = (this.paused || this.deferred) && !this.partial && this.discardBytes === 0;
     if (stop === this.socketPaused || !this.h.isOpen()) return;
     this.socketPaused = stop;
     if (stop) this.h.socket.pause();
