@@ -46,7 +46,7 @@ for (const thread of ['inline', 'worker'] as const) {
       // before the client reads depends on how replies were batched: Node calls a write back
       // only once all of it is in the kernel, so one writev of 16 replies never finishes while
       // the client reads nothing (16 started), while replies written over several turns
-      // (turn-budget.ts) free the window one by one (22–27 started).
+      // (turn-budget.ts) free the window one by one (22–30 started).
       assert.ok(
         startedWhilePaused <= 32,
         `${startedWhilePaused} of ${READS} reads of 256 KiB started while the client read nothing (window 4 MiB + send buffer 4 MiB)`,
