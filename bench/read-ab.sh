@@ -6,7 +6,8 @@
 # clients, and of the machine's idle time (both cores), and wall seconds per GiB. On this 2-core
 # machine client + server + idle ≈ 2 × wall: a server that takes less CPU leaves more to the client.
 #   bench/read-ab.sh ROUNDS CHECKOUT|nbdkit ...   (READS=1: only the first read after writing, the
-#   bench's case; CONNS=4; SERVE_ARGS="--no-record" for Blockscope)
+#   bench's case; CONNS=4; SERVE_ARGS="--no-record" for Blockscope; the log filter on both:
+#   SERVE_ARGS="--filter=log logfile=/tmp/a.log" NBDKIT_FILTERS=--filter=log NBDKIT_PARAMS=logfile=/tmp/b.log)
 # Use frozen checkouts (git worktree add …): tsx compiles each server from its working tree.
 set -u
 rounds=$1
@@ -19,7 +20,8 @@ one() { # CHECKOUT|nbdkit
   local d pid c0 i0 t0 c1 i1 t1 client
   d=$(mktemp -d)
   if [ "$1" = nbdkit ]; then
-    nbdkit -f -U "$d/disk1.sock" memory 1G >/dev/null 2>&1 &
+    # shellcheck disable=SC2086
+    nbdkit -f -U "$d/disk1.sock" ${NBDKIT_FILTERS:-} memory 1G ${NBDKIT_PARAMS:-} >/dev/null 2>&1 &
   else
     # shellcheck disable=SC2086
     "$1/server/bin/blockscope.mjs" serve --size 1G --unix "$d" ${SERVE_ARGS:-} >/dev/null 2>&1 &

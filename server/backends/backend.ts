@@ -53,6 +53,16 @@ export class NbdError extends Error {
   }
 }
 
+/**
+ * Read data a layer lends instead of copying (the memory backend's pages): views of its own
+ * memory, sent in order and never written to, then handed back with `release()`, exactly once,
+ * when the reply has left for the kernel (or will never be sent).
+ */
+export interface LentData {
+  readonly buffers: Buffer[];
+  release(): void;
+}
+
 export interface Next {
   getSize(): bigint;
   canWrite(): boolean;
@@ -69,6 +79,12 @@ export interface Next {
   blockSize(): BlockSizeConstraints | null;
 
   pread(buf: Buffer, offset: bigint, flags: number, ctx: RequestContext): Promise<void>;
+  /**
+   * A read without a copy, where every layer down to the backend allows it (filter.ts drops it
+   * from a stack with a filter that reads but does not lend): the protocol layer then sends the
+   * backend's memory itself. Absent: the caller reads with pread into a buffer of its own.
+   */
+  lend?(count: number, offset: bigint, flags: number, ctx: RequestContext): Promise<LentData>;
   pwrite(buf: Buffer, offset: bigint, flags: number, ctx: RequestContext): Promise<void>;
   flush(flags: number, ctx: RequestContext): Promise<void>;
   trim(count: number, offset: bigint, flags: number, ctx: RequestContext): Promise<void>;

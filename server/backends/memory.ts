@@ -1,7 +1,7 @@
 // The memory backend: a sparse RAM disk, like nbdkit's memory plugin. Thin on purpose: the data
 // structure lives in sparse-array.ts.
 
-import { Cap, DeclaredCapabilities, type Backend, type Capabilities, type Extent } from './backend.ts';
+import { Cap, DeclaredCapabilities, type Backend, type Capabilities, type Extent, type LentData } from './backend.ts';
 import { SparseArray } from './sparse-array.ts';
 
 export class SparseMemoryBackend extends DeclaredCapabilities implements Backend {
@@ -39,6 +39,14 @@ export class SparseMemoryBackend extends DeclaredCapabilities implements Backend
 
   async pread(buf: Buffer, offset: bigint): Promise<void> {
     this.data.read(buf, offset);
+  }
+  /** Reads send the pages themselves (copy on write keeps them as read: sparse-array.ts). */
+  async lend(count: number, offset: bigint): Promise<LentData> {
+    return this.data.lend(count, offset);
+  }
+  /** Pages lent to replies not yet sent (tests). */
+  get lentPages(): number {
+    return this.data.lentPages;
   }
   async pwrite(buf: Buffer, offset: bigint): Promise<void> {
     this.data.write(buf, offset);

@@ -135,3 +135,49 @@ test('extents over 1 GiB of written zeroes: one ZERO extent, without reading the
     ],
   );
 });
+
+test('lend: views of the pages and shared zeroes for holes, read back like read()', () => {
+  const a = new SparseArray();
+  a.write(Buffer.alloc(PAGE_SIZE + 100, 5), BigInt(PAGE_SIZE - 50));
+  const off = 10n;
+  const count = 3 * PAGE_SIZE;
+  const lent = a.lend(count, off);
+  const copy = Buffer.alloc(count);
+  a.read(copy, off);
+  assert.ok(Buffer.concat(lent.buffers).equals(copy));
+  assert.equal(lent.buffers.length, 4, 'one view per page touched');
+  assert.equal(a.lentPages, 3, 'the three written pages are lent, the hole after them is not');
+  lent.release();
+  lent.release(); // a second release changes nothing
+  assert.equal(a.lentPages, 0);
+});
+
+test('a lent page is copied before a write or a partial zero changes it; after release, changed in place', () => {
+  const a = new SparseArray();
+  a.write(Buffer.alloc(2 * PAGE_SIZE, 1), 0n);
+  const lent = a.lend(2 * PAGE_SIZE, 0n);
+  const [first, second] = lent.buffers;
+  a.write(Buffer.alloc(10, 2), 5n);
+  a.zero(100, BigInt(PAGE_SIZE) + 7n);
+  assert.ok(first.every((b) => b === 1) && second.every((b) => b === 1), 'a lent view changed under its reply');
+  const now = Buffer.alloc(2 * PAGE_SIZE);
+  a.read(now, 0n);
+  assert.equal(now[5], 2);
+  assert.equal(now[PAGE_SIZE + 7], 0);
+  assert.equal(now[4], 1);
+  lent.release();
+  assert.equal(a.lentPages, 0);
+  // Not lent any more: the same page object takes the next write.
+  const again = a.lend(PAGE_SIZE, 0n);
+  const view = again.buffers[0];
+  again.release();
+  a.write(Buffer.alloc(1, 9), 0n);
+  assert.equal(view[0], 9, 'a page no longer lent was copied anyway');
+  // Two lends of one page: it stays protected until both are back.
+  const x = a.lend(PAGE_SIZE, 0n);
+  const y = a.lend(PAGE_SIZE, 0n);
+  x.release();
+  a.write(Buffer.alloc(1, 3), 0n);
+  assert.equal(y.buffers[0][0], 9);
+  y.release();
+});

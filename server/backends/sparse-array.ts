@@ -16,8 +16,15 @@
 // the first non-zero byte of real data), and pages are counted per group of 512 (16 MiB), so
 // extents() skips an empty or all-zero group in one step: its time grows with the extents it
 // returns (at most 512 steps each), not with bytes or pages.
+//
+// Reads can lend pages instead of copying them (lend()): the reply is written to the socket
+// straight from the page, which saved the engine thread a copy of every byte read (a fifth of a
+// sequential read's first pass; docs/performance.md). A lent page is never changed in place: a
+// write or partial zero to it first swaps in a copy (copy on write), so a reply still on its way
+// to the kernel keeps the bytes it was read with, as a copied one would. Freed pages are dropped,
+// never reused, so a lent view can never show another page's data.
 
-import { EXTENT_HOLE, EXTENT_ZERO, type Extent } from './backend.ts';
+import { EXTENT_HOLE, EXTENT_ZERO, type Extent, type LentData } from './backend.ts';
 
 export const PAGE_SHIFT = 15;
 export const PAGE_SIZE = 1 << PAGE_SHIFT;
@@ -25,6 +32,7 @@ const PAGE_MASK = BigInt(PAGE_SIZE - 1);
 const SHIFT = BigInt(PAGE_SHIFT);
 /** Pages per group (the unit extents() can skip at once). */
 const GROUP_PAGES = 512;
+/** Never written: compared against, and lent for holes. */
 const ZEROES = Buffer.alloc(PAGE_SIZE);
 
 /** b[start, end) is all zero (native memcmp; end - start ≤ PAGE_SIZE). */
@@ -43,6 +51,8 @@ export class SparseArray {
   /** Allocated pages known to be all zero. */
   private zeroPages = new Set<number>();
   private groups = new Map<number, GroupCount>();
+  /** Pages lent to replies not yet handed back, with how many lends each (keyed by the page itself: a copy on write replaces it). */
+  private lent = new Map<Buffer, number>();
 
   /** Allocated bytes (for memory accounting and tests). */
   get allocatedBytes(): number {
@@ -107,6 +117,54 @@ export class SparseArray {
     }
   }
 
+  /** Views of [offset, offset+count): the pages themselves, shared zeroes for holes. */
+  lend(count: number, offset: bigint): LentData {
+    const buffers: Buffer[] = [];
+    const pages: Buffer[] = [];
+    let page = Number(offset >> SHIFT);
+    let inPage = Number(offset & PAGE_MASK);
+    let done = 0;
+    while (done < count) {
+      const n = Math.min(PAGE_SIZE - inPage, count - done);
+      const p = this.pages.get(page);
+      if (p) {
+        buffers.push(p.subarray(inPage, inPage + n));
+        pages.push(p);
+        this.lent.set(p, (this.lent.get(p) ?? 0) + 1);
+      } else buffers.push(ZEROES.subarray(0, n));
+      done += n;
+      page++;
+      inPage = 0;
+    }
+    let released = false;
+    return {
+      buffers,
+      release: () => {
+        if (released) return;
+        released = true;
+        for (const p of pages) {
+          const n = this.lent.get(p)!;
+          if (n > 1) this.lent.set(p, n - 1);
+          else this.lent.delete(p);
+        }
+      },
+    };
+  }
+
+  /** Pages lent right now (tests). */
+  get lentPages(): number {
+    return this.lent.size;
+  }
+
+  /** The page to change in place: `p` itself, or a copy of it put in its place while `p` is lent. */
+  private writable(page: number, p: Buffer): Buffer {
+    if (this.lent.size === 0 || !this.lent.has(p)) return p;
+    const copy = Buffer.allocUnsafe(PAGE_SIZE);
+    p.copy(copy);
+    this.pages.set(page, copy);
+    return copy;
+  }
+
   write(buf: Buffer, offset: bigint): void {
     let page = Number(offset >> SHIFT);
     let inPage = Number(offset & PAGE_MASK);
@@ -114,13 +172,14 @@ export class SparseArray {
     while (done < buf.length) {
       const n = Math.min(PAGE_SIZE - inPage, buf.length - done);
       const zeroes = isZero(buf, done, done + n);
-      const p = this.pages.get(page);
-      if (!p) {
+      const existing = this.pages.get(page);
+      if (!existing) {
         // A write covering the whole page overwrites every byte: no need to zero it first.
         const fresh = n === PAGE_SIZE ? Buffer.allocUnsafe(PAGE_SIZE) : Buffer.alloc(PAGE_SIZE);
         buf.copy(fresh, inPage, done, done + n);
         this.allocate(page, fresh, zeroes);
       } else {
+        const p = this.writable(page, existing);
         buf.copy(p, inPage, done, done + n);
         // Zeroes over data may leave the page all zero: one 32 KiB memcmp tells.
         if (!zeroes) this.setZero(page, false);
@@ -145,8 +204,9 @@ export class SparseArray {
       if (p) {
         if (n === PAGE_SIZE || this.zeroPages.has(page)) this.free(page);
         else {
-          p.fill(0, inPage, inPage + n);
-          if (isZero(p)) this.free(page);
+          const w = this.writable(page, p);
+          w.fill(0, inPage, inPage + n);
+          if (isZero(w)) this.free(page);
         }
       }
       pos += BigInt(n);

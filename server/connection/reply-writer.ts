@@ -1,11 +1,12 @@
 // Replies of the transmission phase, written to the client's socket; the replies of one tick are
-// corked together. Read data is written as its own buffer after its header (never concatenated)
-// and goes back to the buffer pool once the socket has handed it to the kernel; that moment is
-// reported, because a client that does not read its replies must stop us reading its requests
+// corked together. Read data is written as its own buffers after its header (never concatenated:
+// a pooled buffer, or the memory backend's pages themselves) and is released (back to the pool,
+// or the pages handed back) once the socket has handed it to the kernel; that moment is reported,
+// because a client that does not read its replies must stop us reading its requests
 // (transmission-loop.ts counts unsent bytes).
 
 import type { Socket } from 'node:net';
-import type { Extent } from '../backends/backend.ts';
+import type { Extent, LentData } from '../backends/backend.ts';
 import { BASE_ALLOCATION_ID, CMD } from '../protocol/constants.ts';
 import {
   encodeBlockStatus,
@@ -16,15 +17,14 @@ import {
   type RequestHeader,
 } from '../protocol/transmission.ts';
 import { CMD_FLAG, type Errno } from '../shared/types.ts';
-import type { BufferPool } from './buffer-pool.ts';
 
-export type Result = Buffer | Extent[] | null;
+/** A read's data, an extents list, or nothing. */
+export type Result = LentData | Extent[] | null;
 
 export class ReplyWriter {
   constructor(
     private readonly socket: Socket,
     private readonly structured: boolean,
-    private readonly pool: BufferPool,
     /** Called (once per read reply) when its data has left our memory, or (failed) the socket is gone. */
     private readonly onDataFlushed: (bytes: number, failed: boolean) => void,
   ) {}
@@ -53,12 +53,16 @@ export class ReplyWriter {
     const s = this.socket;
     this.batch();
     if (h.type === CMD.READ) {
-      const data = result as Buffer;
-      s.write(this.structured ? encodeOffsetDataHeader(h, data.length) : encodeSimpleReply(0, h));
-      // The callback runs when the data is flushed, or with an error when the socket is destroyed.
-      s.write(data, (err) => {
-        this.pool.put(data);
-        this.onDataFlushed(data.length, err != null);
+      const data = result as LentData;
+      const { buffers } = data;
+      s.write(this.structured ? encodeOffsetDataHeader(h, h.length) : encodeSimpleReply(0, h));
+      const last = buffers.length - 1;
+      for (let i = 0; i < last; i++) s.write(buffers[i]);
+      // Writes complete in order: the last one's callback runs when all the data is flushed, or
+      // with an error when the socket is destroyed.
+      s.write(buffers[last], (err) => {
+        data.release();
+        this.onDataFlushed(h.length, err != null);
       });
       return;
     }

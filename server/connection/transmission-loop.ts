@@ -22,7 +22,7 @@
 // the thread (turn-budget.ts); past that a connection pauses and goes on in a later turn.
 
 import type { Socket } from 'node:net';
-import { NbdError, type Next, type RequestContext } from '../backends/backend.ts';
+import { NbdError, type LentData, type Next, type RequestContext } from '../backends/backend.ts';
 import { monotonicUs, type EventBus } from '../events/event-bus.ts';
 import { CMD, MAX_REQUEST_SIZE, REQUEST_HEADER_SIZE } from '../protocol/constants.ts';
 import { parseRequestHeader, validateRequest, type ExportState, type RequestHeader } from '../protocol/transmission.ts';
@@ -114,7 +114,7 @@ export class TransmissionLoop {
 
   constructor(private readonly h: TransmissionHost) {
     this.poolAlloc = (n) => h.pool.get(n);
-    this.replies = new ReplyWriter(h.socket, h.structured, h.pool, (bytes, failed) =>
+    this.replies = new ReplyWriter(h.socket, h.structured, (bytes, failed) =>
       this.guarded(() => {
         // A failed write means the socket is going away (Node calls back before it is destroyed).
         if (failed) this.writeFailed = true;
@@ -287,9 +287,11 @@ export class TransmissionLoop {
     const { top: t, ctx: c, pool } = this.h;
     switch (h.type) {
       case CMD.READ: {
+        // The stack's own memory when it lends it (the memory backend), else a pooled buffer.
+        if (t.lend) return t.lend(h.length, h.offset, h.flags, c);
         const buf = pool.get(h.length);
         return t.pread(buf, h.offset, h.flags, c).then(
-          () => buf,
+          (): LentData => ({ buffers: [buf], release: () => pool.put(buf) }),
           (err) => {
             pool.put(buf);
             throw err;
@@ -341,7 +343,7 @@ export class TransmissionLoop {
     if (!readData || !this.canReply()) {
       this.heldBytes -= bytes;
       if (h.type === CMD.READ) this.readBytes -= bytes;
-      if (readData) this.h.pool.put(result as Buffer);
+      if (readData) (result as LentData).release();
     } else this.queuedReadBytes += bytes;
     this.finish(h, ev, errno, result, message);
     this.startWaiting();

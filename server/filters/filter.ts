@@ -3,7 +3,7 @@
 // them in), so no filter writes its own forwarding. Filters are composed in command-line order:
 // the first filter is nearest the client.
 
-import type { ConnectionInfo, Extent, Next, RequestContext } from '../backends/backend.ts';
+import type { ConnectionInfo, Extent, LentData, Next, RequestContext } from '../backends/backend.ts';
 
 /** A declared parameter: names and aliases as nbdkit spells them, one help line. */
 export interface ParamSpec {
@@ -46,6 +46,11 @@ export interface Filter {
 
   // Data ops.
   pread?(next: Next, buf: Buffer, offset: bigint, flags: number, ctx: RequestContext): Promise<void>;
+  /**
+   * The same read without a copy (Next.lend). A filter with pread and no lend turns lending off
+   * for the stack above it: it may look at or change the data.
+   */
+  lend?(next: Next, count: number, offset: bigint, flags: number, ctx: RequestContext): Promise<LentData>;
   pwrite?(next: Next, buf: Buffer, offset: bigint, flags: number, ctx: RequestContext): Promise<void>;
   flush?(next: Next, flags: number, ctx: RequestContext): Promise<void>;
   trim?(next: Next, count: number, offset: bigint, flags: number, ctx: RequestContext): Promise<void>;
@@ -58,7 +63,7 @@ export interface Filter {
 export const GATED_OPS = ['pread', 'pwrite', 'trim', 'zero', 'extents', 'cache'] as const;
 export type GatedOp = (typeof GATED_OPS)[number];
 
-type GatedOps = Required<Pick<Filter, GatedOp>>;
+type GatedOps = Required<Pick<Filter, GatedOp | 'lend'>>;
 
 /**
  * The data ops of a filter whose one job comes before every request (the error filter's
@@ -72,6 +77,8 @@ export function gateEachOp(gate: (op: GatedOp, flags: number, ctx: RequestContex
   };
   return {
     pread: async (next, buf, offset, flags, c) => then('pread', flags, c, () => next.pread(buf, offset, flags, c)),
+    // wrap() offers lend only where next has it.
+    lend: async (next, count, offset, flags, c) => then('pread', flags, c, () => next.lend!(count, offset, flags, c)),
     pwrite: async (next, buf, offset, flags, c) => then('pwrite', flags, c, () => next.pwrite(buf, offset, flags, c)),
     trim: async (next, count, offset, flags, c) => then('trim', flags, c, () => next.trim(count, offset, flags, c)),
     zero: async (next, count, offset, flags, c) => then('zero', flags, c, () => next.zero(count, offset, flags, c)),
@@ -87,6 +94,14 @@ export interface FilterContext {
 }
 
 export type FilterFactory = (params: Record<string, string>, ctx: FilterContext) => Filter;
+
+/** The layer's lend: the filter's own, or next's when the filter leaves reads alone; else none. */
+function lendThrough(filter: Filter, next: Next): Next['lend'] {
+  if (!next.lend) return undefined;
+  if (filter.lend) return (n, o, f, c) => filter.lend!(next, n, o, f, c);
+  if (filter.pread) return undefined;
+  return (n, o, f, c) => next.lend!(n, o, f, c);
+}
 
 /** Wrap one filter around `next`, producing the Next the layer above sees. */
 function wrap(filter: Filter, next: Next): Next {
@@ -104,6 +119,7 @@ function wrap(filter: Filter, next: Next): Next {
     canCache: () => next.canCache(),
     blockSize: () => next.blockSize(),
     pread: filter.pread ? (b, o, f, c) => filter.pread!(next, b, o, f, c) : (b, o, f, c) => next.pread(b, o, f, c),
+    lend: lendThrough(filter, next),
     pwrite: filter.pwrite ? (b, o, f, c) => filter.pwrite!(next, b, o, f, c) : (b, o, f, c) => next.pwrite(b, o, f, c),
     flush: filter.flush ? (f, c) => filter.flush!(next, f, c) : (f, c) => next.flush(f, c),
     trim: filter.trim ? (n, o, f, c) => filter.trim!(next, n, o, f, c) : (n, o, f, c) => next.trim(n, o, f, c),

@@ -1,10 +1,14 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { Cap, NbdError, type Next, type RequestContext } from '../backends/backend.ts';
 import { CMD_FLAG } from '../shared/types.ts';
 import { createDelayFilter, delay } from './delay.ts';
 import { createErrorFilter } from './error.ts';
-import { FilterChain } from './filter.ts';
+import { FilterChain, type Filter } from './filter.ts';
+import { createLogFilter } from './log/index.ts';
 import { filterParamNames } from './index.ts';
 import { formatExtents, formatTimestamp, line, shellQuote } from './log/format.ts';
 import { parseDelay, parseRate } from './params.ts';
@@ -38,6 +42,42 @@ function fakeNext() {
 const ctx = (signal = new AbortController().signal): RequestContext => ({
   connection: { id: 1, exportName: '', readonly: false, tls: false },
   signal,
+});
+
+test('lend goes through filters that leave reads alone, through log, error and delay, and stops at one that reads', async () => {
+  const { next, calls } = fakeNext();
+  let released = 0;
+  next.lend = async (count) => {
+    calls.push('lend');
+    return { buffers: [Buffer.alloc(count, 1)], release: () => void released++ };
+  };
+  const errors = createErrorFilter({ 'error-rate': '0' }, { diskNumber: 1 });
+  const logfile = join(mkdtempSync(join(tmpdir(), 'lend-log-')), 'log');
+  const log = createLogFilter({ logfile }, { diskNumber: 1 });
+  const chain = new FilterChain([log, createDelayFilter({ rdelay: '1ms' }, { diskNumber: 1 }), errors], next);
+  assert.ok(chain.top.lend, 'log, delay and error filters keep lending');
+  const data = await chain.top.lend(4096, 0n, 0, ctx());
+  assert.deepEqual(calls, ['lend']);
+  data.release();
+  assert.equal(released, 1);
+  errors.setErrors!(true);
+  await assert.rejects(chain.top.lend(4096, 0n, 0, ctx()), /EIO/);
+  assert.deepEqual(calls, ['lend'], 'an injected error stops the read before anything is lent');
+  await log.dispose!();
+  const logged = readFileSync(logfile, 'utf8');
+  assert.match(logged, /Read id=1 offset=0x0 count=0x1000 \.\.\.\n/, 'a lent read is logged as nbdkit logs a read');
+  assert.match(logged, /Read id=1 return=0\n/);
+
+  // A filter that implements pread may look at or change the data: no lending above it.
+  const reader: Filter = {
+    name: 'reader',
+    longname: '',
+    params: [],
+    describe: () => ({}),
+    pread: (n, b, o, f, c) => n.pread(b, o, f, c),
+  };
+  assert.equal(new FilterChain([log, reader], next).top.lend, undefined);
+  assert.equal(new FilterChain([log], fakeNext().next).top.lend, undefined, 'a backend that cannot lend');
 });
 
 test('parameter parsers: nbdkit syntax and clear errors', () => {

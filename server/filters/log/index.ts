@@ -2,7 +2,7 @@
 // read nbdkit logs (and Blockscope's own attach mode) read ours too. Requests are logged twice:
 // an ENTER line before calling next and a LEAVE line with the result — on every exit path.
 
-import type { ConnectionInfo, Next } from '../../backends/backend.ts';
+import type { ConnectionInfo, Next, RequestContext } from '../../backends/backend.ts';
 import { CMD_FLAG } from '../../shared/types.ts';
 import type { Filter, FilterFactory, ParamSpec } from '../filter.ts';
 import { ParamError, canonicalKey, parseBool } from '../params.ts';
@@ -54,6 +54,10 @@ export const createLogFilter: FilterFactory = (params) => {
       sink.write(line(nowEpochUs(), conn.id, 'leave', act, id, result(errnoOf(err))));
       throw err;
     }
+  }
+
+  function loggedRead<T>(c: RequestContext, offset: bigint, count: number, call: () => Promise<T>): Promise<T> {
+    return logged(c.connection, 'Read', `offset=${hex(offset)} count=${hex(count)}`, call);
   }
 
   /** Server-wide ENTER/LEAVE pair with its own counter (Preconnect, ListExports). */
@@ -118,9 +122,11 @@ export const createLogFilter: FilterFactory = (params) => {
     },
 
     pread(next, buf, offset, flags, c) {
-      return logged(c.connection, 'Read', `offset=${hex(offset)} count=${hex(buf.length)}`, () =>
-        next.pread(buf, offset, flags, c),
-      );
+      return loggedRead(c, offset, buf.length, () => next.pread(buf, offset, flags, c));
+    },
+    // The same line whether the data is copied or lent.
+    lend(next, count, offset, flags, c) {
+      return loggedRead(c, offset, count, () => next.lend!(count, offset, flags, c));
     },
     pwrite(next, buf, offset, flags, c) {
       const args = `offset=${hex(offset)} count=${hex(buf.length)} fua=${flag(flags, CMD_FLAG.FUA)}`;
