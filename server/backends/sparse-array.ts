@@ -18,11 +18,11 @@
 // returns (at most 512 steps each), not with bytes or pages.
 //
 // Reads can lend pages instead of copying them (lend()): the reply is written to the socket
-// straight from the page, which saved the engine thread a copy of every byte read (a fifth of a
-// sequential read's first pass; docs/performance.md). A lent page is never changed in place: a
-// write or partial zero to it first swaps in a copy (copy on write), so a reply still on its way
-// to the kernel keeps the bytes it was read with, as a copied one would. Freed pages are dropped,
-// never reused, so a lent view can never show another page's data.
+// straight from the page, which saves the engine thread a copy of every byte read (that copy was
+// ~15 % of its time in a sequential read; docs/performance.md). A lent page is never changed in
+// place: a write or partial zero to it first swaps in a copy (copy on write), so a reply still on
+// its way to the kernel keeps the bytes it was read with, as a copied one would. Freed pages are
+// dropped, never reused, so a lent view can never show another page's data.
 
 import { EXTENT_HOLE, EXTENT_ZERO, type Extent, type LentData } from './backend.ts';
 
@@ -51,7 +51,10 @@ export class SparseArray {
   /** Allocated pages known to be all zero. */
   private zeroPages = new Set<number>();
   private groups = new Map<number, GroupCount>();
-  /** Pages lent to replies not yet handed back, with how many lends each (keyed by the page itself: a copy on write replaces it). */
+  /**
+   * Pages lent to replies not yet handed back, with how many lends each. Keyed by the page
+   * itself, not its number: a copy on write puts another page under that number.
+   */
   private lent = new Map<Buffer, number>();
 
   /** Allocated bytes (for memory accounting and tests). */

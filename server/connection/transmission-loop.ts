@@ -38,6 +38,11 @@ const MAX_IN_FLIGHT = 64;
 const MAX_HELD_BYTES = MAX_POOLED_BYTES;
 /** Read data at once: reads running plus their replies not yet flushed (see the top of the file). */
 const MAX_READ_BYTES = 4 * 1024 * 1024;
+/**
+ * Reads from this size on are lent rather than copied (Next.lend). Below it the copy costs less
+ * than lending's bookkeeping: 4 KiB random reads at QD16 lost ~2 % lent (docs/performance.md).
+ */
+const MIN_LENT_READ = 32 * 1024;
 /** Reply bytes queued in the socket (small replies to a client that does not read them). */
 const MAX_UNSENT_BYTES = 4 * 1024 * 1024;
 
@@ -288,7 +293,7 @@ export class TransmissionLoop {
     switch (h.type) {
       case CMD.READ: {
         // The stack's own memory when it lends it (the memory backend), else a pooled buffer.
-        if (t.lend) return t.lend(h.length, h.offset, h.flags, c);
+        if (t.lend && h.length >= MIN_LENT_READ) return t.lend(h.length, h.offset, h.flags, c);
         const buf = pool.get(h.length);
         return t.pread(buf, h.offset, h.flags, c).then(
           (): LentData => ({ buffers: [buf], release: () => pool.put(buf) }),

@@ -84,7 +84,7 @@ for (const thread of ['inline', 'worker'] as const) {
   });
 }
 
-test('the memory backend lends pages and takes them back once each reply has been sent', async () => {
+test('lent pages come back once each reply has been sent, and when a client goes away with replies queued', async () => {
   const t = await startDisks({ unix: true, size: 8n << 20n, thread: 'inline' });
   try {
     const c = await client(t.unixSockets[0]);
@@ -100,11 +100,27 @@ test('the memory backend lends pages and takes them back once each reply has bee
         `read ${r.cookie} is wrong`,
       );
     }
-    c.close();
-    await c.waitClosed();
     const backend = (t.engine.disks[0].path as InlineDataPath).backend as SparseMemoryBackend;
-    for (let ms = 0; backend.lentPages > 0 && ms < 1000; ms += 20) await new Promise((r) => setTimeout(r, 20));
-    assert.equal(backend.lentPages, 0, 'pages still lent after every reply was sent');
+    const handedBack = async () => {
+      for (let ms = 0; backend.lentPages > 0 && ms < 1000; ms += 20) await new Promise((r) => setTimeout(r, 20));
+      return backend.lentPages === 0;
+    };
+    assert.ok(await handedBack(), 'pages still lent after every reply was sent');
+
+    // A client that reads none of its replies and hangs up: what was lent to them comes back too.
+    const quitter = await client(t.unixSockets[0]);
+    quitter.s.pause();
+    for (let i = 0; i < 64; i++) quitter.request(CMD.READ, 0n, 1 << 20, 0, i);
+    await new Promise((r) => setTimeout(r, 300));
+    assert.ok(backend.lentPages > 0, 'replies waiting for the client hold no lent pages');
+    quitter.close();
+    assert.ok(await handedBack(), `${backend.lentPages} pages still lent after their client went away`);
+
+    // The disk is whole for the next client.
+    c.request(CMD.READ, 0n, 1 << 20, 0, 99);
+    assert.equal((await c.simpleReply()).error, 0);
+    assert.ok((await c.read(1 << 20))!.every((b) => b === 7));
+    c.close();
   } finally {
     await t.close();
   }
