@@ -44,6 +44,7 @@ export class StructureView {
     this.timer = null;
     if (!on) {
       this.layer.hideAll();
+      this.c.grid.invalidate();
       return;
     }
     void this.refresh();

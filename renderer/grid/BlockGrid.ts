@@ -8,6 +8,9 @@
 // Where a disk is drawn comes from the layout (layout.ts): its slot and fitted scale; the
 // user's zoom and pan (view.ts) apply on top. Nearest-neighbour sampling keeps fractional
 // scales crisp.
+// The canvas is redrawn only when something on it changed: a texture, a placement, the view, an
+// overlay. Without a GPU a redraw of a full-screen canvas costs the page and the compositor
+// ~10 ms of CPU, and an unchanged picture used to be redrawn 60 times a second (issue 13).
 
 import 'pixi.js/unsafe-eval';
 import { Application, CanvasSource, Container, Graphics, Sprite, Texture } from 'pixi.js';
@@ -15,6 +18,9 @@ import type { CellPainter } from './cell-painter.ts';
 import type { DisplayFit } from './display-geometry.ts';
 import { type Rect } from './layout.ts';
 import { IDENTITY, panBy, revealPoint, viewRect, zoomAt, type View } from './view.ts';
+
+/** An unchanged picture is still drawn this often (a change someone forgot to invalidate). */
+const REDRAW_AT_LEAST_MS = 1000;
 
 export interface GridPlacement {
   slot: Rect;
@@ -51,6 +57,9 @@ export class BlockGrid {
   private stripeColor = 0xffb000;
   /** Number of frames that uploaded at least one texture. */
   uploads = 0;
+  /** Something other than a texture changed since the last draw (see invalidate()). */
+  private stale = true;
+  private lastDrawAt = -Infinity;
   renderer: 'webgl' | 'canvas' = 'webgl';
 
   /** Which Pixi renderer draws: WebGL on real GPUs, the 2D canvas where WebGL is software. */
@@ -98,17 +107,25 @@ export class BlockGrid {
   /** The stage changed size (a ResizeObserver calls this). */
   resize(width: number, height: number): void {
     if (this.ready) this.app.renderer.resize(Math.max(1, width), Math.max(1, height));
+    this.stale = true;
+  }
+
+  /** Draw again at the next frame: for changes made to the stage from outside (overlay layers). */
+  invalidate(): void {
+    this.stale = true;
   }
 
   /** The colour of the failed-disk stripes (the palette's failed colour). */
   setStripeColor(hex: string): void {
     this.stripeColor = parseInt(hex.slice(1), 16);
     for (const d of this.disks.values()) d.drawnKey = '';
+    this.stale = true;
   }
 
   setDisk(n: number, painter: CellPainter): void {
     const old = this.disks.get(n);
     this.removeDisk(n);
+    this.stale = true;
     const sprite = new Sprite();
     const container = new Container();
     const stripes = new Graphics();
@@ -147,14 +164,19 @@ export class BlockGrid {
     d.container.destroy({ children: true });
     d.mask.destroy();
     this.disks.delete(n);
+    this.stale = true;
   }
 
   painter(n: number): CellPainter | undefined {
     return this.disks.get(n)?.painter;
   }
 
-  /** An extra drawing layer above the grid of disk n, in texel coordinates (1 unit = 1 texel). */
+  /**
+   * An extra drawing layer above the grid of disk n, in texel coordinates (1 unit = 1 texel).
+   * Asking for it counts as changing it: the next frame is drawn.
+   */
   overlayLayer(n: number): Container | null {
+    this.stale = true;
     return this.disks.get(n)?.overlay ?? null;
   }
 
@@ -188,6 +210,7 @@ export class BlockGrid {
     if (d.painter.setDisplay(p.fit.display)) d.view = { ...IDENTITY };
     d.placement = p;
     d.drawnKey = '';
+    this.stale = true;
   }
 
   /** The fitted (zoom 1) rectangle of disk n's texels. */
@@ -222,6 +245,7 @@ export class BlockGrid {
     const key = `${slot.x},${slot.y},${slot.w},${slot.h}|${r.x},${r.y},${r.w},${r.h}|${d.failed}|${d.cursorTexel}|${this.stripeColor}`;
     if (key === d.drawnKey) return;
     d.drawnKey = key;
+    this.stale = true;
     d.mask.clear().rect(slot.x, slot.y, slot.w, slot.h).fill(0xffffff);
     d.stripes.clear();
     if (d.failed) {
@@ -250,9 +274,12 @@ export class BlockGrid {
     return { x: r.x + (texel % w) * scale, y: r.y + Math.floor(texel / w) * scale, w: scale, h: scale };
   }
 
-  /** Upload dirty textures, place sprites, draw. `frozen`: keep the last picture (Pause). */
-  render(frozen: boolean): void {
-    if (!this.ready || !this.host) return;
+  /**
+   * Upload dirty textures, place sprites, and draw if anything changed. `frozen`: keep the last
+   * picture (Pause). Returns whether the canvas was drawn.
+   */
+  render(frozen: boolean, now = performance.now()): boolean {
+    if (!this.ready || !this.host) return false;
     let uploaded = false;
     for (const d of this.disks.values()) {
       if (d.buffer !== d.painter.rgba) {
@@ -272,7 +299,12 @@ export class BlockGrid {
       }
     }
     if (uploaded) this.uploads++;
+    // A change made without invalidate() still shows within REDRAW_AT_LEAST_MS.
+    if (!uploaded && !this.stale && now - this.lastDrawAt < REDRAW_AT_LEAST_MS) return false;
     this.app.render();
+    this.stale = false;
+    this.lastDrawAt = now;
+    return true;
   }
 
   private hostRect(): DOMRect | null {
@@ -355,9 +387,11 @@ export class BlockGrid {
   setFailed(n: number, on: boolean): void {
     const d = this.disks.get(n);
     if (d) d.failed = on;
+    this.stale = true;
   }
 
   setCursor(n: number, texel: number | null): void {
+    this.stale = true;
     for (const [k, d] of this.disks) d.cursorTexel = k === n ? texel : null;
     const d = this.disks.get(n);
     const fit = d && this.fitRect(d);
@@ -374,6 +408,7 @@ export class BlockGrid {
     const fit = d && this.fitRect(d);
     if (!d || !host || !fit || !d.placement) return;
     d.view = zoomAt(fit, d.placement.slot, d.view, factor, clientX - host.left, clientY - host.top);
+    this.stale = true;
   }
 
   /** Zoom about the centre of the slot (keyboard, no pointer). */
@@ -390,11 +425,13 @@ export class BlockGrid {
     const fit = d && this.fitRect(d);
     if (!d || !fit || !d.placement) return;
     d.view = panBy(fit, d.placement.slot, d.view, dx, dy);
+    this.stale = true;
   }
 
   resetView(n: number): void {
     const d = this.disks.get(n);
     if (d) d.view = { ...IDENTITY };
+    this.stale = true;
   }
 
   zoomOf(n: number): number {

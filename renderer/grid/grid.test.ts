@@ -5,6 +5,7 @@ import { BlockState, CELL_ERROR, OPS, type DiskFrame, type Op, type OpCounter } 
 import { isServerPush } from '../transport/transport.ts';
 import { CellPainter } from './cell-painter.ts';
 import { displayGeometry } from './display-geometry.ts';
+import { FrameSchedule } from './frame-schedule.ts';
 import { PALETTES, mixColor, packColor, unpackColor } from './palette.ts';
 
 const counters = () =>
@@ -109,4 +110,22 @@ test('transport guard: pushes from outside are checked', () => {
   assert.equal(isServerPush({ event: 'action', action: 'presentation' }), true);
   assert.equal(isServerPush({ event: 'action', action: 'rm -rf /' }), false);
   assert.equal(isServerPush('disks'), false);
+});
+
+test('frame schedule: at most maxFps pictures a second on a 60 Hz display, no burst after a stall', () => {
+  // 10 s of 60 Hz frames with ±1 ms of jitter: how many bring the picture up to date.
+  const frames = (maxFps: number, from: number, s = new FrameSchedule()) => {
+    let drawn = 0;
+    for (let i = 0; i < 600; i++) if (s.due(from + (i * 1000) / 60 + ((i * 7) % 3) - 1, maxFps)) drawn++;
+    return drawn;
+  };
+  const near = (got: number, want: number, what: string) => assert.ok(Math.abs(got - want) <= 1, `${what}: ${got}`);
+  near(frames(60, 0), 600, 'every frame at the display rate');
+  near(frames(40, 0), 400, 'two frames in three');
+  near(frames(30, 0), 300, 'every other frame');
+  near(frames(10, 0), 100, 'one in six');
+  const s = new FrameSchedule();
+  frames(40, 0, s);
+  // A 5 s stall: the next frames go on at 40 a second, not all at once.
+  near(frames(40, 15_000, s), 400, 'after a stall');
 });

@@ -42,15 +42,17 @@ function memory(): KeyValueStore & { data: Map<string, string> } {
 
 test('settings: defaults < remembered < URL; bad values are reported, not applied', () => {
   const store = memory();
-  assert.deepEqual(loadSettings('', store).settings, { palette: 'laptop', flashMs: 300, present: false });
-  saveSettings({ palette: 'cvd', flashMs: 800, present: true }, store);
-  assert.deepEqual(loadSettings('', store).settings, { palette: 'cvd', flashMs: 800, present: true });
-  const fromUrl = loadSettings('?palette=projector&present=0', store);
-  assert.deepEqual(fromUrl.settings, { palette: 'projector', flashMs: 800, present: false });
-  const bad = loadSettings('?palette=neon&flash=5', store);
+  assert.deepEqual(loadSettings('', store).settings, { palette: 'laptop', flashMs: 300, present: false, maxFps: 60 });
+  saveSettings({ palette: 'cvd', flashMs: 800, present: true, maxFps: 60 }, store);
+  assert.deepEqual(loadSettings('', store).settings, { palette: 'cvd', flashMs: 800, present: true, maxFps: 60 });
+  const fromUrl = loadSettings('?palette=projector&present=0&fps=25', store);
+  assert.deepEqual(fromUrl.settings, { palette: 'projector', flashMs: 800, present: false, maxFps: 25 });
+  const bad = loadSettings('?palette=neon&flash=5&fps=0', store);
   assert.equal(bad.settings.palette, 'cvd');
-  assert.equal(bad.errors.length, 2);
+  assert.equal(bad.settings.maxFps, 60);
+  assert.equal(bad.errors.length, 3);
   assert.match(bad.errors.join(' '), /unknown palette 'neon'/);
+  assert.match(bad.errors.join(' '), /fps: expected 1-60, got '0'/);
   store.data.set(SETTINGS_KEY, '{not json');
   assert.equal(loadSettings('', store).settings.palette, 'laptop', 'corrupt storage: defaults');
   assert.equal(loadSettings('', null).settings.flashMs, 300, 'no storage at all');

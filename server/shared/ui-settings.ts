@@ -13,9 +13,17 @@ export interface UiSettings {
   flashMs: number;
   /** Presentation mode: big grids, thin control strip, big legend and captions. */
   present: boolean;
+  /**
+   * Most grid pictures a second. Without a GPU each picture of a full-screen canvas costs the
+   * page and the compositor ~10 ms of CPU, taken from the engine and the clients on the same
+   * cores: a lower rate is the knob for such machines (docs/performance.md).
+   */
+  maxFps: number;
 }
 
-export const DEFAULT_UI_SETTINGS: UiSettings = { palette: 'laptop', flashMs: 300, present: false };
+export const DEFAULT_UI_SETTINGS: UiSettings = { palette: 'laptop', flashMs: 300, present: false, maxFps: 60 };
+
+export const MAX_FPS_RANGE = [1, 60] as const;
 
 export interface SettingSpec {
   key: keyof UiSettings;
@@ -73,6 +81,19 @@ export const UI_SETTINGS: readonly SettingSpec[] = [
     help: 'open in presentation mode (big grids, thin control strip; key F toggles)',
     parse: parseBool('present'),
     format: (v) => (v ? '1' : '0'),
+  },
+  {
+    key: 'maxFps',
+    query: 'fps',
+    cli: '--max-fps',
+    help: `most grid pictures a second (${MAX_FPS_RANGE[0]}-${MAX_FPS_RANGE[1]}, default 60; lower it on a machine without a GPU)`,
+    parse: (t) => {
+      const n = Number(t);
+      if (!/^\d+$/.test(t) || n < MAX_FPS_RANGE[0] || n > MAX_FPS_RANGE[1])
+        throw new Error(`fps: expected ${MAX_FPS_RANGE[0]}-${MAX_FPS_RANGE[1]}, got '${t}'`);
+      return n;
+    },
+    format: (v) => String(v),
   },
 ];
 
