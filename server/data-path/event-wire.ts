@@ -10,7 +10,7 @@
 // unpacker keeps the start's object in that slot and hands the same object to the end.
 
 import { monotonicUs } from '../events/event-bus.ts';
-import { ERRNOS, OPS, type Errno, type Op, type RequestEvent, type RequestPhase } from '../shared/types.ts';
+import { ERRNOS, OPS, opIndex, type Errno, type RequestEvent, type RequestPhase } from '../shared/types.ts';
 
 /** Bytes per record: phase/op/error/cancelled, slot, connection, id, offset, length, flags, start, end. */
 export const RECORD_BYTES = 48;
@@ -40,7 +40,6 @@ export function backlogCounter(): SharedArrayBuffer {
 
 const PHASE_END = 1;
 const CANCELLED = 2;
-const OP_INDEX = new Map<Op, number>(OPS.map((op, i) => [op, i]));
 const ERRNO_INDEX = new Map<Errno, number>(ERRNOS.map((e, i) => [e, i + 1]));
 
 export interface EventBatch {
@@ -98,7 +97,7 @@ export class EventBatcher {
     const v = this.view;
     const o = this.count * RECORD_BYTES;
     v.setUint8(o, (phase === 'end' ? PHASE_END : 0) | (ev.cancelled ? CANCELLED : 0));
-    v.setUint8(o + 1, OP_INDEX.get(ev.op) ?? 0);
+    v.setUint8(o + 1, opIndex(ev.op));
     v.setUint8(o + 2, ev.error ? (ERRNO_INDEX.get(ev.error) ?? 0) : 0);
     v.setUint32(o + 4, slot, true);
     v.setUint32(o + 8, ev.connection, true);

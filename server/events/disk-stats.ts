@@ -17,6 +17,7 @@ import {
   BlockState,
   CELL_ERROR,
   OPS,
+  opIndex,
   type CellInfo,
   type DiskFrame,
   type DiskInfo,
@@ -99,13 +100,9 @@ export function newChanges(
 /** Most pending ranges sent per frame; more are merged into their neighbours. */
 const MAX_PENDING_RANGES = 256;
 const LATENCY_WINDOW = 1024;
-const OP_INDEX: Record<Op, number> = Object.fromEntries(OPS.map((op, i) => [op, i])) as Record<Op, number>;
-
-function emptyCounters(): Record<Op, OpCounter> {
-  return Object.fromEntries(OPS.map((op) => [op, { count: 0, bytes: 0, errors: 0, cancelled: 0 }])) as Record<
-    Op,
-    OpCounter
-  >;
+/** One counter per op, indexed by opIndex(). */
+function emptyCounters(): OpCounter[] {
+  return OPS.map(() => ({ count: 0, bytes: 0, errors: 0, cancelled: 0 }));
 }
 
 export class DiskStats {
@@ -116,7 +113,7 @@ export class DiskStats {
   private readonly errorMark: Uint8Array;
   private readonly reads: Uint32Array;
   private readonly writes: Uint32Array;
-  private readonly lastOp: Uint8Array; // OP_INDEX + 1, 0 = none
+  private readonly lastOp: Uint8Array; // opIndex + 1, 0 = none
   private readonly lastTime: Float64Array;
   private readonly dirty: CellSet;
   private readonly readNow: CellSet;
@@ -194,7 +191,7 @@ export class DiskStats {
       return;
     }
     if (this.pending.delete(ev)) this.inFlight--;
-    const c = this.counters[ev.op];
+    const c = this.counters[opIndex(ev.op)];
     c.count++;
     // Throughput is what moved: a failed request counts as a request and an error, not as bytes.
     if (!ev.error) c.bytes += ev.length;
@@ -227,7 +224,7 @@ export class DiskStats {
     const [a, b] = span;
     this.changedSinceKeyframe?.mark(a, b);
     const now = this.wallOffsetMs + ev.endUs / 1000;
-    const opCode = OP_INDEX[ev.op] + 1;
+    const opCode = opIndex(ev.op) + 1;
     for (let i = a; i <= b; i++) {
       this.lastOp[i] = opCode;
       this.lastTime[i] = now;
@@ -318,7 +315,7 @@ export class DiskStats {
   }
 
   private countersCopy(): Record<Op, OpCounter> {
-    return Object.fromEntries(OPS.map((op) => [op, { ...this.counters[op] }])) as Record<Op, OpCounter>;
+    return Object.fromEntries(OPS.map((op, i) => [op, { ...this.counters[i] }])) as Record<Op, OpCounter>;
   }
 
   /**
@@ -604,7 +601,7 @@ export class DiskStats {
   }
 
   private importCounters(m: Pick<DiskModel, 'counters' | 'latencies' | 'latencyCount'>): void {
-    this.counters = Object.fromEntries(OPS.map((op) => [op, { ...m.counters[op] }])) as Record<Op, OpCounter>;
+    this.counters = OPS.map((op) => ({ ...m.counters[op] }));
     this.latencyCount = m.latencyCount;
     const k = Math.min(m.latencies.length, LATENCY_WINDOW);
     for (let i = 0; i < k; i++) this.latencies[(m.latencyCount - k + i) % LATENCY_WINDOW] = m.latencies[i];

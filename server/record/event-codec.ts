@@ -14,7 +14,7 @@
 // Blocks are self-contained except END back-references, which may point at a start in an
 // earlier block (resolved through the player's table of requests in flight).
 
-import { ERRNOS, OPS, type Errno, type Op, type RequestEvent } from '../shared/types.ts';
+import { ERRNOS, OPS, opIndex, type Errno, type RequestEvent } from '../shared/types.ts';
 import { ByteReader, ByteWriter, FormatError } from './bytes.ts';
 
 export const TAG_END = 0x40;
@@ -28,7 +28,6 @@ const F_BIG = 0x20;
 const SAFE = 2 ** 52;
 const SAFE_BIG = BigInt(SAFE);
 
-export const OP_INDEX: Record<Op, number> = Object.fromEntries(OPS.map((op, i) => [op, i])) as Record<Op, number>;
 const ERRNO_INDEX = Object.fromEntries(ERRNOS.map((e, i) => [e, i + 1])) as Record<Errno, number>;
 
 /** Latency histogram buckets: half octaves of µs, the last one open-ended (≥ ~1 s). */
@@ -135,7 +134,7 @@ export class EventEncoder {
 
   /** Returns the start index the matching end() must pass back. */
   start(ev: RequestEvent, timeUs: number): number {
-    const op = OP_INDEX[ev.op];
+    const op = opIndex(ev.op);
     const big = !(this.prevEnd < SAFE) || ev.offset >= SAFE_BIG;
     const conn = ev.connection !== this.prevConn;
     this.w.u8(op | (ev.flags ? F_FLAGS : 0) | (conn ? F_CONN : 0) | (big ? F_BIG : 0));
@@ -166,7 +165,7 @@ export class EventEncoder {
     this.w.uv(this.nextStart - 1 - startIndex);
     if (this.inFlight > 0) this.inFlight--;
     const s = this.summary;
-    const k = summaryIndex(OP_INDEX[ev.op]);
+    const k = summaryIndex(opIndex(ev.op));
     s.count[k]++;
     s.bytes[k] += ev.length;
     if (ev.error) s.errors[k]++;

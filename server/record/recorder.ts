@@ -8,9 +8,9 @@
 
 import { deflateRaw, deflateRawSync } from 'node:zlib';
 import type { Disk } from '../disk.ts';
-import type { RequestEvent, RequestPhase } from '../shared/types.ts';
+import { opIndex, type RequestEvent, type RequestPhase } from '../shared/types.ts';
 import { ByteWriter } from './bytes.ts';
-import { EventEncoder, OP_INDEX, writeSummary } from './event-codec.ts';
+import { EventEncoder, writeSummary } from './event-codec.ts';
 import { BlockType, type Mark, type SessionMeta } from './format.ts';
 import { writeKeyframe, writeKeyframeDelta, type PendingRequest } from './keyframe.ts';
 import { SessionWriter, type AppendBlock } from './session-writer.ts';
@@ -305,7 +305,7 @@ export class Recorder {
         pending.push({
           startIndex: si,
           startUs: Math.floor(ev.startUs - this.o.t0Us),
-          op: OP_INDEX[ev.op],
+          op: opIndex(ev.op),
           offset: ev.offset,
           length: ev.length,
           flags: ev.flags,

@@ -3,7 +3,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { BatchDecodeError, decodeBatch, encodeBatch } from './batch.ts';
 import { blockRange, cellLabel, geometryFor } from './geometry.ts';
-import { OPS, type DiskFrame, type Op, type OpCounter } from './types.ts';
+import { OPS, opIndex, type DiskFrame, type Op, type OpCounter } from './types.ts';
 
 test('geometry: 64 MiB is 128×128 at 4 KiB a pixel; big disks merge; 7 EiB works', () => {
   assert.deepEqual(geometryFor(64n << 20n), { blocks: 16384, blocksPerCell: 1, cells: 16384, width: 128, height: 128 });
@@ -106,4 +106,11 @@ test('server/shared stays browser-safe (no Node imports)', () => {
   for (const f of readdirSync(import.meta.dirname).filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts'))) {
     assert.doesNotMatch(readFileSync(new URL(f, import.meta.url), 'utf8'), /from 'node:|require\(/, f);
   }
+});
+
+test('opIndex is OPS.indexOf for every op', () => {
+  assert.deepEqual(
+    OPS.map((op) => opIndex(op)),
+    OPS.map((_, i) => i),
+  );
 });

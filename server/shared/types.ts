@@ -18,6 +18,30 @@ import type {
 export const OPS = ['read', 'write', 'trim', 'zero', 'flush', 'extents', 'cache'] as const;
 export type Op = (typeof OPS)[number];
 
+/**
+ * OPS.indexOf(op), written as a switch. A lookup by name (`table[op]`) in code that V8 optimized
+ * while only writes came throws that code away at the first read ("wrong name"); the first read
+ * after a write paid for it in deoptimizations and recompiles (docs/performance.md).
+ */
+export function opIndex(op: Op): number {
+  switch (op) {
+    case 'read':
+      return 0;
+    case 'write':
+      return 1;
+    case 'trim':
+      return 2;
+    case 'zero':
+      return 3;
+    case 'flush':
+      return 4;
+    case 'extents':
+      return 5;
+    case 'cache':
+      return 6;
+  }
+}
+
 /** The error names NBD can carry on the wire (NBD spec §Error values). */
 export const ERRNOS = ['EPERM', 'EIO', 'ENOMEM', 'EINVAL', 'ENOSPC', 'EOVERFLOW', 'ENOTSUP', 'ESHUTDOWN'] as const;
 export type Errno = (typeof ERRNOS)[number];
