@@ -171,6 +171,34 @@ test('rewrites blink and reads of untouched blocks flash visibly', async ({ page
     .toBeLessThan(untouchedG / 2);
 });
 
+test('an idle grid is not redrawn; a fading flash is drawn every frame, or at most fps=N times a second', async ({
+  page,
+}) => {
+  const draws = () => page.evaluate(() => (window as any).__blockscope.draws() as number);
+  /** Canvas draws over one second from now, while a 2 s read flash fades on disk 1. */
+  const drawsDuringFlash = async (offset: string) => {
+    expect(qemuIo(s.uris[0], `read ${offset} 4k`).code).toBe(0);
+    await page.waitForTimeout(200);
+    const d0 = await draws();
+    await page.waitForTimeout(1000);
+    return (await draws()) - d0;
+  };
+  await open(page);
+  await page.getByRole('slider', { name: 'read flash duration' }).fill('2000');
+  await page.waitForTimeout(2500); // the picture settles: nothing left to fade
+  const d0 = await draws();
+  await page.waitForTimeout(2000);
+  // At most the once-a-second safety redraw (BlockGrid's REDRAW_AT_LEAST_MS), not 120.
+  expect((await draws()) - d0, 'canvas draws in 2 s of an idle page').toBeLessThanOrEqual(3);
+  const free = await drawsDuringFlash('2M');
+  expect(free, 'draws in 1 s of a fading flash at the default 60 fps').toBeGreaterThanOrEqual(20);
+  await open(page, 'fps=10');
+  await page.getByRole('slider', { name: 'read flash duration' }).fill('2000');
+  const capped = await drawsDuringFlash('3M');
+  expect(capped, 'draws in 1 s of a fading flash with fps=10').toBeLessThanOrEqual(11);
+  expect(capped).toBeGreaterThanOrEqual(5);
+});
+
 test('delay sliders: one per operation, log scale up to 10 s, a 2 s delay is shown as 2 s', async ({ page }) => {
   const slow = await serve(['--preset', 'single', '--port', '0', '--ui', '--delay', '2000']);
   try {

@@ -316,6 +316,7 @@ export class Controller {
       fps: () => this.fps(),
       frames: () => this.rafCount,
       uploads: () => this.grid.uploads,
+      draws: () => this.grid.draws,
       timing: () => ({ ...this.timing }),
       geometry: (disk: number) => painter(disk)?.geometry ?? null,
       display: (disk: number) => painter(disk)?.display ?? null,

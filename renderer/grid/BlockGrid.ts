@@ -57,6 +57,8 @@ export class BlockGrid {
   private stripeColor = 0xffb000;
   /** Number of frames that uploaded at least one texture. */
   uploads = 0;
+  /** Number of times the canvas was drawn. */
+  draws = 0;
   /** Something other than a texture changed since the last draw (see invalidate()). */
   private stale = true;
   private lastDrawAt = -Infinity;
@@ -302,6 +304,7 @@ export class BlockGrid {
     // A change made without invalidate() still shows within REDRAW_AT_LEAST_MS.
     if (!uploaded && !this.stale && now - this.lastDrawAt < REDRAW_AT_LEAST_MS) return false;
     this.app.render();
+    this.draws++;
     this.stale = false;
     this.lastDrawAt = now;
     return true;
