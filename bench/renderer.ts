@@ -7,7 +7,8 @@ import { chromium } from 'playwright-core';
 import { median, percentile } from './stats.ts';
 import { spawnBlockscope } from './servers.ts';
 
-async function serve(disks: number, size: string): Promise<{ proc: ChildProcess; ui: string; uris: string[] }> {
+/** `serve --disks N --size S --ui`, started: its UI URL and the disks' NBD URIs. */
+export async function serve(disks: number, size: string): Promise<{ proc: ChildProcess; ui: string; uris: string[] }> {
   const proc = spawnBlockscope(['serve', '--disks', String(disks), '--size', size, '--port', '0', '--ui']);
   let out = '';
   const ui = await new Promise<string>((resolve, reject) => {

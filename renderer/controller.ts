@@ -189,9 +189,9 @@ export class Controller {
     }
     // Batches are applied every frame (cheap); the picture is brought up to date at most
     // maxFps times a second, and drawn then only if something changed (BlockGrid.render).
-    if (this.schedule.due(now, store.getState().settings.maxFps)) {
+    const state = store.getState();
+    if (this.schedule.due(now, state.settings.maxFps)) {
       this.frameTimes.push(now);
-      const state = store.getState();
       for (const d of state.disks) this.grid.painter(d.number)?.tick(now);
       this.grid.render(state.paused, now);
       if (this.undrawnBatches) this.timing.lastPaintAt = performance.now();
