@@ -5,11 +5,10 @@
 // "page's cost" figures in docs/performance.md.
 //   node --import tsx bench/page-cpu.ts [--disks 16] [--flood] [--seconds 4] [--query fps=30]
 
-import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { chromium } from 'playwright-core';
-import { serve } from './renderer.ts';
+import { flood, serve } from './renderer.ts';
 
 const { values: o } = parseArgs({
   options: {
@@ -55,18 +54,7 @@ try {
   const page = await browser.newPage({ viewport: { width: 1600, height: 1000 } });
   await page.goto(o.query ? `${s.ui}&${o.query}` : s.ui);
   await page.waitForFunction('window.__blockscope && window.__blockscope.geometry(1) !== null');
-  const fioArgs = (uri: string) => [
-    '--name=flood',
-    '--ioengine=nbd',
-    `--uri=${uri}`,
-    '--rw=randwrite',
-    '--bs=4k',
-    '--iodepth=8',
-    '--size=64M',
-    '--time_based',
-    `--runtime=${seconds + 2}`,
-  ];
-  const floods = o.flood ? s.uris.map((uri) => spawn('fio', fioArgs(uri), { stdio: 'ignore' })) : [];
+  const floods = o.flood ? flood(s.uris, '64M', seconds + 2) : [];
   await page.waitForTimeout(1500);
   // Builds before the draws() hook (for comparisons) count as NaN.
   const draws = () => page.evaluate('window.__blockscope.draws?.() ?? NaN') as Promise<number>;

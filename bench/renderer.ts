@@ -25,6 +25,27 @@ export async function serve(disks: number, size: string): Promise<{ proc: ChildP
   return { proc, ui, uris: [...out.matchAll(/^disk\d+ (\S+)/gm)].map((m) => m[1]) };
 }
 
+/** One fio per disk: 4 KiB random writes at QD8 for `seconds` over a disk of `size`. */
+export function flood(uris: string[], size: string, seconds: number): ChildProcess[] {
+  return uris.map((uri) =>
+    spawn(
+      'fio',
+      [
+        '--name=flood',
+        '--ioengine=nbd',
+        `--uri=${uri}`,
+        '--rw=randwrite',
+        '--bs=4k',
+        '--iodepth=8',
+        `--size=${size}`,
+        '--time_based',
+        `--runtime=${seconds}`,
+      ],
+      { stdio: 'ignore' },
+    ),
+  );
+}
+
 export async function measureRenderer(
   disks: number,
   size: string,
@@ -42,23 +63,7 @@ export async function measureRenderer(
     await page.waitForFunction('window.__blockscope && window.__blockscope.geometry(1) !== null', null, {
       timeout: 20_000,
     });
-    const floods = s.uris.map((uri) =>
-      spawn(
-        'fio',
-        [
-          '--name=flood',
-          '--ioengine=nbd',
-          `--uri=${uri}`,
-          '--rw=randwrite',
-          '--bs=4k',
-          '--iodepth=8',
-          `--size=${size === '16G' ? '16G' : '64M'}`,
-          '--time_based',
-          `--runtime=${seconds + 1}`,
-        ],
-        { stdio: 'ignore' },
-      ),
-    );
+    const floods = flood(s.uris, size === '16G' ? '16G' : '64M', seconds + 1);
     // Listened for now: a fio that ends while fps is still sampled must not be waited for forever.
     const floodsDone = floods.map((f) => new Promise((r) => f.once('exit', r)));
     await page.waitForTimeout(1000);
