@@ -191,7 +191,8 @@ export class DiskStats {
       return;
     }
     if (this.pending.delete(ev)) this.inFlight--;
-    const c = this.counters[opIndex(ev.op)];
+    const op = opIndex(ev.op);
+    const c = this.counters[op];
     c.count++;
     // Throughput is what moved: a failed request counts as a request and an error, not as bytes.
     if (!ev.error) c.bytes += ev.length;
@@ -224,9 +225,8 @@ export class DiskStats {
     const [a, b] = span;
     this.changedSinceKeyframe?.mark(a, b);
     const now = this.wallOffsetMs + ev.endUs / 1000;
-    const opCode = opIndex(ev.op) + 1;
     for (let i = a; i <= b; i++) {
-      this.lastOp[i] = opCode;
+      this.lastOp[i] = op + 1;
       this.lastTime[i] = now;
     }
     switch (ev.op) {
