@@ -1,6 +1,14 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { decideStart, fallbackLine, type StartFacts } from '../server/bin/start-decision.mjs';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  decideStart,
+  ENGINE_TUNABLES,
+  fallbackLine,
+  withTunables,
+  type StartFacts,
+} from '../server/bin/start-decision.mjs';
 
 const facts = (o: Partial<StartFacts> = {}): StartFacts => ({
   electronPath: '/nm/electron/dist/electron',
@@ -37,4 +45,22 @@ test('start: the fallback message is one line', () => {
   const line = fallbackLine('no display');
   assert.match(line, /^blockscope: no display — serving the UI in your browser instead$/);
   assert.ok(!line.includes('\n'));
+});
+
+test('start: the engine gets the tunables of the blockscope shebang; a user setting wins', () => {
+  const shebang = readFileSync(join(import.meta.dirname, '..', 'server', 'bin', 'blockscope.mjs'), 'utf8').split(
+    '\n',
+  )[0];
+  assert.deepEqual(/GLIBC_TUNABLES=(\S+)/.exec(shebang)?.[1].split(':'), ENGINE_TUNABLES);
+  assert.equal(
+    withTunables({} as NodeJS.ProcessEnv, ENGINE_TUNABLES).GLIBC_TUNABLES,
+    'glibc.malloc.hugetlb=1:glibc.malloc.arena_max=1',
+  );
+  const mine = { GLIBC_TUNABLES: 'glibc.malloc.arena_max=4:glibc.malloc.tcache_count=0', PATH: '/bin' };
+  assert.deepEqual(withTunables(mine, ENGINE_TUNABLES), {
+    GLIBC_TUNABLES: 'glibc.malloc.arena_max=4:glibc.malloc.tcache_count=0:glibc.malloc.hugetlb=1',
+    PATH: '/bin',
+  });
+  const all = { GLIBC_TUNABLES: 'glibc.malloc.hugetlb=0:glibc.malloc.arena_max=2' };
+  assert.equal(withTunables(all, ENGINE_TUNABLES), all);
 });

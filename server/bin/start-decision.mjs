@@ -23,3 +23,22 @@ export function decideStart(facts) {
 export function fallbackLine(reason) {
   return `blockscope: ${reason} — serving the UI in your browser instead`;
 }
+
+/**
+ * The glibc tunables the `blockscope` command's shebang sets, for the engine when `npm start`
+ * runs it with Node (blockscope.mjs says why).
+ */
+export const ENGINE_TUNABLES = ['glibc.malloc.hugetlb=1', 'glibc.malloc.arena_max=1'];
+
+/**
+ * `env` with each of `tunables` added to GLIBC_TUNABLES, unless the user's GLIBC_TUNABLES
+ * already sets that tunable.
+ * @param {Record<string, string | undefined>} env
+ * @param {string[]} tunables
+ */
+export function withTunables(env, tunables) {
+  const have = env.GLIBC_TUNABLES ? env.GLIBC_TUNABLES.split(':') : [];
+  const set = new Set(have.map((t) => t.split('=')[0]));
+  const add = tunables.filter((t) => !set.has(t.split('=')[0]));
+  return add.length ? { ...env, GLIBC_TUNABLES: [...have, ...add].join(':') } : env;
+}

@@ -6,7 +6,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { decideStart, fallbackLine } from './start-decision.mjs';
+import { decideStart, ENGINE_TUNABLES, fallbackLine, withTunables } from './start-decision.mjs';
 
 const root = new URL('../..', import.meta.url).pathname;
 const require = createRequire(join(root, 'package.json'));
@@ -35,15 +35,8 @@ function runOrExit(cmd, args) {
   if (r.status !== 0) process.exit(r.status ?? 1);
 }
 
-/** glibc's transparent huge pages for the engine's memory, as the `blockscope` command's shebang asks. */
-function withHugePages(env) {
-  const t = env.GLIBC_TUNABLES;
-  if (t?.includes('glibc.malloc.hugetlb')) return env;
-  return { ...env, GLIBC_TUNABLES: t ? `${t}:glibc.malloc.hugetlb=1` : 'glibc.malloc.hugetlb=1' };
-}
-
-function exec(cmd, args) {
-  const child = spawn(cmd, args, { cwd: root, stdio: 'inherit', env: withHugePages(process.env) });
+function exec(cmd, args, tunables) {
+  const child = spawn(cmd, args, { cwd: root, stdio: 'inherit', env: withTunables(process.env, tunables) });
   for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => child.kill(sig));
   child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
 }
@@ -53,16 +46,16 @@ const passThrough = process.argv.slice(2);
 
 if (decision.mode === 'electron') {
   if (decision.build) runOrExit(npx, ['electron-vite', 'build', '--config', 'electron.config.ts']);
-  exec(electronPath, ['.', ...passThrough]);
+  // Only hugetlb for Electron: its own allocator may hold the disks' memory (not measured: there is
+  // no Electron binary on the test machine), and arena_max=1 would funnel a browser's threads
+  // through one malloc arena.
+  exec(electronPath, ['.', ...passThrough], ['glibc.malloc.hugetlb=1']);
 } else {
   console.log(fallbackLine(decision.reason));
   if (decision.build) runOrExit(npm, ['run', 'build']);
-  exec(process.execPath, [
-    join(root, 'server', 'bin', 'blockscope.mjs'),
-    'serve',
-    '--preset',
-    'single',
-    '--ui',
-    ...passThrough,
-  ]);
+  exec(
+    process.execPath,
+    [join(root, 'server', 'bin', 'blockscope.mjs'), 'serve', '--preset', 'single', '--ui', ...passThrough],
+    ENGINE_TUNABLES,
+  );
 }

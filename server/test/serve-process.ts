@@ -27,10 +27,19 @@ export interface ServeProcess {
   kill(): Promise<void>;
 }
 
-/** Start `serve --unix DIR` with extra arguments; resolves once every disk's URI is printed. */
-export async function startServeProcess(args: string[], disks = 1): Promise<ServeProcess> {
+/**
+ * Start `serve --unix DIR` with extra arguments; resolves once every disk's URI is printed.
+ * `asCommand` runs the file itself, as a user's `blockscope` does, so its shebang (with the glibc
+ * tunables) applies; otherwise `node blockscope.mjs`.
+ */
+export async function startServeProcess(
+  args: string[],
+  disks = 1,
+  o: { asCommand?: boolean } = {},
+): Promise<ServeProcess> {
   const dir = mkdtempSync(join(tmpdir(), 'blockscope-proc-'));
-  const proc = spawn(process.execPath, [cli, 'serve', '--unix', dir, ...args], {
+  const argv = ['serve', '--unix', dir, ...args];
+  const proc = spawn(o.asCommand ? cli : process.execPath, o.asCommand ? argv : [cli, ...argv], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
