@@ -19,6 +19,8 @@ export interface ServerConfig {
   record?: 'off' | { file: string; limit: string };
   /** Blockscope only: `--disks N` (nbdkit serves one disk a process: start several). */
   disks?: number;
+  /** Blockscope only: `--data-path=…` (default: the machine's, `auto`). */
+  dataPath?: 'worker' | 'inline';
 }
 
 export interface RunningServer {
@@ -42,7 +44,7 @@ export function requireTool(name: string, pkg: string): void {
 const cli = join(import.meta.dirname, '..', 'server', 'bin', 'blockscope.mjs');
 
 /**
- * `blockscope ARGS` as users run it (`npx blockscope`): the shebang sets the glibc tunable the
+ * `blockscope ARGS` as users run it (`npx blockscope`): the shebang sets the glibc tunables the
  * engine relies on (server/bin/blockscope.mjs), and the `node` it finds is this one.
  */
 export function spawnBlockscope(args: string[]): ChildProcess {
@@ -90,11 +92,13 @@ export async function startServer(kind: ServerKind, c: ServerConfig): Promise<Ru
           ? ['--record', c.record.file, '--record-limit', c.record.limit]
           : [];
     const disks = c.disks ? ['--disks', String(c.disks)] : [];
+    const dataPath = c.dataPath ? [`--data-path=${c.dataPath}`] : [];
     proc = spawnBlockscope([
       'serve',
       '--size',
       c.size,
       ...disks,
+      ...dataPath,
       ...listen,
       '--api',
       '0',
