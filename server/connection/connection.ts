@@ -15,6 +15,8 @@ import { negotiate, type NegotiationHost } from './negotiation.ts';
 import type { TlsServerConfig } from './tls.ts';
 import { TransmissionLoop } from './transmission-loop.ts';
 
+/** After a drop, how long the client has to close its side before its socket is destroyed. */
+const DROP_LINGER_MS = 1000;
 /** During the handshake the socket is paused once this much is queued (an option plus slack). */
 const HANDSHAKE_QUEUE_LIMIT = MAX_OPTION_LENGTH + 64 * 1024;
 
@@ -106,13 +108,29 @@ export class Connection {
     }
   }
 
-  /** Hard disconnect with a reason in the server log. */
+  /**
+   * Hard disconnect with a reason in the server log. The replies already written still reach
+   * the client: its socket is ended (FIN after them), and what the client still sends is read
+   * and discarded until it closes, or for DROP_LINGER_MS. Destroyed at once, a socket with
+   * bytes unread resets the connection, and a client that writes one more request gets EPIPE: a
+   * Node client then closed without reading the replies waiting for it.
+   */
   drop(why: string): void {
     if (this.phase === 'closed') return;
     this.log(`dropped: ${why}`);
-    this.socket.destroy();
-    this.o.socket.destroy();
     this.teardown();
+    const destroy = () => {
+      this.socket.destroy();
+      this.o.socket.destroy();
+    };
+    if (this.socket.destroyed) return destroy();
+    const timer = setTimeout(destroy, DROP_LINGER_MS);
+    this.socket.once('close', () => {
+      clearTimeout(timer);
+      destroy();
+    });
+    this.socket.end();
+    this.socket.resume();
   }
 
   /** Server shutdown: wait up to `graceMs` for running requests (not for unread replies), then abort the rest. */

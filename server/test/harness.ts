@@ -90,7 +90,7 @@ export interface DiskOptions {
   backendParams?: (disk: number, dir: string) => Record<string, string>;
   tls?: DiskSpec['tls'];
   handshakeTimeoutMs?: number;
-  /** Which thread serves the disks (default: the engine's default, a worker per disk). */
+  /** Which thread serves the disks (default: the machine's, `defaultDataPathThread()`). */
   thread?: DiskSpec['thread'];
 }
 

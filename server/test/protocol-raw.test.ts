@@ -49,6 +49,28 @@ test('more than 32 options: dropped (nbdkit limit)', async () => {
   assert.ok(c.closed);
 });
 
+test('a dropped client gets the replies sent before the drop, even writing after it', async () => {
+  // A client busy writing, not reading: its 32 options are answered and it is dropped for the
+  // 33rd, which it sends after the drop. Had the server destroyed its socket, that write would
+  // fail (EPIPE) and a Node client would close without reading the 32 replies waiting for it.
+  // The server ends its side instead and discards what still comes.
+  const c = await RawClient.open(t.unixSockets[0]);
+  await c.hello();
+  c.s.pause();
+  for (let i = 0; i < 32; i++) c.option(99);
+  await new Promise((r) => setTimeout(r, 300));
+  c.option(99);
+  await new Promise((r) => setTimeout(r, 100));
+  c.s.resume();
+  let replies = 0;
+  for (let h = await c.read(20); h !== null; h = await c.read(20)) {
+    replies++;
+    await c.read(h.readUInt32BE(16));
+  }
+  assert.equal(replies, 32, 'error replies read before the connection closed');
+  assert.ok(await c.waitClosed());
+});
+
 test('bad request magic drops only that client; bad commands and flags get EINVAL', async () => {
   const c = await RawClient.open(t.unixSockets[0]);
   await c.hello();
