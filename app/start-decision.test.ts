@@ -52,15 +52,15 @@ test('start: the engine gets the tunables of the blockscope shebang; a user sett
     '\n',
   )[0];
   assert.deepEqual(/GLIBC_TUNABLES=(\S+)/.exec(shebang)?.[1].split(':'), ENGINE_TUNABLES);
-  assert.equal(
-    withTunables({} as NodeJS.ProcessEnv, ENGINE_TUNABLES).GLIBC_TUNABLES,
-    'glibc.malloc.hugetlb=1:glibc.malloc.arena_max=1',
-  );
-  const mine = { GLIBC_TUNABLES: 'glibc.malloc.arena_max=4:glibc.malloc.tcache_count=0', PATH: '/bin' };
+  assert.equal(withTunables({} as NodeJS.ProcessEnv, ENGINE_TUNABLES).GLIBC_TUNABLES, 'glibc.malloc.hugetlb=1');
+  const mine = { GLIBC_TUNABLES: 'glibc.malloc.arena_max=1:glibc.malloc.tcache_count=0', PATH: '/bin' };
   assert.deepEqual(withTunables(mine, ENGINE_TUNABLES), {
-    GLIBC_TUNABLES: 'glibc.malloc.arena_max=4:glibc.malloc.tcache_count=0:glibc.malloc.hugetlb=1',
+    GLIBC_TUNABLES: 'glibc.malloc.arena_max=1:glibc.malloc.tcache_count=0:glibc.malloc.hugetlb=1',
     PATH: '/bin',
   });
-  const all = { GLIBC_TUNABLES: 'glibc.malloc.hugetlb=0:glibc.malloc.arena_max=2' };
-  assert.equal(withTunables(all, ENGINE_TUNABLES), all);
+  const off = { GLIBC_TUNABLES: 'glibc.malloc.hugetlb=0' };
+  assert.equal(withTunables(off, ENGINE_TUNABLES), off);
+  assert.deepEqual(withTunables(off, [...ENGINE_TUNABLES, 'glibc.malloc.arena_max=1']), {
+    GLIBC_TUNABLES: 'glibc.malloc.hugetlb=0:glibc.malloc.arena_max=1',
+  });
 });

@@ -28,7 +28,7 @@ export function fallbackLine(reason) {
  * The glibc tunables the `blockscope` command's shebang sets, for the engine when `npm start`
  * runs it with Node (blockscope.mjs says why).
  */
-export const ENGINE_TUNABLES = ['glibc.malloc.hugetlb=1', 'glibc.malloc.arena_max=1'];
+export const ENGINE_TUNABLES = ['glibc.malloc.hugetlb=1'];
 
 /**
  * `env` with each of `tunables` added to GLIBC_TUNABLES, unless the user's GLIBC_TUNABLES

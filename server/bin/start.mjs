@@ -35,8 +35,8 @@ function runOrExit(cmd, args) {
   if (r.status !== 0) process.exit(r.status ?? 1);
 }
 
-function exec(cmd, args, tunables) {
-  const child = spawn(cmd, args, { cwd: root, stdio: 'inherit', env: withTunables(process.env, tunables) });
+function exec(cmd, args) {
+  const child = spawn(cmd, args, { cwd: root, stdio: 'inherit', env: withTunables(process.env, ENGINE_TUNABLES) });
   for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => child.kill(sig));
   child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
 }
@@ -46,16 +46,16 @@ const passThrough = process.argv.slice(2);
 
 if (decision.mode === 'electron') {
   if (decision.build) runOrExit(npx, ['electron-vite', 'build', '--config', 'electron.config.ts']);
-  // Only hugetlb for Electron: its own allocator may hold the disks' memory (not measured: there is
-  // no Electron binary on the test machine), and arena_max=1 would funnel a browser's threads
-  // through one malloc arena.
-  exec(electronPath, ['.', ...passThrough], ['glibc.malloc.hugetlb=1']);
+  exec(electronPath, ['.', ...passThrough]);
 } else {
   console.log(fallbackLine(decision.reason));
   if (decision.build) runOrExit(npm, ['run', 'build']);
-  exec(
-    process.execPath,
-    [join(root, 'server', 'bin', 'blockscope.mjs'), 'serve', '--preset', 'single', '--ui', ...passThrough],
-    ENGINE_TUNABLES,
-  );
+  exec(process.execPath, [
+    join(root, 'server', 'bin', 'blockscope.mjs'),
+    'serve',
+    '--preset',
+    'single',
+    '--ui',
+    ...passThrough,
+  ]);
 }
