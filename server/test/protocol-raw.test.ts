@@ -50,10 +50,10 @@ test('more than 32 options: dropped (nbdkit limit)', async () => {
 });
 
 test('a dropped client gets the replies sent before the drop, even writing after it', async () => {
-  // A client busy writing, not reading: its 32 options are answered and it is dropped for the
-  // 33rd, which it sends after the drop. Had the server destroyed its socket, that write would
-  // fail (EPIPE) and a Node client would close without reading the 32 replies waiting for it.
-  // The server ends its side instead and discards what still comes.
+  // A client busy writing, not reading: its 32 options are answered, the server drops it at the
+  // limit, and it sends a 33rd after the drop. Had the server destroyed its socket, that write
+  // would fail (EPIPE) and a Node client would close without reading the 32 replies waiting for
+  // it. The server ends its side instead and discards what still comes.
   const c = await RawClient.open(t.unixSockets[0]);
   await c.hello();
   c.s.pause();
