@@ -181,3 +181,48 @@ test('a lent page is copied before a write or a partial zero changes it; after r
   assert.equal(y.buffers[0][0], 9);
   y.release();
 });
+
+test('a freed page goes back to its slab only when no reply holds it', () => {
+  const a = new SparseArray();
+  a.write(Buffer.alloc(PAGE_SIZE, 0xaa), 0n);
+  const lent = a.lend(PAGE_SIZE, 0n);
+  const view = lent.buffers[0];
+  a.zero(PAGE_SIZE, 0n); // freed while lent
+  a.write(Buffer.alloc(PAGE_SIZE, 0xbb), BigInt(PAGE_SIZE));
+  a.write(Buffer.alloc(PAGE_SIZE, 0xcc), BigInt(2 * PAGE_SIZE));
+  assert.ok(
+    view.every((b) => b === 0xaa),
+    'a freed page was handed out again while still lent',
+  );
+  lent.release();
+  // Now its slot is free: the next new page takes it, and a partial write zeroes the rest.
+  a.write(Buffer.alloc(10, 7), BigInt(3 * PAGE_SIZE) + 100n);
+  assert.equal(view[100], 7, 'the released slot was not reused');
+  const back = Buffer.alloc(PAGE_SIZE);
+  a.read(back, BigInt(3 * PAGE_SIZE));
+  assert.ok(back.subarray(100, 110).every((b) => b === 7));
+  assert.ok(
+    back.subarray(0, 100).every((b) => b === 0) && back.subarray(110).every((b) => b === 0),
+    'old bytes leaked into a new page',
+  );
+});
+
+test('a page replaced by its copy while lent is reused only after release', () => {
+  const a = new SparseArray();
+  a.write(Buffer.alloc(PAGE_SIZE, 1), 0n);
+  const lent = a.lend(PAGE_SIZE, 0n);
+  const view = lent.buffers[0];
+  a.write(Buffer.alloc(10, 2), 0n); // copy on write: the copy is now the page
+  a.write(Buffer.alloc(PAGE_SIZE, 3), BigInt(PAGE_SIZE));
+  assert.ok(view.every((b) => b === 1));
+  lent.release();
+  a.write(Buffer.alloc(PAGE_SIZE, 4), BigInt(2 * PAGE_SIZE));
+  assert.ok(
+    view.every((b) => b === 4),
+    'the replaced page was not reused after release',
+  );
+  const back = Buffer.alloc(PAGE_SIZE);
+  a.read(back, 0n);
+  assert.equal(back[0], 2);
+  assert.equal(back[10], 1);
+});

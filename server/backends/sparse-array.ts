@@ -1,6 +1,6 @@
 // A sparse byte array, like nbdkit's sparse allocator (common/allocators/sparse.c):
 //
-//   disk ─┬─ page 0      (32 KiB Buffer, allocated on first write)
+//   disk ─┬─ page 0      (32 KiB, cut from a 64 MiB slab on first write: page-slabs.ts)
 //         ├─ page 1      (missing: reads as zeroes)
 //         ├─ …
 //         └─ page 2^48-1 (a 2^63-byte disk still has page numbers that fit a JS Number)
@@ -21,10 +21,12 @@
 // straight from the page, which saves the engine thread a copy of every byte read (that copy was
 // ~15 % of its time in a sequential read; docs/performance.md). A lent page is never changed in
 // place: a write or partial zero to it first swaps in a copy (copy on write), so a reply still on
-// its way to the kernel keeps the bytes it was read with, as a copied one would. Freed pages are
-// dropped, never reused, so a lent view can never show another page's data.
+// its way to the kernel keeps the bytes it was read with, as a copied one would. A page freed or
+// replaced goes back to its slab only once no reply holds it, so a lent view never shows another
+// page's data.
 
 import { EXTENT_HOLE, EXTENT_ZERO, type Extent, type LentData } from './backend.ts';
+import { PageSlabs } from './page-slabs.ts';
 
 export const PAGE_SHIFT = 15;
 export const PAGE_SIZE = 1 << PAGE_SHIFT;
@@ -56,6 +58,9 @@ export class SparseArray {
    * itself, not its number: a copy on write puts another page under that number.
    */
   private lent = new Map<Buffer, number>();
+  /** Pages no longer in the disk (freed or replaced by a copy) that are still lent. */
+  private retired = new Set<Buffer>();
+  private slabs = new PageSlabs(PAGE_SIZE);
 
   /** Allocated bytes (for memory accounting and tests). */
   get allocatedBytes(): number {
@@ -71,6 +76,8 @@ export class SparseArray {
     this.pages.clear();
     this.zeroPages.clear();
     this.groups.clear();
+    this.retired.clear();
+    this.slabs.clear();
   }
 
   private group(page: number): GroupCount {
@@ -90,12 +97,19 @@ export class SparseArray {
     }
   }
 
-  private free(page: number): void {
+  private free(page: number, p: Buffer): void {
     this.pages.delete(page);
+    this.retire(p);
     const key = Math.floor(page / GROUP_PAGES);
     const g = this.groups.get(key)!;
     if (this.zeroPages.delete(page)) g.zero--;
     if (--g.allocated === 0) this.groups.delete(key);
+  }
+
+  /** Back to its slab now, or when the last reply holding it lets go. */
+  private retire(p: Buffer): void {
+    if (this.lent.has(p)) this.retired.add(p);
+    else this.slabs.release(p);
   }
 
   private setZero(page: number, zero: boolean): void {
@@ -148,7 +162,7 @@ export class SparseArray {
         for (const p of pages) {
           const n = this.lent.get(p)!;
           if (n > 1) this.lent.set(p, n - 1);
-          else this.lent.delete(p);
+          else if (this.lent.delete(p) && this.retired.delete(p)) this.slabs.release(p);
         }
       },
     };
@@ -162,9 +176,10 @@ export class SparseArray {
   /** The page to change in place: `p` itself, or a copy of it put in its place while `p` is lent. */
   private writable(page: number, p: Buffer): Buffer {
     if (this.lent.size === 0 || !this.lent.has(p)) return p;
-    const copy = Buffer.allocUnsafe(PAGE_SIZE);
+    const copy = this.slabs.take();
     p.copy(copy);
     this.pages.set(page, copy);
+    this.retire(p);
     return copy;
   }
 
@@ -177,8 +192,9 @@ export class SparseArray {
       const zeroes = isZero(buf, done, done + n);
       const existing = this.pages.get(page);
       if (!existing) {
-        // A write covering the whole page overwrites every byte: no need to zero it first.
-        const fresh = n === PAGE_SIZE ? Buffer.allocUnsafe(PAGE_SIZE) : Buffer.alloc(PAGE_SIZE);
+        // A slot may hold a freed page's bytes: zero what the write does not cover.
+        const fresh = this.slabs.take();
+        if (n < PAGE_SIZE) fresh.fill(0, 0, inPage).fill(0, inPage + n);
         buf.copy(fresh, inPage, done, done + n);
         this.allocate(page, fresh, zeroes);
       } else {
@@ -205,11 +221,11 @@ export class SparseArray {
       const n = remaining < BigInt(PAGE_SIZE - inPage) ? Number(remaining) : PAGE_SIZE - inPage;
       const p = this.pages.get(page);
       if (p) {
-        if (n === PAGE_SIZE || this.zeroPages.has(page)) this.free(page);
+        if (n === PAGE_SIZE || this.zeroPages.has(page)) this.free(page, p);
         else {
           const w = this.writable(page, p);
           w.fill(0, inPage, inPage + n);
-          if (isZero(w)) this.free(page);
+          if (isZero(w)) this.free(page, w);
         }
       }
       pos += BigInt(n);
