@@ -34,7 +34,7 @@ export class PageSlabs {
 
   constructor(
     private readonly pageSize: number,
-    private readonly slabBytes = SLAB_BYTES,
+    slabBytes = SLAB_BYTES,
   ) {
     this.slotsPerSlab = Math.floor(slabBytes / pageSize);
   }
