@@ -248,14 +248,18 @@ export class Controller {
     const [cell, end] = cellsOfTexel(p.display, p.cells.length, texel);
     if (cell >= end) return;
     const info = await this.transport.call('inspectCell', { disk, cell, count: end - cell }).catch(() => null);
-    // A late answer for a square the pointer or cursor has since left is dropped.
+    // A late answer for a square the pointer or cursor has since left is dropped, and so is one
+    // for the source the user has since stopped using: a refresh of the keyboard cursor's tooltip
+    // (once a second, from the stats) must not take it back from the pointer that moved meanwhile.
     const want = source === 'pointer' ? this.pointerAt : getUi().cursor;
-    if (info && want && want.disk === disk && want.texel === texel)
+    if (info && source === this.tooltipFrom && want && want.disk === disk && want.texel === texel)
       setUi({ hover: { disk, texel, info, x, y, source } });
   }
 
   /** The square the pointer is over (what its tooltip should describe). */
   private pointerAt: { disk: number; texel: number } | null = null;
+  /** What the tooltip follows: whichever of pointer and keyboard cursor moved last. */
+  private tooltipFrom: 'pointer' | 'keyboard' = 'pointer';
 
   /** Pointer moved over a grid (or left it: texel -1). */
   hoverAt(disk: number, clientX: number, clientY: number): void {
@@ -266,6 +270,7 @@ export class Controller {
       return;
     }
     this.pointerAt = { disk, texel };
+    this.tooltipFrom = 'pointer';
     void this.inspect(disk, texel, clientX, clientY, 'pointer');
   }
 
@@ -288,6 +293,7 @@ export class Controller {
       return;
     }
     setUi({ cursor: { disk, texel } });
+    this.tooltipFrom = 'keyboard';
     // Render first so a pan that reveals the cursor is where the tooltip anchors.
     this.grid.render(true);
     const r = this.grid.texelClientRect(disk, texel);
