@@ -122,7 +122,7 @@ async function throughput(): Promise<void> {
     }
   }
   // The data path most machines get: a worker thread per disk from 4 cores (inline here on 2).
-  // No target on this machine; the rows keep that path measured (it lacks huge pages: docs/cli.md).
+  // No target on this machine; the rows keep that path measured (its huge pages: docs/cli.md).
   await copyRows(
     { size: COPY_SIZE, transport: 'unix', log: false, dataPath: 'worker' },
     4,
