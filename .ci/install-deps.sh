@@ -33,6 +33,11 @@ need mkfs.vfat dosfstools
 need fsck.fat dosfstools
 need mshowfat mtools
 need mdadm mdadm
+# Formats only recognised (server/structure/signatures.ts): made by their own mkfs.
+need mkfs.btrfs btrfs-progs
+need mkfs.xfs xfsprogs
+need mkfs.ntfs ntfs-3g
+need mkfs.exfat exfatprogs
 need pvs lvm2
 need certtool gnutls-bin   # TLS tests: X.509 certificates as nbdkit-tls(1) makes them
 # Conformance suites (.ci/conformance): built from Debian source packages, run through socat.

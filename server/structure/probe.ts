@@ -11,6 +11,7 @@ import { decodeMdMember } from './md/member.ts';
 import { DecodeError } from './model.ts';
 import { decodeGpt } from './partitions/gpt.ts';
 import { decodeMbr } from './partitions/mbr.ts';
+import { decodeSignature } from './signatures.ts';
 import { BudgetExhausted, type ByteSource } from './source.ts';
 
 const DECODERS: Array<[string, Decoder]> = [
@@ -20,6 +21,8 @@ const DECODERS: Array<[string, Decoder]> = [
   ['FAT', decodeFat],
   ['MBR', decodeMbr],
   ['ext', decodeExt],
+  // Last: formats only recognised (named, not decoded), so that they are not taken for empty space.
+  ['signature', decodeSignature],
 ];
 
 /** Depth guard: a partition in an array in a volume in a partition … stops somewhere. */

@@ -20,6 +20,12 @@ const PACKAGES: Record<string, string> = {
   mmd: 'mtools',
   mshowfat: 'mtools',
   mdadm: 'mdadm',
+  'mkfs.btrfs': 'btrfs-progs',
+  'mkfs.xfs': 'xfsprogs',
+  'mkfs.ntfs': 'ntfs-3g',
+  'mkfs.exfat': 'exfatprogs',
+  mkswap: 'util-linux',
+  wipefs: 'util-linux',
   guestfish: 'libguestfs-tools',
   truncate: 'coreutils',
 };
@@ -110,9 +116,13 @@ export function dumpe2fs(fsImage: string): GroupTruth {
   const t: GroupTruth = { superblock: [], gdt: [], blockBitmap: [], inodeBitmap: [], inodeTable: [], free: [] };
   for (const line of out.split('\n')) {
     let m: RegExpExecArray | null;
-    if ((m = /(?:Primary|Backup) superblock at (\d+), Group descriptors at (\d+)-(\d+)/.exec(line))) {
-      t.superblock.push(Number(m[1]));
-      t.gdt.push(...parseRanges(`${m[2]}-${m[3]}`));
+    // "Primary superblock at 0, Group descriptors at 1-1"; with meta_bg "…, Group descriptor at 1",
+    // or a descriptor block alone, or a backup superblock alone.
+    const sbAt = /(?:Primary|Backup) superblock at (\d+)/.exec(line);
+    const gdAt = /Group descriptors? at (\d+)(?:-(\d+))?/.exec(line);
+    if (sbAt || gdAt) {
+      if (sbAt) t.superblock.push(Number(sbAt[1]));
+      if (gdAt) t.gdt.push(...parseRanges(`${gdAt[1]}-${gdAt[2] ?? gdAt[1]}`));
     } else if ((m = /Reserved GDT blocks at (\d+)-(\d+)/.exec(line))) t.gdt.push(...parseRanges(`${m[1]}-${m[2]}`));
     else if ((m = /Block bitmap at (\d+)/.exec(line))) t.blockBitmap.push(Number(m[1]));
     else if ((m = /Inode bitmap at (\d+)/.exec(line))) t.inodeBitmap.push(Number(m[1]));

@@ -92,6 +92,16 @@ before(async () => {
   cmds.push(`write ${join(src, 'home/demo/big.bin')} fragmented.bin`);
   run('debugfs', ['-w', '-f', '-', p4], { input: cmds.join('\n') + '\n' });
   images.frag = { path: p4, fsStart: 0, blockSize: 1024, fsImage: p4, files: ['/fragmented.bin', '/f1', '/f1399'] };
+  // 5. meta_bg (no resize inode): each descriptor block sits in its meta group's first, second and
+  //    last group; 16 groups of 4096 blocks, fewer than one descriptor block's 64 slots.
+  const p5 = mk('metabg', ['-t', 'ext4', '-b', '4096', '-g', '4096', '-O', 'meta_bg,^resize_inode', '-d', src], 256);
+  images.metabg = {
+    path: p5,
+    fsStart: 0,
+    blockSize: 4096,
+    fsImage: p5,
+    files: ['/etc/hello.txt', '/home/demo/big.bin'],
+  };
   for (const [name, img] of Object.entries(images)) {
     const { result, leaves } = await decodeImages([img.path]);
     decoded[name] = { result, leaves: leaves[0] };
@@ -116,7 +126,7 @@ function mappingBlocks(fsImage: string, path: string): number[] {
   return [...stat.matchAll(/\((?:IND|DIND|TIND)\):(\d+)/g)].map((m) => Number(m[1]));
 }
 
-for (const name of ['ext4_1k', 'ext4_4k', 'ext3', 'frag']) {
+for (const name of ['ext4_1k', 'ext4_4k', 'ext3', 'frag', 'metabg']) {
   describe(`ext decoder: ${name}`, () => {
     const blocksOf = (pick: (l: Leaf) => boolean) => {
       const img = images[name];
@@ -223,6 +233,14 @@ describe('ext decoder: extent tree with an index node', () => {
       labels.some((l) => l.startsWith('extent tree leaf of /fragmented.bin')),
       labels.join('; '),
     );
+  });
+
+  it('meta_bg: a descriptor block names only the groups the filesystem has', () => {
+    const labels = decoded.metabg.leaves
+      .filter((l) => l.kind === 'group-descriptors')
+      .map((l) => `${l.start / 4096n}: ${l.chain.at(-1)!.label}`);
+    // dumpe2fs: "Group descriptor at 1" (group 0) and "at 4097" (group 1); 16 groups.
+    assert.deepEqual(labels, ['1: group descriptors of groups 0–15', '4097: group descriptors of groups 0–15']);
   });
 
   it('labels file bytes with their offsets in the file', () => {

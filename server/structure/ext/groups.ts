@@ -67,12 +67,14 @@ export function groupRegions(fs: ExtFs): Region[] {
       // meta_bg: descriptor block of meta group m sits in groups m·D, m·D+1 and m·D+D−1.
       const D = descsPerBlock(sb);
       const m = Math.floor(g / D);
+      // The last meta group's block has slots for groups the filesystem does not have.
+      const last = Math.min(m * D + D, sb.groupCount) - 1;
       if (m >= sb.firstMetaBg && (g % D === 0 || g % D === 1 || g % D === D - 1))
         blocks(
           first + (groupHasSuper(sb, g) ? 1 : 0),
           1,
           'group-descriptors',
-          `group descriptors of groups ${m * D}–${m * D + D - 1}`,
+          last > m * D ? `group descriptors of groups ${m * D}–${last}` : `group descriptor of group ${last}`,
           gdtObj,
         );
     }

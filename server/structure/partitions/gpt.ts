@@ -34,8 +34,12 @@ interface ParsedGpt {
   tableLba: bigint;
   tableBytes: number;
   valid: boolean;
-  problem?: string;
+  /** What is wrong with the header, and with the entries (each labelled with its own). */
+  headerProblem?: string;
+  tableProblem?: string;
 }
+
+const problem = (g: ParsedGpt) => g.headerProblem ?? g.tableProblem;
 
 async function readGpt(src: ByteSource, sector: number, lba: bigint): Promise<ParsedGpt | null> {
   const S = BigInt(sector);
@@ -53,7 +57,7 @@ async function readGpt(src: ByteSource, sector: number, lba: bigint): Promise<Pa
       tableLba: 0n,
       tableBytes: 0,
       valid: false,
-      problem: 'header fields out of range',
+      headerProblem: 'header fields out of range',
     };
   const copy = Buffer.from(hdr.subarray(0, size));
   copy.writeUInt32LE(0, 16);
@@ -68,7 +72,7 @@ async function readGpt(src: ByteSource, sector: number, lba: bigint): Promise<Pa
       tableLba,
       tableBytes,
       valid: false,
-      problem: 'entries outside the disk',
+      headerProblem: 'entries outside the disk',
     };
   const table = await src.read(tableLba * S, tableBytes);
   const tableOk = crc32(table) >>> 0 === g.tableChecksum;
@@ -77,8 +81,29 @@ async function readGpt(src: ByteSource, sector: number, lba: bigint): Promise<Pa
     const entry = GPT.PartitionEntry.parse(table, i * g.entrySize);
     if (!entry.isEmpty()) entries.push({ index: i, entry });
   }
-  const problem = !headerOk ? 'header CRC mismatch' : !tableOk ? 'entries CRC mismatch' : undefined;
-  return { header: g, entries, headerLba: lba, tableLba, tableBytes, valid: headerOk && tableOk, problem };
+  return {
+    header: g,
+    entries,
+    headerLba: lba,
+    tableLba,
+    tableBytes,
+    valid: headerOk && tableOk,
+    headerProblem: headerOk ? undefined : 'header CRC mismatch',
+    tableProblem: tableOk ? undefined : 'entries CRC mismatch',
+  };
+}
+
+/**
+ * With the primary header gone (its sector overwritten), its entries may still be intact where
+ * they belong, at LBA 2 (where sgdisk looks too): the copy is labelled when the backup header's
+ * CRC of the entries matches them.
+ */
+async function headerlessPrimary(src: ByteSource, sector: number, backup: ParsedGpt): Promise<ParsedGpt | null> {
+  const S = BigInt(sector);
+  if (backup.tableBytes === 0 || 2n * S + BigInt(backup.tableBytes) > src.size) return null;
+  const table = await src.read(2n * S, backup.tableBytes);
+  if (crc32(table) >>> 0 !== backup.header.tableChecksum) return null;
+  return { ...backup, headerLba: 1n, tableLba: 2n, valid: false, headerProblem: 'missing', tableProblem: undefined };
 }
 
 export const decodeGpt: Decoder = async (src, ctx, place) => {
@@ -90,14 +115,16 @@ export const decodeGpt: Decoder = async (src, ctx, place) => {
     const backup = backupLba > 1n && backupLba <= lastLba ? await readGpt(src, sector, backupLba) : null;
     if (!primary && !backup) continue;
     const chosen = primary?.valid ? primary : backup?.valid ? backup : (primary ?? backup)!;
-    if (!primary?.valid)
-      ctx.budget.warn(`${place.where}: primary GPT ${primary ? `invalid (${primary.problem})` : 'missing'}`);
+    const headerless = !primary && backup?.valid ? await headerlessPrimary(src, sector, backup) : null;
+    if (headerless) ctx.budget.warn(`${place.where}: primary GPT header missing (its partition entries are intact)`);
+    else if (!primary?.valid)
+      ctx.budget.warn(`${place.where}: primary GPT ${primary ? `invalid (${problem(primary)})` : 'missing'}`);
     if (primary?.valid && !backup?.valid)
-      ctx.budget.warn(`${place.where}: backup GPT ${backup ? `invalid (${backup.problem})` : 'missing'}`);
+      ctx.budget.warn(`${place.where}: backup GPT ${backup ? `invalid (${problem(backup)})` : 'missing'}`);
     return {
       name: 'GPT',
       transparent: true,
-      space: linear(await gptRegions(src, ctx, place, sector, [primary, backup], chosen)),
+      space: linear(await gptRegions(src, ctx, place, sector, [primary ?? headerless, backup], chosen)),
     };
   }
   return null;
@@ -117,12 +144,12 @@ async function gptRegions(
   for (const c of copies) {
     if (!c) continue;
     const which = c.headerLba === 1n ? 'primary' : 'backup';
-    const bad = c.valid ? '' : ` (${c.problem})`;
+    const bad = (p?: string) => (p ? ` (${p})` : '');
     regions.push({
       start: c.headerLba * S,
       end: (c.headerLba + 1n) * S,
       kind: 'partition-table',
-      label: `GPT header (${which})${bad}`,
+      label: `GPT header (${which})${bad(c.headerProblem)}`,
       object: tableObj,
     });
     if (c.tableBytes > 0)
@@ -130,7 +157,7 @@ async function gptRegions(
         start: c.tableLba * S,
         end: c.tableLba * S + BigInt(c.tableBytes),
         kind: 'partition-table',
-        label: `GPT partition entries (${which})${bad}`,
+        label: `GPT partition entries (${which})${bad(c.tableProblem)}`,
         object: tableObj,
       });
   }

@@ -105,6 +105,33 @@ describe('GPT', () => {
     );
     assert.equal(covering(leaves[0], 2048n * 512n)?.chain[0].label, 'GPT partition 1 "boot"');
     assert.match(label(covering(leaves[0], 512n)), /GPT header \(primary\) \(header CRC mismatch\)/);
+    assert.equal(label(covering(leaves[0], 1024n)), 'GPT partition entries (primary)');
+  });
+
+  it('labels intact primary entries when the primary header sector is gone (sgdisk uses them too)', async () => {
+    const img = gptDisk('gpt-headerless.img');
+    const fd = openSync(img, 'r+');
+    writeSync(fd, Buffer.alloc(512), 0, 512, 512); // the primary header's sector, zeroed
+    closeSync(fd);
+    assert.match(run('sgdisk', ['-v', img]), /corrupt GPT/);
+    const { result, leaves } = await decodeImages([img]);
+    assert.ok(
+      result.warnings.some((w) => /primary GPT header missing \(its partition entries are intact\)/.test(w)),
+      result.warnings.join('; '),
+    );
+    assert.equal(label(covering(leaves[0], 512n)), 'GPT header (primary) (missing)');
+    assert.equal(label(covering(leaves[0], 1024n)), 'GPT partition entries (primary)');
+    assert.equal(covering(leaves[0], 2048n * 512n)?.chain[0].label, 'GPT partition 1 "boot"');
+    // Entries that no longer match the backup's CRC are not claimed as a copy of it.
+    const fd2 = openSync(img, 'r+');
+    writeSync(fd2, Buffer.from('changed!'), 0, 8, 1024 + 56); // the first entry's name
+    closeSync(fd2);
+    const again = await decodeImages([img]);
+    assert.ok(
+      again.result.warnings.some((w) => /primary GPT missing/.test(w)),
+      again.result.warnings.join('; '),
+    );
+    assert.equal(label(covering(again.leaves[0], 1024n)), '(nothing)');
   });
 });
 
