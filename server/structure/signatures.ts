@@ -45,7 +45,8 @@ export const decodeSignature: Decoder = async (src, ctx, place) => {
   for (const s of SIGNATURES)
     if (await matches(src, s)) {
       const name = `${s.name} (not decoded)`;
-      const object = ctx.object({ id: `${place.id}.${s.name}`, kind: 'filesystem', label: name, where: place.where });
+      const id = `${place.id}.${s.name.toLowerCase().replace(/\W+/g, '-')}`;
+      const object = ctx.object({ id, kind: 'filesystem', label: name, where: place.where });
       const header: Region = {
         start: BigInt(s.header.start),
         end: BigInt(s.header.end),
