@@ -20,6 +20,11 @@ export class Engine {
   preset: string | null = null;
   /** The time machine: the live recording's timeline, or a replay's (null when not recording). */
   timeline: Timeline | null = null;
+  /**
+   * Settles once the recording that follows a disk-set change is in place: `timeline` is null
+   * for that moment, and a call that came then must wait, not hear "the time machine is off".
+   */
+  timelineSettled: Promise<void> = Promise.resolve();
   /** Asks every frame pump to cut a frame now (a seek answers after its picture is sent). */
   readonly framePumps = new Set<{ tick(): void }>();
   private markListeners: Array<(m: Mark) => void> = [];

@@ -92,14 +92,15 @@ export class ControlApi {
     return this.engine.disk(n);
   }
 
-  private timeline() {
+  private async timeline() {
+    await this.engine.timelineSettled;
     const t = this.engine.timeline;
     if (!t) throw new Error('no recording: the time machine is off (started with --no-record?)');
     return t;
   }
 
   private async timelineAct(action: TimelineAction, p: Record<string, unknown>) {
-    const t = this.timeline();
+    const t = await this.timeline();
     const params: { seconds?: number; speed?: number } = {};
     if (action === 'seek') params.seconds = num(p, 'seconds', 0, 1e9);
     if (action === 'speed') params.speed = num(p, 'speed', MIN_SPEED, MAX_SPEED);
@@ -198,9 +199,9 @@ export class ControlApi {
         return this.timelineAct(action as TimelineAction, p);
       }
       case 'timelineOverview':
-        return this.timeline().overview(optInt(p, 'bins', 1, 10_000) ?? 1000);
+        return (await this.timeline()).overview(optInt(p, 'bins', 1, 10_000) ?? 1000);
       case 'timelineSeries':
-        return this.timeline().series({
+        return (await this.timeline()).series({
           disk: int(p, 'disk', 1, 16),
           fromSec: p.fromSec === undefined ? undefined : num(p, 'fromSec', 0, 1e9),
           toSec: p.toSec === undefined ? undefined : num(p, 'toSec', 0, 1e9),
@@ -208,7 +209,7 @@ export class ControlApi {
           points: optInt(p, 'points', 0, 200_000),
         });
       case 'saveRecording':
-        return this.timeline().save(str(p, 'path', 4096));
+        return (await this.timeline()).save(str(p, 'path', 4096));
       case 'demo': {
         const d = this.engine.demo;
         if (!d) throw new Error('no demo is running (npm run demo -- single|raid5)');

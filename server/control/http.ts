@@ -185,6 +185,7 @@ function serveStatic(uiDir: string, path: string, res: ServerResponse): void {
 
 /** GET /api/recording: the recording so far as a file download (a plain, unwrapped copy). */
 async function downloadRecording(engine: Engine, res: ServerResponse): Promise<void> {
+  await engine.timelineSettled;
   const t = engine.timeline;
   if (!t) return sendJson(res, 409, { error: 'no recording: the time machine is off' });
   const dir = mkdtempSync(join(tmpdir(), 'blockscope-save-'));

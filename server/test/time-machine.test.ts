@@ -181,3 +181,24 @@ test("a view that connects gets the time machine's status before the disks (its 
     await t.close();
   }
 });
+
+test('a timeline call right after a layout change waits for the new recording, never hears "off"', async () => {
+  const t = await startDisks({ disks: 1 });
+  const rec = await LiveRecording.start(t.engine, { path: join(t.dir, 'layouts.bsrec'), limit: 0 });
+  const api = new ControlApi(t.engine);
+  try {
+    for (const preset of ['raid5', 'single', 'raid1', 'single']) {
+      // Not awaited: the status call is in flight while the disk set changes under it.
+      const applied = api.call('applyPreset', { preset, size: '16M' });
+      const status = api.call('timeline', { action: 'status' });
+      await applied;
+      const s = (await status) as TimelineStatus;
+      assert.equal(s.mode, 'live');
+      const after = (await api.call('timeline', { action: 'status' })) as TimelineStatus;
+      assert.equal(after.mode, 'live', `after ${preset}`);
+    }
+  } finally {
+    await rec.close();
+    await t.close();
+  }
+});

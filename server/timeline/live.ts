@@ -96,6 +96,7 @@ export class LiveRecording {
     this.chain = this.chain.catch((err) => {
       this.engine.push({ event: 'status', level: 'error', message: `recording stopped: ${(err as Error).message}` });
     });
+    this.engine.timelineSettled = this.chain;
   }
 
   /** Close the current recording; when the disk set changes, keep a named one under a new name. */
