@@ -277,7 +277,11 @@ class Negotiation {
     }
     const s = await this.openExport();
     reply(REP.INFO, encodeInfoExport(s.size, s.eflags));
-    for (const r of requests) {
+    // Each item once, however often it is asked for: one 131 KiB option asking 65,535 times
+    // for the description got 65,535 answers, and 31 such options from a client that never read
+    // them held 650 MB per connection until the process ran out of heap (an outsider's attack).
+    // Once each, the whole handshake (at most MAX_OPTIONS options) sends a few hundred KiB.
+    for (const r of new Set(requests)) {
       if (r === INFO.NAME) reply(REP.INFO, encodeInfoString(INFO.NAME, this.host.exportName));
       else if (r === INFO.DESCRIPTION) reply(REP.INFO, encodeInfoString(INFO.DESCRIPTION, this.host.description));
       else if (r === INFO.BLOCK_SIZE) {

@@ -3,7 +3,7 @@
 // payloads larger than we buffer, the handshake's byte cap and timeout, and the `base:` query.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { CMD, NBD_ERR, OPT, REP } from '../protocol/constants.ts';
+import { CMD, INFO, NBD_ERR, OPT, REP } from '../protocol/constants.ts';
 import { startDisks, type TestDisks } from './harness.ts';
 import { largestAllocationDuring, metaContextData, RawClient } from './raw-client.ts';
 
@@ -191,5 +191,28 @@ test('a write payload is read to its end even while replies back up (no deadlock
     cookies.sort((a, b) => a - b),
     [100, 200],
   );
+  c.close();
+});
+
+test('NBD_OPT_INFO asking for one item 65,535 times gets it once (the handshake amplification)', async () => {
+  const c = await RawClient.open(t.unixSockets[0]);
+  await c.hello();
+  // Export name "", 65,535 requests for NBD_INFO_DESCRIPTION: a 131 KiB option.
+  const data = Buffer.alloc(6 + 2 * 65535);
+  data.writeUInt16BE(65535, 4);
+  for (let i = 0; i < 65535; i++) data.writeUInt16BE(INFO.DESCRIPTION, 6 + 2 * i);
+  // Sent before any reply is read, as the attacker did.
+  for (let i = 0; i < 20; i++) c.option(OPT.INFO, data);
+  for (let i = 0; i < 20; i++) {
+    const types: number[] = [];
+    for (let r = await c.reply(); ; r = await c.reply()) {
+      types.push(r.type === REP.INFO ? r.data.readUInt16BE(0) : r.type);
+      if (r.type === REP.ACK) break;
+    }
+    assert.deepEqual(types, [INFO.EXPORT, INFO.DESCRIPTION, REP.ACK], `option ${i + 1}`);
+  }
+  await c.go();
+  c.request(CMD.READ, 0n, 4096, 0, 1);
+  assert.deepEqual(await c.simpleReply(), { error: 0, cookie: 1 });
   c.close();
 });
