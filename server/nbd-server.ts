@@ -114,7 +114,9 @@ export class NbdServer {
   private makeServer(unix = false): Server {
     // Paused: no read may start before socket-reader.ts has given the socket its read buffer
     // (and, for a Unix socket, before send-buffer.ts has opened its option setter on it).
-    const server = createServer({ pauseOnConnect: true }, (socket) => {
+    // Half-open: libnbd sends NBD_CMD_DISC and then shuts its side (shutdown(SHUT_WR)); the
+    // requests before the DISC must still run and be answered (connection.ts).
+    const server = createServer({ pauseOnConnect: true, allowHalfOpen: true }, (socket) => {
       if (unix) raiseSendBuffer(socket);
       this.accept(socket);
     });

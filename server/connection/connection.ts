@@ -59,6 +59,16 @@ export class Connection {
   private closedHooks: Promise<void> = Promise.resolve();
   private readonly onSocketData = (chunk: Buffer) => this.guard(() => this.onData(chunk));
   private readonly onSocketEnd = () => this.guard(() => this.teardown());
+  /**
+   * The client shut its side (FIN). In transmission the loop decides once it has parsed what
+   * came before: after an NBD_CMD_DISC it answers every request first (the spec's MUST), else
+   * the client left without one and the connection ends as before. In the handshake it ends.
+   */
+  private readonly onSocketReadEnd = () =>
+    this.guard(() => {
+      if (this.phase === 'transmission') this.loop!.inputEnded();
+      else if (!this.socket.writableEnded) this.socket.end();
+    });
 
   constructor(private readonly o: ConnectionOptions) {
     this.socket = o.socket;
@@ -82,6 +92,7 @@ export class Connection {
 
   private listen(s: Socket): void {
     s.on('data', this.onSocketData);
+    s.on('end', this.onSocketReadEnd);
     s.on('error', this.onSocketEnd);
     s.on('close', this.onSocketEnd);
   }
@@ -148,10 +159,17 @@ export class Connection {
     if (this.phase === 'closed') return;
     this.phase = 'closed';
     if (this.handshakeTimer) clearTimeout(this.handshakeTimer);
-    this.abort.abort();
+    // After NBD_CMD_DISC the requests sent before it run to their end even if the client is gone
+    // by then (the spec: the server MUST handle all outstanding requests; libnbd's shutdown()
+    // does not wait for the replies): not aborted, and the filters close after them.
+    const graceful = this.loop?.graceful ?? false;
+    if (!graceful) this.abort.abort();
     this.queue.clear();
     this.waiter?.();
-    if (this.prepared) this.closedHooks = this.o.chain.close(this.info, this.loop?.graceful ?? false);
+    if (this.prepared) {
+      const before = graceful ? this.loop!.waitDrained() : Promise.resolve();
+      this.closedHooks = before.then(() => this.o.chain.close(this.info, graceful));
+    }
     this.o.onClose(this);
   }
 

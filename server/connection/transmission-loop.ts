@@ -113,7 +113,10 @@ export class TransmissionLoop {
   graceful = false;
   /** No new requests: close once the in-flight ones have replied. */
   private closing = false;
-  private drained: (() => void) | null = null;
+  /** The client shut its side: nothing more will arrive after what is queued. */
+  private inputDone = false;
+  /** Called once no request is running (waitDrained). */
+  private drainWaiters: Array<() => void> = [];
   private readonly poolAlloc: (n: number) => Buffer;
   private readonly replies: ReplyWriter;
 
@@ -142,15 +145,15 @@ export class TransmissionLoop {
    * Resolves when no request is running (or after `graceMs`). Unsent replies are not waited for,
    * nor requests waiting for the read window (they need those replies to leave first).
    */
-  waitDrained(graceMs: number): Promise<void> {
+  waitDrained(graceMs = Infinity): Promise<void> {
     this.closing = true;
     if (this.inFlight === 0) return Promise.resolve();
     return new Promise<void>((resolve) => {
-      const t = setTimeout(resolve, graceMs);
-      this.drained = () => {
-        clearTimeout(t);
+      const t = Number.isFinite(graceMs) ? setTimeout(resolve, graceMs) : null;
+      this.drainWaiters.push(() => {
+        if (t) clearTimeout(t);
         resolve();
-      };
+      });
     });
   }
 
@@ -162,6 +165,21 @@ export class TransmissionLoop {
     }
   }
 
+  /** The client shut its side (connection.ts): parse what it sent before deciding how to end. */
+  inputEnded(): void {
+    this.inputDone = true;
+    this.pump();
+  }
+
+  /**
+   * Everything the client sent is parsed. With no NBD_CMD_DISC among it the client left without
+   * saying so: end our side as a closed socket always did (its requests are aborted on close).
+   * After a DISC the graceful path ends it once every request has replied.
+   */
+  private parsedAll(): void {
+    if (this.inputDone && !this.graceful && !this.h.socket.writableEnded) this.h.socket.end();
+  }
+
   /** Parse and start every complete request in the queue. */
   pump(): void {
     const { queue } = this.h;
@@ -169,7 +187,7 @@ export class TransmissionLoop {
     while (this.h.isOpen() && !this.writeFailed) {
       if (this.discardBytes > 0) {
         this.discardBytes -= queue.skip(this.discardBytes);
-        if (this.discardBytes > 0) return;
+        if (this.discardBytes > 0) return this.parsedAll();
         const h = this.discardHeader!;
         this.discardHeader = null;
         this.syncSocket();
@@ -179,14 +197,14 @@ export class TransmissionLoop {
       if (this.partial) {
         const p = this.partial;
         p.filled += queue.takeInto(p.buf, p.filled, p.buf.length - p.filled);
-        if (p.filled < p.buf.length) return;
+        if (p.filled < p.buf.length) return this.parsedAll();
         this.partial = null;
         this.syncSocket();
         this.admit(p.h, p.buf);
         continue;
       }
       if (this.paused || this.closing || this.deferred) return;
-      if (queue.length < REQUEST_HEADER_SIZE) return;
+      if (queue.length < REQUEST_HEADER_SIZE) return this.parsedAll();
       if (turnBudget.spent()) return this.defer();
       const h = parseRequestHeader(queue.take(REQUEST_HEADER_SIZE));
       if (!h) return this.h.drop('bad request magic');
@@ -353,7 +371,7 @@ export class TransmissionLoop {
     this.finish(h, ev, errno, result, message);
     this.startWaiting();
     this.maybeResume();
-    if (this.inFlight === 0) this.drained?.();
+    if (this.inFlight === 0) for (const w of this.drainWaiters.splice(0)) w();
     // NBD_CMD_DISC: close once every request before it has replied.
     if (this.pending === 0 && this.closing && this.graceful && this.h.isOpen()) this.h.socket.end();
   }
