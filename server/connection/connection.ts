@@ -225,6 +225,7 @@ export class Connection {
         structured: negotiated.structured,
         isOpen: () => this.phase === 'transmission',
         drop: (why) => this.drop(why),
+        abortRequests: () => this.abort.abort(),
         log: (why) => this.log(why),
         crash: (err) => this.crash(err),
       });

@@ -71,6 +71,8 @@ export interface TransmissionHost {
   /** False once the connection is closed: no more replies or parsing. */
   isOpen(): boolean;
   drop(why: string): void;
+  /** Cancel the requests running (their waits in filters fail with ESHUTDOWN). */
+  abortRequests(): void;
   log(why: string): void;
   /** Last-resort guard: an exception in one of our callbacks ends this connection only. */
   crash(err: unknown): void;
@@ -172,12 +174,22 @@ export class TransmissionLoop {
   }
 
   /**
-   * Everything the client sent is parsed. With no NBD_CMD_DISC among it the client left without
-   * saying so: end our side as a closed socket always did (its requests are aborted on close).
-   * After a DISC the graceful path ends it once every request has replied.
+   * Everything the client sent is parsed. After an NBD_CMD_DISC the graceful path ends our side
+   * once every request has replied. Without one the client left, or shut its side, without
+   * saying so: its running requests are cancelled (ESHUTDOWN, as nbdkit's sleeping filters
+   * answer them), answered if it still reads, and our side ends after them.
    */
   private parsedAll(): void {
-    if (this.inputDone && !this.graceful && !this.h.socket.writableEnded) this.h.socket.end();
+    if (!this.inputDone || this.graceful || this.closing) return;
+    this.closing = true;
+    this.h.abortRequests();
+    this.endWhenIdle();
+  }
+
+  /** Close our side once nothing runs: after NBD_CMD_DISC, or when the client shut its side. */
+  private endWhenIdle(): void {
+    if (this.pending > 0 || !this.closing || !(this.graceful || this.inputDone)) return;
+    if (this.h.isOpen() && !this.h.socket.writableEnded) this.h.socket.end();
   }
 
   /** Parse and start every complete request in the queue. */
@@ -211,7 +223,7 @@ export class TransmissionLoop {
       if (h.type === CMD.DISC) {
         this.graceful = true;
         this.closing = true;
-        if (this.pending === 0) this.h.socket.end();
+        this.endWhenIdle();
         return;
       }
       if (h.type === CMD.WRITE) {
@@ -372,8 +384,7 @@ export class TransmissionLoop {
     this.startWaiting();
     this.maybeResume();
     if (this.inFlight === 0) for (const w of this.drainWaiters.splice(0)) w();
-    // NBD_CMD_DISC: close once every request before it has replied.
-    if (this.pending === 0 && this.closing && this.graceful && this.h.isOpen()) this.h.socket.end();
+    this.endWhenIdle();
   }
 
   private maybePause(): void {

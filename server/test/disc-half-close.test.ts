@@ -2,10 +2,11 @@
 // shuts its side of the socket (shutdown(SHUT_WR)), and its shutdown() does not wait for the
 // replies; Blockscope took that half-close for a vanished client and dropped the writes still in
 // the delay filter, unanswered (an outsider's finding). Writes are slowed here so that they are
-// still running when the DISC and the half-close arrive.
+// still running when the DISC and the half-close arrive. Without a DISC a half-close cancels
+// what is running, answered ESHUTDOWN as nbdkit's delay filter does.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { CMD } from '../protocol/constants.ts';
+import { CMD, NBD_ERR } from '../protocol/constants.ts';
 import { NBDSH_ENV, requireBinary, run, startDisks, type TestDisks } from './harness.ts';
 import { RawClient } from './raw-client.ts';
 
@@ -80,10 +81,16 @@ test("libnbd's shutdown() right after 8 aio writes (nbdsh): all 8 are stored", a
   assert.deepEqual(await firstBytes(2n << 20n), Array(8).fill(0x3c));
 });
 
-test('a half-close without DISC still ends the connection', async () => {
+test('a half-close without DISC: running requests are cancelled and answered ESHUTDOWN (as nbdkit), then it ends', async () => {
   const c = await RawClient.open(t.unixSockets[0]);
   await c.hello();
   await c.go();
+  for (let i = 0; i < 4; i++) {
+    c.request(CMD.WRITE, (3n << 20n) + BigInt(i) * 65536n, 4096, 0, i + 1);
+    c.write(Buffer.alloc(4096, 0x77));
+  }
+  await new Promise((r) => setTimeout(r, 50)); // the writes are in the delay filter now
   c.s.end();
+  for (let i = 0; i < 4; i++) assert.equal((await c.simpleReply()).error, NBD_ERR.ESHUTDOWN);
   assert.ok(await c.waitClosed(), 'closed after the client shut its side without NBD_CMD_DISC');
 });
