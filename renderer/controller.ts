@@ -59,7 +59,7 @@ export class Controller {
     if (this.started) return;
     this.started = true;
     this.stage = stage;
-    this.transport.onStatus((status) => setUi({ status }));
+    this.transport.onStatus((c) => setUi({ status: c.status, refusal: c.why ?? null }));
     this.transport.onPush((m) => this.onPush(m));
     this.transport.onBatch((b) => {
       this.queue.push(b);

@@ -45,6 +45,8 @@ export interface Hover {
 
 export interface UiState {
   status: ConnectionStatus;
+  /** Why the engine refused this page (status `refused`), else null. */
+  refusal: string | null;
   disks: DiskInfo[];
   stats: Record<number, DiskStatsView>;
   settings: UiSettings;
@@ -80,6 +82,7 @@ export interface UiState {
 
 export const store = createStore<UiState>(() => ({
   status: 'connecting',
+  refusal: null,
   disks: [],
   stats: {},
   settings: { ...DEFAULT_UI_SETTINGS },

@@ -1,11 +1,10 @@
 // Electron IPC transport: the preload's contextBridge API (window.blockscope).
 import type { ControlMethod, ControlMethods, ServerPush } from '../../server/shared/types.ts';
-import { Listeners, isServerPush, type ConnectionStatus, type PreloadApi, type Transport } from './transport.ts';
+import { isServerPush, type Connection, type PreloadApi, type Transport } from './transport.ts';
 import { WebSocketTransport, sessionSocketUrl } from './websocket.ts';
 
 export class IpcTransport implements Transport {
   readonly kind = 'ipc' as const;
-  private statuses = new Listeners<ConnectionStatus>();
 
   constructor(private readonly api: PreloadApi) {}
 
@@ -20,10 +19,9 @@ export class IpcTransport implements Transport {
       if (isServerPush(m)) cb(m);
     });
   }
-  onStatus(cb: (s: ConnectionStatus) => void) {
-    const off = this.statuses.add(cb);
-    cb('open'); // in-process engine: always there
-    return off;
+  onStatus(cb: (c: Connection) => void) {
+    cb({ status: 'open' }); // in-process engine: always there, never changes
+    return () => {};
   }
 }
 

@@ -3,14 +3,30 @@
 
 import type { ControlMethod, ControlMethods, ServerPush } from '../../server/shared/types.ts';
 
-export type ConnectionStatus = 'connecting' | 'open' | 'closed';
+/**
+ * `closed`: the engine went away and the transport is trying again; `refused`: the engine will
+ * not take this page (a restarted server, a missing token) and trying again cannot help.
+ */
+export type ConnectionStatus = 'connecting' | 'open' | 'closed' | 'refused';
 
+export interface Connection {
+  status: ConnectionStatus;
+  /** When refused: why, and what the user can do. */
+  why?: string;
+}
+
+/**
+ * Electron IPC is always `open` (the engine is in-process). The WebSocket can lose the engine:
+ * then `call` fails at once instead of queueing, and a call whose promise was rejected is never
+ * sent later, so what the UI rolled back stays rolled back.
+ */
 export interface Transport {
   readonly kind: 'ipc' | 'websocket';
   call<M extends ControlMethod>(method: M, params: ControlMethods[M]['params']): Promise<ControlMethods[M]['result']>;
   onBatch(cb: (buf: ArrayBuffer) => void): () => void;
   onPush(cb: (msg: ServerPush) => void): () => void;
-  onStatus(cb: (s: ConnectionStatus) => void): () => void;
+  /** The connection now (told at once to a new listener), then every change. */
+  onStatus(cb: (c: Connection) => void): () => void;
 }
 
 /** What the Electron preload exposes (validated on both sides). */

@@ -1,21 +1,56 @@
 // WebSocket transport: ws://<this page's host>/ws?token=…, reconnecting with backoff. The
 // session token comes from the page's own URL (the one `blockscope serve --ui` printed): the
 // server refuses the socket without it.
+//
+// A call is sent only while the socket is open (or queued while the page first connects). Once
+// a call's promise is rejected its message is gone: an action the UI has rolled back is never
+// applied by a later reconnect.
 import type { ControlMethod, ControlMethods, ControlResponse, ServerPush } from '../../server/shared/types.ts';
-import { Listeners, isServerPush, type ConnectionStatus, type Transport } from './transport.ts';
+import { Listeners, isServerPush, type Connection, type Transport } from './transport.ts';
 
-/** The WebSocket URL for the page at `loc`, carrying the session token from its query (null when the page has none). */
-export function sessionSocketUrl(loc: Pick<Location, 'protocol' | 'host' | 'search'>): {
+export interface SessionTarget {
+  /** ws(s)://host/ws?token=… */
   url: string;
   token: string | null;
-} {
+  /** The same server's /api/health (no token in it: the probe sends it as a header). */
+  healthUrl: string;
+}
+
+/** The WebSocket URL for the page at `loc`, carrying the session token from its query (null when the page has none). */
+export function sessionSocketUrl(loc: Pick<Location, 'protocol' | 'host' | 'search'>): SessionTarget {
   const proto = loc.protocol === 'https:' ? 'wss:' : 'ws:';
   const token = new URLSearchParams(loc.search).get('token');
-  return { url: `${proto}//${loc.host}/ws${token ? `?token=${encodeURIComponent(token)}` : ''}`, token };
+  return {
+    url: `${proto}//${loc.host}/ws${token ? `?token=${encodeURIComponent(token)}` : ''}`,
+    token,
+    healthUrl: `${loc.protocol}//${loc.host}/api/health`,
+  };
 }
 
 export const MISSING_TOKEN =
   'This page was opened without its session token: open the full URL blockscope printed (…/?token=…).';
+export const SESSION_ENDED = "Blockscope restarted or this page's session ended: open the URL it printed (…/?token=…).";
+export const CONNECTION_LOST = 'connection to Blockscope lost: nothing was changed';
+export const NOT_CONNECTED = 'not connected to Blockscope (reconnecting): nothing was changed';
+
+/** What the transport needs from the browser; tests pass fakes. */
+export interface SocketEnv {
+  open(url: string): WebSocket;
+  /** GET healthUrl with the token: its HTTP status, or null when nothing answered. */
+  health(healthUrl: string, token: string): Promise<number | null>;
+}
+
+const browserEnv: SocketEnv = {
+  open: (url) => new WebSocket(url),
+  health: (healthUrl, token) =>
+    fetch(healthUrl, { headers: { authorization: `Bearer ${token}` }, cache: 'no-store' }).then(
+      (r) => r.status,
+      () => null,
+    ),
+};
+
+const FIRST_BACKOFF_MS = 250;
+const MAX_BACKOFF_MS = 5000;
 
 export class WebSocketTransport implements Transport {
   readonly kind = 'websocket' as const;
@@ -24,33 +59,42 @@ export class WebSocketTransport implements Transport {
   private waiting = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
   private batches = new Listeners<ArrayBuffer>();
   private pushes = new Listeners<ServerPush>();
-  private statuses = new Listeners<ConnectionStatus>(true);
-  private backoff = 250;
+  private statuses = new Listeners<Connection>(true);
+  private connection: Connection = { status: 'connecting' };
+  private backoff = FIRST_BACKOFF_MS;
+  /** Calls made while the page first connects, sent when the socket opens (dropped if it does not). */
   private queue: string[] = [];
+  /** The socket has been open once: from then on a call while it is down fails at once. */
+  private everOpen = false;
 
-  private readonly url: string;
-  /** Told to every push listener as it subscribes (the missing token). */
-  private notice: ServerPush | null = null;
-
-  constructor(target: { url: string; token: string | null }) {
-    this.url = target.url;
+  constructor(
+    private readonly target: SessionTarget,
+    private readonly env: SocketEnv = browserEnv,
+  ) {
     if (!target.token) {
       // The server would refuse (401) every attempt: say why instead of retrying forever.
-      this.statuses.emit('closed');
-      this.notice = { event: 'status', level: 'error', message: MISSING_TOKEN };
+      this.setStatus({ status: 'refused', why: MISSING_TOKEN });
       return;
     }
     this.connect();
   }
 
+  private setStatus(c: Connection): void {
+    this.connection = c;
+    this.statuses.emit(c);
+  }
+
   private connect(): void {
-    this.statuses.emit('connecting');
-    const ws = new WebSocket(this.url);
+    this.setStatus({ status: 'connecting' });
+    const ws = this.env.open(this.target.url);
     ws.binaryType = 'arraybuffer';
-    this.ws = ws;
+    let opened = false;
     ws.onopen = () => {
-      this.backoff = 250;
-      this.statuses.emit('open');
+      opened = true;
+      this.everOpen = true;
+      this.ws = ws;
+      this.backoff = FIRST_BACKOFF_MS;
+      this.setStatus({ status: 'open' });
       for (const m of this.queue.splice(0)) ws.send(m);
     };
     ws.onmessage = (e) => {
@@ -70,21 +114,41 @@ export class WebSocketTransport implements Transport {
       else w.reject(new Error(r.error));
     };
     ws.onclose = () => {
-      this.statuses.emit('closed');
-      for (const w of this.waiting.values()) w.reject(new Error('connection to Blockscope lost'));
+      this.ws = null;
+      this.setStatus({ status: 'closed' });
+      // Rejected calls are forgotten with their messages: nothing is sent after its promise failed.
+      this.queue = [];
+      for (const w of this.waiting.values()) w.reject(new Error(CONNECTION_LOST));
       this.waiting.clear();
-      setTimeout(() => this.connect(), this.backoff);
-      this.backoff = Math.min(this.backoff * 2, 5000);
+      if (opened) this.retryLater();
+      else void this.probeThenRetry();
     };
+  }
+
+  private retryLater(): void {
+    setTimeout(() => this.connect(), this.backoff);
+    this.backoff = Math.min(this.backoff * 2, MAX_BACKOFF_MS);
+  }
+
+  /**
+   * A connect failed. Browsers hide a refused upgrade's HTTP status from WebSocket, so ask the
+   * same server's HTTP API with the same token: 401 means a restarted server (a new token) or an
+   * ended session, and retrying would never help. Anything else (no answer: still down) retries.
+   */
+  private async probeThenRetry(): Promise<void> {
+    const status = await this.env.health(this.target.healthUrl, this.target.token ?? '');
+    if (status === 401) return this.setStatus({ status: 'refused', why: SESSION_ENDED });
+    this.retryLater();
   }
 
   call<M extends ControlMethod>(method: M, params: ControlMethods[M]['params']): Promise<ControlMethods[M]['result']> {
     const id = this.nextId++;
     const text = JSON.stringify({ id, method, params });
     return new Promise((resolve, reject) => {
+      if (this.ws) this.ws.send(text);
+      else if (this.connection.status === 'connecting' && !this.everOpen) this.queue.push(text);
+      else return reject(new Error(this.connection.why ?? NOT_CONNECTED));
       this.waiting.set(id, { resolve: resolve as (v: unknown) => void, reject });
-      if (this.ws?.readyState === WebSocket.OPEN) this.ws.send(text);
-      else this.queue.push(text);
     });
   }
 
@@ -92,11 +156,9 @@ export class WebSocketTransport implements Transport {
     return this.batches.add(cb);
   }
   onPush(cb: (msg: ServerPush) => void) {
-    const off = this.pushes.add(cb);
-    if (this.notice) cb(this.notice);
-    return off;
+    return this.pushes.add(cb);
   }
-  onStatus(cb: (s: ConnectionStatus) => void) {
+  onStatus(cb: (c: Connection) => void) {
     return this.statuses.add(cb);
   }
 }
