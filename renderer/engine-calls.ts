@@ -25,9 +25,12 @@ function replaceDisk(info: DiskInfo | undefined): void {
 
 export async function setErrors(c: Controller, disk: number, on: boolean): Promise<void> {
   // Optimistic: the checkbox follows the click at once; the engine's answer then confirms it.
+  // Not while the engine is unreachable: the call fails, and a disk must not look FAILED meanwhile.
   const before = getUi().disks.find((d) => d.number === disk);
-  if (before) replaceDisk({ ...before, errorsOn: on });
-  c.grid.setFailed(disk, on);
+  if (getUi().status === 'open') {
+    if (before) replaceDisk({ ...before, errorsOn: on });
+    c.grid.setFailed(disk, on);
+  }
   const after = await call(c, 'setErrors', { disk, on });
   replaceDisk(after ?? before);
   c.grid.setFailed(disk, (after ?? before)?.errorsOn ?? false);

@@ -3,6 +3,7 @@ import { installKeyboard } from '../actions/keyboard.ts';
 import { useUi } from '../store/store.ts';
 import { Caption } from './Caption.tsx';
 import { CommandsPanel } from './CommandsPanel.tsx';
+import { ConnectionBanner, connectionNotice } from './ConnectionBanner.tsx';
 import { useActions, useController } from './context.ts';
 import { DiskPanel } from './DiskPanel.tsx';
 import { Footer } from './Footer.tsx';
@@ -19,17 +20,21 @@ function Stage() {
   const placements = useUi((s) => s.layout.placements);
   const disks = useUi((s) => s.disks);
   const status = useUi((s) => s.status);
+  // The engine is unreachable: the picture is stale and its controls would change nothing.
+  const stale = useUi((s) => connectionNotice(s) !== '');
   useEffect(() => {
     if (host.current) void c.start(host.current);
   }, [c]);
   return (
-    <main className="stage" aria-label="disks">
+    <main className={`stage ${stale ? 'disconnected' : ''}`} aria-label="disks" inert={stale}>
       {placements.map((p) => {
         const d = disks.find((x) => x.number === p.number);
         return d ? <DiskPanel key={p.number} disk={d} placement={p} /> : null;
       })}
       {disks.length === 0 && (
-        <div className="empty">{status === 'open' ? 'No disks.' : 'Connecting to the Blockscope engine…'}</div>
+        <div className="empty">
+          {status === 'open' ? 'No disks.' : status === 'refused' ? '' : 'Connecting to the Blockscope engine…'}
+        </div>
       )}
       <div className="grid-host" ref={host} data-testid="grid-host" />
     </main>
@@ -53,6 +58,7 @@ export function App() {
       <Caption />
       <div className="workspace">
         <Stage />
+        <ConnectionBanner />
         <SideRegion />
         <BottomRegion />
       </div>

@@ -1,9 +1,11 @@
 import { legendOf, PALETTES } from '../grid/palette.ts';
 import { useUi, type UiState } from '../store/store.ts';
 
+const CONNECTION_WORDS = { connecting: 'connecting', closed: 'disconnected', refused: 'session ended' };
+
 /** What the status pill says: is the picture live, paused, held, replaying? As "kind|text". */
 export function statusText(s: Pick<UiState, 'status' | 'paused' | 'replay' | 'disks'>): string {
-  if (s.status !== 'open') return `${s.status}|${s.status}`;
+  if (s.status !== 'open') return `${s.status}|${CONNECTION_WORDS[s.status]}`;
   if (s.replay)
     return s.replay.playing ? 'live|replaying' : s.replay.finished ? 'paused|replay finished' : 'paused|replay paused';
   const held = s.disks.some((d) => d.held);
