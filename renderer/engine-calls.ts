@@ -1,8 +1,10 @@
 // What the UI asks of the engine, through the transport: toggles, delays, presets, replay. Each
-// call reports failures in the status line instead of throwing, and updates the disk it got back.
+// call reports failures in the footer instead of throwing (until the same kind of call next
+// succeeds, or for a while: store/messages.ts), and updates the disk it got back.
 
 import type { ControlMethod, ControlMethods, DiskInfo, PresetName, ReplayAction } from '../server/shared/types.ts';
 import type { Controller } from './controller.ts';
+import { reportFailure, reportSuccess } from './store/messages.ts';
 import { getUi, setUi } from './store/store.ts';
 
 async function call<M extends ControlMethod>(
@@ -11,9 +13,11 @@ async function call<M extends ControlMethod>(
   params: ControlMethods[M]['params'],
 ): Promise<ControlMethods[M]['result'] | undefined> {
   try {
-    return await c.transport.call(method, params);
+    const result = await c.transport.call(method, params);
+    reportSuccess(method);
+    return result;
   } catch (err) {
-    setUi({ message: { text: (err as Error).message, level: 'error' } });
+    reportFailure(method, (err as Error).message);
     return undefined;
   }
 }

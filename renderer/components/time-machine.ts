@@ -5,6 +5,7 @@ import type { TimelineAction } from '../../server/shared/types.ts';
 import type { ActionRegistry } from '../actions/registry.ts';
 import type { Controller } from '../controller.ts';
 import { installExportHooks } from '../export/exporter.ts';
+import { reportFailure, reportSuccess } from '../store/messages.ts';
 import { setUi } from '../store/store.ts';
 import { Plots } from './Plots.tsx';
 import { BOTTOM_STRIPS, SIDE_PANELS } from './regions.tsx';
@@ -13,8 +14,9 @@ import { TimelineStrip } from './Timeline.tsx';
 async function act(c: Controller, action: TimelineAction): Promise<void> {
   try {
     setUi({ timeline: await c.transport.call('timeline', { action }) });
+    reportSuccess('timeline');
   } catch (err) {
-    setUi({ message: { text: (err as Error).message, level: 'error' } });
+    reportFailure('timeline', (err as Error).message);
   }
 }
 

@@ -63,7 +63,8 @@ export interface UiState {
   commands: string[] | null;
   /** An open popover: the shortcut help, or one disk's details (compact chrome). */
   popover: { kind: 'help' } | { kind: 'details'; disk: number } | null;
-  message: { text: string; level: 'info' | 'warn' | 'error' } | null;
+  /** The footer's message; `kind` names the action whose failure it reports (store/messages.ts). */
+  message: { text: string; level: 'info' | 'warn' | 'error'; kind?: string } | null;
   /** Said to screen readers (copy feedback, mode changes); also shown briefly. */
   announce: { text: string; at: number } | null;
   /** Which copy button just copied (its key), for its "Copied" label. */
