@@ -3,9 +3,11 @@ import type { PresetName } from '../../server/shared/types.ts';
 import { FLASH_MS_RANGE, PALETTE_NAMES, type PaletteName } from '../../server/shared/ui-settings.ts';
 import { applyPreset } from '../engine-calls.ts';
 import { PALETTES } from '../grid/palette.ts';
+import { reportFailure } from '../store/messages.ts';
 import { sourceMode, useUi } from '../store/store.ts';
 import { ActionButton } from './ActionButton.tsx';
 import { useController } from './context.ts';
+import { DISK_COUNT_RULE, MAX_CUSTOM_DISKS, parseDiskCount } from './disk-count.ts';
 
 const PRESETS: Array<[PresetName, string]> = [
   ['single', 'Single disk'],
@@ -21,11 +23,14 @@ function LayoutPicker() {
   const c = useController();
   const disks = useUi((s) => s.disks.length);
   const mode = useUi(sourceMode);
-  const [custom, setCustom] = useState(3);
+  // What the N field shows, as typed: checked only when Custom is applied.
+  const [custom, setCustom] = useState('3');
   if (mode !== 'server' && mode !== 'none') return null;
   const choose = (p: PresetName) => {
+    const count = p === 'custom' ? parseDiskCount(custom) : undefined;
+    if (count === null) return reportFailure('applyPreset', DISK_COUNT_RULE);
     if (disks && !confirm(`Replace the ${disks} disk(s) and their data with the ${p} layout?`)) return;
-    void applyPreset(c, p, p === 'custom' ? custom : undefined);
+    void applyPreset(c, p, count);
   };
   return (
     <>
@@ -49,10 +54,10 @@ function LayoutPicker() {
         <input
           type="number"
           min={1}
-          max={16}
+          max={MAX_CUSTOM_DISKS}
           value={custom}
           aria-label="disks for the Custom layout"
-          onChange={(e) => setCustom(Math.min(16, Math.max(1, Number(e.target.value) || 1)))}
+          onChange={(e) => setCustom(e.target.value)}
         />
       </label>
     </>
