@@ -11,6 +11,7 @@ import { parseSize } from '../size.ts';
 import { TIMELINE_ACTIONS, type ControlMethod, type ControlMethods, type TimelineAction } from '../shared/types.ts';
 import { MAX_SPEED, MIN_SPEED } from '../timeline/player.ts';
 import { STRUCTURE_METHODS, structureCall, type StructureMethod } from './structure-api.ts';
+import { TimelineLoans, type ControlCaller } from './timeline-loans.ts';
 import { ValidationError, bool, int, num, obj, optInt, optStr, str, stringMap } from './validate.ts';
 
 export const CONTROL_METHODS: readonly ControlMethod[] = [
@@ -52,6 +53,7 @@ export class ControlApi {
   /** The control thread's event-loop delay (it is also the engine's thread: issue 13). */
   private readonly loopDelay: IntervalHistogram = monitorEventLoopDelay({ resolution: LOOP_DELAY_RESOLUTION_MS });
   private loopDelaySince = performance.now();
+  private readonly loans: TimelineLoans;
 
   constructor(
     private readonly engine: Engine,
@@ -67,6 +69,7 @@ export class ControlApi {
       ...presetDefaults,
     };
     this.loopDelay.enable();
+    this.loans = new TimelineLoans(engine);
   }
 
   /** Event-loop delay since the previous call; the histogram starts over. */
@@ -99,19 +102,25 @@ export class ControlApi {
     return t;
   }
 
-  private async timelineAct(action: TimelineAction, p: Record<string, unknown>) {
+  private async timelineAct(action: TimelineAction, p: Record<string, unknown>, caller?: ControlCaller) {
     const t = await this.timeline();
     const params: { seconds?: number; speed?: number } = {};
     if (action === 'seek') params.seconds = num(p, 'seconds', 0, 1e9);
     if (action === 'speed') params.speed = num(p, 'speed', MIN_SPEED, MAX_SPEED);
+    const borrow = p.borrow === undefined ? false : bool(p, 'borrow');
+    // A status query moves nothing: it neither opens nor closes a loan.
+    if (action !== 'status') this.loans.note(caller, t, borrow);
     const status = await t.act(action, params);
     // The new picture goes out before the answer: a client that awaits the seek sees it at once.
     this.engine.flushFrames();
     return status;
   }
 
-  /** Validate and run one call. Throws ValidationError (bad input) or Error (refused). */
-  async call(method: unknown, rawParams: unknown): Promise<unknown> {
+  /**
+   * Validate and run one call. Throws ValidationError (bad input) or Error (refused). `caller`:
+   * the connection making it, when the transport has one (timeline-loans.ts).
+   */
+  async call(method: unknown, rawParams: unknown, caller?: ControlCaller): Promise<unknown> {
     if (typeof method !== 'string' || !(CONTROL_METHODS as readonly string[]).includes(method)) {
       throw new ValidationError(`unknown method '${String(method)}' (methods: ${CONTROL_METHODS.join(', ')})`);
     }
@@ -196,7 +205,7 @@ export class ControlApi {
         const action = str(p, 'action', 16);
         if (!(TIMELINE_ACTIONS as readonly string[]).includes(action))
           throw new ValidationError(`action must be one of ${TIMELINE_ACTIONS.join(', ')}`);
-        return this.timelineAct(action as TimelineAction, p);
+        return this.timelineAct(action as TimelineAction, p, caller);
       }
       case 'timelineOverview':
         return (await this.timeline()).overview(optInt(p, 'bins', 1, 10_000) ?? 1000);

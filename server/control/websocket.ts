@@ -16,6 +16,7 @@ import type { FramePump } from '../events/frame-pump.ts';
 import type { ControlResponse, ServerPush } from '../shared/types.ts';
 import type { ControlApi } from './api.ts';
 import { requestToken, tokenMatches } from './auth.ts';
+import type { ControlCaller } from './timeline-loans.ts';
 import { allowedHost, allowedOrigin } from './origin.ts';
 import { parseTarget } from './target.ts';
 
@@ -137,7 +138,7 @@ export function attachWebSocket(
   refresh.unref();
 
   /** One request → one reply; whatever the message holds, this never throws. */
-  async function answer(flow: ClientFlow, data: RawData, isBinary: boolean): Promise<void> {
+  async function answer(flow: ClientFlow, caller: ControlCaller, data: RawData, isBinary: boolean): Promise<void> {
     let id = 0;
     let reply: ControlResponse;
     try {
@@ -147,7 +148,7 @@ export function attachWebSocket(
       const m = msg as Record<string, unknown>;
       if (typeof m.id !== 'number' || !Number.isSafeInteger(m.id)) throw new Error('id must be an integer');
       id = m.id;
-      reply = { id, ok: true, result: await api.call(m.method, m.params) };
+      reply = { id, ok: true, result: await api.call(m.method, m.params, caller) };
     } catch (err) {
       reply = { id, ok: false, error: (err as Error)?.message ?? String(err) };
     }
@@ -157,6 +158,10 @@ export function attachWebSocket(
   wss.on('connection', (ws) => {
     const flow = new ClientFlow(ws);
     clients.set(ws, flow);
+    // A call answered after the socket closed still counts: its loan is given back at once.
+    const caller: ControlCaller = {
+      onClose: (fn) => (ws.readyState === ws.CLOSED ? setImmediate(fn) : ws.once('close', fn)),
+    };
     const unsubscribe = pump.subscribe((buf) => flow.send(buf), { isBusy: () => ws.bufferedAmount > BUSY_BYTES });
     ws.on('error', () => ws.terminate());
     ws.on('close', () => {
@@ -167,7 +172,7 @@ export function attachWebSocket(
     ws.on('message', (data, isBinary) => {
       flow.callsInFlight++;
       flow.check();
-      answer(flow, data, isBinary)
+      answer(flow, caller, data, isBinary)
         .catch((err) => flow.drop(`reply failed: ${(err as Error)?.message ?? err}`))
         .finally(() => {
           flow.callsInFlight--;

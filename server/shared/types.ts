@@ -251,8 +251,15 @@ export interface ControlMethods {
   presetCommands: { params: Record<string, never>; result: { preset: PresetName | null; commands: string[] } };
   /** Replay mode only: playback control (kept for scripts; the same as `timeline`). */
   replay: { params: { action: ReplayAction; seconds?: number; speed?: number }; result: ReplayStatus };
-  /** The time machine: where the grids are in the session, play/pause/step/seek/speed/live/nextBurst. */
-  timeline: { params: { action: TimelineAction; seconds?: number; speed?: number }; result: TimelineStatus };
+  /**
+   * The time machine: where the grids are in the session, play/pause/step/seek/speed/live/nextBurst.
+   * `borrow` (WebSocket only; a video export): if the connection closes before an unmarked
+   * timeline call, the time machine goes back to where it was before the first borrowing call.
+   */
+  timeline: {
+    params: { action: TimelineAction; seconds?: number; speed?: number; borrow?: boolean };
+    result: TimelineStatus;
+  };
   /** The scrubber's picture: per-disk activity per op in `bins` slices of the session, and the marks. */
   timelineOverview: { params: { bins?: number }; result: TimelineOverview };
   /** The plots' data for one disk over a time range. */

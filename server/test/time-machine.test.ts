@@ -4,7 +4,9 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import WebSocket from 'ws';
 import { ControlApi } from '../control/api.ts';
+import { startControlServer } from '../control/http.ts';
 import { Engine } from '../engine.ts';
 import type { TimelineSeries, TimelineStatus } from '../shared/types.ts';
 import { LiveRecording } from '../timeline/live.ts';
@@ -198,6 +200,74 @@ test('a timeline call right after a layout change waits for the new recording, n
       assert.equal(after.mode, 'live', `after ${preset}`);
     }
   } finally {
+    await rec.close();
+    await t.close();
+  }
+});
+
+test('an export that borrows the time machine over a WebSocket gives it back when its page goes away', async () => {
+  requireBinary('qemu-io', 'qemu-utils');
+  const t = await startDisks({ disks: 1 });
+  const rec = await LiveRecording.start(t.engine, { path: join(t.dir, 'borrow.bsrec'), limit: 0 });
+  const server = await startControlServer(t.engine, { port: 0 });
+  const api = new ControlApi(t.engine);
+  const status = async () => (await api.call('timeline', { action: 'status' })) as TimelineStatus;
+  const page = async () => {
+    const ws = new WebSocket(server.urlFor('/ws').replace('http', 'ws'));
+    await new Promise((r, j) => ws.once('open', r).once('error', j));
+    let id = 0;
+    const call = (params: object) =>
+      new Promise<void>((resolve) => {
+        const mine = ++id;
+        const onMessage = (data: WebSocket.RawData, isBinary: boolean) => {
+          if (isBinary || JSON.parse(data.toString()).id !== mine) return;
+          ws.off('message', onMessage);
+          resolve();
+        };
+        ws.on('message', onMessage);
+        ws.send(JSON.stringify({ id: mine, method: 'timeline', params }));
+      });
+    return { ws, call };
+  };
+  const until = async (what: string, ok: () => Promise<boolean>) => {
+    for (let i = 0; i < 100 && !(await ok()); i++) await new Promise((r) => setTimeout(r, 20));
+    assert.ok(await ok(), what);
+  };
+  try {
+    // Requests over half a second: instants to seek to.
+    for (const cmd of ['write 0 64k', 'write 1M 64k', 'write 2M 64k']) {
+      assert.equal((await run('qemu-io', ['-f', 'raw', t.uris[0], '-c', cmd])).code, 0);
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    const { startSec, endSec } = await status();
+    const at = (f: number) => startSec + f * (endSec - startSec);
+    // Live: the export pauses and seeks, then its page closes mid-export.
+    let p = await page();
+    await p.call({ action: 'pause', borrow: true });
+    await p.call({ action: 'seek', seconds: at(0.2), borrow: true });
+    assert.equal((await status()).following, false);
+    p.ws.close();
+    await until('back to live after the borrowing page closed', async () => (await status()).following);
+    // Paused in the past by someone: it goes back to that instant, not to live.
+    const was = ((await api.call('timeline', { action: 'seek', seconds: at(0.6) })) as TimelineStatus).positionSec;
+    p = await page();
+    await p.call({ action: 'seek', seconds: at(0.1), borrow: true });
+    assert.notEqual((await status()).positionSec, was);
+    p.ws.close();
+    await until('back where it was', async () => (await status()).positionSec === was);
+    assert.equal((await status()).following, false);
+    // An unmarked call (the page put it back itself, then the user scrubbed): closing changes nothing.
+    await api.call('timeline', { action: 'live' });
+    p = await page();
+    await p.call({ action: 'seek', seconds: at(0.1), borrow: true });
+    await p.call({ action: 'seek', seconds: at(0.3) });
+    const scrubbed = (await status()).positionSec;
+    p.ws.close();
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal((await status()).following, false);
+    assert.equal((await status()).positionSec, scrubbed);
+  } finally {
+    await server.close();
     await rec.close();
     await t.close();
   }
