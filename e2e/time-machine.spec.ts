@@ -139,3 +139,63 @@ test('timeline strip: drag the scrubber back, the grids show the earlier state; 
     await s.stop();
   }
 });
+
+test('WebM export row: form-language errors, a "to" past the end capped, Cancel, and the shared time machine given back', async ({
+  page,
+  browser,
+}) => {
+  test.setTimeout(120_000);
+  requireBinary('qemu-io', 'qemu-utils');
+  const s = await serve(['--disks', '1', '--port', '0', '--ui']);
+  const status = async () =>
+    (await (await fetch(s.api('/api/timeline'))).json()) as { following: boolean; positionSec: number };
+  try {
+    expect(spawnSync('qemu-io', ['-f', 'raw', s.uris[0], '-c', 'write 0 1M']).status).toBe(0);
+    await page.goto(s.ui);
+    await page.getByRole('button', { name: 'Export…' }).click();
+    const from = page.getByRole('textbox', { name: 'WebM from (session seconds)' });
+    const to = page.getByRole('textbox', { name: 'WebM to (session seconds)' });
+    const speed = page.getByRole('textbox', { name: 'WebM speed (×)' });
+    const record = page.getByRole('button', { name: 'Record WebM' });
+    const message = page.locator('.message');
+    await from.fill('abc');
+    await record.click();
+    await expect(message).toHaveText("WebM: 'from' is not a number");
+    await from.fill('5');
+    await to.fill('2');
+    await record.click();
+    await expect(message).toHaveText("WebM: 'to' must be after 'from'");
+    await from.fill('');
+    await to.fill('');
+    for (const bad of ['abc', '0']) {
+      await speed.fill(bad);
+      await record.click();
+      await expect(message).toHaveText(/^WebM: 'speed' (is not a number|must be from 0.1 to 100)$/);
+    }
+    expect((await status()).following).toBe(true);
+
+    // A "to" far past the end: capped at the session's end (said so), running, cancellable.
+    await page.waitForTimeout(3000);
+    await speed.fill('1');
+    await to.fill('1e7');
+    await record.click();
+    await expect(message).toContainText("'to' is past the end of the session: the video stops at");
+    await expect.poll(async () => (await status()).following).toBe(false);
+    await page.getByRole('button', { name: 'Cancel' }).click();
+    await expect(message).toHaveText('WebM export cancelled');
+    await expect(page.getByRole('button', { name: 'Cancel' })).toHaveCount(0);
+    // Back to live for every viewer.
+    await expect.poll(async () => (await status()).following).toBe(true);
+
+    // A page closed mid-export: the server gives the time machine back.
+    const other = await browser.newPage();
+    await other.goto(s.ui);
+    await other.getByRole('button', { name: 'Export…' }).click();
+    await other.getByRole('button', { name: 'Record WebM' }).click();
+    await expect.poll(async () => (await status()).following).toBe(false);
+    await other.close();
+    await expect.poll(async () => (await status()).following).toBe(true);
+  } finally {
+    await s.stop();
+  }
+});

@@ -11,10 +11,11 @@ import {
   type TimelineStatus,
 } from '../../server/shared/types.ts';
 import { download, exportPng, exportRawPngs, exportWebm } from '../export/exporter.ts';
+import { readWebmFields } from '../export/webm-form.ts';
 import { PALETTES } from '../grid/palette.ts';
 import { getUi, setUi, useUi } from '../store/store.ts';
 import { useController } from './context.ts';
-import { human } from './format.ts';
+import { fmtTime, human } from './format.ts';
 
 const SPEEDS = [0.1, 0.25, 0.5, 1, 2, 4, 10, 25, 100];
 
@@ -22,12 +23,6 @@ export const opColors = (palette: keyof typeof PALETTES): Record<(typeof ACTIVIT
   const p = PALETTES[palette];
   return { read: '#8aa1c1', write: p.states[3], trim: p.states[1], zero: p.states[2], other: '#777777' };
 };
-
-export function fmtTime(sec: number): string {
-  const m = Math.floor(sec / 60);
-  const s = sec - m * 60;
-  return `${m}:${s.toFixed(1).padStart(4, '0')}`;
-}
 
 function drawScrubber(
   canvas: HTMLCanvasElement,
@@ -94,6 +89,10 @@ export function TimelineStrip() {
   const [exportOpen, setExportOpen] = useState(false);
   const canvas = useRef<HTMLCanvasElement>(null);
   const seeking = useRef<number | null>(null);
+  /** The running WebM export's Cancel; the strip going away cancels it too. */
+  const webmAbort = useRef<AbortController | null>(null);
+  const [webmRunning, setWebmRunning] = useState(false);
+  useEffect(() => () => webmAbort.current?.abort(), []);
 
   useEffect(() => {
     let alive = true;
@@ -152,10 +151,34 @@ export function TimelineStrip() {
     try {
       await fn();
     } catch (err) {
-      setUi({ message: { text: `${what}: ${(err as Error).message}`, level: 'error' } });
+      if ((err as Error).name === 'AbortError') setUi({ message: { text: `${what} export cancelled`, level: 'info' } });
+      else setUi({ message: { text: `${what}: ${(err as Error).message}`, level: 'error' } });
     } finally {
       setBusy(null);
     }
+  };
+  const recordWebm = () => {
+    const r = readWebmFields(range, t);
+    if (!r.ok) return setUi({ message: { text: `WebM: ${r.error}`, level: 'error' } });
+    if (r.note) setUi({ message: { text: `WebM: ${r.note}`, level: 'info' } });
+    const abort = new AbortController();
+    webmAbort.current = abort;
+    setWebmRunning(true);
+    void exporting('WebM', async () => {
+      try {
+        const v = await exportWebm(c, {
+          fromSec: r.fromSec,
+          toSec: r.toSec,
+          speed: r.speed,
+          signal: abort.signal,
+          onProgress: (k, n) => setBusy(`WebM ${Math.round((100 * k) / n)} %`),
+        });
+        download(v.webm, `blockscope-${stamp()}.webm`, 'video/webm');
+      } finally {
+        webmAbort.current = null;
+        setWebmRunning(false);
+      }
+    });
   };
   const stamp = () => new Date().toISOString().slice(0, 19).replace(/[:T]/g, '-');
   const rec = t.recording;
@@ -265,41 +288,46 @@ export function TimelineStrip() {
           >
             Raw PNGs
           </button>
+          {/* Each field its own label: a screen reader names the one it is in. */}
           <label>
             WebM from
             <input
               size={5}
+              aria-label="WebM from (session seconds)"
               value={range.from}
               placeholder={t.startSec.toFixed(1)}
               onChange={(e) => setRange({ ...range, from: e.target.value })}
             />
+          </label>
+          <label>
             to
             <input
               size={5}
+              aria-label="WebM to (session seconds)"
               value={range.to}
               placeholder={t.endSec.toFixed(1)}
               onChange={(e) => setRange({ ...range, to: e.target.value })}
             />
-            s at
-            <input size={3} value={range.speed} onChange={(e) => setRange({ ...range, speed: e.target.value })} />×
+            s
           </label>
-          <button
-            type="button"
-            disabled={!!busy}
-            onClick={() =>
-              void exporting('WebM', async () => {
-                const r = await exportWebm(c, {
-                  fromSec: range.from ? Number(range.from) : t.startSec,
-                  toSec: range.to ? Number(range.to) : t.endSec,
-                  speed: Number(range.speed) || 1,
-                  onProgress: (k, n) => setBusy(`WebM ${Math.round((100 * k) / n)} %`),
-                });
-                download(r.webm, `blockscope-${stamp()}.webm`, 'video/webm');
-              })
-            }
-          >
+          <label>
+            at
+            <input
+              size={3}
+              aria-label="WebM speed (×)"
+              value={range.speed}
+              onChange={(e) => setRange({ ...range, speed: e.target.value })}
+            />
+            ×
+          </label>
+          <button type="button" disabled={!!busy} onClick={recordWebm}>
             Record WebM
           </button>
+          {webmRunning && (
+            <button type="button" onClick={() => webmAbort.current?.abort()}>
+              Cancel
+            </button>
+          )}
           {rec && c.transport.kind === 'websocket' && (
             // The download is an API call: it carries the page's session token.
             <a

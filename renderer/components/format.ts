@@ -63,3 +63,10 @@ export function scaleLabel(blocksPerSquare: number, pxPerSquare: number): { shor
     long: `1 square = ${size}${merged} · ${px} px`,
   };
 }
+
+/** Session seconds as m:ss.s (the time machine's clock). */
+export function fmtTime(sec: number): string {
+  const m = Math.floor(sec / 60);
+  const s = sec - m * 60;
+  return `${m}:${s.toFixed(1).padStart(4, '0')}`;
+}

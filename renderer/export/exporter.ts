@@ -8,6 +8,8 @@ import { humanBig } from '../components/format.ts';
 import type { Controller } from '../controller.ts';
 import { getUi } from '../store/store.ts';
 import { composeScene, gridImage, stampFrame, type Composition, type ExportScene } from './compose.ts';
+import { frameBudgetProblem } from './frame-budget.ts';
+import { MAX_WEBM_SPEED, MIN_WEBM_SPEED } from './webm-form.ts';
 
 export function currentScene(c: Controller): ExportScene {
   const s = getUi();
@@ -58,9 +60,12 @@ export async function exportRawPngs(c: Controller): Promise<Array<{ disk: number
 
 const nextFrame = () => new Promise<void>((r) => requestAnimationFrame(() => r()));
 
-/** Seek the time machine and wait until the new picture is in the painters. */
-async function showInstant(c: Controller, seconds: number): Promise<TimelineStatus> {
-  const status = await c.transport.call('timeline', { action: 'seek', seconds });
+/**
+ * Seek the time machine and wait until the new picture is in the painters. `borrow`: an export's
+ * seek (the server gives the time machine back if this page goes away mid-export).
+ */
+async function showInstant(c: Controller, seconds: number, borrow = false): Promise<TimelineStatus> {
+  const status = await c.transport.call('timeline', { action: 'seek', seconds, ...(borrow ? { borrow } : {}) });
   // The engine sends the frame before it answers; the frame loop applies it on the next tick.
   await nextFrame();
   await nextFrame();
@@ -75,6 +80,8 @@ export interface WebmOptions {
   fps?: number;
   scale?: number;
   onProgress?: (done: number, total: number) => void;
+  /** Cancels the export (it then rejects with an AbortError). */
+  signal?: AbortSignal;
 }
 
 export interface WebmResult {
@@ -88,21 +95,52 @@ export interface WebmResult {
 }
 
 export async function exportWebm(c: Controller, o: WebmOptions): Promise<WebmResult> {
-  if (!(o.toSec > o.fromSec)) throw new Error('WebM export: --to must be after --from');
-  if (!(o.speed >= 0.1 && o.speed <= 100)) throw new Error('WebM export: speed must be from 0.1 to 100');
+  if (!(o.toSec > o.fromSec)) throw new Error(`'to' must be after 'from'`);
+  if (!(o.speed >= MIN_WEBM_SPEED && o.speed <= MAX_WEBM_SPEED))
+    throw new Error(`'speed' must be from ${MIN_WEBM_SPEED} to ${MAX_WEBM_SPEED}`);
   const fps = o.fps ?? 30;
   const frames = Math.max(1, Math.round(((o.toSec - o.fromSec) / o.speed) * fps));
+  const tooMany = frameBudgetProblem(frames, sceneBytes(currentScene(c)));
+  if (tooMany) throw new Error(tooMany);
+  // The time machine is shared by every viewer: put it back where it was, however this ends.
+  const before = await c.transport.call('timeline', { action: 'status' });
+  try {
+    return await recordWebm(c, o, fps, frames);
+  } finally {
+    await giveBack(c, before);
+  }
+}
+
+const sceneBytes = (sc: ExportScene) => sc.disks.reduce((n, d) => n + d.cells.byteLength, 0);
+
+/** Back to where the time machine was before an export: live, or the instant (playing if it was). */
+async function giveBack(c: Controller, before: TimelineStatus): Promise<void> {
+  try {
+    if (before.following) await c.transport.call('timeline', { action: 'live' });
+    else {
+      await c.transport.call('timeline', { action: 'seek', seconds: before.positionSec });
+      if (before.playing) await c.transport.call('timeline', { action: 'play' });
+    }
+  } catch (err) {
+    // The server gives a borrowed time machine back itself when this page's connection closes.
+    console.warn(`blockscope: could not return the time machine after the export: ${(err as Error).message}`);
+  }
+}
+
+async function recordWebm(c: Controller, o: WebmOptions, fps: number, frames: number): Promise<WebmResult> {
   const canvas = document.createElement('canvas');
-  await c.transport.call('timeline', { action: 'pause' });
-  // First every frame's scene (cell values are small), then the video at an exact pace: how
-  // long the seeks take does not leak into the video's timing.
+  await c.transport.call('timeline', { action: 'pause', borrow: true });
+  // First every frame's scene (cell values are small; frame-budget.ts bounds them), then the
+  // video at an exact pace: how long the seeks take does not leak into the video's timing.
   const scenes: ExportScene[] = [];
   for (let k = 0; k < frames; k++) {
-    await showInstant(c, o.fromSec + (k * o.speed) / fps);
+    o.signal?.throwIfAborted();
+    await showInstant(c, o.fromSec + (k * o.speed) / fps, true);
     const sc = currentScene(c);
     scenes.push({ ...sc, disks: sc.disks.map((d) => ({ ...d, cells: d.cells.slice() })) });
     o.onProgress?.(k + 1, 2 * frames);
   }
+  o.signal?.throwIfAborted();
   let layout = composeScene(canvas, scenes[0], o.scale ?? 1);
   const stream = canvas.captureStream(0);
   const track = stream.getVideoTracks()[0] as MediaStreamTrack & { requestFrame(): void };
@@ -115,7 +153,7 @@ export async function exportWebm(c: Controller, o: WebmOptions): Promise<WebmRes
   rec.onerror = (e) => (failure = String((e as unknown as { error?: Error }).error?.message ?? 'MediaRecorder error'));
   rec.start();
   const t0 = performance.now();
-  for (let k = 0; k <= frames && !failure; k++) {
+  for (let k = 0; k <= frames && !failure && !o.signal?.aborted; k++) {
     // Frame `frames` repeats the last one: it closes the last frame's duration.
     layout = composeScene(canvas, scenes[Math.min(k, frames - 1)], o.scale ?? 1);
     stampFrame(canvas, Math.min(k, frames - 1));
@@ -126,6 +164,8 @@ export async function exportWebm(c: Controller, o: WebmOptions): Promise<WebmRes
   }
   if (rec.state !== 'inactive') rec.stop();
   await stopped;
+  stream.getTracks().forEach((tr) => tr.stop());
+  o.signal?.throwIfAborted();
   if (failure) throw new Error(`WebM recording failed: ${failure}`);
   const webm = await toBytes(new Blob(chunks, { type: 'video/webm' }));
   return { webm, frames, width: canvas.width, height: canvas.height, fps, layout };
