@@ -199,3 +199,42 @@ test('WebM export row: form-language errors, a "to" past the end capped, Cancel,
     await s.stop();
   }
 });
+
+test('timeline strip: the scrubber is a keyboard slider (arrows, Home, End = live) that leaves page keys alone', async ({
+  page,
+}) => {
+  requireBinary('qemu-io', 'qemu-utils');
+  const s = await serve(['--disks', '1', '--port', '0', '--ui']);
+  const status = async () =>
+    (await (await fetch(s.api('/api/timeline'))).json()) as {
+      following: boolean;
+      positionSec: number;
+      startSec: number;
+    };
+  try {
+    expect(spawnSync('qemu-io', ['-f', 'raw', s.uris[0], '-c', 'write 0 1M']).status).toBe(0);
+    await page.goto(s.ui);
+    await page.waitForTimeout(3000); // a few seconds of session to move in
+    const slider = page.getByRole('slider', { name: /time machine position/ });
+    await expect(slider).toHaveAttribute('tabindex', '0');
+    // Not focused: arrows are not the scrubber's.
+    await page.keyboard.press('ArrowLeft');
+    expect((await status()).following).toBe(true);
+    // Reached with Tab from the control before it.
+    await page.getByRole('button', { name: 'Live' }).focus();
+    await page.keyboard.press('Tab');
+    await expect(slider).toBeFocused();
+    await page.keyboard.press('Home');
+    await expect.poll(async () => (await status()).following).toBe(false);
+    const st = await status();
+    expect(st.positionSec).toBeCloseTo(st.startSec, 3);
+    await expect(slider).toHaveAttribute('aria-valuetext', /^0:00\.\d of \d+:\d\d\.\d$/);
+    await page.keyboard.press('ArrowRight');
+    await expect.poll(async () => (await status()).positionSec).toBeCloseTo(st.startSec + 1, 3);
+    await page.keyboard.press('End');
+    await expect.poll(async () => (await status()).following).toBe(true);
+    await expect(slider).toHaveAttribute('aria-valuetext', /, live$/);
+  } finally {
+    await s.stop();
+  }
+});

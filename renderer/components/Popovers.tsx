@@ -37,6 +37,13 @@ function ShortcutHelp() {
             <th scope="row">← ↑ → ↓</th>
             <td>On a focused grid (Tab to it): move the cursor; the tooltip follows. Shift: 8 at a time.</td>
           </tr>
+          <tr>
+            <th scope="row">← → / Home / End</th>
+            <td>
+              On the focused time machine scrubber (Tab to it): back or on a second (Shift: ten; PageUp/PageDown: a
+              tenth of the session), the start, live.
+            </td>
+          </tr>
         </tbody>
       </table>
     </Dialog>

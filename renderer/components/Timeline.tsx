@@ -3,7 +3,7 @@
 // toggles as marks, the cursor at the instant the grids show. Drag anywhere to go there.
 // Also the export row (PNG at 1×/2×/4×, raw PNGs, WebM of a range) and the recording's state.
 
-import { useEffect, useRef, useState, type PointerEvent } from 'react';
+import { useEffect, useRef, useState, type KeyboardEvent, type PointerEvent } from 'react';
 import {
   ACTIVITY_OPS,
   type TimelineAction,
@@ -16,6 +16,7 @@ import { PALETTES } from '../grid/palette.ts';
 import { getUi, setUi, useUi } from '../store/store.ts';
 import { useController } from './context.ts';
 import { fmtTime, human } from './format.ts';
+import { scrubTarget } from './scrub-keys.ts';
 
 const SPEEDS = [0.1, 0.25, 0.5, 1, 2, 4, 10, 25, 100];
 
@@ -146,6 +147,16 @@ export function TimelineStrip() {
     };
     void run();
   };
+  // The scrubber as a slider: keys go where the pointer would (handled keys are not page shortcuts).
+  const onScrubKey = (e: KeyboardEvent<HTMLCanvasElement>) => {
+    if (e.ctrlKey || e.metaKey || e.altKey) return;
+    const to = scrubTarget(e.key, e.shiftKey, t);
+    if (to === null) return;
+    e.preventDefault();
+    if (to !== 'end') void act('seek', { seconds: to });
+    else if (t.mode === 'live') void act('live');
+    else void act('seek', { seconds: t.endSec });
+  };
   const exporting = async (what: string, fn: () => Promise<void>) => {
     setBusy(what);
     try {
@@ -226,7 +237,15 @@ export function TimelineStrip() {
           ref={canvas}
           className="scrubber"
           data-testid="scrubber"
-          aria-label="session activity; drag to go to an instant"
+          // A slider for the keyboard (scrub-keys.ts): Tab to it, arrows, Home, End (live).
+          role="slider"
+          tabIndex={0}
+          aria-label="time machine position: session activity, drag or use the arrow keys"
+          aria-valuemin={t.startSec}
+          aria-valuemax={t.endSec}
+          aria-valuenow={t.following ? t.endSec : t.positionSec}
+          aria-valuetext={`${fmtTime(t.positionSec)} of ${fmtTime(t.endSec)}${t.following ? ', live' : ''}`}
+          onKeyDown={onScrubKey}
           onPointerDown={(e) => {
             e.currentTarget.setPointerCapture(e.pointerId);
             seekAt(e);
