@@ -214,7 +214,9 @@ test('timeline strip: the scrubber is a keyboard slider (arrows, Home, End = liv
   try {
     expect(spawnSync('qemu-io', ['-f', 'raw', s.uris[0], '-c', 'write 0 1M']).status).toBe(0);
     await page.goto(s.ui);
-    await page.waitForTimeout(3000); // a few seconds of session to move in
+    await page.waitForTimeout(3000);
+    // A session ends at its last request: a second write gives it seconds to move in.
+    expect(spawnSync('qemu-io', ['-f', 'raw', s.uris[0], '-c', 'write 1M 1M']).status).toBe(0);
     const slider = page.getByRole('slider', { name: /time machine position/ });
     await expect(slider).toHaveAttribute('tabindex', '0');
     // Not focused: arrows are not the scrubber's.

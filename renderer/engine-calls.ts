@@ -2,7 +2,14 @@
 // call reports failures in the footer instead of throwing (until the same kind of call next
 // succeeds, or for a while: store/messages.ts), and updates the disk it got back.
 
-import type { ControlMethod, ControlMethods, DiskInfo, PresetName, ReplayAction } from '../server/shared/types.ts';
+import type {
+  ControlMethod,
+  ControlMethods,
+  DiskInfo,
+  PresetName,
+  ReplayAction,
+  TimelineAction,
+} from '../server/shared/types.ts';
 import type { Controller } from './controller.ts';
 import { reportFailure, reportSuccess } from './store/messages.ts';
 import { getUi, setUi } from './store/store.ts';
@@ -75,6 +82,16 @@ export async function replay(c: Controller, action: ReplayAction, extra: { secon
   const status = await call(c, 'replay', { action, ...extra });
   if (status) setUi({ replay: status });
   return status;
+}
+
+/** A time-machine action (seek, live, step…): the strip shows the status it got back. */
+export async function timelineAction(
+  c: Controller,
+  action: TimelineAction,
+  extra: { seconds?: number; speed?: number } = {},
+): Promise<void> {
+  const status = await call(c, 'timeline', { action, ...extra });
+  if (status) setUi({ timeline: status });
 }
 
 /** Step mode of a demo: the presenter goes on. */

@@ -13,6 +13,8 @@ import {
 import { download, exportPng, exportRawPngs, exportWebm } from '../export/exporter.ts';
 import { readWebmFields } from '../export/webm-form.ts';
 import { PALETTES } from '../grid/palette.ts';
+import { timelineAction } from '../engine-calls.ts';
+import { reportFailure, reportSuccess } from '../store/messages.ts';
 import { getUi, setUi, useUi } from '../store/store.ts';
 import { useController } from './context.ts';
 import { fmtTime, human } from './format.ts';
@@ -119,13 +121,8 @@ export function TimelineStrip() {
   }, [ov, t, palette]);
 
   if (!t) return null;
-  const act = async (action: TimelineAction, extra: { seconds?: number; speed?: number } = {}) => {
-    try {
-      setUi({ timeline: await c.transport.call('timeline', { action, ...extra }) });
-    } catch (err) {
-      setUi({ message: { text: (err as Error).message, level: 'error' } });
-    }
-  };
+  const act = (action: TimelineAction, extra: { seconds?: number; speed?: number } = {}) =>
+    timelineAction(c, action, extra);
   // Drag: seek to where the pointer is; one seek in flight, the latest position wins.
   const seekAt = (e: PointerEvent<HTMLCanvasElement>) => {
     if (!ov) return;
@@ -161,16 +158,17 @@ export function TimelineStrip() {
     setBusy(what);
     try {
       await fn();
+      reportSuccess('export');
     } catch (err) {
       if ((err as Error).name === 'AbortError') setUi({ message: { text: `${what} export cancelled`, level: 'info' } });
-      else setUi({ message: { text: `${what}: ${(err as Error).message}`, level: 'error' } });
+      else reportFailure('export', `${what}: ${(err as Error).message}`);
     } finally {
       setBusy(null);
     }
   };
   const recordWebm = () => {
     const r = readWebmFields(range, t);
-    if (!r.ok) return setUi({ message: { text: `WebM: ${r.error}`, level: 'error' } });
+    if (!r.ok) return reportFailure('export', `WebM: ${r.error}`);
     if (r.note) setUi({ message: { text: `WebM: ${r.note}`, level: 'info' } });
     const abort = new AbortController();
     webmAbort.current = abort;

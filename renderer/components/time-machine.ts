@@ -5,20 +5,13 @@ import type { TimelineAction } from '../../server/shared/types.ts';
 import type { ActionRegistry } from '../actions/registry.ts';
 import type { Controller } from '../controller.ts';
 import { installExportHooks } from '../export/exporter.ts';
-import { reportFailure, reportSuccess } from '../store/messages.ts';
+import { timelineAction } from '../engine-calls.ts';
 import { setUi } from '../store/store.ts';
 import { Plots } from './Plots.tsx';
 import { BOTTOM_STRIPS, SIDE_PANELS } from './regions.tsx';
 import { TimelineStrip } from './Timeline.tsx';
 
-async function act(c: Controller, action: TimelineAction): Promise<void> {
-  try {
-    setUi({ timeline: await c.transport.call('timeline', { action }) });
-    reportSuccess('timeline');
-  } catch (err) {
-    reportFailure('timeline', (err as Error).message);
-  }
-}
+const act = (c: Controller, action: TimelineAction) => timelineAction(c, action);
 
 export function installTimeMachine(actions: ActionRegistry<Controller>, c: Controller): void {
   BOTTOM_STRIPS.push({ id: 'timeline', title: 'time machine', Component: TimelineStrip, visible: (s) => !!s.timeline });
