@@ -111,7 +111,7 @@ function FlashSlider() {
 function Brand({ px }: { px: number }) {
   return (
     <span className="brand">
-      <img src="./icon.svg" alt="" width={px} height={px} /> Blockscope
+      <img src="./icon.svg" alt="" width={px} height={px} /> <span className="brand-name">Blockscope</span>
     </span>
   );
 }
