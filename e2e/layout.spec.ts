@@ -49,6 +49,42 @@ function diskControls(page: Page, n: number) {
   };
 }
 
+/**
+ * Controls (in `selector`) that a mouse cannot reach: outside the viewport, clipped by a box
+ * around them, or covered (what is drawn at the control's centre is not the control). Empty
+ * when every one can be clicked.
+ */
+async function unreachable(page: Page, selector: string): Promise<string[]> {
+  return page.evaluate((sel) => {
+    const bad: string[] = [];
+    for (const e of document.querySelectorAll<HTMLElement>(sel)) {
+      const r = e.getBoundingClientRect();
+      if (r.width === 0 && r.height === 0) continue; // not rendered (display: none)
+      const name = e.getAttribute('aria-label') || e.textContent?.trim() || e.tagName;
+      const box = `[${Math.round(r.left)},${Math.round(r.top)} ${Math.round(r.width)}×${Math.round(r.height)}]`;
+      if (r.left < 0 || r.top < 0 || r.right > innerWidth + 0.5 || r.bottom > innerHeight + 0.5)
+        bad.push(`${name} ${box} is outside the ${innerWidth}×${innerHeight} viewport`);
+      else {
+        const hit = document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2);
+        // A control's own label (the <label> around an input) counts as the control.
+        if (!hit || !(e.contains(hit) || hit.contains(e)))
+          bad.push(`${name} ${box} is covered by ${hit ? hit.tagName + '.' + hit.className : 'nothing'}`);
+      }
+    }
+    return bad;
+  }, selector);
+}
+
+/** Rectangles of `selector`'s elements, in page order. */
+async function boxes(page: Page, selector: string) {
+  return page.locator(selector).evaluateAll((els) =>
+    els.map((e) => {
+      const r = e.getBoundingClientRect();
+      return { left: r.left, top: r.top, right: r.right, bottom: r.bottom };
+    }),
+  );
+}
+
 for (const vp of VIEWPORTS) {
   test.describe(`${vp.width}×${vp.height}`, () => {
     test.use({ viewport: vp });
@@ -84,6 +120,54 @@ for (const vp of VIEWPORTS) {
       const covered = countColor(s, hex(L.states[0]), 2) / (s.width * s.height);
       console.log(`${vp.width}×${vp.height}: grids cover ${(covered * 100).toFixed(1)} % in presentation mode`);
       expect(covered).toBeGreaterThanOrEqual(0.6);
+    });
+
+    test('presentation mode: every disk has its Error toggle, large, and a click fails the disk', async ({ page }) => {
+      await open(page, raid5, '?present=1');
+      for (let n = 1; n <= 5; n++) {
+        const toggle = page.getByRole('checkbox', { name: `Disk ${n} errors` });
+        await expect(toggle).toBeVisible();
+        // In the disk's title row, readable from the back of the room.
+        const size = await toggle.locator('..').evaluate((e) => parseFloat(getComputedStyle(e).fontSize));
+        expect(size, `disk ${n} toggle font`).toBeGreaterThanOrEqual(18);
+      }
+      expect(await unreachable(page, 'section.disk input[type=checkbox]')).toEqual([]);
+      const toggle = page.getByRole('checkbox', { name: 'Disk 3 errors' });
+      await toggle.click();
+      await expect(toggle).toBeChecked();
+      await expect(page.getByTestId('disk-3')).toContainText('FAILED');
+      const engine = async () =>
+        ((await (await fetch(raid5.api('/api/disks'))).json()) as Array<{ errorsOn: boolean }>)[2].errorsOn;
+      await expect.poll(engine).toBe(true);
+      await shot(page, join(ART, `${vp.width}-present-failed.png`));
+      expect(await overflowing(page, 'section.disk')).toEqual([]);
+      await toggle.click();
+      await expect.poll(engine).toBe(false);
+    });
+
+    test('presentation mode: the time machine strip and the scale are large, the strip one row', async ({ page }) => {
+      await open(page, raid5, '?present=1');
+      const sizes = await page
+        .locator('[data-testid=timeline] :is(button, select, label, [data-testid=timeline-position])')
+        .evaluateAll((els) =>
+          els
+            .filter((e) => e.getBoundingClientRect().width > 0)
+            .map((e) => [e.textContent?.trim().slice(0, 20), parseFloat(getComputedStyle(e).fontSize)] as const),
+        );
+      expect(sizes.length).toBeGreaterThan(5);
+      for (const [what, px] of sizes) expect(px, `time machine "${what}"`).toBeGreaterThanOrEqual(18);
+      // The scale is large where it is shown (narrow panels leave it out rather than cut it).
+      for (const px of await page
+        .locator('.scale-inline')
+        .evaluateAll((els) =>
+          els.filter((e) => e.getBoundingClientRect().width > 0).map((e) => parseFloat(getComputedStyle(e).fontSize)),
+        ))
+        expect(px, 'scale').toBeGreaterThanOrEqual(18);
+      if (vp.width >= 1920) await expect(page.locator('.scale-inline').first()).toBeVisible();
+      // One row: the grids keep their room.
+      const [row] = await boxes(page, '.timeline-controls');
+      expect(row.bottom - row.top).toBeLessThan(50);
+      expect(await overflowing(page, '.timeline, section.disk')).toEqual([]);
     });
 
     test('no element overflows its panel: toolbar, disks, footer; normal and presentation mode', async ({ page }) => {
@@ -123,6 +207,75 @@ test.describe('1920×1080 projector', () => {
   });
 });
 
+// Browser zoom is a smaller viewport in CSS pixels: 200 % of 1280×720 is 640×360.
+const ZOOMED = [
+  { what: '1280×720 at 200 %', width: 640, height: 360 },
+  { what: '1280×720 at 150 %', width: 853, height: 480 },
+  { what: '1920×1080 at 200 %', width: 960, height: 540 },
+  { what: '1024×768', width: 1024, height: 768 },
+  { what: '800×600', width: 800, height: 600 },
+];
+
+test('browser zoom 150–200 % and small windows: every control can be clicked, nothing overlaps', async ({ page }) => {
+  await page.setViewportSize(ZOOMED[0]);
+  await open(page, raid5);
+  for (const mode of ['normal', 'presentation'] as const) {
+    if (mode === 'presentation') await page.keyboard.press('f');
+    for (const vp of ZOOMED) {
+      await page.setViewportSize(vp);
+      await page.waitForTimeout(400);
+      const where = `${vp.what}, ${mode}`;
+      const [toolbar] = await boxes(page, '.toolbar');
+      await expect(
+        page.getByRole('button', { name: mode === 'normal' ? 'Present' : 'Exit presentation' }),
+      ).toBeVisible();
+      expect(await unreachable(page, '.toolbar :is(button, select, input)'), where).toEqual([]);
+      expect(await unreachable(page, '[data-testid=timeline] :is(button, select, canvas)'), where).toEqual([]);
+      expect(await unreachable(page, 'section.disk input[type=checkbox]'), where).toEqual([]);
+      // The position text is beside or above the scrubber, never drawn over it.
+      const [pos] = await boxes(page, '[data-testid=timeline-position]');
+      const [scrub] = await boxes(page, '[data-testid=scrubber]');
+      const apart =
+        pos.right <= scrub.left + 1 ||
+        scrub.right <= pos.left + 1 ||
+        pos.bottom <= scrub.top + 1 ||
+        scrub.bottom <= pos.top + 1;
+      expect(apart, `${where}: position text ${JSON.stringify(pos)} over the scrubber ${JSON.stringify(scrub)}`).toBe(
+        true,
+      );
+      // The grids get what is left between the (taller) toolbar and the time machine.
+      const [timeline] = await boxes(page, '[data-testid=timeline]');
+      const panels = await boxes(page, 'section.disk');
+      expect(panels).toHaveLength(5);
+      for (const [i, p] of panels.entries()) {
+        expect(p.top, `${where}: disk ${i + 1} under the toolbar`).toBeGreaterThanOrEqual(toolbar.bottom);
+        expect(p.bottom, `${where}: disk ${i + 1} above the time machine`).toBeLessThanOrEqual(timeline.top);
+        expect(p.right, `${where}: disk ${i + 1} on screen`).toBeLessThanOrEqual(vp.width);
+        for (const q of panels.slice(i + 1))
+          expect(
+            p.right <= q.left || q.right <= p.left || p.bottom <= q.top || q.bottom <= p.top,
+            `${where}: disks overlap`,
+          ).toBe(true);
+      }
+      // Each disk's name is whole.
+      for (const n of await page.locator('section.disk .disk-name').allInnerTexts()) expect(n).toMatch(/^Disk \d+$/);
+      expect(
+        await page
+          .locator('section.disk .disk-title')
+          .evaluateAll(
+            (els) =>
+              els.filter(
+                (e) =>
+                  e.querySelector('.disk-name')!.getBoundingClientRect().right > e.getBoundingClientRect().right + 1,
+              ).length,
+          ),
+        `${where}: a disk name cut`,
+      ).toBe(0);
+      await shot(page, join(ART, `zoom-${vp.width}x${vp.height}-${mode}.png`));
+    }
+  }
+});
+
 test.describe('1280×720 laptop', () => {
   test.use({ viewport: { width: 1280, height: 720 } });
 
@@ -140,6 +293,29 @@ test.describe('1280×720 laptop', () => {
       expect(scale).toMatch(/= 4 KiB( ·|$)|blocks/); // one block a square, or the merge said
     } finally {
       await big.stop();
+    }
+  });
+
+  test('16 disks: every disk size is shown whole, not cut to "6…"', async ({ page }) => {
+    const sixteen = await serve(['--disks', '16', '--size', '64M', '--port', '0', '--ui', '--filter=error']);
+    try {
+      await page.goto(sixteen.ui);
+      await expect(page.locator('section.disk')).toHaveCount(16);
+      await expect(page.locator('section.disk.density-compact')).toHaveCount(16);
+      for (let n = 1; n <= 16; n++) {
+        const size = page.getByTestId(`disk-${n}`).getByText('64 MiB', { exact: true });
+        await expect(size).toBeVisible();
+        const [scroll, client] = await size.evaluate((e) => [e.scrollWidth, e.clientWidth]);
+        expect(scroll, `disk ${n} size cut`).toBeLessThanOrEqual(client);
+        // and nothing around it clips it
+        expect(await overflowing(page, `[data-testid=disk-${n}]`)).toEqual([]);
+      }
+      await page.getByRole('checkbox', { name: 'Disk 12 errors' }).check();
+      await expect(page.getByTestId('disk-12')).toContainText('FAILED');
+      expect(await unreachable(page, 'section.disk :is(input, button)')).toEqual([]);
+      await shot(page, join(ART, '1280-16disks.png'));
+    } finally {
+      await sixteen.stop();
     }
   });
 

@@ -59,11 +59,21 @@ function DiskName({ n }: { n: number }) {
   );
 }
 
-export function DiskTitle({ disk, compact }: { disk: DiskInfo; compact?: boolean }) {
+/** The disk's size. Never cut short ("6…" says nothing): where there is no room it goes elsewhere. */
+function DiskSize({ disk }: { disk: DiskInfo }) {
+  return <small className="disk-size">{humanBig(disk.size)}</small>;
+}
+
+/**
+ * The title: name, size, the source mode and the HELD / FAILED badges. Compact chrome leaves the
+ * size out (`size={false}`): its narrow title row has no room for it, and the scale line under
+ * the grid shows it instead.
+ */
+export function DiskTitle({ disk, compact, size = true }: { disk: DiskInfo; compact?: boolean; size?: boolean }) {
   return (
     <h2 className="disk-title">
       <DiskName n={disk.number} />
-      <small>{humanBig(disk.size)}</small>
+      {size && <DiskSize disk={disk} />}
       {disk.mode !== 'server' && !compact && <small className="badge">{disk.mode}</small>}
       {disk.held && (
         <strong className="badge held" title="Hold I/O: this disk's requests wait until released">
@@ -79,7 +89,12 @@ export function DiskTitle({ disk, compact }: { disk: DiskInfo; compact?: boolean
   );
 }
 
-export function ErrorToggle({ disk, short }: { disk: DiskInfo; short?: boolean }) {
+/**
+ * The Error toggle. `short`: "Err" for compact chrome. `present`: in presentation mode the toggle
+ * is also the disk's FAILED badge (on, it reads FAILED), so a narrow panel's title row needs room
+ * for only the name and the toggle.
+ */
+export function ErrorToggle({ disk, short, present }: { disk: DiskInfo; short?: boolean; present?: boolean }) {
   const actions = useActions();
   if (disk.mode === 'replay') return null;
   return (
@@ -96,7 +111,7 @@ export function ErrorToggle({ disk, short }: { disk: DiskInfo; short?: boolean }
         data-action="toggleErrors"
         data-disk={disk.number}
       />
-      {short ? 'Err' : 'Error'}
+      <span className="error-toggle-text">{short ? 'Err' : present && disk.errorsOn ? 'FAILED' : 'Error'}</span>
     </label>
   );
 }
@@ -144,10 +159,15 @@ export const DiskPanel = memo(function DiskPanel({ disk, placement }: { disk: Di
     >
       <header className="disk-head" style={{ height: chrome.top }}>
         <div className="disk-row">
-          <DiskTitle disk={disk} compact={density !== 'full'} />
-          {density === 'present' && <span className="scale-inline">{scale.short}</span>}
+          <DiskTitle disk={disk} compact={density !== 'full'} size={density !== 'compact'} />
+          {density === 'present' && (
+            <span className="scale-inline" title={scale.long}>
+              {scale.short}
+            </span>
+          )}
           <span className="spacer" />
-          {density !== 'present' && <ErrorToggle disk={disk} short={density === 'compact'} />}
+          {/* Presentation mode too: failing a RAID member live is the high point of a talk. */}
+          <ErrorToggle disk={disk} short={density === 'compact'} present={density === 'present'} />
           {density === 'compact' && <ActionButton name="details" disk={disk.number} className="small" />}
         </div>
         {density === 'full' && <DiskSource disk={disk} />}
@@ -159,8 +179,8 @@ export const DiskPanel = memo(function DiskPanel({ disk, placement }: { disk: Di
             <DiskDetails disk={disk} label={scale.long} />
           ) : (
             <>
-              <div className="scale" title={scale.long}>
-                {scale.short}
+              <div className="scale" title={`${humanBig(disk.size)} disk; ${scale.long}`}>
+                <DiskSize disk={disk} /> · {scale.short}
               </div>
               <CompactCounters disk={disk} />
             </>
