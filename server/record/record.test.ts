@@ -6,6 +6,7 @@ import { after, describe, test } from 'node:test';
 import { Disk } from '../disk.ts';
 import { DiskStats } from '../events/disk-stats.ts';
 import { EventBus } from '../events/event-bus.ts';
+import { run as runHarness } from '../test/harness.ts';
 import { Player, type PlaybackTarget } from '../timeline/player.ts';
 import type { Op, RequestEvent } from '../shared/types.ts';
 import { ByteReader, ByteWriter } from './bytes.ts';
@@ -377,5 +378,47 @@ describe('recording and playback', () => {
     good.writeUInt32LE(3, 8);
     writeFileSync(v, good);
     await assert.rejects(openSession(v), /unsupported recording version 3 \(this Blockscope reads 1 to 2\)/);
+  });
+});
+
+describe('write errors', () => {
+  // In a child process: the bug this guards against spun the event loop in microtasks (flush()
+  // awaiting a stale, settled drain), so no timer in this process could have caught it.
+  test('a failing write (disk full) stops the recording, is reported once (stderr and the UI), and close() finishes', async () => {
+    const path = join(dir, 'full.bsrec');
+    const server = join(import.meta.dirname, '..');
+    const child = `
+      import { open } from 'node:fs/promises';
+      const { Disk } = await import(${JSON.stringify(join(server, 'disk.ts'))});
+      const { Engine } = await import(${JSON.stringify(join(server, 'engine.ts'))});
+      const { LiveRecording } = await import(${JSON.stringify(join(server, 'timeline/live.ts'))});
+      // Every write past the file header fails as on a full disk.
+      const probe = await open(${JSON.stringify(path)}, 'w');
+      const proto = Object.getPrototypeOf(probe);
+      await probe.close();
+      const write = proto.write;
+      proto.write = function (buf, off, len, pos) {
+        if (pos > 0) return Promise.reject(Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' }));
+        return write.call(this, buf, off, len, pos);
+      };
+      const engine = new Engine();
+      engine.addExternal([Disk.external(1, 8n << 20n, 'attach')]);
+      const ui = [];
+      engine.onPush((m) => m.event === 'status' && ui.push(m.message));
+      const rec = await LiveRecording.start(engine, { path: ${JSON.stringify(path)}, limit: 0 });
+      await new Promise((r) => setTimeout(r, 100));
+      // More blocks after the failure (each used to leave the writer's drain stale).
+      engine.timeline.recorder.checkpoint(1000);
+      engine.timeline.recorder.checkpoint(2000);
+      await rec.close();
+      console.log(JSON.stringify({ ui }));
+    `;
+    const r = await runHarness(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', child], {
+      timeoutMs: 20_000,
+    });
+    assert.equal(r.code, 0, r.stderr);
+    const lines = r.stderr.split('\n').filter(Boolean);
+    assert.deepEqual(lines, [`blockscope: recording stopped: ${path}: no space left on device (ENOSPC)`]);
+    assert.deepEqual(JSON.parse(r.stdout).ui, [`recording stopped: ${path}: no space left on device (ENOSPC)`]);
   });
 });

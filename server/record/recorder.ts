@@ -51,6 +51,8 @@ export interface RecorderOptions {
   checkpointMs?: number;
   /** Every how many checkpoints one is whole (the others are deltas); 1 = all whole. */
   wholeEvery?: number;
+  /** Told once when writing fails (the disk full …): recording stops there, close() then succeeds. */
+  onError?: (err: Error) => void;
 }
 
 interface DiskRecorder {
@@ -94,7 +96,7 @@ export class Recorder {
   private closed = false;
   requests = 0;
   lost = 0;
-  private readonly o: Required<Omit<RecorderOptions, 'files'>> & Pick<RecorderOptions, 'files'>;
+  private readonly o: Required<Omit<RecorderOptions, 'files' | 'onError'>> & Pick<RecorderOptions, 'files'>;
 
   private constructor(
     readonly writer: SessionWriter,
@@ -133,6 +135,7 @@ export class Recorder {
       ...(o.files ? { files: o.files } : {}),
     };
     const writer = await SessionWriter.create(o.path, o.capacity, meta, o.wallStartMs);
+    writer.onError = o.onError ?? null;
     const r = new Recorder(writer, disks, o);
     // Requests already in flight get start indexes now (their END records refer to them).
     for (const rd of r.disks) for (const ev of rd.disk.stats.pendingRequests()) ev.recordStart = rd.enc.nextStart++;
@@ -353,7 +356,7 @@ export class Recorder {
         const held = this.held ?? [];
         this.held = null;
         this.checkpointing = null;
-        if (err) this.writer.error ??= err;
+        if (err) this.writer.fail(err);
         else this.append(block(out));
         for (const b of held) this.append(b);
         resolve();

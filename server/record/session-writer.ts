@@ -37,11 +37,21 @@ export class SessionWriter {
   private head = HEADER_SIZE;
   private seq = 0;
   private queue: Array<{ pos: number; buf: Buffer; entry: BlockEntry | null }> = [];
-  private running: Promise<void> | null = null;
+  /**
+   * The drain in progress (settled when the queue is empty). A flag says whether one runs: the
+   * promise alone cannot, since a drain that finishes without awaiting would be stored after it
+   * had cleared it, and a flush awaiting that stale promise forever spun in microtasks: the event
+   * loop (signals, the disks) stopped.
+   */
+  private draining = false;
+  private drained: Promise<void> = Promise.resolve();
   private headerDirty = true;
   queuedBytes = 0;
-  /** The first write error (the recorder reports it and stops). */
+  /** The first write error: from then on nothing more is written (the recording has stopped). */
   error: Error | null = null;
+  /** Told of the first write error, once; close() then does not throw it again. */
+  onError: ((err: Error) => void) | null = null;
+  private errorReported = false;
   /** Called for each dropped block (the ring's oldest). */
   onEvict: ((e: BlockEntry) => void) | null = null;
 
@@ -144,36 +154,60 @@ export class SessionWriter {
   }
 
   private enqueue(pos: number, buf: Buffer, entry: BlockEntry | null): void {
+    // Stopped by a write error (reported through onError): the file ends where writing failed.
+    if (this.error) return;
     this.queue.push({ pos, buf, entry });
     this.queuedBytes += buf.length;
-    this.running ??= this.drain();
+    if (this.draining) return;
+    this.draining = true;
+    this.drained = this.drain();
   }
 
   private async drain(): Promise<void> {
-    while (this.queue.length) {
+    while (this.queue.length && !this.error) {
       const item = this.queue.shift()!;
       try {
-        if (!this.error) await this.fh.write(item.buf, 0, item.buf.length, item.pos);
+        // A short write (the disk filling up) is continued: the rest then fails with the reason.
+        for (let done = 0; done < item.buf.length;) {
+          const n = (await this.fh.write(item.buf, done, item.buf.length - done, item.pos + done)).bytesWritten;
+          if (n <= 0) throw new Error(`${this.path}: the file takes no more bytes`);
+          done += n;
+        }
       } catch (err) {
-        this.error = err as Error;
+        this.fail(err as Error);
       }
       this.queuedBytes -= item.buf.length;
       // Written: the index reads it from the file from now on.
       if (item.entry && !this.error) item.entry.data = null;
     }
-    this.running = null;
+    this.draining = false;
   }
 
-  /** Wait until everything appended so far is on disk, header included. */
+  /** Stop writing for good (a write or compression error): what is queued is dropped, onError is told. */
+  fail(err: Error): void {
+    if (this.error) return;
+    this.error = err;
+    for (const item of this.queue) this.queuedBytes -= item.buf.length;
+    this.queue = [];
+    if (this.onError) {
+      this.errorReported = true;
+      this.onError(err);
+    }
+  }
+
+  /** Wait until everything appended so far is on disk, header included; throws the write error if any. */
   async flush(): Promise<void> {
     this.enqueueHeader();
-    while (this.running) await this.running;
+    await this.drained;
     if (this.error) throw this.error;
   }
 
+  /** Flush and close the file. A write error already told to onError is not thrown again. */
   async close(): Promise<void> {
     try {
       await this.flush();
+    } catch (err) {
+      if (!this.errorReported) throw err;
     } finally {
       await this.fh.close();
       this.index.fh = null;

@@ -21,6 +21,18 @@ export interface LiveRecordOptions {
   limit: number;
   source?: 'serve' | 'attach';
   checkpointRequests?: number;
+  /**
+   * Where "recording stopped: …" goes besides the UI (default: one line on stderr): a recording
+   * that stops while the disks go on serving must not stop unseen.
+   */
+  onStopped?: (message: string) => void;
+}
+
+/** `ENOSPC: no space left on device, write` → `no space left on device (ENOSPC)`. */
+export function describeFileError(err: Error): string {
+  const code = (err as NodeJS.ErrnoException).code;
+  const m = code ? /^[A-Z0-9_]+: (.*?)(, \w+(?: '.*')?)?$/.exec(err.message) : null;
+  return m ? `${m[1]} (${code})` : err.message;
 }
 
 export class LiveRecording {
@@ -31,12 +43,14 @@ export class LiveRecording {
   private readonly offPush: () => void;
   private readonly offMark: () => void;
   private closed = false;
+  /** Until start() resolves, a failure is its caller's to report (it rejects). */
+  private started = false;
 
   private constructor(
     private readonly engine: Engine,
     private readonly o: LiveRecordOptions,
   ) {
-    this.offChange = engine.onChange(() => this.sync());
+    this.offChange = engine.onChange(() => void this.sync());
     this.offPush = engine.onPush((m) => {
       const t = engine.timeline;
       if (m.event !== 'caption' || !t?.recorder || t.echo) return;
@@ -52,11 +66,25 @@ export class LiveRecording {
     this.offMark = engine.onMark((m) => engine.timeline?.recorder?.mark(m));
   }
 
+  /** Starts recording the engine's disks; rejects when the first recording cannot start. */
   static async start(engine: Engine, o: LiveRecordOptions): Promise<LiveRecording> {
     const r = new LiveRecording(engine, o);
-    r.sync();
-    await r.chain;
+    try {
+      await r.sync();
+    } catch (err) {
+      await r.close();
+      throw err;
+    }
+    r.started = true;
     return r;
+  }
+
+  /** Say once, on stderr (or onStopped) and in the UI, that the recording stopped and why. */
+  private stopped(message: string): void {
+    const text = `recording stopped: ${message}`;
+    this.engine.push({ event: 'status', level: 'error', message: text });
+    if (this.o.onStopped) this.o.onStopped(text);
+    else process.stderr.write(`blockscope: ${text}\n`);
   }
 
   get path(): string {
@@ -65,23 +93,27 @@ export class LiveRecording {
     return join(this.tempDir, 'session.bsrec');
   }
 
-  /** Follow the engine's disk set (serialized: changes arrive in bursts). */
-  private sync(): void {
-    this.chain = this.chain.then(async () => {
+  /** Follow the engine's disk set (serialized: changes arrive in bursts); rejects if it fails. */
+  private sync(): Promise<void> {
+    const step = this.chain.then(async () => {
       const disks = this.engine.disks.filter((d) => d.mode !== 'replay');
       const same = disks.length === this.recordedDisks.length && disks.every((d, i) => d === this.recordedDisks[i]);
       if (same || this.closed) return;
       await this.stopCurrent(true);
       this.recordedDisks = disks;
       if (!disks.length) return;
+      const path = this.path;
       const recorder = await Recorder.start(disks, {
-        path: this.path,
+        path,
         capacity: this.o.limit,
         source: this.o.source ?? 'serve',
         t0Us: monotonicUs(),
         wallStartMs: Date.now(),
         live: true,
+        onError: (err) => this.stopped(`${path}: ${describeFileError(err)}`),
         ...(this.o.checkpointRequests ? { checkpointRequests: this.o.checkpointRequests } : {}),
+      }).catch((err: Error) => {
+        throw new Error(`${path}: ${describeFileError(err)}`);
       });
       const w = recorder.writer;
       const timeline = new Timeline(
@@ -93,10 +125,11 @@ export class LiveRecording {
       timeline.temporary = this.o.path === null;
       this.engine.timeline = timeline;
     });
-    this.chain = this.chain.catch((err) => {
-      this.engine.push({ event: 'status', level: 'error', message: `recording stopped: ${(err as Error).message}` });
+    this.chain = step.catch((err: Error) => {
+      if (this.started) this.stopped(err.message);
     });
     this.engine.timelineSettled = this.chain;
+    return step;
   }
 
   /** Close the current recording; when the disk set changes, keep a named one under a new name. */
