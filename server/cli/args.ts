@@ -1,7 +1,8 @@
 // A small, strict argument reader shared by the subcommands: `--name value`, `--name=value`,
 // boolean flags, and positional words. Anything unknown is an error (exit code 2).
 
-import { resolve } from 'node:path';
+import { statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import type { Engine } from '../engine.ts';
 import { parseSize } from '../size.ts';
 import { DEFAULT_RECORD_LIMIT, LiveRecording } from '../timeline/live.ts';
@@ -130,7 +131,21 @@ export function recordOption(args: ParsedArgs): RecordChoice {
   if (limit !== undefined && limit !== 0n && limit < 1n << 20n)
     throw new CliError('--record-limit: at least 1M (or 0 for none)');
   if (limit !== undefined && limit > BigInt(Number.MAX_SAFE_INTEGER)) throw new CliError('--record-limit: too large');
+  if (path !== undefined) recordDirectoryCheck(resolve(path));
   return { path: path ? resolve(path) : null, limit: limit === undefined ? DEFAULT_RECORD_LIMIT : Number(limit) };
+}
+
+/** Refuse, before anything is served, a --record file whose directory is missing or not one. */
+function recordDirectoryCheck(path: string): void {
+  const dir = dirname(path);
+  let st;
+  try {
+    st = statSync(dir);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new CliError(`--record: ${dir}: ${code === 'ENOENT' ? 'no such directory' : `cannot use it (${code})`}`);
+  }
+  if (!st.isDirectory()) throw new CliError(`--record: ${dir}: not a directory`);
 }
 
 /** Start the time machine's recording for the CLI subcommands; prints where it records. */

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -191,5 +191,34 @@ test('replay --speed and --size: their real ranges, clear errors', async () => {
     const r = await run(process.execPath, [cli, 'replay', '/nonexistent.log', ...args]);
     assert.equal(r.code, 2, r.stderr);
     assert.match(r.stderr, message);
+  }
+});
+
+test('--record into a missing directory, or a file that cannot be written: one line, exit 2, nothing served', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'blockscope-cli-record-'));
+  try {
+    const missing = await run(process.execPath, [
+      cli,
+      'serve',
+      '--port',
+      '0',
+      '--record',
+      join(dir, 'nodir', 'x.bsrec'),
+      '--run',
+      'true',
+    ]);
+    assert.equal(missing.code, 2, missing.stderr);
+    assert.equal(missing.stderr, `blockscope: --record: ${join(dir, 'nodir')}: no such directory\n`);
+    assert.doesNotMatch(missing.stdout, /disk1|recording/);
+    // The directory exists but the file cannot take the header (a full disk): the recorder's
+    // failure to start is an error too, not a status nobody sees.
+    const full = join(dir, 'full.bsrec');
+    symlinkSync('/dev/full', full);
+    const r = await run(process.execPath, [cli, 'serve', '--port', '0', '--record', full, '--run', 'true']);
+    assert.equal(r.code, 2, r.stderr);
+    assert.equal(r.stderr, `blockscope: --record: ${full}: no space left on device (ENOSPC)\n`);
+    assert.doesNotMatch(r.stdout, /recording/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 });
