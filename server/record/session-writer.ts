@@ -80,7 +80,13 @@ export class SessionWriter {
       droppedUntilUs: 0,
       meta,
     });
-    await fh.write(encodeHeader(w.header), 0, HEADER_SIZE, 0);
+    try {
+      await fh.write(encodeHeader(w.header), 0, HEADER_SIZE, 0);
+    } catch (err) {
+      // Closed here: left to the garbage collector, Node warns on stderr about it later.
+      await fh.close();
+      throw err;
+    }
     return w;
   }
 
