@@ -1,10 +1,13 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { BlockType } from '../record/format.ts';
+import { openSession } from '../record/session-reader.ts';
 import { run } from '../test/harness.ts';
+import { importLogs } from '../timeline/replay.ts';
 import { CliError } from './args.ts';
 import { parseServeArgs } from './serve.ts';
 
@@ -218,6 +221,99 @@ test('--record into a missing directory, or a file that cannot be written: one l
     assert.equal(r.code, 2, r.stderr);
     assert.equal(r.stderr, `blockscope: --record: ${full}: no space left on device (ENOSPC)\n`);
     assert.doesNotMatch(r.stdout, /recording/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+/** A log of `n` 4 KiB writes, 1 ms apart, on a 64 MiB disk. */
+function writesLog(path: string, n: number): void {
+  const lines = ['2026-11-23 05:00:00.000000 connection=1 Connect export="" tls=0 size=0x4000000'];
+  for (let i = 1; i <= n; i++) {
+    const us = i * 1000;
+    const min = String(Math.floor(us / 60e6)).padStart(2, '0');
+    const sec = String(Math.floor(us / 1e6) % 60).padStart(2, '0');
+    const ts = `2026-11-23 05:${min}:${sec}.${String(us % 1e6).padStart(6, '0')}`;
+    const offset = ((i * 7919) % 16384) * 4096;
+    lines.push(
+      `${ts} connection=1 Write id=${i} offset=0x${offset.toString(16)} count=0x1000 fua=0 ...`,
+      `${ts} connection=1 ...Write id=${i} return=0`,
+    );
+  }
+  writeFileSync(path, lines.join('\n') + '\n');
+}
+
+test('replay of a directory, a FIFO, a pipe or a .bsrec without the magic: one line, exit 2, no hang', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'blockscope-cli-replay-'));
+  try {
+    const fifo = join(dir, 'fifo.log');
+    assert.equal((await run('mkfifo', [fifo])).code, 0);
+    const zero = join(dir, 'zero.bsrec');
+    writeFileSync(zero, '');
+    const magic = join(dir, 'magic.bsrec');
+    writesLog(magic, 10);
+    const notRegular = 'not a regular file (a pipe or device); save it to a file first (zcat log.gz > log)';
+    for (const [args, line] of [
+      [[dir, '--summary'], `${dir}: is a directory`],
+      [[fifo, '--summary'], `${fifo}: ${notRegular}`],
+      [['/dev/stdin', '--summary'], `/dev/stdin: ${notRegular}`],
+      [[zero, '--summary'], `${zero}: not a Blockscope recording (bad magic)`],
+      [[magic, '--size', '1G', '--summary'], `${magic}: not a Blockscope recording (bad magic)`],
+    ] as const) {
+      // stdin a pipe: /dev/stdin is one.
+      const r = await run(process.execPath, [cli, 'replay', ...args], { timeoutMs: 20_000, input: '' });
+      assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+      assert.equal(r.stderr, `blockscope: ${line}\n`);
+      assert.equal(r.stdout, '');
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('replay --summary of a damaged recording names the damaged block and exits 2, with and without --at', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'blockscope-cli-replay-'));
+  try {
+    const log = join(dir, 'w.log');
+    writesLog(log, 3000);
+    const rec = join(dir, 'w.bsrec');
+    await importLogs([log], rec, null);
+    const s = await openSession(rec);
+    const events = s.index.entries.filter((e) => e.h.type === BlockType.EVENTS);
+    await s.close();
+    // A byte inside the body of a block in the middle: only its CRC can tell.
+    const hit = events[Math.floor(events.length / 2)];
+    const bytes = readFileSync(rec);
+    bytes[hit.offset + 48 + hit.h.prefixLength + 1] ^= 0xff;
+    writeFileSync(rec, bytes);
+    for (const extra of [[], ['--at', '0.5,1']]) {
+      const r = await run(process.execPath, [cli, 'replay', rec, '--summary', ...extra]);
+      assert.equal(r.code, 2, r.stderr);
+      assert.equal(r.stderr, `blockscope: ${rec}: block at byte ${hit.offset} is damaged (CRC mismatch)\n`);
+      assert.equal(r.stdout, '');
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('replay of a log: stdout stays JSON with --at, and a long read says how far it is on stderr', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'blockscope-cli-replay-'));
+  try {
+    // About 49 MB: a few seconds to read, so at least one progress line (one a second).
+    const log = join(dir, 'big.log');
+    writesLog(log, 300_000);
+    const atOne = await run(process.execPath, [cli, 'replay', log, '--summary', '--at', '1']);
+    assert.equal(atOne.code, 0, atOne.stderr);
+    assert.equal(JSON.parse(atOne.stdout)[0].at, 1);
+    const lines = atOne.stderr.trimEnd().split('\n');
+    assert.equal(lines.pop(), 'imported 300000 requests from 1 log(s)');
+    assert.ok(lines.length >= 1, 'at least one progress line');
+    for (const l of lines) assert.match(l, new RegExp(`^importing ${log}: \\d+ % \\(\\d+ of 49 MB\\)$`));
+    const plain = await run(process.execPath, [cli, 'replay', log, '--summary']);
+    assert.equal(plain.code, 0, plain.stderr);
+    assert.equal(JSON.parse(plain.stdout)[0].counters.write.count, 300_000);
+    assert.match(plain.stderr, new RegExp(`^(reading ${log}: \\d+ % \\(\\d+ of 49 MB\\)\\n)+$`));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

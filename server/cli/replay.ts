@@ -4,13 +4,13 @@
 //   blockscope replay /tmp/log1 /tmp/log2 --speed 4 --ui     (original timing, 4× faster)
 //   blockscope replay /tmp/log --summary                     (as fast as it reads; JSON like GET /api/disks)
 
-import { closeSync, mkdtempSync, openSync, readSync, rmSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Disk } from '../disk.ts';
 import { Engine } from '../engine.ts';
 import { LogCorrelator } from '../logs/correlator.ts';
-import { readLogLines } from '../logs/lines.ts';
+import { MAX_LINE, readLogLines } from '../logs/lines.ts';
 import { readLine, sizeFinding, type SizeFinding } from '../logs/parser.ts';
 import { UnreadableLines } from '../logs/unreadable.ts';
 import { FILE_MAGIC } from '../record/format.ts';
@@ -28,6 +28,7 @@ import {
   untilSignal,
 } from './args.ts';
 import { startCliControl } from './control.ts';
+import { ImportProgress } from './progress.ts';
 
 export const REPLAY_HELP = `usage: blockscope replay RECORDING.bsrec | LOGFILE… [--size SIZE] [--speed N] [--summary] [--at S,…] [--ui] [--api PORT]
 
@@ -42,8 +43,27 @@ time machine: scrub, play, pause, step, speed ${MIN_SPEED}-${MAX_SPEED}x, plots 
 ${UI_OPTIONS_HELP}
 `;
 
-/** Is this file a Blockscope recording (rather than a log)? */
+/**
+ * Refuse what replay cannot read before opening it: a directory, or a pipe, FIFO or device (a
+ * FIFO would block the open for good, and a log is read more than once: a pipe cannot be).
+ */
+function checkReadable(path: string): number {
+  let st;
+  try {
+    st = statSync(path);
+  } catch (err) {
+    throw new CliError(`${path}: cannot open (${(err as NodeJS.ErrnoException).code})`);
+  }
+  if (st.isDirectory()) throw new CliError(`${path}: is a directory`);
+  if (!st.isFile())
+    throw new CliError(`${path}: not a regular file (a pipe or device); save it to a file first (zcat log.gz > log)`);
+  return st.size;
+}
+
+/** Is this file a Blockscope recording (rather than a log)? A `.bsrec` without the magic is an error. */
 export function isRecording(path: string): boolean {
+  checkReadable(path);
+  const b = Buffer.alloc(FILE_MAGIC.length);
   let fd: number;
   try {
     fd = openSync(path, 'r');
@@ -51,12 +71,21 @@ export function isRecording(path: string): boolean {
     throw new CliError(`${path}: cannot open (${(err as NodeJS.ErrnoException).code})`);
   }
   try {
-    const b = Buffer.alloc(FILE_MAGIC.length);
     readSync(fd, b, 0, b.length, 0);
-    return b.toString('latin1') === FILE_MAGIC;
+  } catch (err) {
+    throw new CliError(`${path}: cannot read (${(err as NodeJS.ErrnoException).code})`);
   } finally {
     closeSync(fd);
   }
+  if (b.toString('latin1') === FILE_MAGIC) return true;
+  if (path.endsWith('.bsrec')) throw new CliError(`${path}: not a Blockscope recording (bad magic)`);
+  return false;
+}
+
+/** Progress of importing or reading these logs (stderr, at most once a second). */
+function progressOf(verb: 'importing' | 'reading', paths: string[]): ImportProgress {
+  const total = paths.reduce((n, p) => n + checkReadable(p), 0);
+  return new ImportProgress(`${verb} ${paths.length === 1 ? paths[0] : `${paths.length} logs`}`, total);
 }
 
 /** The first Connect line's size (or why it is unusable); null when the log has none. */
@@ -92,6 +121,7 @@ async function externalDisks(paths: string[], fallbackSize: bigint | null): Prom
 
 /** Replay logs into disks of `engine` as fast as they read (--summary); every line is read to the end. */
 export async function replayLogs(engine: Engine, paths: string[], fallbackSize: bigint | null): Promise<Disk[]> {
+  const progress = progressOf('reading', paths);
   const disks = await externalDisks(paths, fallbackSize);
   engine.addExternal(disks);
   await Promise.all(
@@ -102,6 +132,7 @@ export async function replayLogs(engine: Engine, paths: string[], fallbackSize: 
       let lineNo = 0;
       for await (const text of readLogLines(path)) {
         lineNo++;
+        progress.line(text === null ? MAX_LINE : text.length + 1);
         if (text === null) unreadable.overlong(lineNo);
         else if (text) {
           const r = readLine(text);
@@ -140,6 +171,7 @@ export async function main(argv: string[]): Promise<number> {
       return v;
     });
   if (at.length && !args.flags.has('--summary')) throw new CliError('--at goes with --summary');
+  for (const p of args.positional) checkReadable(p);
   const recording = args.positional.length === 1 && isRecording(args.positional[0]);
   const engine = new Engine();
   if (args.flags.has('--summary') && !recording && !at.length) {
@@ -161,12 +193,14 @@ export async function main(argv: string[]): Promise<number> {
       path = join(tmp, 'import.bsrec');
       let r;
       try {
-        r = await importLogs(args.positional, path, size);
+        const progress = progressOf('importing', args.positional);
+        r = await importLogs(args.positional, path, size, (bytes) => progress.line(bytes));
       } catch (err) {
         throw new CliError((err as Error).message);
       }
       const unparsed = r.unparsed.reduce((a, b) => a + b, 0);
-      console.log(
+      // stderr: with --summary, stdout is JSON and nothing else.
+      console.error(
         `imported ${r.requests} requests from ${args.positional.length} log(s)${unparsed ? `; ${unparsed} unreadable line(s) skipped` : ''}`,
       );
     }
@@ -178,9 +212,18 @@ export async function main(argv: string[]): Promise<number> {
     }
     if (args.flags.has('--summary')) {
       const out: unknown[] = [];
-      for (const sec of at.length ? at : [Infinity]) {
-        await timeline.act('seek', { seconds: sec });
-        out.push(at.length ? { at: sec, disks: engine.disks.map((d) => d.info()) } : engine.disks.map((d) => d.info()));
+      try {
+        // A summary vouches for the whole recording: a damaged block anywhere is an error.
+        if (recording) timeline.session.index.verify();
+        for (const sec of at.length ? at : [Infinity]) {
+          await timeline.act('seek', { seconds: sec });
+          out.push(
+            at.length ? { at: sec, disks: engine.disks.map((d) => d.info()) } : engine.disks.map((d) => d.info()),
+          );
+        }
+      } catch (err) {
+        await timeline.close();
+        throw new CliError((err as Error).message);
       }
       process.stdout.write(`${JSON.stringify(at.length ? out : out[0], null, 2)}\n`);
       await timeline.close();

@@ -5,7 +5,7 @@ import { resolve } from 'node:path';
 import { Disk } from '../disk.ts';
 import type { Engine } from '../engine.ts';
 import { LogCorrelator } from '../logs/correlator.ts';
-import { readLogLines } from '../logs/lines.ts';
+import { MAX_LINE, readLogLines } from '../logs/lines.ts';
 import { readLine, sizeFinding, type LogLine } from '../logs/parser.ts';
 import { Recorder } from '../record/recorder.ts';
 import { openSession } from '../record/session-reader.ts';
@@ -32,6 +32,8 @@ interface LogStream {
   next: LogLine | null;
   done: boolean;
   unparsed: number;
+  /** Told the length of every line read (progress). */
+  onLine: ((bytes: number) => void) | null;
 }
 
 async function advance(s: LogStream): Promise<void> {
@@ -42,6 +44,7 @@ async function advance(s: LogStream): Promise<void> {
       s.done = true;
       return;
     }
+    s.onLine?.(r.value === null ? MAX_LINE : r.value.length + 1);
     if (r.value === '') continue;
     const l = r.value === null ? null : readLine(r.value).line;
     if (l) {
@@ -52,8 +55,8 @@ async function advance(s: LogStream): Promise<void> {
   }
 }
 
-function openLog(path: string): LogStream {
-  return { lines: readLogLines(path)[Symbol.asyncIterator](), next: null, done: false, unparsed: 0 };
+function openLog(path: string, onLine: ((bytes: number) => void) | null): LogStream {
+  return { lines: readLogLines(path)[Symbol.asyncIterator](), next: null, done: false, unparsed: 0, onLine };
 }
 
 /** The size of a log's disk from its first Connect line; null when it has none. */
@@ -78,7 +81,12 @@ export interface ImportResult {
  * Import nbdkit log files (one disk each, in order) into a recording at `out`, keeping the
  * logs' timing. Streams are merged by timestamp so that every checkpoint is one instant.
  */
-export async function importLogs(paths: string[], out: string, fallbackSize: bigint | null): Promise<ImportResult> {
+export async function importLogs(
+  paths: string[],
+  out: string,
+  fallbackSize: bigint | null,
+  onLine: ((bytes: number) => void) | null = null,
+): Promise<ImportResult> {
   const disks: Disk[] = [];
   for (const [i, path] of paths.entries()) {
     let size: bigint | null;
@@ -93,7 +101,7 @@ export async function importLogs(paths: string[], out: string, fallbackSize: big
     d.stats.wallOffsetMs = 0; // log times are epoch µs
     disks.push(d);
   }
-  const streams = paths.map(openLog);
+  const streams = paths.map((p) => openLog(p, onLine));
   for (const s of streams) await advance(s);
   const first = Math.min(...streams.map((s) => s.next?.timeUs ?? Infinity));
   const t0 = Number.isFinite(first) ? first : 0;
