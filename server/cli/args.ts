@@ -59,8 +59,12 @@ export function parseArgs(argv: string[], spec: ArgSpec): ParsedArgs {
     let value: string;
     if (eq > 0) value = a.slice(eq + 1);
     else {
-      if (i + 1 >= argv.length) throw new CliError(`option ${name} needs a value`);
-      value = argv[++i];
+      // `--size --port 0` forgot the size: taking `--port` as it would blame the wrong word (or,
+      // for --run, run an option as a shell command). A value that starts with -- is --opt=VALUE.
+      const next = argv[i + 1];
+      if (next === undefined || next.startsWith('--')) throw new CliError(`option ${name} needs a value`);
+      value = next;
+      i++;
     }
     const list = out.values.get(name) ?? [];
     if (list.length && !spec.repeat?.includes(name)) throw new CliError(`option ${name} given twice`);
