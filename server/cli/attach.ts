@@ -3,13 +3,14 @@
 //   blockscope attach --size 64M /tmp/log
 //   blockscope attach --disks 5 --size 64M /tmp/log%d --error-file /tmp/error%d --ui
 
-import { closeSync, openSync, readSync } from 'node:fs';
+import { closeSync, readSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Disk } from '../disk.ts';
 import { Engine } from '../engine.ts';
 import { flagRaised, lowerFlag, raiseFlag } from '../filters/flag-file.ts';
 import { LogCorrelator } from '../logs/correlator.ts';
 import { LineSplitter } from '../logs/lines.ts';
+import { LogPathError, openLog } from '../logs/open-log.ts';
 import { readLine, sizeFinding, type SizeFinding } from '../logs/parser.ts';
 import { LogTailer } from '../logs/tailer.ts';
 import { UnreadableLines } from '../logs/unreadable.ts';
@@ -43,17 +44,24 @@ Watch nbdkit log files (nbdkit --filter=log … logfile=LOGFILE) and show every 
 ${UI_OPTIONS_HELP}
 `;
 
+/** The log at `path` opened (null when it is not there yet); a directory or a FIFO is bad input. */
+function openLogOrRefuse(path: string): ReturnType<typeof openLog> {
+  try {
+    return openLog(path);
+  } catch (err) {
+    if (err instanceof LogPathError) throw new CliError(err.message);
+    throw err;
+  }
+}
+
 /** Most of a log read while looking for its first Connect line (nbdkit writes it near the top). */
 const SIZE_SCAN_BYTES = 64 << 20;
 
 /** The size from the first Connect line already in the log; null when there is none yet. */
 export function sizeFromLog(path: string): SizeFinding | null {
-  let fd: number;
-  try {
-    fd = openSync(path, 'r');
-  } catch {
-    return null; // not there yet
-  }
+  const opened = openLogOrRefuse(path);
+  if (!opened) return null; // not there yet
+  const { fd } = opened;
   try {
     const splitter = new LineSplitter();
     const buf = Buffer.allocUnsafe(1 << 20);
@@ -167,6 +175,9 @@ export async function main(argv: string[]): Promise<number> {
   const attached: AttachedDisk[] = [];
   for (let n = 1; n <= disks; n++) {
     const log = resolve(pattern.replace(/%d/g, String(n)));
+    // Checked with --size too: the tailer would only complain, and serve an empty picture.
+    const present = openLogOrRefuse(log);
+    if (present) closeSync(present.fd);
     let found: SizeFinding | null = size === null ? sizeFromLog(log) : { size };
     while (found === null) {
       console.error(`blockscope: waiting for ${log} to show its size (Connect line); or give --size`);

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { appendFileSync, mkdtempSync, renameSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { appendFileSync, mkdirSync, mkdtempSync, renameSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -155,6 +156,39 @@ test('tailer: late file, appends in bursts, partial lines, truncation, delete an
     writeFileSync(path, 'again\n');
     await until(() => got[got.length - 1] === 'again');
   } finally {
+    await t.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('tailer: a FIFO or a directory taking the log path is said once and never blocks; a log there again is read', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tail-'));
+  const path = join(dir, 'log');
+  const got: string[] = [];
+  const said: string[] = [];
+  const error = console.error;
+  console.error = (...a: unknown[]) => said.push(a.join(' '));
+  const t = new LogTailer(path, { onLines: (l) => got.push(...l) });
+  try {
+    execFileSync('mkfifo', [path]);
+    await t.start();
+    // A blocked event loop would never run this timer (open(2) of a FIFO waits for a writer).
+    for (let i = 0; i < 3; i++) {
+      t.readMore();
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.deepEqual(said, [`blockscope: ${path}: not a regular file`]);
+    unlinkSync(path);
+    mkdirSync(path);
+    t.readMore();
+    await new Promise((r) => setTimeout(r, 50));
+    assert.deepEqual(said.slice(1), [`blockscope: ${path}: is a directory`]);
+    rmSync(path, { recursive: true });
+    writeFileSync(path, 'back\n');
+    for (let i = 0; i < 500 && !got.length; i++) await new Promise((r) => setTimeout(r, 10));
+    assert.deepEqual(got, ['back']);
+  } finally {
+    console.error = error;
     await t.close();
     rmSync(dir, { recursive: true, force: true });
   }

@@ -7,18 +7,10 @@
 // and UI stay responsive while a big log is caught up.
 
 import { watch, type FSWatcher } from 'chokidar';
-import {
-  closeSync,
-  fstatSync,
-  openSync,
-  readSync,
-  statSync,
-  type Stats,
-  watch as watchFile,
-  type FSWatcher as FileWatcher,
-} from 'node:fs';
+import { closeSync, readSync, statSync, type Stats, watch as watchFile, type FSWatcher as FileWatcher } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { LineSplitter } from './lines.ts';
+import { LogPathError, openLog } from './open-log.ts';
 
 const CHUNK = 1 << 20;
 /** Bytes read before yielding to the event loop. */
@@ -49,6 +41,8 @@ export class LogTailer {
   private identity: string | null = null;
   /** A direct watch on the file itself: chokidar drops appends that keep the same mtime. */
   private fileWatcher: FileWatcher | null = null;
+  /** What was last said about a path that is no log (a directory, a FIFO), so it is said once. */
+  private complaint: string | null = null;
 
   constructor(
     readonly path: string,
@@ -133,14 +127,21 @@ export class LogTailer {
 
   /** Read up to `budget` bytes; true when more is already there. */
   private readSome(budget: number): boolean {
-    let fd: number;
+    let opened: ReturnType<typeof openLog>;
     try {
-      fd = openSync(this.path, 'r');
-    } catch {
-      return false; // not there (yet)
+      opened = openLog(this.path);
+    } catch (err) {
+      if (!(err instanceof LogPathError)) throw err;
+      // A directory or a FIFO where the log was: said once (every poll would repeat it), and
+      // watched on, since a log may take the path again.
+      if (this.complaint !== err.message) console.error(`blockscope: ${err.message}`);
+      this.complaint = err.message;
+      return false;
     }
+    if (!opened) return false; // not there (yet)
+    this.complaint = null;
+    const { fd, stats: st } = opened;
     try {
-      const st = fstatSync(fd);
       const size = st.size;
       // Deleted and re-created (another file): start from the top. chokidar's own 'unlink' event
       // can be missing: a re-creation soon after the delete may reach us as a 'change' only.
