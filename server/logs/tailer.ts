@@ -1,6 +1,7 @@
 // Follows a log file as nbdkit writes it (chokidar + reads from the last offset to the end).
 // Handles: bursts of appends arriving as one change, a partial last line (kept until its
-// newline arrives), truncation (logappend=false restarting: onRestart), the file appearing
+// newline arrives), truncation (logappend=false restarting: onRestart; also when rewritten past
+// the old offset before we look, told by its head), the file appearing
 // later, deletion and re-creation. Reads in bounded chunks and splits lines with LineSplitter
 // (lines.ts): linear time and bounded memory whatever the file holds (a 200 MB line without a
 // newline included), and it yields to the event loop between budgets of reading, so the API
@@ -17,6 +18,12 @@ const CHUNK = 1 << 20;
 const BUDGET = 16 * CHUNK;
 /** A file's identity: its inode, and its birth time, because a re-created file may get the inode back. */
 const identity = (st: Stats) => `${st.ino}:${st.birthtimeMs}`;
+
+/**
+ * How much of a log's start is compared to tell a rewrite from an append: nbdkit's first line
+ * (a Connect line with a microsecond timestamp, ~250 bytes) differs between two runs.
+ */
+const HEAD_BYTES = 4096;
 
 /** A slow safety poll, for filesystems where change events go missing. */
 const POLL_MS = 500;
@@ -41,6 +48,12 @@ export class LogTailer {
   private identity: string | null = null;
   /** A direct watch on the file itself: chokidar drops appends that keep the same mtime. */
   private fileWatcher: FileWatcher | null = null;
+  /**
+   * The file's first bytes as last seen (up to HEAD_BYTES): a log rewritten in place from its
+   * start (O_TRUNC and one big write) can already be longer than the offset read when we look,
+   * and only its head tells it apart from the same log grown.
+   */
+  private head: Buffer = Buffer.alloc(0);
   /** What was last said about a path that is no log (a directory, a FIFO), so it is said once. */
   private complaint: string | null = null;
 
@@ -78,8 +91,7 @@ export class LogTailer {
       // A re-created file starts from the top.
       this.fileWatcher?.close();
       this.fileWatcher = null;
-      this.offset = 0;
-      this.splitter.reset();
+      this.fromTheTop();
     });
     this.watchFile();
     await new Promise<void>((ready) => this.watcher!.once('ready', () => ready()));
@@ -146,17 +158,17 @@ export class LogTailer {
       // Deleted and re-created (another file): start from the top. chokidar's own 'unlink' event
       // can be missing: a re-creation soon after the delete may reach us as a 'change' only.
       const id = identity(st);
-      if (this.identity !== null && id !== this.identity) {
-        this.offset = 0;
-        this.splitter.reset();
-      }
+      if (this.identity !== null && id !== this.identity) this.fromTheTop();
       this.identity = id;
-      if (size < this.offset) {
-        // Truncated: nbdkit restarted with logappend=false.
-        this.offset = 0;
-        this.splitter.reset();
+      // Truncated: nbdkit restarted with logappend=false. Shorter than what was read, or, when the
+      // new run had already written past the old offset before we looked, a different head.
+      const head = this.readHead(fd, Math.min(HEAD_BYTES, size));
+      const seen = this.head.length;
+      if (size < this.offset || !head.subarray(0, seen).equals(this.head.subarray(0, head.length))) {
+        this.fromTheTop();
         this.events.onRestart?.();
       }
+      if (head.length > this.head.length) this.head = head;
       let read = 0;
       while (this.offset < size && read < budget) {
         const n = readSync(fd, this.chunk, 0, Math.min(CHUNK, size - this.offset), this.offset);
@@ -171,6 +183,25 @@ export class LogTailer {
     } finally {
       closeSync(fd);
     }
+  }
+
+  /** Read the file again from its first byte (re-created or truncated). */
+  private fromTheTop(): void {
+    this.offset = 0;
+    this.head = Buffer.alloc(0);
+    this.splitter.reset();
+  }
+
+  /** The file's first `length` bytes. */
+  private readHead(fd: number, length: number): Buffer {
+    const head = Buffer.allocUnsafe(length);
+    let got = 0;
+    while (got < length) {
+      const n = readSync(fd, head, got, length - got, got);
+      if (n <= 0) break;
+      got += n;
+    }
+    return head.subarray(0, got);
   }
 
   async close(): Promise<void> {
