@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { Engine } from '../engine.ts';
-import { run } from '../test/harness.ts';
+import { run, spawnCli } from '../test/harness.ts';
 import { attachDisk } from './attach.ts';
 
 const cli = join(import.meta.dirname, '..', 'bin', 'blockscope.mjs');
@@ -75,6 +75,32 @@ test('a log truncated and rewritten longer in one write restarts the picture wit
     assert.equal(a.unparsed, 0);
   } finally {
     await a.tailer.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('attach waiting for a Connect line says so once, and again only when the log appears', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'attach-wait-'));
+  const log = join(dir, 'log');
+  const a = spawnCli(['attach', log, '--no-record']);
+  const waitFor = async (re: RegExp) => {
+    for (let i = 0; i < 600 && !re.test(a.stderr()); i++) await new Promise((r) => setTimeout(r, 50));
+    assert.match(a.stderr(), re);
+  };
+  try {
+    await waitFor(/to appear/);
+    await new Promise((r) => setTimeout(r, 2500)); // it looks every second
+    writeFileSync(log, '2026-12-07 09:00:00.000001 connection=1 Flush id=1 ...\n');
+    await waitFor(/waiting for \S+ to show its size/);
+    await new Promise((r) => setTimeout(r, 2500));
+    assert.equal(
+      a.stderr(),
+      `blockscope: waiting for ${log} to appear and show its size (Connect line); or give --size\n` +
+        `blockscope: waiting for ${log} to show its size (Connect line); or give --size\n`,
+    );
+    assert.equal(await a.stop(), 0);
+  } finally {
+    await a.stop();
     rmSync(dir, { recursive: true, force: true });
   }
 });

@@ -3,7 +3,7 @@
 //   blockscope attach --size 64M /tmp/log
 //   blockscope attach --disks 5 --size 64M /tmp/log%d --error-file /tmp/error%d --ui
 
-import { closeSync, readSync } from 'node:fs';
+import { closeSync, existsSync, readSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Disk } from '../disk.ts';
 import { Engine } from '../engine.ts';
@@ -179,8 +179,14 @@ export async function main(argv: string[]): Promise<number> {
     const present = openLogOrRefuse(log);
     if (present) closeSync(present.fd);
     let found: SizeFinding | null = size === null ? sizeFromLog(log) : { size };
+    let said = '';
     while (found === null) {
-      console.error(`blockscope: waiting for ${log} to show its size (Connect line); or give --size`);
+      // Said once, and again only when it changes (the log appears): not every second.
+      const waiting = existsSync(log)
+        ? `waiting for ${log} to show its size (Connect line); or give --size`
+        : `waiting for ${log} to appear and show its size (Connect line); or give --size`;
+      if (waiting !== said) console.error(`blockscope: ${waiting}`);
+      said = waiting;
       await Promise.race([new Promise((r) => setTimeout(r, 1000)), signalled]);
       if (stopped) {
         await Promise.all(attached.map((a) => a.tailer.close()));
