@@ -158,7 +158,8 @@ class Negotiation {
     const ro = this.host.readonly || !t.canWrite();
     if (ro) f |= TF.READ_ONLY;
     if (t.canFlush()) f |= TF.SEND_FLUSH;
-    if (t.canFua() > 0) f |= TF.SEND_FUA;
+    // FUA only means something for writes: nbdkit does not advertise it on a read-only export.
+    if (!ro && t.canFua() > 0) f |= TF.SEND_FUA;
     if (t.isRotational()) f |= TF.ROTATIONAL;
     if (!ro && t.canTrim()) f |= TF.SEND_TRIM;
     if (!ro && t.canZero() > 0) {

@@ -44,8 +44,8 @@ function streams(lines: string[]): Map<string, string[]> {
   return m;
 }
 
-async function startNbdkit(sock: string, log: string): Promise<ChildProcess> {
-  const p = spawn('nbdkit', ['-f', '-U', sock, '--filter=log', 'memory', 'size=64M', `logfile=${log}`], {
+async function startNbdkit(sock: string, log: string, extra: string[] = []): Promise<ChildProcess> {
+  const p = spawn('nbdkit', ['-f', ...extra, '-U', sock, '--filter=log', 'memory', 'size=64M', `logfile=${log}`], {
     stdio: 'ignore',
   });
   for (let i = 0; i < 100 && !existsSync(sock); i++) await new Promise((r) => setTimeout(r, 50));
@@ -122,5 +122,36 @@ test('same commands, same log lines as nbdkit 1.32 (timestamps masked)', async (
         `${key}, line ${i + 1} differs\n--- nbdkit:\n${ctx(lines)}\n--- blockscope:\n${ctx(mine)}`,
       );
     }
+  }
+});
+
+test('a read-only export: fua=0 in the Connect line and no FUA advertised, as nbdkit -r', async () => {
+  const ro = await startDisks({
+    unix: true,
+    readonly: true,
+    filters: (_d, dir) => [{ name: 'log', params: { logfile: join(dir, 'blockscope.log') } }],
+  });
+  try {
+    const ref = join(ro.dir, 'nbdkit.log');
+    const sock = join(ro.dir, 'nbdkit.sock');
+    nbdkit = await startNbdkit(sock, ref, ['-r']);
+    const look = async (uri: string) => {
+      const r = await run('qemu-io', ['-r', '-f', 'raw', uri, '-c', 'read 0 4k']);
+      assert.equal(r.code, 0, r.stderr);
+      // nbdinfo --can exits 0 when the export can, 2 when it cannot.
+      return (await run('nbdinfo', ['--can', 'fua', uri])).code;
+    };
+    const theirFua = await look(`nbd+unix:///?socket=${sock}`);
+    nbdkit.kill('SIGTERM');
+    await new Promise((r) => nbdkit!.once('exit', r));
+    nbdkit = null;
+    assert.equal(await look(ro.uris[0]), theirFua, 'nbdinfo --can fua');
+    await ro.engine.closeAll();
+    const connect = (log: string) => mask(readFileSync(log, 'utf8')).filter((l) => / Connect /.test(l));
+    const theirs = connect(ref);
+    assert.match(theirs[0], / fua=0 /);
+    assert.deepEqual(connect(join(ro.dir, 'blockscope.log')), theirs);
+  } finally {
+    await ro.close();
   }
 });

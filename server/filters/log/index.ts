@@ -105,7 +105,8 @@ export const createLogFilter: FilterFactory = (params) => {
         `rotational=${next.isRotational() ? 1 : 0}`,
         `trim=${!ro && next.canTrim() ? 1 : 0}`,
         `zero=${ro ? 0 : next.canZero()}`,
-        `fua=${next.canFua()}`,
+        // As nbdkit's backend_can_fua: NONE when the export cannot write.
+        `fua=${ro ? 0 : next.canFua()}`,
         `extents=${next.canExtents() ? 1 : 0}`,
         `cache=${next.canCache()}`,
         `fast_zero=${!ro && next.canFastZero() ? 1 : 0}`,
