@@ -84,4 +84,21 @@ describe('blockscope map', () => {
     assert.equal(past.code, 2);
     assert.match(past.stderr, /block 999999 is past the end/);
   });
+
+  it('an NBD server that is not there: one line saying so, exit status 2 (no stack trace)', async () => {
+    // Port 1 (tcpmux) has no listener here: the connection is refused.
+    const refused = await map('nbd://127.0.0.1:1/');
+    assert.equal(refused.code, 2, refused.stderr);
+    assert.equal(
+      refused.stderr,
+      'blockscope: cannot connect to nbd://127.0.0.1:1/: connection refused (is an NBD server listening there?)\n',
+    );
+    const socket = `nbd+unix:///?socket=${join(t.dir, 'nope.sock')}`;
+    const missing = await map(socket);
+    assert.equal(missing.code, 2, missing.stderr);
+    assert.equal(
+      missing.stderr,
+      `blockscope: cannot connect to ${socket}: no such socket (is an NBD server listening there?)\n`,
+    );
+  });
 });

@@ -35,9 +35,21 @@ interface Opened {
 
 const isUri = (s: string) => /^nbds?(\+unix|\+tcp)?:\/\//.test(s);
 
+/** Connect to a live disk; a server that is not there (or refuses the export) is bad input, in one line. */
+async function openNbd(uri: string): Promise<Backend> {
+  try {
+    return await createBackend('nbd', 0n, { uri }, true);
+  } catch (err) {
+    const message = (err as Error).message
+      .replace(/connect ECONNREFUSED \S+$/, 'connection refused (is an NBD server listening there?)')
+      .replace(/connect ENOENT \S+$/, 'no such socket (is an NBD server listening there?)');
+    throw new CliError(message);
+  }
+}
+
 async function openSource(name: string): Promise<Opened> {
   let backend: Backend;
-  if (isUri(name)) backend = await createBackend('nbd', 0n, { uri: name }, true);
+  if (isUri(name)) backend = await openNbd(name);
   else {
     let format = 'raw';
     try {
