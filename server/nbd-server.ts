@@ -39,16 +39,37 @@ const SHUTDOWN_GRACE_MS = 2000;
 export const DEFAULT_HANDSHAKE_TIMEOUT_MS = 30_000;
 
 /**
+ * The longest Unix socket path Linux binds: sun_path is 108 bytes with its NUL. Node hands a
+ * longer one to the kernel cut short, which binds a different path (even outside the directory
+ * meant) and leaves it behind; so it is refused first.
+ */
+export const UNIX_PATH_MAX = 107;
+
+/** Why `path` cannot be a Unix socket's path, or null when it can. */
+export function socketPathTooLong(path: string): string | null {
+  const bytes = Buffer.byteLength(path);
+  return bytes > UNIX_PATH_MAX ? `socket path ${path} is ${bytes} bytes, longer than ${UNIX_PATH_MAX}` : null;
+}
+
+/**
  * Listen on a Unix socket that nobody else can connect to from its first moment: bound inside a
  * fresh directory only we can enter, pinned to 0600, then renamed into place. (Lowering the umask
  * around the bind would do too, but a worker thread may not change the process's umask.)
  */
 export async function listenPrivately(server: Server, path: string): Promise<void> {
-  // `dir/.sock-XXXXXX`, beside the socket (join(dir, '.') would be `dir` itself, and mkdtemp would
-  // then create `dirXXXXXX` in the parent, which may not be ours to write).
-  const dir = await mkdtemp(join(dirname(path), '.sock-'));
+  const tooLong = socketPathTooLong(path);
+  if (tooLong) throw new Error(tooLong);
+  // `dir/.XXXXXX/s`, beside the socket: no longer than `dir/disk1.sock`, so a socket path that
+  // fits also fits while it is bound there. (`${dir}/.` and not join(dir, '.'), which is `dir`
+  // itself: mkdtemp would then create `dirXXXXXX` in the parent, which may not be ours to write.)
+  const dir = await mkdtemp(`${dirname(path)}/.`);
   const inside = join(dir, 's');
   try {
+    // Only a socket name shorter than 9 bytes gets here (the kernel must not cut this one either).
+    if (socketPathTooLong(inside))
+      throw new Error(
+        `socket path ${path} is too near the limit of ${UNIX_PATH_MAX} bytes to be bound first as ${inside}`,
+      );
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(inside, () => {

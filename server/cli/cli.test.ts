@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -316,5 +316,35 @@ test('replay of a log: stdout stays JSON with --at, and a long read says how far
     assert.match(plain.stderr, new RegExp(`^(reading ${log}: \\d+ % \\(\\d+ of 49 MB\\)\\n)+$`));
   } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('serve --unix: a path too long for a socket, or a missing parent, is one line and exit 2 with nothing created; a directory it made is removed at exit', async () => {
+  const parent = mkdtempSync(join(tmpdir(), 'serve-unix-'));
+  try {
+    const long = join(parent, 'd'.repeat(110 - parent.length - '//disk1.sock'.length));
+    const tooLong = await run(process.execPath, [cli, 'serve', '--unix', long, '--no-record', '--run', 'true']);
+    assert.equal(tooLong.code, 2, tooLong.stderr);
+    assert.equal(tooLong.stderr, `blockscope: --unix: socket path ${long}/disk1.sock is 110 bytes, longer than 107\n`);
+    const missing = join(parent, 'no', 'such', 'dir');
+    const noParent = await run(process.execPath, [cli, 'serve', '--unix', missing, '--no-record', '--run', 'true']);
+    assert.equal(noParent.code, 2, noParent.stderr);
+    assert.equal(noParent.stderr, `blockscope: --unix: ${join(parent, 'no', 'such')}: no such directory\n`);
+    assert.deepEqual(readdirSync(parent), [], 'something was left behind');
+
+    const made = join(parent, 'sockets');
+    const ok = await run(process.execPath, [
+      cli,
+      'serve',
+      '--unix',
+      made,
+      '--no-record',
+      '--run',
+      'test -S "$unixsocket"',
+    ]);
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.deepEqual(readdirSync(parent), [], 'the directory serve made is still there');
+  } finally {
+    rmSync(parent, { recursive: true, force: true });
   }
 });

@@ -5,15 +5,16 @@
 // TLS, recording, structure, UI settings): the parsing itself is small and shared (args.ts).
 
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmdirSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { BACKEND_PARAMS, BACKENDS, SIZED_BY_SOURCE, type BackendName } from '../backends/index.ts';
 import { TLS_MODES, type TlsMode, type TlsSettings } from '../connection/tls.ts';
 import { DATA_PATH_THREADS, type DataPathThread } from '../data-path/data-path.ts';
 import type { DiskSpec, FilterSpec } from '../disk.ts';
 import { Engine } from '../engine.ts';
 import { FILTERS, filterParamNames } from '../filters/index.ts';
+import { socketPathTooLong } from '../nbd-server.ts';
 import { isPreset, presetSpecs, PRESETS, type PresetOptions } from '../presets.ts';
 import {
   CliError,
@@ -211,6 +212,32 @@ function routeParams(args: ParsedArgs, params: string[], filters: string[], back
   return perDisk;
 }
 
+/** Before anything is created: the kernel would bind a longer path cut short, somewhere else. */
+function refuseLongSocketPaths(specs: DiskSpec[]): void {
+  for (const s of specs) {
+    const tooLong = s.unixSocket ? socketPathTooLong(s.unixSocket) : null;
+    if (tooLong) throw new CliError(`--unix: ${tooLong}`);
+  }
+}
+
+/**
+ * The --unix directory: created (0700) when missing, but only its last level, since a typo in a
+ * parent would otherwise leave a tree of directories behind. True when we created it (and so
+ * remove it at exit).
+ */
+function makeUnixDir(dir: string): boolean {
+  try {
+    mkdirSync(dir, { mode: 0o700 });
+    return true;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST' && statSync(dir).isDirectory()) return false;
+    if (code === 'EEXIST') throw new CliError(`--unix: ${dir} is not a directory`);
+    if (code === 'ENOENT') throw new CliError(`--unix: ${dirname(dir)}: no such directory`);
+    throw new CliError(`--unix: ${(err as Error).message}`);
+  }
+}
+
 export function parseServeArgs(argv: string[]): ServeOptions | 'help' {
   const args = parseArgs(argv, SPEC);
   if (args.flags.has('--help')) return 'help';
@@ -256,7 +283,6 @@ export function parseServeArgs(argv: string[]): ServeOptions | 'help' {
     ...(thread ? { thread } : {}),
   };
   const query = uiQuery(args);
-  if (unixDir) mkdirSync(unixDir, { recursive: true, mode: 0o700 });
 
   if (preset) {
     if (!isPreset(preset) || preset === 'custom') {
@@ -280,6 +306,7 @@ export function parseServeArgs(argv: string[]): ServeOptions | 'help' {
       ...connection,
     };
     const specs = presetSpecs(preset, presetDefaults);
+    refuseLongSocketPaths(specs);
     return { specs, api, ui, run, preset, presetDefaults, query, record, structure: !args.flags.has('--no-structure') };
   }
 
@@ -313,6 +340,7 @@ export function parseServeArgs(argv: string[]): ServeOptions | 'help' {
   });
   if (port !== null && port !== 0 && port + disks - 1 > 65535)
     throw new CliError('--port: not enough ports above it for every disk');
+  refuseLongSocketPaths(specs);
   const presetDefaults = { size, host, port, unixDir: unixDir ? resolve(unixDir) : null, ...connection };
   return { specs, api, ui, run, preset, presetDefaults, query, record, structure: !args.flags.has('--no-structure') };
 }
@@ -324,10 +352,20 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   }
   const signalled = untilSignal();
+  const unixDir = opts.presetDefaults.unixDir ?? null;
+  const madeUnixDir = unixDir !== null && makeUnixDir(unixDir);
+  const removeUnixDir = () => {
+    try {
+      if (madeUnixDir && unixDir) rmdirSync(unixDir);
+    } catch {
+      // not empty: what someone else put there is not ours to remove
+    }
+  };
   const engine = new Engine({ structure: opts.structure });
   try {
     await engine.serve(opts.specs);
   } catch (err) {
+    removeUnixDir();
     throw new CliError((err as Error).message);
   }
   engine.preset = opts.preset;
@@ -348,6 +386,7 @@ export async function main(argv: string[]): Promise<number> {
     await control?.close();
     await recording?.close();
     await engine.closeAll();
+    removeUnixDir();
   };
 
   if (opts.run) {
