@@ -120,11 +120,13 @@ export class NbdServer {
       this.port = typeof addr === 'object' && addr ? addr.port : tcp.port;
       const host = tcp.host.includes(':') ? `[${tcp.host}]` : tcp.host;
       this.uris.push(`${scheme}://${host}:${this.port}${exportPath}`);
+      this.reportErrors(server);
       this.servers.push(server);
     }
     if (unixSocket) {
       const server = this.makeServer(true);
       await listenPrivately(server, unixSocket);
+      this.reportErrors(server);
       this.uris.push(`${scheme}+unix://${exportPath || '/'}?socket=${unixSocket}`);
       this.servers.push(server);
     }
@@ -141,10 +143,14 @@ export class NbdServer {
       if (unix) raiseSendBuffer(socket);
       this.accept(socket);
     });
+    return server;
+  }
+
+  /** Errors of a listener that is up (one failing to start is reported by listen() alone, once). */
+  private reportErrors(server: Server): void {
     server.on('error', (err) =>
       console.error(`blockscope: disk ${this.options.diskNumber}: listener error: ${err.message}`),
     );
-    return server;
   }
 
   private accept(socket: Socket): void {

@@ -348,3 +348,9 @@ test('serve --unix: a path too long for a socket, or a missing parent, is one li
     rmSync(parent, { recursive: true, force: true });
   }
 });
+
+test('serve --host that does not resolve: one line, exit 2', async () => {
+  const r = await run(process.execPath, [cli, 'serve', '--host', '999.1.1.1', '--port', '0', '--no-record']);
+  assert.equal(r.code, 2, r.stderr);
+  assert.equal(r.stderr, 'blockscope: getaddrinfo ENOTFOUND 999.1.1.1\n');
+});
