@@ -354,3 +354,24 @@ test('serve --host that does not resolve: one line, exit 2', async () => {
   assert.equal(r.code, 2, r.stderr);
   assert.equal(r.stderr, 'blockscope: getaddrinfo ENOTFOUND 999.1.1.1\n');
 });
+
+test('serve --filter=log with a logfile= it cannot open: one line naming logfile=, exit 2', async () => {
+  for (const [logfile, why] of [
+    ['/nonexistent/dir/log', 'no such directory'],
+    [tmpdir(), 'is a directory'],
+  ]) {
+    const r = await run(process.execPath, [
+      cli,
+      'serve',
+      '--filter=log',
+      `logfile=${logfile}`,
+      '--port',
+      '0',
+      '--no-record',
+      '--run',
+      'true',
+    ]);
+    assert.equal(r.code, 2, r.stderr);
+    assert.equal(r.stderr, `blockscope: logfile=${logfile}: ${why}\n`);
+  }
+});

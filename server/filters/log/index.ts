@@ -14,6 +14,24 @@ export const LOG_PARAMS: readonly ParamSpec[] = [
   { name: 'logappend', help: '=BOOL        Append to the log instead of truncating it (default false).' },
 ];
 
+/** The log file opened, or a ParamError that names the parameter (fs errors name only the path). */
+function openSink(logfile: string, append: boolean): LogSink {
+  try {
+    return new LogSink(logfile, append);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const why =
+      code === 'ENOENT' || code === 'ENOTDIR'
+        ? 'no such directory' // opening for writing creates the file: only its directory can be missing
+        : code === 'EISDIR'
+          ? 'is a directory'
+          : code === 'EACCES'
+            ? 'permission denied'
+            : (err as Error).message;
+    throw new ParamError(`logfile=${logfile}: ${why}`);
+  }
+}
+
 const flag = (flags: number, bit: number) => ((flags & bit) !== 0 ? 1 : 0);
 
 export const createLogFilter: FilterFactory = (params) => {
@@ -25,7 +43,7 @@ export const createLogFilter: FilterFactory = (params) => {
     else append = parseBool(k, v);
   }
   if (!logfile) throw new ParamError('filter log: logfile=FILE is required (logscript is not supported)');
-  const sink = new LogSink(logfile, append);
+  const sink = openSink(logfile, append);
 
   /** Per-connection request ids (nbdkit's get_id), and server-wide ids for Preconnect/ListExports. */
   const ids = new Map<number, number>();
