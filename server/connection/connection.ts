@@ -294,8 +294,13 @@ export class Connection {
     }
     const raw = this.socket;
     raw.off('data', this.onSocketData);
+    // The TLS socket takes allowHalfOpen from the raw one: a client that shuts its side during the
+    // TLS handshake is gone, and must end it at once (half-open, it waited for the handshake
+    // timeout). Once secure, half-open again, for NBD_CMD_DISC then shutdown (nbd-server.ts).
+    raw.allowHalfOpen = false;
     try {
       const secure = await this.o.tls!.upgrade(raw);
+      secure.allowHalfOpen = true;
       if (this.phase === 'closed') {
         secure.destroy();
         return false;

@@ -133,6 +133,8 @@ export class TransmissionLoop {
         this.readBytes -= bytes;
         this.startWaiting();
         this.maybeResume();
+        // The last request may have left just now (a waiting one refused as it started).
+        this.endWhenIdle();
       }),
     );
     h.socket.on('drain', () => this.guarded(() => this.maybeResume()));
@@ -171,6 +173,8 @@ export class TransmissionLoop {
   inputEnded(): void {
     this.inputDone = true;
     this.pump();
+    // After NBD_CMD_DISC pump() parses nothing more: nothing may be left running by now.
+    this.endWhenIdle();
   }
 
   /**

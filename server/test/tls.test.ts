@@ -190,3 +190,22 @@ test('Commands panel: qemu-io and nbdinfo lines carry the TLS arguments', () => 
   const plain = presetCommands('single', ['nbd://127.0.0.1:10809']).join('\n');
   assert.doesNotMatch(plain, /tls/);
 });
+
+test('a client that shuts its side during the TLS handshake is closed at once, not at the handshake timeout', async () => {
+  const t = await startDisks({ unix: true, tls: kinds.psk('on'), handshakeTimeoutMs: 20_000 });
+  try {
+    for (const partialHello of [false, true]) {
+      const c = await RawClient.open(t.unixSockets[0]);
+      await c.hello();
+      c.option(OPT.STARTTLS);
+      assert.equal((await c.reply()).type, REP.ACK);
+      if (partialHello) c.write(Buffer.from([0x16, 3, 1, 0, 50])); // a ClientHello's record header only
+      const from = performance.now();
+      c.s.end();
+      assert.ok(await c.waitClosed(5000), 'still open 5 s after the half-close');
+      assert.ok(performance.now() - from < 2000, `closed after ${Math.round(performance.now() - from)} ms`);
+    }
+  } finally {
+    await t.close();
+  }
+});
