@@ -11,6 +11,7 @@ import { Disk } from '../disk.ts';
 import { Engine } from '../engine.ts';
 import { LogCorrelator } from '../logs/correlator.ts';
 import { MAX_LINE, readLogLines } from '../logs/lines.ts';
+import { notALog } from '../logs/open-log.ts';
 import { readLine, sizeFinding, type SizeFinding } from '../logs/parser.ts';
 import { UnreadableLines } from '../logs/unreadable.ts';
 import { FILE_MAGIC } from '../record/format.ts';
@@ -54,9 +55,13 @@ function checkReadable(path: string): number {
   } catch (err) {
     throw new CliError(`${path}: cannot open (${(err as NodeJS.ErrnoException).code})`);
   }
-  if (st.isDirectory()) throw new CliError(`${path}: is a directory`);
-  if (!st.isFile())
-    throw new CliError(`${path}: not a regular file (a pipe or device); save it to a file first (zcat log.gz > log)`);
+  const why = notALog(st);
+  if (why)
+    throw new CliError(
+      st.isDirectory()
+        ? `${path}: ${why}`
+        : `${path}: ${why} (a pipe or device); save it to a file first (zcat log.gz > log)`,
+    );
   return st.size;
 }
 

@@ -7,9 +7,9 @@ import { closeSync, constants, fstatSync, openSync, type Stats } from 'node:fs';
 /** The path exists but cannot be read as a log; the message names it and says why ("…: is a directory"). */
 export class LogPathError extends Error {}
 
-/** Why a file of this kind cannot be a log. */
-function refusal(st: Stats): string {
-  return st.isDirectory() ? 'is a directory' : 'not a regular file';
+/** Why a file of this kind cannot be a log ("is a directory"), or null for a regular file. */
+export function notALog(st: Stats): string | null {
+  return st.isFile() ? null : st.isDirectory() ? 'is a directory' : 'not a regular file';
 }
 
 /** An open file descriptor of the regular file at `path` and its stats; null when nothing is there yet. */
@@ -23,9 +23,10 @@ export function openLog(path: string): { fd: number; stats: Stats } | null {
     throw new LogPathError(`${path}: ${(err as Error).message}`);
   }
   const stats = fstatSync(fd);
-  if (!stats.isFile()) {
+  const why = notALog(stats);
+  if (why) {
     closeSync(fd);
-    throw new LogPathError(`${path}: ${refusal(stats)}`);
+    throw new LogPathError(`${path}: ${why}`);
   }
   return { fd, stats };
 }
