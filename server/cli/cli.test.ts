@@ -375,3 +375,22 @@ test('serve --filter=log with a logfile= it cannot open: one line naming logfile
     assert.equal(r.stderr, `blockscope: logfile=${logfile}: ${why}\n`);
   }
 });
+
+test('export --webm: a --from past the recording is one line and exit 2, before any browser starts', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'blockscope-cli-export-'));
+  try {
+    const log = join(dir, 'w.log');
+    writesLog(log, 300); // 0.3 s of session
+    const rec = join(dir, 'w.bsrec');
+    await importLogs([log], rec, null);
+    const out = join(dir, 'x.webm');
+    const r = await run(process.execPath, [cli, 'export', rec, '--webm', out, '--from', '1e6', '--to', '2e6'], {
+      env: { ...process.env, CHROMIUM_PATH: '/nonexistent/chromium' },
+    });
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /^blockscope: --from 1000000 is past the recording's end \(0\.\d s\)\n$/);
+    assert.equal(existsSync(out), false);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -82,6 +82,20 @@ export async function main(argv: string[]): Promise<number> {
   } catch (err) {
     throw new CliError((err as Error).message);
   }
+  // As the page's export row: a range past the recording's end is cut to it (a --to of 1e7 would
+  // otherwise ask for 3·10⁸ frames), a start past it is refused.
+  let toSec = to;
+  if (webm) {
+    const end = timeline.status().endSec;
+    if (from! >= end) {
+      await timeline.close();
+      throw new CliError(`--from ${from} is past the recording's end (${end.toFixed(1)} s)`);
+    }
+    if (to! > end) {
+      toSec = end;
+      console.error(`blockscope: --to ${to} is past the recording's end: cut to ${end.toFixed(1)} s`);
+    }
+  }
   const control = await startControlServer(engine, { port: 0, ui: true });
   const executablePath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
   const browser = await playwright.chromium.launch({ executablePath, args: ['--no-sandbox'] }).catch((err: Error) => {
@@ -124,13 +138,13 @@ export async function main(argv: string[]): Promise<number> {
     } else {
       const r = await page.evaluate(
         (o) => (window as unknown as { __blockscopeExport: ExportHooks }).__blockscopeExport.webm(o),
-        { fromSec: from!, toSec: to!, speed, fps, scale },
+        { fromSec: from!, toSec: toSec!, speed, fps, scale },
       );
       writeFileSync(webm!, Buffer.from(r.webm, 'base64'));
       Object.assign(summary, {
         webm: resolve(webm!),
         from,
-        to,
+        to: toSec,
         speed,
         fps: r.fps,
         frames: r.frames,
