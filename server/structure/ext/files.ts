@@ -3,6 +3,7 @@
 // map, read the directories to learn names, then label data, directory and mapping blocks.
 
 import type { Region } from '../model.ts';
+import { pathOf } from '../paths.ts';
 import { DecodeError } from '../model.ts';
 import type { ExtFs } from './fs.ts';
 import { parseDirBlock } from './dir.ts';
@@ -114,26 +115,13 @@ async function readNames(
   return names;
 }
 
-function pathOf(ino: number, names: Map<number, { parent: number; name: string }>): string | null {
-  if (ino === ROOT_INO) return '/';
-  const parts: string[] = [];
-  let at = ino;
-  for (let depth = 0; depth < 256 && at !== ROOT_INO; depth++) {
-    const n = names.get(at);
-    if (!n) return null;
-    parts.push(n.name);
-    at = n.parent;
-  }
-  return at === ROOT_INO ? '/' + parts.reverse().join('/') : null;
-}
-
 export async function fileRegions(fs: ExtFs): Promise<Region[]> {
   const inodes = await walkInodes(fs);
   const names = await readNames(fs, inodes);
   const bs = BigInt(fs.blockSize);
   const out: Region[] = [];
   for (const [ino, w] of inodes) {
-    const path = pathOf(ino, names);
+    const path = pathOf(ino, ROOT_INO, names);
     const journal = ino === fs.sb.journalInum;
     const name = path ?? SPECIAL[ino] ?? `inode ${ino} (in no directory)`;
     const dir = isDir(w.inode);
