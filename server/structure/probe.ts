@@ -13,6 +13,7 @@ import { decodeGpt } from './partitions/gpt.ts';
 import { decodeMbr } from './partitions/mbr.ts';
 import { decodeSignature } from './signatures.ts';
 import { BudgetExhausted, type ByteSource } from './source.ts';
+import { decodeXfs } from './xfs/xfs.ts';
 
 const DECODERS: Array<[string, Decoder]> = [
   ['GPT', decodeGpt],
@@ -21,7 +22,9 @@ const DECODERS: Array<[string, Decoder]> = [
   ['FAT', decodeFat],
   ['MBR', decodeMbr],
   ['ext', decodeExt],
-  // Last: formats only recognised (named, not decoded), so that they are not taken for empty space.
+  ['XFS', decodeXfs],
+  // Last: formats only recognised (named, not decoded), so that they are not taken for empty
+  // space; an XFS whose superblock the XFS decoder refused (with a warning) is still named here.
   ['signature', decodeSignature],
 ];
 
