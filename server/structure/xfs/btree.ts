@@ -89,7 +89,6 @@ export async function walkBtree(
     const numrecs = b.readUInt16BE(6);
     if (blockLevel !== level)
       throw new DecodeError(`${shape.name}: block ${ptr} is at level ${blockLevel}, its parent says ${level}`);
-    fs.ctx.budget.charge(0);
     visitor.onBlock(at, level, ptr === rootPtr);
     if (level === 0) {
       if (hdr + numrecs * shape.recSize > bs)
