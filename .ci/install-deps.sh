@@ -33,9 +33,12 @@ need mkfs.vfat dosfstools
 need fsck.fat dosfstools
 need mshowfat mtools
 need mdadm mdadm
-# Formats only recognised (server/structure/signatures.ts): made by their own mkfs.
-need mkfs.btrfs btrfs-progs
+# XFS (server/structure/xfs): mkfs.xfs, and xfs_db/xfs_io as ground truth; setfattr gives a
+# test file an attribute block. Formats only recognised (signatures.ts): made by their own mkfs.
 need mkfs.xfs xfsprogs
+need xfs_db xfsprogs
+need setfattr attr
+need mkfs.btrfs btrfs-progs
 need mkfs.ntfs ntfs-3g
 need mkfs.exfat exfatprogs
 need pvs lvm2
