@@ -76,8 +76,18 @@ function geometry(fsImage: string): Geometry {
   };
 }
 
+/** How much to write: enough, with 1 KiB blocks, for B+trees of two levels and more. */
+interface Fill {
+  /** Empty files in /big (a node directory; thousands of inodes in one AG grow its inobt). */
+  bigEntries: number;
+  /** Extents of /frag.bin (one block each, holes between). */
+  fragExtents: number;
+  /** One-block files of which every other one is then deleted: that many/2 free extents. */
+  holes: number;
+}
+
 /** Fill a fresh filesystem through a loop mount; return fiemap of the files, read while mounted. */
-function populate(fsImage: string, blockSize: number): Image['fiemap'] {
+function populate(fsImage: string, blockSize: number, fill: Fill): Image['fiemap'] {
   const mnt = mkdtempSync(join(dir, 'mnt-'));
   run('mount', ['-o', 'loop', fsImage, mnt]);
   try {
@@ -89,10 +99,20 @@ function populate(fsImage: string, blockSize: number): Image['fiemap'] {
     writeFileSync(join(mnt, 'home/demo/big.bin'), randomBytes(700 * 1024));
     // A short-form directory (etc), a leaf directory (many), a node directory in B+tree format (big).
     for (let i = 0; i < 150; i++) writeFileSync(join(mnt, `home/demo/many/file-with-a-long-name-${i}.txt`), `${i}\n`);
-    for (let i = 0; i < 3000; i++) writeFileSync(join(mnt, `big/entry-number-${i}-with-a-padded-name`), '');
-    // 100 extents separated by holes: more than the inode holds, so the block map is a B+tree.
-    const writes = Array.from({ length: 100 }, (_, i) => ['-c', `pwrite -q ${i * 2 * blockSize} ${blockSize}`]).flat();
+    for (let i = 0; i < fill.bigEntries; i++) writeFileSync(join(mnt, `big/entry-number-${i}-with-a-padded-name`), '');
+    // Extents separated by holes: more than the inode holds, so the block map is a B+tree.
+    const writes = Array.from({ length: fill.fragExtents }, (_, i) => [
+      '-c',
+      `pwrite -q ${i * 2 * blockSize} ${blockSize}`,
+    ]).flat();
     run('xfs_io', ['-f', ...writes, '-c', 'fsync', join(mnt, 'frag.bin')]);
+    if (fill.holes) {
+      mkdirSync(join(mnt, 'holes'));
+      const hole = (i: number) => join(mnt, `holes/${i}`);
+      for (let i = 0; i < fill.holes; i++) writeFileSync(hole(i), randomBytes(blockSize));
+      run('sync', []);
+      for (let i = 0; i < fill.holes; i += 2) rmSync(hole(i));
+    }
     // A symlink whose target needs a block of its own, a short one kept in the inode, and an
     // extended attribute too big for the inode (a remote value block).
     symlinkSync('long/'.repeat(120) + 'target', join(mnt, 'etc/longlink'));
@@ -120,12 +140,14 @@ function populate(fsImage: string, blockSize: number): Image['fiemap'] {
   }
 }
 
-function mkfs(name: string, args: string[]): { fsImage: string; geo: Geometry; fiemap: Image['fiemap'] } {
+const SMALL: Fill = { bigEntries: 3000, fragExtents: 100, holes: 0 };
+
+function mkfs(name: string, args: string[], fill = SMALL): { fsImage: string; geo: Geometry; fiemap: Image['fiemap'] } {
   const fsImage = join(dir, `${name}.fs`);
   run('truncate', ['-s', '320M', fsImage]);
   run('mkfs.xfs', ['-q', '-f', ...args, fsImage]);
   const geo = geometry(fsImage);
-  return { fsImage, geo, fiemap: populate(fsImage, geo.blockSize) };
+  return { fsImage, geo, fiemap: populate(fsImage, geo.blockSize, fill) };
 }
 
 /**
@@ -195,7 +217,11 @@ before(async () => {
   run('sgdisk', ['-a', '1', '-n', '1:35:+320M', '-c', '1:p1', disk]);
   run('dd', [`if=${one.fsImage}`, `of=${disk}`, 'bs=512', 'seek=35', 'conv=notrunc,sparse', 'status=none']);
   images.oneAgGpt = { path: disk, fsStart: 35n * 512n, container: 'GPT partition 1 "p1" › ', btreeFiles, ...one };
-  const small = mkfs('1k-blocks', ['-b', 'size=1024', '-m', 'rmapbt=1']);
+  const small = mkfs('1k-blocks', ['-b', 'size=1024', '-m', 'rmapbt=1'], {
+    bigEntries: 4000,
+    fragExtents: 1500,
+    holes: 400,
+  });
   images.blocks1k = { path: small.fsImage, fsStart: 0n, container: '', btreeFiles, ...small };
   images.v4 = v4();
   for (const [name, img] of Object.entries(images)) {
@@ -205,28 +231,34 @@ before(async () => {
 });
 
 /**
- * Blocks of the block-map B+trees of /frag.bin and /big (one level below the root in the inode),
- * as xfs_db prints the root's pointers. blockuse types them like the fork's data ("data", "dir").
+ * Blocks of the block-map B+trees of the files in B+tree format, walked with xfs_db from the root
+ * in the inode (u3.bmbt) down through each node block's pointers. blockuse types these blocks
+ * like the fork's data ("data", "dir"), so they are set apart here.
  */
 function bmbtBlocks(img: Image): Map<number, string> {
   const out = new Map<number, string>();
-  const ncheck = run('xfs_db', ['-r', '-c', 'blockget -n', '-c', 'ncheck', img.fsImage]);
+  const db = (...cmds: string[]) => run('xfs_db', ['-r', ...cmds.flatMap((c) => ['-c', c]), img.fsImage]);
+  // "ptrs[1-3] = 1:125 2:130 3:131" (or "= 125" for one)
+  const ptrsOf = (p: string) =>
+    /ptrs\[[^\]]*\] = (.*)$/m
+      .exec(p)![1]
+      .split(' ')
+      .map((t) => Number(t.replace(/^\d+:/, '')));
+  const ncheck = db('blockget -n', 'ncheck');
   for (const path of img.btreeFiles) {
     const ino = new RegExp(`^\\s*(\\d+) ${path.replace('.', '\\.')}$`, 'm').exec(ncheck)![1];
-    const p = run('xfs_db', [
-      '-r',
-      '-c',
-      `inode ${ino}`,
-      '-c',
-      'p core.format u3.bmbt.level u3.bmbt.ptrs',
-      img.fsImage,
-    ]);
-    assert.match(p, /core\.format = 3 \(btree\)/, `${path} is not in B+tree format`);
-    assert.match(p, /u3\.bmbt\.level = 1$/m);
-    const ptrs = /u3\.bmbt\.ptrs\[[^\]]*\] = (.*)$/m.exec(p)![1];
-    for (const fsb of ptrs.split(' ').map((t) => Number(t.replace(/^\d+:/, '')))) {
-      const ag = Math.floor(fsb / 2 ** img.geo.agBlockLog);
-      out.set(ag * img.geo.agBlocks + (fsb % 2 ** img.geo.agBlockLog), `file-map of inode ${ino}`);
+    const root = db(`inode ${ino}`, 'p core.format u3.bmbt.level u3.bmbt.ptrs');
+    assert.match(root, /core\.format = 3 \(btree\)/, `${path} is not in B+tree format`);
+    let level = Number(/u3\.bmbt\.level = (\d+)$/m.exec(root)![1]);
+    let ptrs = ptrsOf(root);
+    for (; level > 0; level--) {
+      const next: number[] = [];
+      for (const fsb of ptrs) {
+        const ag = Math.floor(fsb / 2 ** img.geo.agBlockLog);
+        out.set(ag * img.geo.agBlocks + (fsb % 2 ** img.geo.agBlockLog), `file-map of inode ${ino}`);
+        if (level > 1) next.push(...ptrsOf(db(`fsblock ${fsb}`, 'type bmapbtd', 'p ptrs')));
+      }
+      ptrs = next;
     }
   }
   return out;
@@ -440,6 +472,16 @@ describe('XFS decoder: what the trees and directories look like', () => {
     assert.ok(decoded.blocks1k.leaves.some((l) => /^rmapbt root \(AG 0\)$/.test(lastLabel(l))));
     const many = decoded.blocks1k.leaves.filter((l) => lastLabel(l).startsWith('directory /home/demo/many ('));
     assert.ok(many.some((l) => l.end - l.start >= 4096n));
+  });
+
+  it('1 KiB blocks: B+trees of two levels and more (free space, inodes, a block map) are walked', () => {
+    const labels = new Set(decoded.blocks1k.leaves.map(lastLabel));
+    for (const tree of ['bnobt', 'cntbt', 'inobt'])
+      assert.ok(
+        [...labels].some((l) => new RegExp(`^${tree} leaf \\(AG \\d+\\)$`).test(l)),
+        `no ${tree} below its root`,
+      );
+    assert.ok(labels.has('block-map B+tree node of /frag.bin'));
   });
 });
 
