@@ -63,8 +63,9 @@ function objects(fs: XfsFs): Objects {
     headers: o('agheaders', 'AG headers (AGF, AGI, AGFL)', 'group-descriptors'),
     freeTrees: o('freebt', 'free-space B+trees (bnobt, cntbt)', 'bitmap'),
     inodeTrees: o('inobt', 'inode B+trees (inobt, finobt)', 'bitmap'),
-    rmap: o('rmapbt', 'reverse-mapping B+trees (rmapbt)', 'bitmap'),
-    refcount: o('refcountbt', 'reference-count B+trees (refcountbt)', 'bitmap'),
+    // Only listed in the panel when the filesystem has them (mkfs.xfs -m rmapbt=1, reflink=1).
+    rmap: fs.sb.rmapbt ? o('rmapbt', 'reverse-mapping B+trees (rmapbt)', 'bitmap') : '',
+    refcount: fs.sb.reflink ? o('refcountbt', 'reference-count B+trees (refcountbt)', 'bitmap') : '',
     agfl: o('agfl', 'AG free lists (blocks kept for the B+trees)', 'reserved'),
     free: o('free', 'free space', 'free'),
     inodes: o('inodes', 'inodes', 'inode-table'),

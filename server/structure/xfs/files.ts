@@ -14,7 +14,7 @@ import {
   forkExtents,
   isDir,
   parseInode,
-  S_IFMT,
+  isSymlink,
   type Extent,
   type MapBlock,
   type XfsInode,
@@ -154,7 +154,7 @@ export async function fileRegions(fs: XfsFs, chunks: InodeChunk[]): Promise<Regi
       label: dir ? `${name}${name.endsWith('/') ? '' : '/'}` : name,
       where: fs.place.where,
     });
-    const symlink = (w.inode.mode & S_IFMT) === 0xa000 ? 'symlink target of ' : '';
+    const symlink = isSymlink(w.inode) ? 'symlink target of ' : '';
     for (const x of w.data.extents) {
       const base = x.logical * bs;
       const unwritten = x.unwritten ? ', unwritten' : '';

@@ -9,7 +9,6 @@ import type { XfsFs } from './fs.ts';
 
 export const S_IFMT = 0xf000;
 export const S_IFDIR = 0x4000;
-export const S_IFREG = 0x8000;
 export const S_IFLNK = 0xa000;
 
 const INODE_MAGIC = 0x494e; // "IN"
@@ -69,6 +68,7 @@ export function parseInode(b: Buffer, ino: bigint): XfsInode {
 }
 
 export const isDir = (i: XfsInode) => (i.mode & S_IFMT) === S_IFDIR;
+export const isSymlink = (i: XfsInode) => (i.mode & S_IFMT) === S_IFLNK;
 
 /** File blocks [logical, logical+length) are at blocks [agbno, …) of AG `ag`. */
 export interface Extent {
