@@ -266,6 +266,9 @@ export function TimelineStrip() {
                 ? `oldest ${human(rec.droppedBytes)} dropped (before ${fmtTime(rec.droppedBeforeSec)})`
                 : '',
               rec.lost > 0 ? `${rec.lost} events lost` : '',
+              rec.stoppedAtSec !== null
+                ? `stopped at ${fmtTime(rec.stoppedAtSec)}: ${rec.error}; the time machine ends there, Live shows the disks now`
+                : '',
             ]
               .filter(Boolean)
               .join(' · ')}
@@ -274,6 +277,7 @@ export function TimelineStrip() {
             {rec.limitBytes ? ` / ${human(rec.limitBytes)}` : ''}
             {rec.droppedBytes > 0 ? ' · oldest dropped' : ''}
             {rec.lost > 0 ? ` · ${rec.lost} lost` : ''}
+            {rec.stoppedAtSec !== null ? ` · stopped at ${fmtTime(rec.stoppedAtSec)}` : ''}
           </span>
         )}
       </div>

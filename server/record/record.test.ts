@@ -421,4 +421,88 @@ describe('write errors', () => {
     assert.deepEqual(lines, [`blockscope: recording stopped: ${path}: no space left on device (ENOSPC)`]);
     assert.deepEqual(JSON.parse(r.stdout).ui, [`recording stopped: ${path}: no space left on device (ENOSPC)`]);
   });
+
+  // Also in a child (the write patch is process-wide). The disk fills up part-way through a
+  // session; requests go on after it. What the running time machine offers must be what the
+  // file holds: `blockscope replay --summary` of it is compared with the live seek to its end.
+  test('after a write error the time machine ends where the file ends (seeking past is refused) and replay of the file agrees', async () => {
+    const path = join(dir, 'full-midway.bsrec');
+    const server = join(import.meta.dirname, '..');
+    const child = `
+      import { open } from 'node:fs/promises';
+      const { Disk } = await import(${JSON.stringify(join(server, 'disk.ts'))});
+      const { Engine } = await import(${JSON.stringify(join(server, 'engine.ts'))});
+      const { LiveRecording } = await import(${JSON.stringify(join(server, 'timeline/live.ts'))});
+      const { monotonicUs } = await import(${JSON.stringify(join(server, 'events/event-bus.ts'))});
+      // A file system with room for 24 KiB of this file: a write across that is short, the next fails.
+      const ROOM = 24 * 1024;
+      const probe = await open(${JSON.stringify(path)}, 'w');
+      const proto = Object.getPrototypeOf(probe);
+      await probe.close();
+      const write = proto.write;
+      proto.write = function (buf, off, len, pos) {
+        if (pos >= ROOM) return Promise.reject(Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' }));
+        return write.call(this, buf, off, Math.min(len, ROOM - pos), pos);
+      };
+      const engine = new Engine();
+      const disk = Disk.external(1, 64n << 20n, 'attach');
+      engine.addExternal([disk]);
+      const rec = await LiveRecording.start(engine, { path: ${JSON.stringify(path)}, limit: 0, onStopped: () => {} });
+      const t = engine.timeline;
+      // 4 KiB writes to new blocks, 50 a round, a block sealed after each round, until well past the failure.
+      let id = 0;
+      let stoppedAtRound = -1;
+      for (let round = 0; round < 200 && (stoppedAtRound < 0 || round < stoppedAtRound + 5); round++) {
+        for (let k = 0; k < 50; k++, id++) {
+          const ev = { disk: 1, connection: 1, id, op: 'write', offset: BigInt(id) * 4096n, length: 4096, flags: 0, startUs: monotonicUs(), endUs: 0, error: null };
+          disk.bus.emit('start', ev);
+          ev.endUs = monotonicUs();
+          disk.bus.emit('end', ev);
+        }
+        t.recorder.seal();
+        await new Promise((r) => setTimeout(r, 5));
+        if (stoppedAtRound < 0 && t.status().recording.error) stoppedAtRound = round;
+      }
+      const s = t.status();
+      const live = disk.info().blocks.written;
+      let refused = null;
+      try {
+        await t.act('seek', { seconds: (s.endSec + t.recorder.nowUs() / 1e6) / 2 });
+      } catch (err) {
+        refused = err.message;
+      }
+      await t.act('seek', { seconds: s.endSec });
+      const atEnd = disk.info();
+      await rec.close();
+      console.log(JSON.stringify({ status: s, requests: id, live, refused, atEnd }));
+    `;
+    const r = await runHarness(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', child], {
+      timeoutMs: 30_000,
+    });
+    assert.equal(r.code, 0, r.stderr);
+    const out = JSON.parse(r.stdout);
+    const rec = out.status.recording;
+    assert.match(rec.error, /ENOSPC/);
+    assert.equal(typeof rec.stoppedAtSec, 'number', 'the status says where the recording stopped');
+    assert.equal(out.status.endSec, rec.stoppedAtSec, 'the time machine ends where the recording stopped');
+    assert.ok(rec.bytes <= 24 * 1024, `status shows the file's bytes, got ${rec.bytes}`);
+    assert.equal(out.live, out.requests, 'the disk itself saw every request');
+    assert.ok(out.atEnd.blocks.written < out.requests, 'requests came after the recording stopped');
+    assert.match(
+      out.refused,
+      /^seek: the recording stopped at \d+\.\d{3} s \(no space left on device \(ENOSPC\)\); what came after is not in the file/,
+    );
+    const file = await openSession(path);
+    try {
+      assert.equal(file.index.endUs / 1e6, rec.stoppedAtSec, 'the file ends where the time machine ended');
+    } finally {
+      await file.close();
+    }
+    const cli = join(import.meta.dirname, '..', 'bin', 'blockscope.mjs');
+    const summary = await runHarness(process.execPath, [cli, 'replay', path, '--summary'], { timeoutMs: 30_000 });
+    assert.equal(summary.code, 0, summary.stderr);
+    const [replayed] = JSON.parse(summary.stdout);
+    assert.deepEqual(replayed.blocks, out.atEnd.blocks, 'replay --summary of the file = the live seek to its end');
+    assert.deepEqual(replayed.counters, out.atEnd.counters);
+  });
 });

@@ -92,6 +92,17 @@ export class SessionIndex {
     return e;
   }
 
+  /**
+   * Drop `e` and every entry after it (the blocks a write error kept from reaching the file):
+   * the index then holds what the file holds.
+   */
+  dropFrom(e: BlockEntry): void {
+    const i = this.entries.indexOf(e);
+    if (i < 0) return;
+    this.entries.length = i;
+    this.marks = this.entries.flatMap((k) => k.marks ?? []);
+  }
+
   get firstCheckpoint(): number {
     return this.entries.findIndex((e) => e.h.type === BlockType.CHECKPOINT);
   }

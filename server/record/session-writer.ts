@@ -31,12 +31,20 @@ export interface AppendBlock {
   deflated: boolean;
 }
 
+interface QueuedWrite {
+  pos: number;
+  buf: Buffer;
+  entry: BlockEntry | null;
+}
+
 export class SessionWriter {
   readonly index: SessionIndex;
   readonly header: FileHeader;
   private head = HEADER_SIZE;
   private seq = 0;
-  private queue: Array<{ pos: number; buf: Buffer; entry: BlockEntry | null }> = [];
+  private queue: QueuedWrite[] = [];
+  /** Bytes of the file that writes reached (a write error freezes it: status shows the file's size). */
+  private writtenBytes = HEADER_SIZE;
   /**
    * The drain in progress (settled when the queue is empty). A flag says whether one runs: the
    * promise alone cannot, since a drain that finishes without awaiting would be stored after it
@@ -52,6 +60,8 @@ export class SessionWriter {
   /** Told of the first write error, once; close() then does not throw it again. */
   onError: ((err: Error) => void) | null = null;
   private errorReported = false;
+  /** Told after onError, once: the index has lost the blocks that did not reach the file. */
+  onStopped: (() => void) | null = null;
   /** Called for each dropped block (the ring's oldest). */
   onEvict: ((e: BlockEntry) => void) | null = null;
 
@@ -91,6 +101,7 @@ export class SessionWriter {
   }
 
   get fileBytes(): number {
+    if (this.error) return this.writtenBytes;
     return this.header.capacity ? Math.min(HEADER_SIZE + this.header.capacity, this.maxHead) : this.head;
   }
   private maxHead = HEADER_SIZE;
@@ -102,6 +113,8 @@ export class SessionWriter {
 
   /** Append a block (its prefix and body are copied at once); null when it cannot fit in the ring at all. */
   append(b: AppendBlock): BlockEntry | null {
+    // Stopped: nothing more reaches the file, so nothing more enters the index either.
+    if (this.error) return null;
     const buf = encodeBlock({ ...b, seq: ++this.seq }, b.prefix, b.body);
     const len = buf.length;
     const cap = this.header.capacity;
@@ -178,27 +191,39 @@ export class SessionWriter {
           const n = (await this.fh.write(item.buf, done, item.buf.length - done, item.pos + done)).bytesWritten;
           if (n <= 0) throw new Error(`${this.path}: the file takes no more bytes`);
           done += n;
+          this.writtenBytes = Math.max(this.writtenBytes, item.pos + done);
         }
+        // Written: the index reads it from the file from now on.
+        if (item.entry) item.entry.data = null;
       } catch (err) {
+        // This block and every later one are not (wholly) in the file.
+        if (item.entry) this.index.dropFrom(item.entry);
         this.fail(err as Error);
       }
       this.queuedBytes -= item.buf.length;
-      // Written: the index reads it from the file from now on.
-      if (item.entry && !this.error) item.entry.data = null;
     }
     this.draining = false;
   }
 
-  /** Stop writing for good (a write or compression error): what is queued is dropped, onError is told. */
+  /**
+   * Stop writing for good (a write or compression error): what is queued is dropped, onError is
+   * told. The blocks that did not reach the file leave the index too: the time machine must not
+   * offer instants that the file (what `blockscope replay` reads) does not have.
+   */
   fail(err: Error): void {
     if (this.error) return;
     this.error = err;
+    // Queue order is index order: the first queued block still indexed and every block after it
+    // are only in memory. (A write in flight stays: if it fails, drain() drops it.)
+    const unwritten = this.queue.find((item) => item.entry && this.index.entries.includes(item.entry));
+    if (unwritten?.entry) this.index.dropFrom(unwritten.entry);
     for (const item of this.queue) this.queuedBytes -= item.buf.length;
     this.queue = [];
     if (this.onError) {
       this.errorReported = true;
       this.onError(err);
     }
+    this.onStopped?.();
   }
 
   /** Wait until everything appended so far is on disk, header included; throws the write error if any. */

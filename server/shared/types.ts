@@ -314,7 +314,13 @@ export interface RecordingStatus {
   droppedBeforeSec: number;
   /** Events not recorded because the disk fell behind. */
   lost: number;
+  /** Why writing stopped (the disk full…); null while it goes on. */
   error: string | null;
+  /**
+   * After a write error: the instant where the file ends. The time machine (endSec) ends there:
+   * what came after was only in memory and is not offered; Live still shows the disks.
+   */
+  stoppedAtSec: number | null;
 }
 
 /** Markers on the timeline: demo steps (captions), Error toggles, notes. */

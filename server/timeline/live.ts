@@ -8,6 +8,7 @@ import { basename, dirname, extname, join } from 'node:path';
 import type { Disk } from '../disk.ts';
 import type { Engine } from '../engine.ts';
 import { monotonicUs } from '../events/event-bus.ts';
+import { describeFileError } from '../record/file-error.ts';
 import { Recorder } from '../record/recorder.ts';
 import { Timeline } from './timeline.ts';
 
@@ -26,13 +27,6 @@ export interface LiveRecordOptions {
    * that stops while the disks go on serving must not stop unseen.
    */
   onStopped?: (message: string) => void;
-}
-
-/** `ENOSPC: no space left on device, write` → `no space left on device (ENOSPC)`. */
-export function describeFileError(err: Error): string {
-  const code = (err as NodeJS.ErrnoException).code;
-  const m = code ? /^[A-Z0-9_]+: (.*?)(, \w+(?: '.*')?)?$/.exec(err.message) : null;
-  return m ? `${m[1]} (${code})` : err.message;
 }
 
 export class LiveRecording {

@@ -68,6 +68,11 @@ export class Player {
     return p;
   }
 
+  /** The index lost entries (a recording stopped by a write error): the next seek restores from scratch. */
+  forget(): void {
+    this.ready = false;
+  }
+
   seek(us: number): Promise<void> {
     return this.serial(() => this.seekNow(us));
   }

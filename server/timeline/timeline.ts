@@ -8,6 +8,7 @@ import type { Disk } from '../disk.ts';
 import type { Engine } from '../engine.ts';
 import { DiskStats } from '../events/disk-stats.ts';
 import { EventBus } from '../events/event-bus.ts';
+import { describeFileError } from '../record/file-error.ts';
 import type { FileHeader } from '../record/format.ts';
 import type { Recorder } from '../record/recorder.ts';
 import type { SessionIndex } from '../record/session-index.ts';
@@ -73,6 +74,24 @@ export class Timeline {
     });
     this.refresh = setInterval(() => this.pushStatus(), 1000);
     this.refresh.unref();
+    if (recorder) recorder.writer.onStopped = () => this.recordingStopped();
+  }
+
+  /**
+   * Live, after a write error: the instant where the recording stopped. The index then holds
+   * only what reached the file, so this is also where the file ends; the time machine offers
+   * up to here and Live (the disks go on), never the part that was only in memory: a session
+   * you scrubbed through must replay the same from its file.
+   */
+  private stoppedUs(): number | null {
+    return this.recorder?.writer.error ? this.player.endUs : null;
+  }
+
+  /** Writing failed and the index lost its unwritten tail: the player must not go on from it. */
+  private recordingStopped(): void {
+    this.player.forget();
+    if (!this.following) void this.player.seek(Math.min(this.player.positionUs, this.player.endUs)).catch(() => {});
+    this.pushStatus();
   }
 
   get mode(): 'live' | 'replay' {
@@ -97,9 +116,15 @@ export class Timeline {
     return this.recorder ? this.recorder.nowUs() : this.player.endUs;
   }
 
+  /** The last instant that can be shown: now (live), where the file ends (stopped, replay). */
+  private endUs(): number {
+    return this.recorder ? (this.stoppedUs() ?? this.nowUs()) : this.player.endUs;
+  }
+
   status(): TimelineStatus {
     const r = this.recorder?.status();
-    const end = this.recorder ? this.nowUs() : this.player.endUs;
+    const stopped = this.stoppedUs();
+    const end = this.endUs();
     return {
       mode: this.mode,
       following: this.following,
@@ -120,6 +145,7 @@ export class Timeline {
             droppedBeforeSec: toSec(r.droppedUntilUs),
             lost: r.lost,
             error: r.error,
+            stoppedAtSec: stopped === null ? null : toSec(stopped),
           }
         : null,
     };
@@ -151,7 +177,14 @@ export class Timeline {
         break;
       case 'seek': {
         const us = (p.seconds ?? 0) * 1e6;
+        const stopped = this.stoppedUs();
         if (live && us >= this.nowUs()) this.follow();
+        // 1 µs of slack: seconds came through a float division.
+        else if (stopped !== null && us > stopped + 1)
+          throw new Error(
+            `seek: the recording stopped at ${toSec(stopped).toFixed(3)} s (${describeFileError(this.recorder!.writer.error!)}); ` +
+              'what came after is not in the file: seek up to there, or go live',
+          );
         else await this.freezeAt(us, this.player.playing);
         break;
       }
@@ -190,7 +223,7 @@ export class Timeline {
       this.disks.map((d) => d.number),
       bins,
     );
-    if (this.recorder) o.endSec = toSec(this.nowUs());
+    if (this.recorder) o.endSec = toSec(this.endUs());
     return o;
   }
 
@@ -204,7 +237,7 @@ export class Timeline {
     this.recorder?.seal();
     if (!this.disks.some((d) => d.number === q.disk)) throw new Error(`no disk ${q.disk} in this session`);
     const from = q.fromSec !== undefined ? q.fromSec * 1e6 : this.player.startUs;
-    const to = q.toSec !== undefined ? q.toSec * 1e6 : this.recorder ? this.nowUs() : this.player.endUs;
+    const to = q.toSec !== undefined ? q.toSec * 1e6 : this.endUs();
     return series(this.session.index, {
       disk: q.disk,
       fromUs: Math.max(from, this.player.startUs),
