@@ -1,4 +1,5 @@
-// "importing LOG: 45 % (112 of 250 MB)" (or "reading …") on stderr while logs are read: a big
+// "importing LOG: 45 % (112 of 250 MB)" (or "reading …"; from a pipe, whose size is not known,
+// "importing /dev/fd/63: 112 MB read") on stderr while logs are read: a big
 // log takes seconds, and silence looks like a hang. At most one line a second; what takes less
 // prints nothing.
 
@@ -10,7 +11,8 @@ export class ImportProgress {
   constructor(
     /** What is being done: `importing /tmp/log`, `reading 2 logs`. */
     private readonly doing: string,
-    private readonly totalBytes: number,
+    /** null: not known (a pipe): the lines then say how much was read. */
+    private readonly totalBytes: number | null,
     private readonly write: (line: string) => void = (line) => process.stderr.write(`${line}\n`),
     private readonly everyMs = 1000,
   ) {}
@@ -22,8 +24,12 @@ export class ImportProgress {
     const now = performance.now();
     if (now - this.last < this.everyMs) return;
     this.last = now;
-    const pct = this.totalBytes > 0 ? Math.min(100, Math.floor((this.bytes * 100) / this.totalBytes)) : 0;
     const mb = (n: number) => (n / 1e6).toFixed(0);
+    if (this.totalBytes === null) {
+      this.write(`${this.doing}: ${mb(this.bytes)} MB read`);
+      return;
+    }
+    const pct = this.totalBytes > 0 ? Math.min(100, Math.floor((this.bytes * 100) / this.totalBytes)) : 0;
     this.write(`${this.doing}: ${pct} % (${mb(this.bytes)} of ${mb(this.totalBytes)} MB)`);
   }
 }

@@ -3,6 +3,7 @@
 //   blockscope replay session.bsrec --ui                      (scrub, play, step, plots)
 //   blockscope replay /tmp/log1 /tmp/log2 --speed 4 --ui     (original timing, 4× faster)
 //   blockscope replay /tmp/log --summary                     (as fast as it reads; JSON like GET /api/disks)
+//   zcat log.gz | blockscope replay - --summary              (a log through a pipe: read once, streaming)
 
 import { closeSync, mkdtempSync, openSync, readSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,9 +11,10 @@ import { join, resolve } from 'node:path';
 import { Disk } from '../disk.ts';
 import { Engine } from '../engine.ts';
 import { LogCorrelator } from '../logs/correlator.ts';
-import { MAX_LINE, readLogLines } from '../logs/lines.ts';
+import { MAX_LINE } from '../logs/lines.ts';
+import { PipedRecordingError, fileSource, pipeSource, streamSource, type LogSource } from '../logs/log-source.ts';
 import { notALog } from '../logs/open-log.ts';
-import { readLine, sizeFinding, type SizeFinding } from '../logs/parser.ts';
+import { readLine, type SizeFinding } from '../logs/parser.ts';
 import { UnreadableLines } from '../logs/unreadable.ts';
 import { FILE_MAGIC } from '../record/format.ts';
 import { MAX_SPEED, MIN_SPEED } from '../timeline/player.ts';
@@ -31,10 +33,11 @@ import {
 import { startCliControl } from './control.ts';
 import { ImportProgress } from './progress.ts';
 
-export const REPLAY_HELP = `usage: blockscope replay RECORDING.bsrec | LOGFILE… [--size SIZE] [--speed N] [--summary] [--at S,…] [--ui] [--api PORT]
+export const REPLAY_HELP = `usage: blockscope replay RECORDING.bsrec | LOGFILE…|- [--size SIZE] [--speed N] [--summary] [--at S,…] [--ui] [--api PORT]
 
 Play a Blockscope recording, or finished nbdkit/Blockscope log files (one disk per file), on the
 time machine: scrub, play, pause, step, speed ${MIN_SPEED}-${MAX_SPEED}x, plots (with --ui).
+A log can come through a pipe (<(zcat log.gz), a FIFO, - for stdin): it is read once, streaming.
   --summary      no timing, no UI: print the final state of each disk as JSON (GET /api/disks shape)
   --at S,…       with --summary: the state at these instants (seconds since the session start)
   --speed N      play N times faster than recorded (${MIN_SPEED} to ${MAX_SPEED}, default 1)
@@ -45,29 +48,34 @@ ${UI_OPTIONS_HELP}
 `;
 
 /**
- * Refuse what replay cannot read before opening it: a directory, or a pipe, FIFO or device (a
- * FIFO would block the open for good, and a log is read more than once: a pipe cannot be).
+ * What a path names as a log: a regular file, or a pipe read once as it streams (`<(zcat
+ * log.gz)`, a FIFO, `-` for stdin). A directory or a device is refused in one line.
  */
-function checkReadable(path: string): number {
+const STDIN_PATHS = new Set(['/dev/stdin', '/dev/fd/0', '/proc/self/fd/0']);
+
+function logSource(path: string): LogSource {
+  // Stdin by any name: read from the stream Node has (it can be a socket, which no path opens).
+  if (path === '-' || STDIN_PATHS.has(path)) {
+    if (process.stdin.isTTY)
+      throw new CliError(`${path}: stdin is a terminal; pipe a log into it (zcat log.gz | blockscope replay -)`);
+    return streamSource(path, () => process.stdin);
+  }
   let st;
   try {
     st = statSync(path);
   } catch (err) {
     throw new CliError(`${path}: cannot open (${(err as NodeJS.ErrnoException).code})`);
   }
-  const why = notALog(st);
-  if (why)
-    throw new CliError(
-      st.isDirectory()
-        ? `${path}: ${why}`
-        : `${path}: ${why} (a pipe or device); save it to a file first (zcat log.gz > log)`,
-    );
-  return st.size;
+  if (st.isFile()) return fileSource(path, st.size);
+  if (st.isFIFO()) {
+    if (path.endsWith('.bsrec')) throw new CliError(new PipedRecordingError(path).message);
+    return pipeSource(path);
+  }
+  throw new CliError(`${path}: ${notALog(st)}`);
 }
 
 /** Is this file a Blockscope recording (rather than a log)? A `.bsrec` without the magic is an error. */
 export function isRecording(path: string): boolean {
-  checkReadable(path);
   const b = Buffer.alloc(FILE_MAGIC.length);
   let fd: number;
   try {
@@ -88,62 +96,54 @@ export function isRecording(path: string): boolean {
 }
 
 /** Progress of importing or reading these logs (stderr, at most once a second). */
-function progressOf(verb: 'importing' | 'reading', paths: string[]): ImportProgress {
-  const total = paths.reduce((n, p) => n + checkReadable(p), 0);
-  return new ImportProgress(`${verb} ${paths.length === 1 ? paths[0] : `${paths.length} logs`}`, total);
+function progressOf(verb: 'importing' | 'reading', sources: LogSource[]): ImportProgress {
+  const sizes = sources.map((s) => s.size);
+  const total = sizes.every((n) => n !== null) ? sizes.reduce((a: number, b) => a + b!, 0) : null;
+  return new ImportProgress(`${verb} ${sources.length === 1 ? sources[0].name : `${sources.length} logs`}`, total);
 }
 
-/** The first Connect line's size (or why it is unusable); null when the log has none. */
-async function firstSize(path: string): Promise<SizeFinding | null> {
-  let lineNo = 0;
-  for await (const text of readLogLines(path)) {
-    lineNo++;
-    const found = text === null ? null : sizeFinding(text, lineNo);
-    if (found) return found;
+/** The size of a log's disk from its first Connect line, else `fallbackSize`; one line if neither. */
+async function diskSize(source: LogSource, fallbackSize: bigint | null): Promise<bigint> {
+  let found: SizeFinding | null;
+  try {
+    found = await source.firstSize();
+  } catch (err) {
+    throw new CliError(err instanceof PipedRecordingError ? err.message : `${source.name}: ${(err as Error).message}`);
   }
-  return null;
-}
-
-/** One replay disk per log, sized from its Connect line (or --size). */
-async function externalDisks(paths: string[], fallbackSize: bigint | null): Promise<Disk[]> {
-  const disks: Disk[] = [];
-  for (const [i, path] of paths.entries()) {
-    let found: SizeFinding | null;
-    try {
-      found = await firstSize(path);
-    } catch (err) {
-      throw new CliError(`${path}: ${(err as Error).message}`);
-    }
-    let size: bigint;
-    if (found && 'size' in found) size = found.size;
-    else if (fallbackSize !== null) size = fallbackSize;
-    else if (found) throw new CliError(`${path}: ${found.error}; give --size`);
-    else throw new CliError(`${path}: no Connect line tells the disk size; give --size`);
-    disks.push(Disk.external(i + 1, size, 'replay', resolve(path)));
-  }
-  return disks;
+  if (found && 'size' in found) return found.size;
+  if (fallbackSize !== null) return fallbackSize;
+  if (found) throw new CliError(`${source.name}: ${found.error}; give --size`);
+  throw new CliError(`${source.name}: no Connect line tells the disk size; give --size`);
 }
 
 /** Replay logs into disks of `engine` as fast as they read (--summary); every line is read to the end. */
-export async function replayLogs(engine: Engine, paths: string[], fallbackSize: bigint | null): Promise<Disk[]> {
-  const progress = progressOf('reading', paths);
-  const disks = await externalDisks(paths, fallbackSize);
+export async function replayLogs(engine: Engine, sources: LogSource[], fallbackSize: bigint | null): Promise<Disk[]> {
+  const progress = progressOf('reading', sources);
+  const disks: Disk[] = [];
+  for (const [i, source] of sources.entries()) {
+    const size = await diskSize(source, fallbackSize);
+    disks.push(Disk.external(i + 1, size, 'replay', source.piped ? source.name : resolve(source.name)));
+  }
   engine.addExternal(disks);
   await Promise.all(
-    paths.map(async (path, i) => {
+    sources.map(async (source, i) => {
       const disk = disks[i];
       const c = new LogCorrelator(disk.number, disk.bus, 'log');
-      const unreadable = new UnreadableLines(disk, path);
+      const unreadable = new UnreadableLines(disk, source.name);
       let lineNo = 0;
-      for await (const text of readLogLines(path)) {
-        lineNo++;
-        progress.line(text === null ? MAX_LINE : text.length + 1);
-        if (text === null) unreadable.overlong(lineNo);
-        else if (text) {
-          const r = readLine(text);
-          if (r.line) c.feed(r.line);
-          else unreadable.note(lineNo, r.why);
+      try {
+        for await (const text of source.lines()) {
+          lineNo++;
+          progress.line(text === null ? MAX_LINE : text.length + 1);
+          if (text === null) unreadable.overlong(lineNo);
+          else if (text) {
+            const r = readLine(text);
+            if (r.line) c.feed(r.line);
+            else unreadable.note(lineNo, r.why);
+          }
         }
+      } catch (err) {
+        throw new CliError(`${source.name}: ${(err as Error).message}`);
       }
     }),
   );
@@ -176,11 +176,13 @@ export async function main(argv: string[]): Promise<number> {
       return v;
     });
   if (at.length && !args.flags.has('--summary')) throw new CliError('--at goes with --summary');
-  for (const p of args.positional) checkReadable(p);
-  const recording = args.positional.length === 1 && isRecording(args.positional[0]);
+  if (args.positional.filter((p) => p === '-' || STDIN_PATHS.has(p)).length > 1)
+    throw new CliError('-: stdin can be read only once');
+  const sources = args.positional.map(logSource);
+  const recording = sources.length === 1 && !sources[0].piped && isRecording(args.positional[0]);
   const engine = new Engine();
   if (args.flags.has('--summary') && !recording && !at.length) {
-    await replayLogs(engine, args.positional, size);
+    await replayLogs(engine, sources, size);
     process.stdout.write(
       `${JSON.stringify(
         engine.disks.map((d) => d.info()),
@@ -198,8 +200,8 @@ export async function main(argv: string[]): Promise<number> {
       path = join(tmp, 'import.bsrec');
       let r;
       try {
-        const progress = progressOf('importing', args.positional);
-        r = await importLogs(args.positional, path, size, (bytes) => progress.line(bytes));
+        const progress = progressOf('importing', sources);
+        r = await importLogs(sources, path, size, (bytes) => progress.line(bytes));
       } catch (err) {
         throw new CliError((err as Error).message);
       }

@@ -5,6 +5,7 @@
 // split across two reads stays whole. Used by the tailer (attach) and by replay.
 
 import { createReadStream } from 'node:fs';
+import type { Readable } from 'node:stream';
 
 /** nbdkit's longest lines (Extents lists) are far below this. */
 export const MAX_LINE = 1 << 20;
@@ -76,14 +77,14 @@ export class LineSplitter {
   }
 }
 
-/** A finished log file, streamed: each line's text, or null for a line dropped as over-long. */
-export async function* readLogLines(path: string): AsyncGenerator<string | null> {
+/** A finished log (a file, or a stream such as a pipe): each line's text, or null for a line dropped as over-long. */
+export async function* readLogLines(from: string | Readable): AsyncGenerator<string | null> {
   const splitter = new LineSplitter();
   const emit = function* (r: SplitResult) {
     for (let i = 0; i < r.overlong; i++) yield null;
     yield* r.lines;
   };
-  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 }))
+  for await (const chunk of typeof from === 'string' ? createReadStream(from, { highWaterMark: 1 << 20 }) : from)
     yield* emit(splitter.push(chunk as Buffer));
   yield* emit(splitter.finish());
 }

@@ -5,8 +5,9 @@ import { resolve } from 'node:path';
 import { Disk } from '../disk.ts';
 import type { Engine } from '../engine.ts';
 import { LogCorrelator } from '../logs/correlator.ts';
-import { MAX_LINE, readLogLines } from '../logs/lines.ts';
-import { readLine, sizeFinding, type LogLine } from '../logs/parser.ts';
+import { MAX_LINE } from '../logs/lines.ts';
+import { fileSource, type LogSource } from '../logs/log-source.ts';
+import { readLine, type LogLine } from '../logs/parser.ts';
 import { Recorder } from '../record/recorder.ts';
 import { openSession } from '../record/session-reader.ts';
 import { Timeline } from './timeline.ts';
@@ -55,20 +56,8 @@ async function advance(s: LogStream): Promise<void> {
   }
 }
 
-function openLog(path: string, onLine: ((bytes: number) => void) | null): LogStream {
-  return { lines: readLogLines(path)[Symbol.asyncIterator](), next: null, done: false, unparsed: 0, onLine };
-}
-
-/** The size of a log's disk from its first Connect line; null when it has none. */
-async function logSize(path: string): Promise<bigint | null> {
-  let lineNo = 0;
-  for await (const text of readLogLines(path)) {
-    const found = text === null ? null : sizeFinding(text, ++lineNo);
-    if (!found) continue;
-    if ('size' in found) return found.size;
-    throw new Error(`${path}: ${found.error}; give --size`);
-  }
-  return null;
+function openLog(source: LogSource, onLine: ((bytes: number) => void) | null): LogStream {
+  return { lines: source.lines()[Symbol.asyncIterator](), next: null, done: false, unparsed: 0, onLine };
 }
 
 export interface ImportResult {
@@ -82,26 +71,25 @@ export interface ImportResult {
  * logs' timing. Streams are merged by timestamp so that every checkpoint is one instant.
  */
 export async function importLogs(
-  paths: string[],
+  logs: Array<string | LogSource>,
   out: string,
   fallbackSize: bigint | null,
   onLine: ((bytes: number) => void) | null = null,
 ): Promise<ImportResult> {
+  const sources = logs.map((l) => (typeof l === 'string' ? fileSource(l) : l));
+  // What each disk names as its source: a file's absolute path, a pipe as it was given.
+  const files = sources.map((s) => (s.piped ? s.name : resolve(s.name)));
   const disks: Disk[] = [];
-  for (const [i, path] of paths.entries()) {
-    let size: bigint | null;
-    try {
-      size = (await logSize(path)) ?? fallbackSize;
-    } catch (err) {
-      if (fallbackSize === null) throw err;
-      size = fallbackSize;
-    }
-    if (size === null) throw new Error(`${path}: no Connect line tells the disk size; give --size`);
-    const d = Disk.external(i + 1, size, 'replay', resolve(path));
+  for (const [i, source] of sources.entries()) {
+    const found = await source.firstSize();
+    const size: bigint | null = found && 'size' in found ? found.size : fallbackSize;
+    if (size === null && found && 'error' in found) throw new Error(`${source.name}: ${found.error}; give --size`);
+    if (size === null) throw new Error(`${source.name}: no Connect line tells the disk size; give --size`);
+    const d = Disk.external(i + 1, size, 'replay', files[i]);
     d.stats.wallOffsetMs = 0; // log times are epoch µs
     disks.push(d);
   }
-  const streams = paths.map((p) => openLog(p, onLine));
+  const streams = sources.map((s) => openLog(s, onLine));
   for (const s of streams) await advance(s);
   const first = Math.min(...streams.map((s) => s.next?.timeUs ?? Infinity));
   const t0 = Number.isFinite(first) ? first : 0;
@@ -109,7 +97,7 @@ export async function importLogs(
     path: out,
     capacity: 0,
     source: 'import',
-    files: paths.map((p) => resolve(p)),
+    files,
     t0Us: t0,
     wallStartMs: t0 / 1000,
     live: false,
