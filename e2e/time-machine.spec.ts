@@ -4,7 +4,7 @@
 // scrubs the grids.
 import { expect, test } from '@playwright/test';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -112,6 +112,32 @@ test('export: PNGs pixel-exact, WebM duration/frames/size and frame content', as
   expect(frame, `a frame stamped ${k0} among ${frames.map(frameStamp)}`).toBeTruthy();
   const match = frameMatch(frame!, w.layout, await expectedColors(rec, (k0 * speed) / fps));
   expect(match).toBeGreaterThan(0.995);
+});
+
+test('WebM export streams: 16 disks of 1 GiB for 300 frames (4 MiB a frame: more than the old 1 GiB of kept frames allowed) in one pass', async () => {
+  test.setTimeout(300_000);
+  requireBinary('ffprobe', 'ffmpeg');
+  requireBinary('qemu-io', 'qemu-utils');
+  const dir = mkdtempSync(join(tmpdir(), 'tm-export-wide-'));
+  const rec = join(dir, 'wide.bsrec');
+  const script = `qemu-io -f raw "$uri1" -c "write -P 1 0 4M" && sleep 1.2 && qemu-io -f raw "$uri16" -c "write -P 2 0 4M"`;
+  const r = spawnSync(
+    process.execPath,
+    [CLI, 'serve', '--disks', '16', '--size', '1G', '--port', '0', '--record', rec, '--run', script],
+    { encoding: 'utf8' },
+  );
+  expect(r.status, r.stderr).toBe(0);
+  // 1 s at 0.1× and 30 fps: 300 frames of 16 × 262,144 cells.
+  const out = join(dir, 'wide.webm');
+  const w = runExport([rec, '--webm', out, '--from', '0', '--to', '1', '--speed', '0.1', '--fps', '30']);
+  expect(w.frames).toBe(300);
+  expect(w.bytes).toBe(statSync(out).size);
+  const probe = ffprobe(out);
+  // Every frame has its own timestamp (k / fps): none is dropped, the duration is exact.
+  expect(probe.frames).toBe(300);
+  expect(probe.duration).toBeCloseTo(10, 2);
+  const [last] = grabFrames(out, 299, 1, dir).map(readPng);
+  expect(frameStamp(last)).toBe(299);
 });
 
 test('timeline strip: drag the scrubber back, the grids show the earlier state; Live returns', async ({ page }) => {

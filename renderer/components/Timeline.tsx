@@ -10,7 +10,7 @@ import {
   type TimelineOverview,
   type TimelineStatus,
 } from '../../server/shared/types.ts';
-import { download, exportPng, exportRawPngs, exportWebm } from '../export/exporter.ts';
+import { download, exportPng, exportRawPngs, exportWebmBlob } from '../export/exporter.ts';
 import { readWebmFields } from '../export/webm-form.ts';
 import { PALETTES } from '../grid/palette.ts';
 import { timelineAction } from '../engine-calls.ts';
@@ -175,14 +175,14 @@ export function TimelineStrip() {
     setWebmRunning(true);
     void exporting('WebM', async () => {
       try {
-        const v = await exportWebm(c, {
+        const webm = await exportWebmBlob(c, {
           fromSec: r.fromSec,
           toSec: r.toSec,
           speed: r.speed,
           signal: abort.signal,
           onProgress: (k, n) => setBusy(`WebM ${Math.round((100 * k) / n)} %`),
         });
-        download(v.webm, `blockscope-${stamp()}.webm`, 'video/webm');
+        download(webm, `blockscope-${stamp()}.webm`, 'video/webm');
       } finally {
         webmAbort.current = null;
         setWebmRunning(false);

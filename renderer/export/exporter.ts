@@ -1,15 +1,15 @@
 // Export from the page (so it works the same in Electron and in a browser): PNG of the view,
 // raw per-disk PNGs, and a WebM of any time range made by stepping the time machine frame by
-// frame, drawing each frame, and capturing the canvas with MediaRecorder. `blockscope export`
-// drives the same functions headless (window.__blockscopeExport).
+// frame, drawing each frame and encoding it at once (WebCodecs VP8; webm-mux.ts writes the
+// file as it goes). `blockscope export` drives the same functions headless (window.__blockscopeExport).
 
 import type { TimelineStatus } from '../../server/shared/types.ts';
 import { humanBig } from '../components/format.ts';
 import type { Controller } from '../controller.ts';
 import { getUi } from '../store/store.ts';
 import { composeScene, gridImage, stampFrame, type Composition, type ExportScene } from './compose.ts';
-import { frameBudgetProblem } from './frame-budget.ts';
 import { MAX_WEBM_SPEED, MIN_WEBM_SPEED } from './webm-form.ts';
+import { WebmMuxer } from './webm-mux.ts';
 
 export function currentScene(c: Controller): ExportScene {
   const s = getUi();
@@ -84,8 +84,12 @@ export interface WebmOptions {
   signal?: AbortSignal;
 }
 
+/** Where the video's bytes go as they are made, front to back (awaited: backpressure). */
+export type WebmSink = (bytes: Uint8Array) => Promise<void> | void;
+
 export interface WebmResult {
-  webm: Uint8Array;
+  /** Bytes written to the sink. */
+  bytes: number;
   frames: number;
   width: number;
   height: number;
@@ -94,24 +98,29 @@ export interface WebmResult {
   layout: Composition;
 }
 
-export async function exportWebm(c: Controller, o: WebmOptions): Promise<WebmResult> {
+export async function exportWebm(c: Controller, o: WebmOptions, sink: WebmSink): Promise<WebmResult> {
   if (!(o.toSec > o.fromSec)) throw new Error(`'to' must be after 'from'`);
   if (!(o.speed >= MIN_WEBM_SPEED && o.speed <= MAX_WEBM_SPEED))
     throw new Error(`'speed' must be from ${MIN_WEBM_SPEED} to ${MAX_WEBM_SPEED}`);
+  if (typeof VideoEncoder === 'undefined')
+    throw new Error('this browser cannot encode video (no WebCodecs VideoEncoder)');
   const fps = o.fps ?? 30;
   const frames = Math.max(1, Math.round(((o.toSec - o.fromSec) / o.speed) * fps));
-  const tooMany = frameBudgetProblem(frames, sceneBytes(currentScene(c)));
-  if (tooMany) throw new Error(tooMany);
   // The time machine is shared by every viewer: put it back where it was, however this ends.
   const before = await c.transport.call('timeline', { action: 'status' });
   try {
-    return await recordWebm(c, o, fps, frames);
+    return await recordWebm(c, o, fps, frames, sink);
   } finally {
     await giveBack(c, before);
   }
 }
 
-const sceneBytes = (sc: ExportScene) => sc.disks.reduce((n, d) => n + d.cells.byteLength, 0);
+/** A WebM export for the page: the video as a Blob (the browser keeps big ones on disk, not in the page). */
+export async function exportWebmBlob(c: Controller, o: WebmOptions): Promise<Blob> {
+  const parts: Blob[] = [];
+  await exportWebm(c, o, (bytes) => void parts.push(new Blob([bytes as BlobPart])));
+  return new Blob(parts, { type: 'video/webm' });
+}
 
 /** Back to where the time machine was before an export: live, or the instant (playing if it was). */
 async function giveBack(c: Controller, before: TimelineStatus): Promise<void> {
@@ -127,53 +136,88 @@ async function giveBack(c: Controller, before: TimelineStatus): Promise<void> {
   }
 }
 
-async function recordWebm(c: Controller, o: WebmOptions, fps: number, frames: number): Promise<WebmResult> {
+/** Encoder frames waiting at most: the page holds a few frames, however long the video. */
+const MAX_ENCODE_QUEUE = 4;
+/** A keyframe (and a new WebM cluster) every this many seconds of video: the file stays seekable. */
+const KEYFRAME_SECONDS = 2;
+
+/**
+ * Each frame is shown (a seek), drawn, stamped and handed to a VP8 encoder with its exact
+ * timestamp (k / fps): how long the seeks take never leaks into the video's timing, so frames
+ * need not be gathered first. Encoded frames go through the muxer to `sink` as they come out.
+ */
+async function recordWebm(
+  c: Controller,
+  o: WebmOptions,
+  fps: number,
+  frames: number,
+  sink: WebmSink,
+): Promise<WebmResult> {
   const canvas = document.createElement('canvas');
+  const scale = o.scale ?? 1;
   await c.transport.call('timeline', { action: 'pause', borrow: true });
-  // First every frame's scene (cell values are small; frame-budget.ts bounds them), then the
-  // video at an exact pace: how long the seeks take does not leak into the video's timing.
-  const scenes: ExportScene[] = [];
-  for (let k = 0; k < frames; k++) {
+  let bytes = 0;
+  let muxer: WebmMuxer | null = null;
+  // Muxer writes in the encoder's output order; awaited before each next frame (backpressure).
+  let written: Promise<void> = Promise.resolve();
+  let failure: Error | null = null;
+  const encoder = new VideoEncoder({
+    output: (chunk) => {
+      const data = new Uint8Array(chunk.byteLength);
+      chunk.copyTo(data);
+      written = written.then(() => muxer!.frame(data, chunk.timestamp, chunk.type === 'key'));
+    },
+    error: (e) => (failure = e),
+  });
+  const check = () => {
     o.signal?.throwIfAborted();
-    await showInstant(c, o.fromSec + (k * o.speed) / fps, true);
-    const sc = currentScene(c);
-    scenes.push({ ...sc, disks: sc.disks.map((d) => ({ ...d, cells: d.cells.slice() })) });
-    o.onProgress?.(k + 1, 2 * frames);
+    if (failure) throw new Error(`WebM encoding failed: ${failure.message}`);
+  };
+  const keyEvery = Math.max(1, Math.round(KEYFRAME_SECONDS * fps));
+  let layout: Composition | null = null;
+  try {
+    for (let k = 0; k < frames; k++) {
+      check();
+      await showInstant(c, o.fromSec + (k * o.speed) / fps, true);
+      layout = composeScene(canvas, currentScene(c), scale);
+      stampFrame(canvas, k);
+      if (!muxer) {
+        const config: VideoEncoderConfig = {
+          codec: 'vp8',
+          width: canvas.width,
+          height: canvas.height,
+          bitrate: 12_000_000,
+          framerate: fps,
+        };
+        if (!(await VideoEncoder.isConfigSupported(config)).supported)
+          throw new Error(`this browser cannot encode VP8 at ${canvas.width}×${canvas.height}`);
+        encoder.configure(config);
+        const track = { width: canvas.width, height: canvas.height, fps, frames };
+        muxer = new WebmMuxer(track, async (b) => {
+          bytes += b.length;
+          await sink(b);
+        });
+      }
+      const frame = new VideoFrame(canvas, { timestamp: Math.round((k * 1e6) / fps), duration: Math.round(1e6 / fps) });
+      encoder.encode(frame, { keyFrame: k % keyEvery === 0 });
+      frame.close();
+      while (encoder.encodeQueueSize > MAX_ENCODE_QUEUE) await new Promise((r) => setTimeout(r, 1));
+      await written;
+      o.onProgress?.(k + 1, frames);
+    }
+    await encoder.flush();
+    check();
+    await written;
+    await muxer!.finish();
+  } finally {
+    if (encoder.state !== 'closed') encoder.close();
   }
-  o.signal?.throwIfAborted();
-  let layout = composeScene(canvas, scenes[0], o.scale ?? 1);
-  const stream = canvas.captureStream(0);
-  const track = stream.getVideoTracks()[0] as MediaStreamTrack & { requestFrame(): void };
-  const type = MediaRecorder.isTypeSupported('video/webm;codecs=vp8') ? 'video/webm;codecs=vp8' : 'video/webm';
-  const rec = new MediaRecorder(stream, { mimeType: type, videoBitsPerSecond: 12_000_000 });
-  const chunks: Blob[] = [];
-  rec.ondataavailable = (e) => e.data.size && chunks.push(e.data);
-  const stopped = new Promise<void>((r) => (rec.onstop = () => r()));
-  let failure: string | null = null;
-  rec.onerror = (e) => (failure = String((e as unknown as { error?: Error }).error?.message ?? 'MediaRecorder error'));
-  rec.start();
-  const t0 = performance.now();
-  for (let k = 0; k <= frames && !failure && !o.signal?.aborted; k++) {
-    // Frame `frames` repeats the last one: it closes the last frame's duration.
-    layout = composeScene(canvas, scenes[Math.min(k, frames - 1)], o.scale ?? 1);
-    stampFrame(canvas, Math.min(k, frames - 1));
-    track.requestFrame();
-    o.onProgress?.(frames + k, 2 * frames);
-    const wait = t0 + ((k + 1) * 1000) / fps - performance.now();
-    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-  }
-  if (rec.state !== 'inactive') rec.stop();
-  await stopped;
-  stream.getTracks().forEach((tr) => tr.stop());
-  o.signal?.throwIfAborted();
-  if (failure) throw new Error(`WebM recording failed: ${failure}`);
-  const webm = await toBytes(new Blob(chunks, { type: 'video/webm' }));
-  return { webm, frames, width: canvas.width, height: canvas.height, fps, layout };
+  return { bytes, frames, width: canvas.width, height: canvas.height, fps, layout: layout! };
 }
 
-/** Let the browser save bytes as a file. */
-export function download(bytes: Uint8Array, name: string, type: string): void {
-  const url = URL.createObjectURL(new Blob([bytes as BlobPart], { type }));
+/** Let the browser save bytes (or a Blob) as a file. */
+export function download(bytes: Uint8Array | Blob, name: string, type: string): void {
+  const url = URL.createObjectURL(bytes instanceof Blob ? bytes : new Blob([bytes as BlobPart], { type }));
   const a = document.createElement('a');
   a.href = url;
   a.download = name;
@@ -199,9 +243,11 @@ export function installExportHooks(c: Controller): void {
       return { png: b64(r.png), layout: r.layout };
     },
     raw: async () => (await exportRawPngs(c)).map((r) => ({ disk: r.disk, png: b64(r.png) })),
-    webm: async (o: WebmOptions) => {
-      const r = await exportWebm(c, o);
-      return { ...r, webm: b64(r.webm) };
+    // The video goes to `blockscope export` chunk by chunk (a binding it exposes), never whole.
+    webm: (o: WebmOptions) => {
+      const write = (window as unknown as { __blockscopeWebmWrite: (b64: string) => Promise<void> })
+        .__blockscopeWebmWrite;
+      return exportWebm(c, o, (bytes) => write(b64(bytes)));
     },
   };
 }

@@ -4,7 +4,7 @@
 //   blockscope export session.bsrec --png view.png --at 12.5 --scale 2 --raw rawdir
 //   blockscope export session.bsrec --webm rebuild.webm --from 40 --to 70 --speed 4
 
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type * as Playwright from '@playwright/test';
 import { startControlServer } from '../control/http.ts';
@@ -36,8 +36,9 @@ interface ExportHooks {
   seek(seconds: number): Promise<unknown>;
   png(scale: number): Promise<{ png: string; layout: unknown }>;
   raw(): Promise<Array<{ disk: number; png: string }>>;
+  /** Writes the video through window.__blockscopeWebmWrite as it is made. */
   webm(o: { fromSec: number; toSec: number; speed: number; fps: number; scale: number }): Promise<{
-    webm: string;
+    bytes: number;
     frames: number;
     width: number;
     height: number;
@@ -136,11 +137,24 @@ export async function main(argv: string[]): Promise<number> {
         });
       }
     } else {
-      const r = await page.evaluate(
-        (o) => (window as unknown as { __blockscopeExport: ExportHooks }).__blockscopeExport.webm(o),
-        { fromSec: from!, toSec: toSec!, speed, fps, scale },
-      );
-      writeFileSync(webm!, Buffer.from(r.webm, 'base64'));
+      // Streamed: each piece of the video is appended to the file as the page makes it.
+      const fd = openSync(webm!, 'w');
+      let r;
+      try {
+        await page.exposeFunction(
+          '__blockscopeWebmWrite',
+          (b64: string) => void writeSync(fd, Buffer.from(b64, 'base64')),
+        );
+        r = await page.evaluate(
+          (o) => (window as unknown as { __blockscopeExport: ExportHooks }).__blockscopeExport.webm(o),
+          { fromSec: from!, toSec: toSec!, speed, fps, scale },
+        );
+      } catch (err) {
+        rmSync(webm!, { force: true });
+        throw err;
+      } finally {
+        closeSync(fd);
+      }
       Object.assign(summary, {
         webm: resolve(webm!),
         from,
@@ -148,6 +162,7 @@ export async function main(argv: string[]): Promise<number> {
         speed,
         fps: r.fps,
         frames: r.frames,
+        bytes: r.bytes,
         width: r.width,
         height: r.height,
         seconds: r.frames / r.fps,
