@@ -25,7 +25,7 @@ import type { Socket } from 'node:net';
 import { NbdError, type LentData, type Next, type RequestContext } from '../backends/backend.ts';
 import { monotonicUs, type EventBus } from '../events/event-bus.ts';
 import { CMD, MAX_REQUEST_SIZE, REQUEST_HEADER_SIZE } from '../protocol/constants.ts';
-import { parseRequestHeader, validateRequest, type ExportState, type RequestHeader } from '../protocol/transmission.ts';
+import { checkRequest, parseRequestHeader, type ExportState, type RequestHeader } from '../protocol/transmission.ts';
 import type { Errno, Op, RequestEvent } from '../shared/types.ts';
 import { MAX_POOLED_BYTES, type BufferPool } from './buffer-pool.ts';
 import type { ByteQueue } from './byte-queue.ts';
@@ -303,10 +303,10 @@ export class TransmissionLoop {
 
   private start(h: RequestHeader, payload: Buffer | null): void {
     const ev = this.makeEvent(h);
-    const invalid = validateRequest(h, this.h.state);
-    if (invalid) {
+    const rejected = checkRequest(h, this.h.state);
+    if (rejected) {
       if (payload) this.h.pool.put(payload);
-      this.finish(h, ev, invalid, null, `request rejected: ${invalid}`);
+      this.finish(h, ev, rejected.errno, null, `request rejected: ${rejected.why}`);
       return;
     }
     this.inFlight++;

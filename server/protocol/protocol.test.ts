@@ -17,6 +17,7 @@ import {
   encodeRequestHeader,
   encodeSimpleReply,
   parseRequestHeader,
+  checkRequest,
   validateRequest,
   wireError,
   type ExportState,
@@ -121,6 +122,31 @@ test('validateRequest follows the spec and nbdkit', () => {
     'EPERM',
   );
   assert.equal(validateRequest(header({ type: CMD.WRITE, length: 65 << 20 }), { ...state, size: 1n << 40n }), 'EINVAL');
+});
+
+test('a refused request says why in its error chunk, with the errno unchanged', () => {
+  const why = (h: Partial<RequestHeader>, st = state) => checkRequest(header(h), st);
+  const ro = { ...state, eflags: state.eflags | TF.READ_ONLY };
+  assert.deepEqual(why({ offset: (1n << 20n) - 100n }), {
+    errno: 'EINVAL',
+    why: 'out of range: offset 1048476 + length 4096 > size 1048576',
+  });
+  assert.deepEqual(why({ type: CMD.WRITE, offset: (7n << 60n) + 1n }, { ...state, size: 7n << 60n }), {
+    errno: 'ENOSPC',
+    why: 'out of range: offset 8070450532247928833 + length 4096 > size 8070450532247928832',
+  });
+  assert.deepEqual(why({ flags: 1 << 9 }), { errno: 'EINVAL', why: 'unknown flag 0x200' });
+  assert.deepEqual(why({ type: 99 }), { errno: 'EINVAL', why: 'unknown command 99' });
+  assert.deepEqual(why({ type: CMD.TRIM }, ro), { errno: 'EPERM', why: 'the export is read-only' });
+  assert.deepEqual(why({ type: CMD.WRITE, length: 65 << 20 }, { ...state, size: 1n << 40n }), {
+    errno: 'EINVAL',
+    why: `too large: ${65 << 20} bytes (at most ${64 << 20})`,
+  });
+  assert.deepEqual(why({ length: 0 }), { errno: 'EINVAL', why: 'zero length' });
+  assert.deepEqual(why({ type: CMD.CACHE }, { ...state, eflags: state.eflags & ~TF.SEND_CACHE }), {
+    errno: 'EINVAL',
+    why: 'the export does not support cache',
+  });
 });
 
 test('errors map to the wire like nbdkit: ENOTSUP only with FAST_ZERO', () => {

@@ -146,9 +146,24 @@ const KNOWN_FLAGS = CMD_FLAG.FUA | CMD_FLAG.NO_HOLE | CMD_FLAG.DF | CMD_FLAG.REQ
  * nbdkit's validate_request (server/protocol.c): reject bad commands, flags and ranges before
  * any layer sees them. Returns null when the request is valid.
  */
-export function validateRequest(h: RequestHeader, s: ExportState): Errno | null {
+/** Why a request is refused: the errno (nbdkit's choice) and the reason in words for the client. */
+export interface Rejection {
+  errno: Errno;
+  why: string;
+}
+
+const COMMAND_NAMES: Partial<Record<number, string>> = {
+  [CMD.TRIM]: 'trim',
+  [CMD.WRITE_ZEROES]: 'write zeroes',
+  [CMD.CACHE]: 'cache',
+  [CMD.FLUSH]: 'flush',
+};
+
+/** A request the export must refuse before running it, and why; null when it may run. */
+export function checkRequest(h: RequestHeader, s: ExportState): Rejection | null {
   const { type, flags, offset, length } = h;
   const readonly = (s.eflags & TF.READ_ONLY) !== 0;
+  const einval = (why: string): Rejection => ({ errno: 'EINVAL', why });
 
   switch (type) {
     case CMD.READ:
@@ -160,33 +175,45 @@ export function validateRequest(h: RequestHeader, s: ExportState): Errno | null 
     case CMD.FLUSH:
       break;
     default:
-      return 'EINVAL';
+      return einval(`unknown command ${type}`);
   }
 
-  if (flags & ~KNOWN_FLAGS) return 'EINVAL';
-  if (flags & CMD_FLAG.FUA && !(s.eflags & TF.SEND_FUA)) return 'EINVAL';
-  if (flags & CMD_FLAG.DF && (type !== CMD.READ || !s.structuredReplies)) return 'EINVAL';
-  if (flags & CMD_FLAG.NO_HOLE && type !== CMD.WRITE_ZEROES) return 'EINVAL';
-  if (flags & CMD_FLAG.FAST_ZERO && (type !== CMD.WRITE_ZEROES || !(s.eflags & TF.SEND_FAST_ZERO))) return 'EINVAL';
-  if (flags & CMD_FLAG.REQ_ONE && type !== CMD.BLOCK_STATUS) return 'EINVAL';
+  if (flags & ~KNOWN_FLAGS) return einval(`unknown flag 0x${(flags & ~KNOWN_FLAGS).toString(16)}`);
+  if (flags & CMD_FLAG.FUA && !(s.eflags & TF.SEND_FUA)) return einval('FUA flag, but the export does not support FUA');
+  if (flags & CMD_FLAG.DF && (type !== CMD.READ || !s.structuredReplies))
+    return einval('DF flag: only on a read with structured replies');
+  if (flags & CMD_FLAG.NO_HOLE && type !== CMD.WRITE_ZEROES) return einval('NO_HOLE flag: only on write zeroes');
+  if (flags & CMD_FLAG.FAST_ZERO && (type !== CMD.WRITE_ZEROES || !(s.eflags & TF.SEND_FAST_ZERO)))
+    return einval('FAST_ZERO flag: only on write zeroes when the export supports fast zero');
+  if (flags & CMD_FLAG.REQ_ONE && type !== CMD.BLOCK_STATUS) return einval('REQ_ONE flag: only on block status');
 
-  if (readonly && (type === CMD.WRITE || type === CMD.TRIM || type === CMD.WRITE_ZEROES)) return 'EPERM';
+  if (readonly && (type === CMD.WRITE || type === CMD.TRIM || type === CMD.WRITE_ZEROES))
+    return { errno: 'EPERM', why: 'the export is read-only' };
 
+  const unsupported = (): Rejection => einval(`the export does not support ${COMMAND_NAMES[type]}`);
   if (type === CMD.FLUSH) {
-    if (!(s.eflags & TF.SEND_FLUSH)) return 'EINVAL';
-    return offset !== 0n || length !== 0 ? 'EINVAL' : null;
+    if (!(s.eflags & TF.SEND_FLUSH)) return unsupported();
+    return offset !== 0n || length !== 0 ? einval('flush with a non-zero offset or length') : null;
   }
-  if (type === CMD.TRIM && !(s.eflags & TF.SEND_TRIM)) return 'EINVAL';
-  if (type === CMD.WRITE_ZEROES && !(s.eflags & TF.SEND_WRITE_ZEROES)) return 'EINVAL';
-  if (type === CMD.CACHE && !(s.eflags & TF.SEND_CACHE)) return 'EINVAL';
-  if (type === CMD.BLOCK_STATUS && (!s.structuredReplies || !s.metaContext)) return 'EINVAL';
+  if (type === CMD.TRIM && !(s.eflags & TF.SEND_TRIM)) return unsupported();
+  if (type === CMD.WRITE_ZEROES && !(s.eflags & TF.SEND_WRITE_ZEROES)) return unsupported();
+  if (type === CMD.CACHE && !(s.eflags & TF.SEND_CACHE)) return unsupported();
+  if (type === CMD.BLOCK_STATUS && (!s.structuredReplies || !s.metaContext))
+    return einval('block status needs structured replies and a negotiated meta context');
 
-  if (length === 0) return 'EINVAL';
-  if ((type === CMD.READ || type === CMD.WRITE) && length > MAX_REQUEST_SIZE) return 'EINVAL';
+  if (length === 0) return einval('zero length');
+  if ((type === CMD.READ || type === CMD.WRITE) && length > MAX_REQUEST_SIZE)
+    return einval(`too large: ${length} bytes (at most ${MAX_REQUEST_SIZE})`);
   if (offset + BigInt(length) > s.size) {
-    return type === CMD.WRITE || type === CMD.WRITE_ZEROES ? 'ENOSPC' : 'EINVAL';
+    const why = `out of range: offset ${offset} + length ${length} > size ${s.size}`;
+    return { errno: type === CMD.WRITE || type === CMD.WRITE_ZEROES ? 'ENOSPC' : 'EINVAL', why };
   }
   return null;
+}
+
+/** The errno of checkRequest alone. */
+export function validateRequest(h: RequestHeader, s: ExportState): Errno | null {
+  return checkRequest(h, s)?.errno ?? null;
 }
 
 /**

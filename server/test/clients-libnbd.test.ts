@@ -175,3 +175,31 @@ test('a 7 EiB sparse disk works with nbdinfo and qemu-io at its last block', asy
     await big.close();
   }
 });
+
+test('a refused request: nbdsh gets the errno it always did (EINVAL, ENOSPC), and the error chunk says why (libnbd debug)', async () => {
+  const size = 512 * 1024 * 1024;
+  const script = [
+    'h.set_strict_mode(0)',
+    `for f in [lambda: h.pread(4096, ${size}), lambda: h.pwrite(b"x" * 4096, ${size}), lambda: h.pread(4096, 0, 1 << 9)]:`,
+    '    try:',
+    '        f()',
+    '    except nbd.Error as e:',
+    '        print(e.string)',
+  ].join('\n');
+  const r = await run('nbdsh', ['-u', t.uris[0], '-c', script], {
+    env: { ...NBDSH_ENV, LIBNBD_DEBUG: '1' },
+    timeoutMs: 60_000,
+  });
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(r.stdout.trim().split('\n'), [
+    'nbd_pread: read: command failed: Invalid argument',
+    'nbd_pwrite: write: command failed: No space left on device',
+    'nbd_pread: read: command failed: Invalid argument',
+  ]);
+  const messages = [...r.stderr.matchAll(/structured error server message: (.*)/g)].map((m) => m[1]);
+  assert.deepEqual(messages, [
+    `request rejected: out of range: offset ${size} + length 4096 > size ${size}`,
+    `request rejected: out of range: offset ${size} + length 4096 > size ${size}`,
+    'request rejected: unknown flag 0x200',
+  ]);
+});
