@@ -382,25 +382,31 @@ describe('recording and playback', () => {
 });
 
 describe('write errors', () => {
-  // In a child process: the bug this guards against spun the event loop in microtasks (flush()
-  // awaiting a stale, settled drain), so no timer in this process could have caught it.
-  test('a failing write (disk full) stops the recording, is reported once (stderr and the UI), and close() finishes', async () => {
-    const path = join(dir, 'full.bsrec');
-    const server = join(import.meta.dirname, '..');
-    const child = `
+  const server = join(import.meta.dirname, '..');
+  /**
+   * The start of a child script: the engine's modules, and writes to the file at `path` that
+   * fail past `room` bytes as on a full disk (a write across it is short, the next fails).
+   */
+  const childPrelude = (path: string, room: number) => `
       import { open } from 'node:fs/promises';
       const { Disk } = await import(${JSON.stringify(join(server, 'disk.ts'))});
       const { Engine } = await import(${JSON.stringify(join(server, 'engine.ts'))});
       const { LiveRecording } = await import(${JSON.stringify(join(server, 'timeline/live.ts'))});
-      // Every write past the file header fails as on a full disk.
       const probe = await open(${JSON.stringify(path)}, 'w');
       const proto = Object.getPrototypeOf(probe);
       await probe.close();
       const write = proto.write;
       proto.write = function (buf, off, len, pos) {
-        if (pos > 0) return Promise.reject(Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' }));
-        return write.call(this, buf, off, len, pos);
-      };
+        if (pos >= ${room}) return Promise.reject(Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' }));
+        return write.call(this, buf, off, Math.min(len, ${room} - pos), pos);
+      };`;
+  // In a child process: the bug this guards against spun the event loop in microtasks (flush()
+  // awaiting a stale, settled drain), so no timer in this process could have caught it.
+  test('a failing write (disk full) stops the recording, is reported once (stderr and the UI), and close() finishes', async () => {
+    const path = join(dir, 'full.bsrec');
+    // Every write past the file header fails as on a full disk.
+    const child = `
+      ${childPrelude(path, 4096)}
       const engine = new Engine();
       engine.addExternal([Disk.external(1, 8n << 20n, 'attach')]);
       const ui = [];
@@ -427,23 +433,10 @@ describe('write errors', () => {
   // file holds: `blockscope replay --summary` of it is compared with the live seek to its end.
   test('after a write error the time machine ends where the file ends (seeking past is refused) and replay of the file agrees', async () => {
     const path = join(dir, 'full-midway.bsrec');
-    const server = join(import.meta.dirname, '..');
+    // A file system with room for 24 KiB of this file.
     const child = `
-      import { open } from 'node:fs/promises';
-      const { Disk } = await import(${JSON.stringify(join(server, 'disk.ts'))});
-      const { Engine } = await import(${JSON.stringify(join(server, 'engine.ts'))});
-      const { LiveRecording } = await import(${JSON.stringify(join(server, 'timeline/live.ts'))});
+      ${childPrelude(path, 24 * 1024)}
       const { monotonicUs } = await import(${JSON.stringify(join(server, 'events/event-bus.ts'))});
-      // A file system with room for 24 KiB of this file: a write across that is short, the next fails.
-      const ROOM = 24 * 1024;
-      const probe = await open(${JSON.stringify(path)}, 'w');
-      const proto = Object.getPrototypeOf(probe);
-      await probe.close();
-      const write = proto.write;
-      proto.write = function (buf, off, len, pos) {
-        if (pos >= ROOM) return Promise.reject(Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' }));
-        return write.call(this, buf, off, Math.min(len, ROOM - pos), pos);
-      };
       const engine = new Engine();
       const disk = Disk.external(1, 64n << 20n, 'attach');
       engine.addExternal([disk]);
