@@ -142,10 +142,6 @@ export interface ExportState {
 
 const KNOWN_FLAGS = CMD_FLAG.FUA | CMD_FLAG.NO_HOLE | CMD_FLAG.DF | CMD_FLAG.REQ_ONE | CMD_FLAG.FAST_ZERO;
 
-/**
- * nbdkit's validate_request (server/protocol.c): reject bad commands, flags and ranges before
- * any layer sees them. Returns null when the request is valid.
- */
 /** Why a request is refused: the errno (nbdkit's choice) and the reason in words for the client. */
 export interface Rejection {
   errno: Errno;
@@ -159,11 +155,17 @@ const COMMAND_NAMES: Partial<Record<number, string>> = {
   [CMD.FLUSH]: 'flush',
 };
 
-/** A request the export must refuse before running it, and why; null when it may run. */
+// Module-level, not closures in checkRequest: that runs for every request on the hot path.
+const einval = (why: string): Rejection => ({ errno: 'EINVAL', why });
+const unsupported = (type: number): Rejection => einval(`the export does not support ${COMMAND_NAMES[type]}`);
+
+/**
+ * nbdkit's validate_request (server/protocol.c): reject bad commands, flags and ranges before
+ * any layer sees them, saying why. Returns null when the request is valid.
+ */
 export function checkRequest(h: RequestHeader, s: ExportState): Rejection | null {
   const { type, flags, offset, length } = h;
   const readonly = (s.eflags & TF.READ_ONLY) !== 0;
-  const einval = (why: string): Rejection => ({ errno: 'EINVAL', why });
 
   switch (type) {
     case CMD.READ:
@@ -190,14 +192,13 @@ export function checkRequest(h: RequestHeader, s: ExportState): Rejection | null
   if (readonly && (type === CMD.WRITE || type === CMD.TRIM || type === CMD.WRITE_ZEROES))
     return { errno: 'EPERM', why: 'the export is read-only' };
 
-  const unsupported = (): Rejection => einval(`the export does not support ${COMMAND_NAMES[type]}`);
   if (type === CMD.FLUSH) {
-    if (!(s.eflags & TF.SEND_FLUSH)) return unsupported();
+    if (!(s.eflags & TF.SEND_FLUSH)) return unsupported(type);
     return offset !== 0n || length !== 0 ? einval('flush with a non-zero offset or length') : null;
   }
-  if (type === CMD.TRIM && !(s.eflags & TF.SEND_TRIM)) return unsupported();
-  if (type === CMD.WRITE_ZEROES && !(s.eflags & TF.SEND_WRITE_ZEROES)) return unsupported();
-  if (type === CMD.CACHE && !(s.eflags & TF.SEND_CACHE)) return unsupported();
+  if (type === CMD.TRIM && !(s.eflags & TF.SEND_TRIM)) return unsupported(type);
+  if (type === CMD.WRITE_ZEROES && !(s.eflags & TF.SEND_WRITE_ZEROES)) return unsupported(type);
+  if (type === CMD.CACHE && !(s.eflags & TF.SEND_CACHE)) return unsupported(type);
   if (type === CMD.BLOCK_STATUS && (!s.structuredReplies || !s.metaContext))
     return einval('block status needs structured replies and a negotiated meta context');
 
