@@ -1,10 +1,14 @@
 // When the engine goes away the page says so: the last picture is dimmed under a banner and its
 // controls change nothing (no fake FAILED); a restarted server (a new session token) is named as
-// such, and the page stops knocking.
-import { expect, test } from '@playwright/test';
+// such, and the page stops knocking. A page that reconnects to the same server shows what the
+// disks went through while it was away.
+import { expect, test, type WebSocketRoute } from '@playwright/test';
 import { RECONNECTING } from '../renderer/components/ConnectionBanner.tsx';
+import { PALETTES } from '../renderer/grid/palette.ts';
+import { RATE_WINDOW_MS } from '../renderer/store/rates.ts';
 import { SESSION_ENDED } from '../renderer/transport/websocket.ts';
-import { serve, type Served } from './serve.ts';
+import { expectCellColor, hex } from './pixels.ts';
+import { qemuIo, requireBinary, serve, type Served } from './serve.ts';
 
 const ARGS = ['--disks', '2', '--size', '16M', '--filter=error', '--port', '0', '--ui'];
 let s: Served | null = null;
@@ -53,4 +57,55 @@ test('a killed server dims the disks under a banner; a restarted one is named, a
   const tries = sockets;
   await page.waitForTimeout(6000); // longer than the longest backoff
   expect(sockets).toBe(tries);
+});
+
+test('a page that reconnects to the same server shows the writes made while it was away', async ({ page }) => {
+  requireBinary('qemu-io', 'qemu-utils');
+  s = await serve(ARGS);
+  const [, trimmed, zeroed, written] = PALETTES.laptop.states.map(hex);
+  // Every socket of the page goes through here. While `away` is set, a new one waits unanswered
+  // (the page stays disconnected and keeps trying); the open ones are the ones to drop.
+  let away: Promise<void> | null = null;
+  let comeBack = () => {};
+  const open: WebSocketRoute[] = [];
+  await page.routeWebSocket(/\/ws/, async (ws) => {
+    await away;
+    open.push(ws, ws.connectToServer());
+  });
+  await page.goto(s.ui);
+  await expect(page.getByTestId('status')).toHaveText('live');
+  // 16 MiB disks: one 4 KiB block a cell, so 4 MiB is cell 1024 and 8 MiB cell 2048.
+  expect(qemuIo(s.uris[0], 'write 0 64k', 'write 8M 64k').code).toBe(0);
+  await expectCellColor(page, 1, [0, 15, 2048, 2063], written);
+
+  away = new Promise((resolve) => (comeBack = resolve));
+  for (const ws of open.splice(0)) await ws.close();
+  await expect(page.getByTestId('connection-banner')).toHaveText(RECONNECTING);
+
+  // Meanwhile a real client changes blocks already drawn and blocks not drawn yet, on both disks;
+  // the page stays away longer than the counters' rate window.
+  expect(qemuIo(s.uris[0], 'discard 0 64k', 'write 4M 64k', 'write -z 8M 64k').code).toBe(0);
+  expect(qemuIo(s.uris[1], 'write 0 4k').code).toBe(0);
+  await page.waitForTimeout(RATE_WINDOW_MS + 500);
+  await expect(page.getByTestId('connection-banner')).toHaveText(RECONNECTING);
+
+  comeBack();
+  await expect(page.getByTestId('connection-banner')).toHaveCount(0, { timeout: 20_000 });
+  await expect(page.getByTestId('status')).toHaveText('live');
+  await expectCellColor(page, 1, [0, 15], trimmed);
+  await expectCellColor(page, 1, [1024, 1039], written);
+  await expectCellColor(page, 1, [2048, 2063], zeroed);
+  await expectCellColor(page, 2, [0], written);
+  // The block totals and the counters agree; what happened while away is not a burst of the
+  // last few seconds (the rate column stays at 0).
+  await expect(page.getByTestId('disk-1')).toContainText('16 trimmed');
+  const counters = page.getByRole('table', { name: 'Disk 1 counters' });
+  const writes = counters.getByRole('row', { name: /^write/ });
+  await expect(writes).toHaveText(/^write\s*3\s*192(\.0)? KiB/);
+  // From the moment the new counts show (a rate that is wrong fades over RATE_WINDOW_MS).
+  for (let i = 0; i < 4; i++) {
+    expect(await writes.innerText()).toMatch(/\s0 B\/s\s*0$/);
+    await page.waitForTimeout(300);
+  }
+  await expect(counters.getByRole('row', { name: /^trim/ })).toHaveText(/^trim\s*1\s*64(\.0)? KiB\s*0 B\/s\s*0$/);
 });

@@ -1,8 +1,9 @@
 // The RAID 5 preset in the browser, driven by qemu-io: the canvas shows exactly the blocks
 // each client touched, reads flash, and the Error checkbox fails the next read.
-import { expect, test, type Page } from '@playwright/test';
+import { expect, test } from '@playwright/test';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { cellPixel as pixel, expectCellColor as expectColor } from './pixels.ts';
 import { qemuIo, requireBinary, serve, type Served } from './serve.ts';
 
 const ART = join(import.meta.dirname, 'artifacts');
@@ -18,28 +19,6 @@ test.beforeAll(async () => {
   s = await serve(['--preset', 'raid5', '--port', '0', '--ui', '--delay', '0']);
 });
 test.afterAll(async () => s?.stop());
-
-/** The real canvas pixel at a cell's centre. */
-const pixel = (page: Page, disk: number, cell: number) =>
-  page.evaluate(([d, c]) => (window as any).__blockscope.canvasPixel(d, c) as number[], [disk, cell] as const);
-
-async function expectColor(page: Page, disk: number, cells: number[], rgb: number[]) {
-  for (const cell of cells) {
-    await expect
-      .poll(
-        async () =>
-          (await pixel(page, disk, cell))
-            .slice(0, 3)
-            .map((v, i) => Math.abs(v - rgb[i]))
-            .every((d) => d <= 3),
-        {
-          message: `disk ${disk} cell ${cell} should be rgb(${rgb})`,
-          timeout: 5000,
-        },
-      )
-      .toBe(true);
-  }
-}
 
 test('the grid shows what qemu-io did on each disk of the RAID 5 preset', async ({ page }) => {
   await page.goto(s.ui);
@@ -73,7 +52,7 @@ test('the grid shows what qemu-io did on each disk of the RAID 5 preset', async 
   // Caught during the fade: much darker than red (g 56) and than untouched (g 100).
   for (const cell of [0, 15]) {
     await expect
-      .poll(async () => (await pixel(page, 4, cell))[1], {
+      .poll(async () => (await pixel(page, 4, cell))?.[1], {
         message: `disk 4 cell ${cell} flashes dark`,
         timeout: 1500,
         intervals: [20],

@@ -1,7 +1,7 @@
 // What the screen shows, measured from screenshots (PNG decoded in Node): colour counts and
 // blobs of one colour. The e2e specs assert on these and on the accessibility tree, never on
 // the UI's internal state.
-import type { Locator, Page } from '@playwright/test';
+import { expect, type Locator, type Page } from '@playwright/test';
 import { PNG } from 'pngjs';
 
 export type Rgb = [number, number, number];
@@ -162,4 +162,26 @@ export async function overflowing(page: Page, rootSelector: string): Promise<str
     }
     return bad;
   }, rootSelector);
+}
+
+/** The real canvas pixel (RGBA) at the centre of the square showing `cell` of `disk` (null before it is placed). */
+export const cellPixel = (page: Page, disk: number, cell: number) =>
+  page.evaluate(
+    ([d, c]) =>
+      (
+        window as unknown as { __blockscope: { canvasPixel(d: number, c: number): number[] | null } }
+      ).__blockscope.canvasPixel(d, c),
+    [disk, cell] as const,
+  );
+
+/** Wait until every one of `cells` of `disk` is drawn in `rgb` (± 3 per channel). */
+export async function expectCellColor(page: Page, disk: number, cells: number[], rgb: number[], timeout = 5000) {
+  for (const cell of cells) {
+    await expect
+      .poll(async () => !!(await cellPixel(page, disk, cell))?.slice(0, 3).every((v, i) => Math.abs(v - rgb[i]) <= 3), {
+        message: `disk ${disk} cell ${cell} should be rgb(${rgb})`,
+        timeout,
+      })
+      .toBe(true);
+  }
 }

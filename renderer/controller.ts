@@ -59,7 +59,16 @@ export class Controller {
     if (this.started) return;
     this.started = true;
     this.stage = stage;
-    this.transport.onStatus((c) => setUi({ status: c.status, refusal: c.why ?? null }));
+    this.transport.onStatus((c) => {
+      // Counters from before a disconnect are not a base for rates after it: whatever the disks
+      // did meanwhile would read as a burst of the last few seconds. The first frame after the
+      // reconnect (a full one) starts the counters and their rate windows again.
+      if (c.status !== 'open') {
+        this.live.clear();
+        this.windows.clear();
+      }
+      setUi({ status: c.status, refusal: c.why ?? null });
+    });
     this.transport.onPush((m) => this.onPush(m));
     this.transport.onBatch((b) => {
       this.queue.push(b);
