@@ -67,7 +67,9 @@ export class Controller {
         this.live.clear();
         this.windows.clear();
       }
-      setUi({ status: c.status, refusal: c.why ?? null });
+      const retry =
+        c.attempt || c.retryAt ? { attempt: c.attempt ?? null, at: c.retryAt ?? null, inMs: c.retryInMs ?? 0 } : null;
+      setUi({ status: c.status, refusal: c.why ?? null, retry });
     });
     this.transport.onPush((m) => this.onPush(m));
     this.transport.onBatch((b) => {

@@ -61,3 +61,21 @@ test('per-disk actions have unique accessible names and apply only where they ca
   assert.equal(get('toggleErrors').available!(getUi(), 1), false, 'a replay has no Error toggle');
   reset();
 });
+
+test('while the page is disconnected, actions that ask the engine are disabled (and say why); local ones run', () => {
+  reset();
+  const r = new ActionRegistry<never>(() => ({ c: null as never, s: getUi() }));
+  for (const a of APP_ACTIONS) r.register(a as never);
+  setUi({ status: 'closed' });
+  const s = getUi();
+  for (const name of ['hold', 'clearAll', 'commands', 'toggleErrors', 'clearDisk', 'resetDisk'])
+    assert.match(r.blockedWhy(r.get(name), s), /Disconnected from Blockscope/, name);
+  for (const name of ['pause', 'palette', 'presentation', 'zoomIn', 'zoomOut', 'zoomReset', 'help', 'escape'])
+    assert.equal(r.blockedWhy(r.get(name), s), '', name);
+  assert.equal(r.run('clearAll'), false, 'not run: it could only fail');
+  assert.equal(r.run('help'), true);
+  assert.deepEqual(getUi().popover, { kind: 'help' });
+  setUi({ status: 'open' });
+  assert.equal(r.blockedWhy(r.get('clearAll'), getUi()), '');
+  reset();
+});

@@ -40,6 +40,7 @@ export const APP_ACTIONS: A[] = [
     description:
       'Pause the view: picture, counters and tooltip stop while the disks keep serving (in replay: pause playback)',
     keys: [' ', 'p'],
+    engine: isReplay,
     pressed: (s) => (isReplay(s) ? !s.replay?.playing : s.paused),
     async perform({ c, s }) {
       if (isReplay(s)) {
@@ -61,6 +62,7 @@ export const APP_ACTIONS: A[] = [
     description: 'Hold I/O: stall every request in the engine (clients wait, requests show in flight) until released',
     keys: ['h'],
     available: (s) => sourceMode(s) === 'server',
+    engine: true,
     pressed: (s) => s.disks.some((d) => d.held),
     async perform({ c, s }) {
       const on = !s.disks.some((d) => d.held);
@@ -73,6 +75,7 @@ export const APP_ACTIONS: A[] = [
     label: 'Clear',
     description: 'Clear the picture and counters of every disk (the data stays)',
     keys: ['c'],
+    engine: true,
     async perform({ c, s }) {
       await Promise.all(s.disks.map((d) => engine.clearPicture(c, d.number)));
       say('Pictures cleared');
@@ -146,6 +149,7 @@ export const APP_ACTIONS: A[] = [
     label: 'Commands',
     description: 'The client commands that build this layout (guestfish, qemu-io, nbdinfo), URIs filled in',
     available: (s) => sourceMode(s) === 'server',
+    engine: true,
     perform: ({ c }) => engine.showCommands(c),
   },
   {
@@ -154,6 +158,7 @@ export const APP_ACTIONS: A[] = [
     description: 'Demo in step mode: go on to the next step (presenter remotes send PageDown or →)',
     keys: ['n', 'PageDown', 'ArrowRight'],
     available: (s) => s.caption?.phase === 'waiting',
+    engine: true,
     perform: ({ c }) => engine.demoNext(c),
   },
   {
@@ -184,6 +189,7 @@ export const APP_ACTIONS: A[] = [
     ariaLabel: (_s, n) => `Disk ${n} errors`,
     description: 'Inject I/O errors: every request on this disk fails until unchecked',
     available: (s, n) => !!disk(s, n) && disk(s, n)!.mode !== 'replay',
+    engine: true,
     pressed: (s, n) => !!disk(s, n)?.errorsOn,
     perform: ({ c, s }, n) => engine.setErrors(c, n!, !disk(s, n)?.errorsOn),
   },
@@ -192,6 +198,7 @@ export const APP_ACTIONS: A[] = [
     label: 'Clear',
     ariaLabel: (_s, n) => `Clear disk ${n}`,
     description: "Clear this disk's picture and counters (the data stays)",
+    engine: true,
     perform: ({ c }, n) => engine.clearPicture(c, n!),
   },
   {
@@ -201,6 +208,7 @@ export const APP_ACTIONS: A[] = [
     description: "Discard this disk's data (asks first)",
     // Attach and replay only watch: there is no data here to discard.
     available: (s, n) => disk(s, n)?.mode === 'server',
+    engine: true,
     async perform({ c }, n) {
       if (confirm(`Discard all data on disk ${n}?`)) await engine.resetDisk(c, n!);
     },

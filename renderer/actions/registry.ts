@@ -7,7 +7,7 @@
 //   Space/P pause view · H hold I/O · C clear · T palette · F presentation · 1–9 enlarge disk ·
 //   + − 0 zoom · N/PageDown/→ next demo step · ? shortcuts · Esc back out · S structure overlay
 
-import type { UiState } from '../store/store.ts';
+import { engineOffline, type UiState } from '../store/store.ts';
 
 export interface ActionContext<C> {
   c: C;
@@ -28,6 +28,8 @@ export interface Action<C = unknown> {
   keyDisk?: (key: string) => number | undefined;
   /** Whether it applies now (e.g. not in attach mode): buttons are hidden, keys ignored. */
   available?: (s: UiState, disk?: number) => boolean;
+  /** It asks the engine (a toggle, a preset…): disabled while the engine is unreachable. */
+  engine?: boolean | ((s: UiState) => boolean);
   /** For toggles: aria-pressed. */
   pressed?: (s: UiState, disk?: number) => boolean;
   perform(ctx: ActionContext<C>, disk?: number): void | Promise<void>;
@@ -70,12 +72,19 @@ export class ActionRegistry<C> {
     return typeof a.label === 'function' ? a.label(s, disk) : a.label;
   }
 
-  /** Run an action by name; false when it does not apply now. */
+  /** Why the action, which applies, cannot run now ('' when it can): it needs the engine, which is unreachable. */
+  blockedWhy(a: Action<C>, s: UiState): string {
+    const needsEngine = typeof a.engine === 'function' ? a.engine(s) : !!a.engine;
+    return needsEngine ? engineOffline(s) : '';
+  }
+
+  /** Run an action by name; false when it does not apply now or cannot run (blockedWhy). */
   run(name: string, disk?: number): boolean {
     const a = this.actions.get(name);
     if (!a) return false;
     const ctx = this.context();
     if (a.available && !a.available(ctx.s, disk)) return false;
+    if (this.blockedWhy(a, ctx.s)) return false;
     void Promise.resolve(a.perform(ctx, disk)).catch((err) => console.error(`action ${name}:`, err));
     return true;
   }

@@ -2,6 +2,7 @@ import { useEffect, useRef, useState } from 'react';
 import type { DiskInfo } from '../../server/shared/types.ts';
 import { setDelay } from '../engine-calls.ts';
 import { useController } from './context.ts';
+import { useEngineControl } from './engine-control.ts';
 import { SLIDER_STEPS, formatMs, maxMsFor, msToPos, posToMs } from './delay-scale.ts';
 
 /** One slider per operation, in the delay filter's nbdkit parameter names. */
@@ -26,6 +27,7 @@ function DelaySlider({ disk, name, label, ms }: { disk: number; name: string; la
   const timer = useRef<ReturnType<typeof setTimeout> | null>(null);
   useEffect(() => () => void (timer.current && clearTimeout(timer.current)), []);
   const shown = local ?? ms;
+  const engine = useEngineControl();
   const onChange = (pos: number) => {
     const v = posToMs(pos, maxMs);
     setLocal(v);
@@ -35,7 +37,7 @@ function DelaySlider({ disk, name, label, ms }: { disk: number; name: string; la
     }, 60);
   };
   return (
-    <label className="delay">
+    <label className="delay" title={engine.title}>
       <span className="delay-name">{label}</span>
       <input
         type="range"
@@ -47,6 +49,7 @@ function DelaySlider({ disk, name, label, ms }: { disk: number; name: string; la
         aria-label={`Disk ${disk} ${label} delay`}
         aria-valuetext={formatMs(shown)}
         data-testid={`${name}-${disk}`}
+        {...engine}
       />
       <span className="value">{formatMs(shown)}</span>
     </label>

@@ -5,6 +5,7 @@ import { ActionButton } from './ActionButton.tsx';
 import { useActions } from './context.ts';
 import { useUi } from '../store/store.ts';
 import { DelaySliders } from './DelaySliders.tsx';
+import { useEngineControl } from './engine-control.ts';
 import { CompactCounters, CounterTable, LatencyLine, StateTotals } from './DiskStats.tsx';
 import { humanBig, scaleLabel } from './format.ts';
 import { GridSlot } from './GridSlot.tsx';
@@ -96,14 +97,13 @@ export function DiskTitle({ disk, compact, size = true }: { disk: DiskInfo; comp
  */
 export function ErrorToggle({ disk, short, present }: { disk: DiskInfo; short?: boolean; present?: boolean }) {
   const actions = useActions();
+  const engine = useEngineControl('Inject I/O errors: every request on this disk fails until unchecked');
   if (disk.mode === 'replay') return null;
   return (
-    <label
-      className={`error-toggle ${disk.errorsOn ? 'on' : ''}`}
-      title="Inject I/O errors: every request on this disk fails until unchecked"
-    >
+    <label className={`error-toggle ${disk.errorsOn ? 'on' : ''}`} title={engine.title}>
       <input
         type="checkbox"
+        {...engine}
         checked={disk.errorsOn}
         onChange={() => actions.run('toggleErrors', disk.number)}
         aria-label={`Disk ${disk.number} errors`}

@@ -1,17 +1,7 @@
+import { useEffect, useState } from 'react';
 import { legendOf, PALETTES } from '../grid/palette.ts';
-import { useUi, type UiState } from '../store/store.ts';
-
-const CONNECTION_WORDS = { connecting: 'connecting', closed: 'disconnected', refused: 'session ended' };
-
-/** What the status pill says: is the picture live, paused, held, replaying? As "kind|text". */
-export function statusText(s: Pick<UiState, 'status' | 'paused' | 'replay' | 'disks'>): string {
-  if (s.status !== 'open') return `${s.status}|${CONNECTION_WORDS[s.status]}`;
-  if (s.replay)
-    return s.replay.playing ? 'live|replaying' : s.replay.finished ? 'paused|replay finished' : 'paused|replay paused';
-  const held = s.disks.some((d) => d.held);
-  if (s.paused) return held ? 'paused|view paused · I/O held' : 'paused|view paused';
-  return held ? 'held|I/O held' : 'live|live';
-}
+import { useUi } from '../store/store.ts';
+import { statusText } from './status-text.ts';
 
 export function Legend() {
   const p = PALETTES[useUi((s) => s.settings.palette)];
@@ -31,8 +21,20 @@ export function Legend() {
   );
 }
 
+/** The time, a few times a second while `ticking` (the pill's "retrying in N s" counts down). */
+function useNow(ticking: boolean): number {
+  const [now, setNow] = useState(() => Date.now());
+  useEffect(() => {
+    if (!ticking) return;
+    const id = setInterval(() => setNow(Date.now()), 250);
+    return () => clearInterval(id);
+  }, [ticking]);
+  return now;
+}
+
 export function Footer() {
-  const [kind, text] = useUi(statusText).split('|');
+  const now = useNow(useUi((s) => !!s.retry?.at));
+  const [kind, text] = useUi((s) => statusText(s, now)).split('|');
   const message = useUi((s) => s.message);
   return (
     <footer className="footer">

@@ -2,6 +2,7 @@ import { useState } from 'react';
 import { replay } from '../engine-calls.ts';
 import { useUi } from '../store/store.ts';
 import { useController } from './context.ts';
+import { useEngineControl } from './engine-control.ts';
 
 /** Replay mode: step, speed and seek (play/pause is the toolbar's one Pause button). */
 export function ReplayBar() {
@@ -9,6 +10,7 @@ export function ReplayBar() {
   const r = useUi((s) => s.replay);
   const timeline = useUi((s) => s.timeline);
   const [seek, setSeek] = useState('0');
+  const engine = useEngineControl();
   // The time machine's strip (Timeline.tsx) is the replay bar now.
   if (!r || timeline) return null;
   const go = async () => {
@@ -18,12 +20,21 @@ export function ReplayBar() {
   return (
     <div className="replay" data-testid="replay" role="group" aria-label="replay">
       <strong>Replay</strong>
-      <button type="button" onClick={() => void replay(c, 'step')} title="play until the next request completes">
+      <button
+        type="button"
+        onClick={() => void replay(c, 'step')}
+        {...engine}
+        title={engine.title ?? 'play until the next request completes'}
+      >
         Step
       </button>
       <label>
         speed
-        <select value={String(r.speed)} onChange={(e) => void replay(c, 'speed', { speed: Number(e.target.value) })}>
+        <select
+          {...engine}
+          value={String(r.speed)}
+          onChange={(e) => void replay(c, 'speed', { speed: Number(e.target.value) })}
+        >
           {[0.25, 0.5, 1, 2, 4, 10, 100].map((s) => (
             <option key={s} value={String(s)}>
               {s}×
@@ -44,7 +55,7 @@ export function ReplayBar() {
           aria-label="seek to (seconds)"
         />
         s
-        <button type="button" onClick={() => void go()}>
+        <button type="button" onClick={() => void go()} {...engine}>
           Go
         </button>
       </label>

@@ -17,6 +17,7 @@ import { timelineAction } from '../engine-calls.ts';
 import { reportFailure, reportSuccess } from '../store/messages.ts';
 import { getUi, setUi, useUi } from '../store/store.ts';
 import { useController } from './context.ts';
+import { useEngineControl } from './engine-control.ts';
 import { fmtTime, human } from './format.ts';
 import { scrubTarget } from './scrub-keys.ts';
 
@@ -95,6 +96,7 @@ export function TimelineStrip() {
   /** The running WebM export's Cancel; the strip going away cancels it too. */
   const webmAbort = useRef<AbortController | null>(null);
   const [webmRunning, setWebmRunning] = useState(false);
+  const engine = useEngineControl();
   useEffect(() => () => webmAbort.current?.abort(), []);
 
   useEffect(() => {
@@ -106,7 +108,9 @@ export function TimelineStrip() {
         setOv(o);
         if (!getUi().timeline) setUi({ timeline: await c.transport.call('timeline', { action: 'status' }) });
       } catch {
-        if (alive) setUi({ timeline: null });
+        // No recording: no strip. While the page is disconnected the strip stays (its controls
+        // disabled, engine-control.ts) rather than leaving and coming back with the connection.
+        if (alive && getUi().status === 'open') setUi({ timeline: null });
       }
     };
     void load();
@@ -125,7 +129,7 @@ export function TimelineStrip() {
     timelineAction(c, action, extra);
   // Drag: seek to where the pointer is; one seek in flight, the latest position wins.
   const seekAt = (e: PointerEvent<HTMLCanvasElement>) => {
-    if (!ov) return;
+    if (!ov || engine.disabled) return;
     const r = e.currentTarget.getBoundingClientRect();
     // The outermost pixel on either side means the very start or end (a pixel of an hour-long
     // session is seconds: "the end" must not stop short of the last requests).
@@ -146,7 +150,7 @@ export function TimelineStrip() {
   };
   // The scrubber as a slider: keys go where the pointer would (handled keys are not page shortcuts).
   const onScrubKey = (e: KeyboardEvent<HTMLCanvasElement>) => {
-    if (e.ctrlKey || e.metaKey || e.altKey) return;
+    if (e.ctrlKey || e.metaKey || e.altKey || engine.disabled) return;
     const to = scrubTarget(e.key, e.shiftKey, t);
     if (to === null) return;
     e.preventDefault();
@@ -201,20 +205,35 @@ export function TimelineStrip() {
             data-testid="timeline-play"
             // Not just "Pause": the toolbar's Pause (the view) has that name.
             aria-label={t.playing ? 'Pause the time machine' : 'Play from here'}
+            {...engine}
             onClick={() => void act(t.playing ? 'pause' : 'play')}
           >
             {t.playing ? 'Pause' : 'Play'}
           </button>
         )}
-        <button type="button" onClick={() => void act('step')} title="go to the next completed request">
+        <button
+          type="button"
+          onClick={() => void act('step')}
+          {...engine}
+          title={engine.title ?? 'go to the next completed request'}
+        >
           Step
         </button>
-        <button type="button" onClick={() => void act('nextBurst')} title="jump to the next burst of activity">
+        <button
+          type="button"
+          onClick={() => void act('nextBurst')}
+          {...engine}
+          title={engine.title ?? 'jump to the next burst of activity'}
+        >
           Next burst
         </button>
         <label>
           speed
-          <select value={String(t.speed)} onChange={(e) => void act('speed', { speed: Number(e.target.value) })}>
+          <select
+            {...engine}
+            value={String(t.speed)}
+            onChange={(e) => void act('speed', { speed: Number(e.target.value) })}
+          >
             {SPEEDS.map((s) => (
               <option key={s} value={String(s)}>
                 {s}×
@@ -223,7 +242,7 @@ export function TimelineStrip() {
           </select>
         </label>
         {t.mode === 'live' && (
-          <button type="button" aria-pressed={t.following} onClick={() => void act('live')}>
+          <button type="button" aria-pressed={t.following} onClick={() => void act('live')} {...engine}>
             Live
           </button>
         )}
@@ -233,8 +252,10 @@ export function TimelineStrip() {
         </span>
         <canvas
           ref={canvas}
-          className="scrubber"
+          className={`scrubber ${engine.disabled ? 'disabled' : ''}`}
           data-testid="scrubber"
+          title={engine.title}
+          aria-disabled={engine['aria-disabled']}
           // A slider for the keyboard (scrub-keys.ts): Tab to it, arrows, Home, End (live).
           role="slider"
           tabIndex={0}
@@ -287,7 +308,8 @@ export function TimelineStrip() {
             <button
               key={s}
               type="button"
-              disabled={!!busy}
+              {...engine}
+              disabled={!!busy || engine.disabled}
               onClick={() =>
                 void exporting('PNG', async () =>
                   download((await exportPng(c, s)).png, `blockscope-${stamp()}@${s}x.png`, 'image/png'),
@@ -299,7 +321,8 @@ export function TimelineStrip() {
           ))}
           <button
             type="button"
-            disabled={!!busy}
+            {...engine}
+            disabled={!!busy || engine.disabled}
             onClick={() =>
               void exporting('raw PNG', async () => {
                 for (const r of await exportRawPngs(c))
@@ -341,7 +364,7 @@ export function TimelineStrip() {
             />
             ×
           </label>
-          <button type="button" disabled={!!busy} onClick={recordWebm}>
+          <button type="button" {...engine} disabled={!!busy || engine.disabled} onClick={recordWebm}>
             Record WebM
           </button>
           {webmRunning && (

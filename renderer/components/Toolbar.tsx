@@ -7,6 +7,7 @@ import { reportFailure } from '../store/messages.ts';
 import { sourceMode, useUi } from '../store/store.ts';
 import { ActionButton } from './ActionButton.tsx';
 import { useController } from './context.ts';
+import { useEngineControl } from './engine-control.ts';
 import { DISK_COUNT_RULE, MAX_CUSTOM_DISKS, parseDiskCount } from './disk-count.ts';
 
 const PRESETS: Array<[PresetName, string]> = [
@@ -25,6 +26,7 @@ function LayoutPicker() {
   const mode = useUi(sourceMode);
   // What the N field shows, as typed: checked only when Custom is applied.
   const [custom, setCustom] = useState('3');
+  const engine = useEngineControl();
   if (mode !== 'server' && mode !== 'none') return null;
   const choose = (p: PresetName) => {
     const count = p === 'custom' ? parseDiskCount(custom) : undefined;
@@ -40,6 +42,7 @@ function LayoutPicker() {
           value=""
           onChange={(e) => e.target.value && choose(e.target.value as PresetName)}
           aria-label="layout preset"
+          {...engine}
         >
           <option value="">choose…</option>
           {PRESETS.map(([v, l]) => (

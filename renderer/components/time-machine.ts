@@ -22,6 +22,7 @@ export function installTimeMachine(actions: ActionRegistry<Controller>, c: Contr
     description: 'Time machine: go to the next completed request',
     keys: ['.'],
     available: (s) => !!s.timeline,
+    engine: true,
     perform: ({ c: ctl }) => act(ctl, 'step'),
   });
   actions.register({
@@ -30,6 +31,7 @@ export function installTimeMachine(actions: ActionRegistry<Controller>, c: Contr
     description: 'Time machine: jump to the next burst of activity',
     keys: ['b'],
     available: (s) => !!s.timeline,
+    engine: true,
     perform: ({ c: ctl }) => act(ctl, 'nextBurst'),
   });
   actions.register({
@@ -39,6 +41,7 @@ export function installTimeMachine(actions: ActionRegistry<Controller>, c: Contr
     keys: ['l'],
     available: (s) => s.timeline?.mode === 'live',
     pressed: (s) => !!s.timeline?.following,
+    engine: true,
     perform: ({ c: ctl }) => act(ctl, 'live'),
   });
   actions.register({

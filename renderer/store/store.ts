@@ -47,6 +47,8 @@ export interface UiState {
   status: ConnectionStatus;
   /** Why the engine refused this page (status `refused`), else null. */
   refusal: string | null;
+  /** While the engine is away: the try under way (1, 2…), or when the next starts (Date.now() ms) and the wait. */
+  retry: { attempt: number | null; at: number | null; inMs: number } | null;
   disks: DiskInfo[];
   stats: Record<number, DiskStatsView>;
   settings: UiSettings;
@@ -84,6 +86,7 @@ export interface UiState {
 export const store = createStore<UiState>(() => ({
   status: 'connecting',
   refusal: null,
+  retry: null,
   disks: [],
   stats: {},
   settings: { ...DEFAULT_UI_SETTINGS },
@@ -113,6 +116,18 @@ export function useUi<T>(selector: (s: UiState) => T): T {
 export const setUi = (patch: Partial<UiState>) => store.setState(patch);
 export const getUi = () => store.getState();
 export const subscribeUi = store.subscribe;
+
+/**
+ * Why a control that calls the engine cannot work now ('' when it can): the page is not
+ * connected. Such controls are disabled and say this as their tooltip, instead of failing with
+ * "nothing was changed" when used; purely local ones (zoom, palette, help) stay usable.
+ */
+export function engineOffline(s: Pick<UiState, 'status' | 'retry'>): string {
+  if (s.status === 'open') return '';
+  if (s.status === 'refused') return 'Blockscope refused this page (see the banner): this needs the engine';
+  if (s.status === 'connecting' && !s.retry) return 'Not connected to Blockscope yet: this needs the engine';
+  return 'Disconnected from Blockscope (reconnecting): this needs the engine';
+}
 
 /** The mode the disks are in: what they follow decides which actions apply. */
 export function sourceMode(s: Pick<UiState, 'disks'>): 'server' | 'attach' | 'replay' | 'none' {

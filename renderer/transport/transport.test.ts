@@ -136,3 +136,26 @@ test('a server that is only down is tried again', async () => {
   assert.equal(f.probes.length, 1);
   assert.equal(f.statuses.at(-1)?.status, 'connecting');
 });
+
+test('while the engine is away the status says when the next try starts and which try is under way', async () => {
+  const f = fakeTransport(() => null);
+  assert.deepEqual(f.statuses, [{ status: 'connecting' }], 'the first try is plain connecting');
+  f.last().onopen!();
+  f.statuses.length = 0;
+  const before = Date.now();
+  f.last().onclose!();
+  const waiting = f.statuses.at(-1)!;
+  assert.equal(waiting.status, 'closed');
+  assert.equal(waiting.retryInMs, 250);
+  assert.ok(waiting.retryAt! >= before + 250 && waiting.retryAt! <= Date.now() + 250);
+  await waitFor(() => f.sockets.length === 2);
+  assert.deepEqual(f.statuses.at(-1), { status: 'connecting', attempt: 1 });
+  f.last().onclose!();
+  await waitFor(() => f.sockets.length === 3);
+  assert.deepEqual(f.statuses.at(-1), { status: 'connecting', attempt: 2 });
+  assert.equal(f.statuses.find((s) => s.retryInMs === 500)?.status, 'closed', 'the wait doubles');
+  f.last().onopen!();
+  f.last().onclose!();
+  await waitFor(() => f.sockets.length === 4);
+  assert.deepEqual(f.statuses.at(-1), { status: 'connecting', attempt: 1 }, 'counted again from a reconnect');
+});

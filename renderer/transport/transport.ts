@@ -13,6 +13,11 @@ export interface Connection {
   status: ConnectionStatus;
   /** When refused: why, and what the user can do. */
   why?: string;
+  /** Connecting again after the engine went away: the how-manyth try since it was last reached (1, 2…). */
+  attempt?: number;
+  /** When closed and a try is scheduled: when it starts (Date.now() milliseconds), and the wait. */
+  retryAt?: number;
+  retryInMs?: number;
 }
 
 /**

@@ -62,6 +62,8 @@ export class WebSocketTransport implements Transport {
   private statuses = new Listeners<Connection>(true);
   private connection: Connection = { status: 'connecting' };
   private backoff = FIRST_BACKOFF_MS;
+  /** Tries to connect since the engine was last reached (or since the page loaded). */
+  private attempts = 0;
   /** Calls made while the page first connects, sent when the socket opens (dropped if it does not). */
   private queue: string[] = [];
   /** The socket has been open once: from then on a call while it is down fails at once. */
@@ -85,7 +87,11 @@ export class WebSocketTransport implements Transport {
   }
 
   private connect(): void {
-    this.setStatus({ status: 'connecting' });
+    // The page's first try is plain "connecting"; every later one says which it is.
+    this.attempts++;
+    this.setStatus(
+      this.attempts > 1 || this.everOpen ? { status: 'connecting', attempt: this.attempts } : { status: 'connecting' },
+    );
     const ws = this.env.open(this.target.url);
     ws.binaryType = 'arraybuffer';
     let opened = false;
@@ -94,6 +100,7 @@ export class WebSocketTransport implements Transport {
       this.everOpen = true;
       this.ws = ws;
       this.backoff = FIRST_BACKOFF_MS;
+      this.attempts = 0;
       this.setStatus({ status: 'open' });
       for (const m of this.queue.splice(0)) ws.send(m);
     };
@@ -127,6 +134,7 @@ export class WebSocketTransport implements Transport {
 
   private retryLater(): void {
     setTimeout(() => this.connect(), this.backoff);
+    this.setStatus({ status: 'closed', retryAt: Date.now() + this.backoff, retryInMs: this.backoff });
     this.backoff = Math.min(this.backoff * 2, MAX_BACKOFF_MS);
   }
 
