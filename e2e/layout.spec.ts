@@ -4,7 +4,7 @@ import { expect, test, type Page } from '@playwright/test';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { PALETTES } from '../renderer/grid/palette.ts';
-import { countColor, drawnVisibly, gridBlobs, hex, overflowing, shot, type Blob } from './pixels.ts';
+import { countColor, drawnVisibly, gridBlobs, gridCoverage, hex, overflowing, shot, type Blob } from './pixels.ts';
 import { qemuIo, requireBinary, serve, type Served } from './serve.ts';
 
 const ART = join(import.meta.dirname, 'artifacts', 'layout');
@@ -232,6 +232,13 @@ test('browser zoom 150–200 % and small windows: every control can be clicked, 
       expect(await unreachable(page, '.toolbar :is(button, select, input)'), where).toEqual([]);
       expect(await unreachable(page, '[data-testid=timeline] :is(button, select, canvas)'), where).toEqual([]);
       expect(await unreachable(page, 'section.disk input[type=checkbox]'), where).toEqual([]);
+      // The toolbar and the time machine stay one row each (what does not fit is in their More
+      // menus), and every legend entry is whole and on screen.
+      expect(toolbar.bottom - toolbar.top, `${where}: toolbar rows`).toBeLessThan(50);
+      const [controls] = await boxes(page, '.timeline-controls');
+      expect(controls.bottom - controls.top, `${where}: time machine rows`).toBeLessThan(50);
+      expect(await overflowing(page, '.footer'), where).toEqual([]);
+      expect(await unreachable(page, '.legend li'), where).toEqual([]);
       // The position text is beside or above the scrubber, never drawn over it.
       const [pos] = await boxes(page, '[data-testid=timeline-position]');
       const [scrub] = await boxes(page, '[data-testid=scrubber]');
@@ -274,6 +281,55 @@ test('browser zoom 150–200 % and small windows: every control can be clicked, 
       await shot(page, join(ART, `zoom-${vp.width}x${vp.height}-${mode}.png`));
     }
   }
+});
+
+test('at 200 % zoom (640×360) the grids get a fair share, and the More menus reach what gave way', async ({ page }) => {
+  await page.setViewportSize(ZOOMED[0]);
+  await open(page, raid5);
+  // Measured before the More menus: 3 % (a toolbar and a time machine of two rows each left
+  // the panels 8 px for their grids), 16 % in presentation mode.
+  for (const [mode, least] of [
+    ['normal', 0.25],
+    ['presentation', 0.2],
+  ] as const) {
+    if (mode === 'presentation') await page.keyboard.press('f');
+    await page.waitForTimeout(400);
+    const covered = await gridCoverage(page);
+    console.log(`640×360 ${mode}: the grids cover ${(covered * 100).toFixed(1)} %`);
+    expect(covered, mode).toBeGreaterThanOrEqual(least);
+  }
+  await page.keyboard.press('f');
+  for (const [more, inside] of [
+    ['More controls', ['Commands', 'Structure', 'palette', 'read flash duration', 'Keyboard shortcuts']],
+    ['More time machine controls', ['Step', 'Next burst', 'speed']],
+  ] as const) {
+    const button = page.getByRole('button', { name: more });
+    await button.click();
+    await expect(button).toHaveAttribute('aria-expanded', 'true');
+    const menu = page.getByRole('group', { name: more });
+    for (const name of inside) await expect(menu.getByLabel(name).or(menu.getByRole('button', { name }))).toBeVisible();
+    expect(await unreachable(page, '.overflow-menu :is(button, select, input)'), more).toEqual([]);
+    await shot(page, join(ART, `zoom-640-${more.replaceAll(' ', '-')}.png`));
+    // Escape closes it and gives the focus back to its button (the keyboard path goes on from there).
+    await menu.locator('button, select, input').first().focus();
+    await page.keyboard.press('Escape');
+    await expect(menu).toHaveCount(0);
+    await expect(button).toBeFocused();
+  }
+  // What is in a menu works from there.
+  await page.getByRole('button', { name: 'More controls' }).click();
+  await page
+    .getByRole('group', { name: 'More controls' })
+    .getByRole('combobox', { name: 'palette' })
+    .selectOption('projector');
+  await expect(page.locator('.app')).toHaveClass(/palette-projector/);
+  await page.mouse.click(320, 200);
+  await expect(page.getByRole('group', { name: 'More controls' })).toHaveCount(0);
+  await page.getByRole('button', { name: 'More controls' }).click();
+  await page
+    .getByRole('group', { name: 'More controls' })
+    .getByRole('combobox', { name: 'palette' })
+    .selectOption('laptop');
 });
 
 test.describe('1280×720 laptop', () => {

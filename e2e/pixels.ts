@@ -185,3 +185,17 @@ export async function expectCellColor(page: Page, disk: number, cells: number[],
       .toBe(true);
   }
 }
+
+/** The fraction of the viewport the disks' drawn grids cover (their texels, not the panels' chrome). */
+export async function gridCoverage(page: Page): Promise<number> {
+  return page.evaluate(() => {
+    type R = { w: number; h: number } | null;
+    const hooks = (window as unknown as { __blockscope: { gridRect(n: number): R } }).__blockscope;
+    let area = 0;
+    for (const e of document.querySelectorAll('section.disk')) {
+      const r = hooks.gridRect(Number(e.getAttribute('data-testid')!.slice('disk-'.length)));
+      if (r) area += r.w * r.h;
+    }
+    return area / (innerWidth * innerHeight);
+  });
+}

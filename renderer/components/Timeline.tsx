@@ -17,7 +17,8 @@ import { timelineAction } from '../engine-calls.ts';
 import { reportFailure, reportSuccess } from '../store/messages.ts';
 import { getUi, setUi, useUi } from '../store/store.ts';
 import { useController } from './context.ts';
-import { useEngineControl } from './engine-control.ts';
+import { useEngineControl, type EngineControlProps } from './engine-control.ts';
+import { MoreMenu, Secondary } from './Overflow.tsx';
 import { fmtTime, human } from './format.ts';
 import { scrubTarget } from './scrub-keys.ts';
 
@@ -78,6 +79,52 @@ function drawScrubber(
   const cx = xOf(t.positionSec);
   ctx.fillStyle = '#33b5e5';
   ctx.fillRect(cx - 1, 0, 2, h);
+}
+
+/** Step, Next burst and speed: in the strip's row, or in its More menu where the row is narrow. */
+function StepControls({
+  t,
+  act,
+  engine,
+}: {
+  t: TimelineStatus;
+  act: (action: TimelineAction, extra?: { seconds?: number; speed?: number }) => Promise<void>;
+  engine: EngineControlProps;
+}) {
+  return (
+    <>
+      <button
+        type="button"
+        onClick={() => void act('step')}
+        {...engine}
+        title={engine.title ?? 'go to the next completed request'}
+      >
+        Step
+      </button>
+      <button
+        type="button"
+        onClick={() => void act('nextBurst')}
+        {...engine}
+        title={engine.title ?? 'jump to the next burst of activity'}
+      >
+        Next burst
+      </button>
+      <label>
+        speed
+        <select
+          {...engine}
+          value={String(t.speed)}
+          onChange={(e) => void act('speed', { speed: Number(e.target.value) })}
+        >
+          {SPEEDS.map((s) => (
+            <option key={s} value={String(s)}>
+              {s}×
+            </option>
+          ))}
+        </select>
+      </label>
+    </>
+  );
 }
 
 export function TimelineStrip() {
@@ -211,36 +258,12 @@ export function TimelineStrip() {
             {t.playing ? 'Pause' : 'Play'}
           </button>
         )}
-        <button
-          type="button"
-          onClick={() => void act('step')}
-          {...engine}
-          title={engine.title ?? 'go to the next completed request'}
-        >
-          Step
-        </button>
-        <button
-          type="button"
-          onClick={() => void act('nextBurst')}
-          {...engine}
-          title={engine.title ?? 'jump to the next burst of activity'}
-        >
-          Next burst
-        </button>
-        <label>
-          speed
-          <select
-            {...engine}
-            value={String(t.speed)}
-            onChange={(e) => void act('speed', { speed: Number(e.target.value) })}
-          >
-            {SPEEDS.map((s) => (
-              <option key={s} value={String(s)}>
-                {s}×
-              </option>
-            ))}
-          </select>
-        </label>
+        <Secondary>
+          <StepControls t={t} act={act} engine={engine} />
+        </Secondary>
+        <MoreMenu label="More time machine controls">
+          <StepControls t={t} act={act} engine={engine} />
+        </MoreMenu>
         {t.mode === 'live' && (
           <button type="button" aria-pressed={t.following} onClick={() => void act('live')} {...engine}>
             Live

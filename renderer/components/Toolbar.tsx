@@ -1,4 +1,4 @@
-import { useState } from 'react';
+import { Fragment, useState } from 'react';
 import type { PresetName } from '../../server/shared/types.ts';
 import { FLASH_MS_RANGE, PALETTE_NAMES, type PaletteName } from '../../server/shared/ui-settings.ts';
 import { applyPreset } from '../engine-calls.ts';
@@ -7,6 +7,7 @@ import { reportFailure } from '../store/messages.ts';
 import { sourceMode, useUi } from '../store/store.ts';
 import { ActionButton } from './ActionButton.tsx';
 import { useController } from './context.ts';
+import { MoreMenu, Secondary } from './Overflow.tsx';
 import { useEngineControl } from './engine-control.ts';
 import { DISK_COUNT_RULE, MAX_CUSTOM_DISKS, parseDiskCount } from './disk-count.ts';
 
@@ -119,16 +120,28 @@ function Brand({ px }: { px: number }) {
   );
 }
 
-/** What both bars offer a presenter, in one order (the full toolbar adds the flash slider). */
-function LiveControls({ flash }: { flash: boolean }) {
+/**
+ * What both bars offer a presenter, in one order. The full toolbar adds the flash slider, and
+ * where its row is narrow (Overflow.tsx) Structure, Flash and Palette give way to its More menu.
+ */
+function LiveControls({ full }: { full: boolean }) {
+  const Give = full ? Secondary : Fragment;
   return (
     <>
-      <ActionButton name="structure" />
+      <Give>
+        <ActionButton name="structure" />
+      </Give>
       <ActionButton name="pause" />
       <ActionButton name="hold" />
       <ActionButton name="clearAll" />
-      {flash && <FlashSlider />}
-      <PaletteSelect />
+      {full && (
+        <Secondary>
+          <FlashSlider />
+        </Secondary>
+      )}
+      <Give>
+        <PaletteSelect />
+      </Give>
       <ActionButton name="presentation" />
     </>
   );
@@ -139,10 +152,21 @@ export function Toolbar() {
     <header className="toolbar">
       <Brand px={20} />
       <LayoutPicker />
-      <ActionButton name="commands" />
+      <Secondary>
+        <ActionButton name="commands" />
+      </Secondary>
       <span className="spacer" />
-      <LiveControls flash />
-      <ActionButton name="help" />
+      <LiveControls full />
+      <Secondary>
+        <ActionButton name="help" />
+      </Secondary>
+      <MoreMenu label="More controls">
+        <ActionButton name="commands" />
+        <ActionButton name="structure" />
+        <FlashSlider />
+        <PaletteSelect />
+        <ActionButton name="help" />
+      </MoreMenu>
     </header>
   );
 }
@@ -153,7 +177,7 @@ export function PresentStrip() {
     <header className="toolbar present-strip">
       <Brand px={16} />
       <span className="spacer" />
-      <LiveControls flash={false} />
+      <LiveControls full={false} />
     </header>
   );
 }

@@ -26,7 +26,7 @@ export interface ChromeSpec {
 
 export const CHROME: Record<Density, ChromeSpec> = {
   full: { top: 50, bottom: 232, minWidth: 236, pad: 8 },
-  compact: { top: 30, bottom: 36, minWidth: 150, pad: 6 },
+  compact: { top: 30, bottom: 36, minWidth: 116, pad: 6 },
   present: { top: 40, bottom: 0, minWidth: 140, pad: 6 },
 };
 
