@@ -75,6 +75,23 @@ async function unreachable(page: Page, selector: string): Promise<string[]> {
   }, selector);
 }
 
+/** Controls, bars and the time machine strip that the element `over` (a toast) is drawn over. */
+async function coveredBy(page: Page, over: string): Promise<string[]> {
+  return page.evaluate((sel) => {
+    const t = document.querySelector(sel)!.getBoundingClientRect();
+    const hit: string[] = [];
+    if (t.width === 0) return ['(nothing shown)'];
+    const under = 'button, select, input, label, a, [role=slider], .toolbar, .timeline, .footer, .connection-banner';
+    for (const e of document.querySelectorAll(under)) {
+      const r = e.getBoundingClientRect();
+      if (r.width === 0 || r.height === 0) continue;
+      if (r.left < t.right && t.left < r.right && r.top < t.bottom && t.top < r.bottom)
+        hit.push(`${e.tagName.toLowerCase()}.${e.className} "${(e.textContent ?? '').trim().slice(0, 30)}"`);
+    }
+    return hit;
+  }, over);
+}
+
 /** Rectangles of `selector`'s elements, in page order. */
 async function boxes(page: Page, selector: string) {
   return page.locator(selector).evaluateAll((els) =>
@@ -168,6 +185,24 @@ for (const vp of VIEWPORTS) {
       const [row] = await boxes(page, '.timeline-controls');
       expect(row.bottom - row.top).toBeLessThan(50);
       expect(await overflowing(page, '.timeline, section.disk')).toEqual([]);
+    });
+
+    test('a toast covers no control and not the time machine strip, normal and presentation mode', async ({ page }) => {
+      await open(page, raid5);
+      const toast = page.getByTestId('announce');
+      for (const mode of ['normal', 'presentation'] as const) {
+        if (mode === 'presentation') {
+          await page.keyboard.press('f');
+          await expect(toast).toHaveText('Presentation mode');
+          expect(await coveredBy(page, '[data-testid=announce]'), `${mode}: "Presentation mode"`).toEqual([]);
+        }
+        await page.keyboard.press('c');
+        await expect(toast).toHaveText('Pictures cleared');
+        await page.waitForTimeout(300); // the layout after the mode change
+        expect(await coveredBy(page, '[data-testid=announce]'), `${mode}: "Pictures cleared"`).toEqual([]);
+        await shot(page, join(ART, `${vp.width}-toast-${mode}.png`));
+      }
+      await page.keyboard.press('f');
     });
 
     test('no element overflows its panel: toolbar, disks, footer; normal and presentation mode', async ({ page }) => {

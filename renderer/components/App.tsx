@@ -59,6 +59,7 @@ export function App() {
       <div className="workspace">
         <Stage />
         <ConnectionBanner />
+        <LiveRegion />
         <SideRegion />
         <BottomRegion />
       </div>
@@ -66,7 +67,6 @@ export function App() {
       <CommandsPanel />
       <Popovers />
       <Tooltip />
-      <LiveRegion />
     </div>
   );
 }

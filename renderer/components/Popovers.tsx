@@ -1,6 +1,7 @@
 import { keyLabel } from '../actions/registry.ts';
 import { useEffect } from 'react';
-import { getUi, setUi, useUi } from '../store/store.ts';
+import { gridRect, type Rect } from '../grid/layout.ts';
+import { getUi, setUi, useUi, type UiState } from '../store/store.ts';
 import { useActions } from './context.ts';
 import { DiskDetails, DiskSource, DiskTitle, ErrorToggle } from './DiskPanel.tsx';
 import { scaleLabel } from './format.ts';
@@ -77,9 +78,31 @@ export function Popovers() {
   return p.kind === 'help' ? <ShortcutHelp /> : <DiskDetailsPopover disk={p.disk} />;
 }
 
-/** Said to screen readers, and shown for a moment (copy feedback, mode changes). */
+/**
+ * Where a toast goes, in stage coordinates (its centre): over the lower part of the largest grid
+ * (the one nearest the middle among equals), where there are texels under it and never a control
+ * or the time machine strip; the middle of the stage when there are no disks.
+ */
+export function toastAnchor(s: Pick<UiState, 'layout' | 'stage'>): { x: number; y: number } {
+  const grids = s.layout.placements.map(gridRect);
+  const area = (r: Rect) => r.w * r.h;
+  const most = Math.max(0, ...grids.map(area));
+  const mid = (r: Rect) => Math.abs(r.x + r.w / 2 - s.stage.width / 2) + Math.abs(r.y + r.h / 2 - s.stage.height / 2);
+  const r = grids.filter((g) => area(g) >= 0.9 * most && most > 0).sort((a, b) => mid(a) - mid(b))[0];
+  if (!r) return { x: s.stage.width / 2, y: s.stage.height / 2 };
+  // A toast is about 30 px high: its middle sits TOAST_INSET above the grid's bottom edge, or in
+  // the middle of a grid too short for that.
+  return { x: r.x + r.w / 2, y: r.y + r.h - Math.min(r.h / 2, TOAST_INSET) };
+}
+const TOAST_INSET = 36;
+
+/** Said to screen readers, and shown for a moment over a grid (copy feedback, mode changes). */
 export function LiveRegion() {
   const a = useUi((s) => s.announce);
+  // One string from the store, so the toast re-renders only when where it goes changes.
+  const [x, y] = useUi((s) => Object.values(toastAnchor(s)).join(' '))
+    .split(' ')
+    .map(Number);
   useEffect(() => {
     if (!a) return;
     const t = setTimeout(() => {
@@ -88,8 +111,11 @@ export function LiveRegion() {
     return () => clearTimeout(t);
   }, [a]);
   return (
-    <div className="live-region" aria-live="polite" role="status" data-testid="announce">
-      {a?.text}
+    // The layer covers the stage (the same grid cell and margin), so stage coordinates apply.
+    <div className="toast-layer">
+      <div className="live-region" aria-live="polite" role="status" data-testid="announce" style={{ left: x, top: y }}>
+        {a?.text}
+      </div>
     </div>
   );
 }
