@@ -48,6 +48,17 @@ function uuidOf(b: Buffer, parts: number[], words: boolean): string {
     .join(':');
 }
 
+/**
+ * How much of the data area the array uses. RAID 0 and linear arrays leave `size` at 0 (every
+ * member may differ): then it is the data area (data_size), which RAID 0 trims to whole chunks.
+ */
+function usedBytesV1(b: Buffer, chunk: bigint): bigint {
+  const size = b.readBigUInt64LE(80) * S;
+  if (size > 0n) return size;
+  const dataSize = b.readBigUInt64LE(136) * S;
+  return chunk > 0n ? dataSize - (dataSize % chunk) : dataSize;
+}
+
 export function parseMd1(b: Buffer, version: '1.0' | '1.1' | '1.2'): MdSuperblock {
   if (b.readUInt32LE(0) !== MD_MAGIC || b.readUInt32LE(4) !== 1) throw new DecodeError('not an md v1 superblock');
   const feature = b.readUInt32LE(8);
@@ -77,7 +88,7 @@ export function parseMd1(b: Buffer, version: '1.0' | '1.1' | '1.2'): MdSuperbloc
     chunkBytes: chunk,
     raidDisks,
     dataOffset: b.readBigUInt64LE(128) * S,
-    usedBytes: b.readBigUInt64LE(80) * S,
+    usedBytes: usedBytesV1(b, chunk),
     superOffset,
     superBytes: 4096n,
     devNumber,
