@@ -5,7 +5,7 @@
 
 import type { DecodeContext, FoundMember } from '../context.ts';
 import { contentSpace } from '../context.ts';
-import { DecodeError, linear, type MappedSpace, type Piece, type Space } from '../model.ts';
+import { blocksText, DecodeError, linear, type MappedSpace, type Piece, type Space } from '../model.ts';
 import type { ByteSource } from '../source.ts';
 import {
   arrayBytes,
@@ -25,10 +25,6 @@ interface Slotted {
   /** Bytes of its data area holding valid data (all of it unless rebuilding). */
   valid: bigint;
 }
-
-/** "block 12" or "blocks 12–20" (4 KiB array blocks, as the grid counts them). */
-const blocksText = (a: bigint, b: bigint) =>
-  a / 4096n === (b - 1n) / 4096n ? `block ${a / 4096n}` : `blocks ${a / 4096n}–${(b - 1n) / 4096n}`;
 
 class ArraySource implements ByteSource {
   constructor(
@@ -71,7 +67,7 @@ class ArraySource implements ByteSource {
   private async rebuild(chunk: bigint, within: bigint, n: number): Promise<Buffer | null> {
     const g = this.g;
     const [{ slot: missing, row }] = locateChunk(g, chunk);
-    const table = stripeTable(g, Number(row % BigInt(g.disks)));
+    const table = stripeTable(g, row);
     const acc = Buffer.alloc(n);
     for (let slot = 0; slot < g.disks; slot++) {
       if (slot === missing || table[slot]?.kind === 'Q') continue;
@@ -181,8 +177,20 @@ export async function assembleMd(
         };
       }),
     });
-    if (why) {
-      ctx.budget.warn(`${sb.name}: ${why}`);
+    const problem =
+      why ??
+      (g.level === 0 && members.some((m) => m.sb.usedBytes !== sb.usedBytes)
+        ? 'RAID 0 over members of different sizes (zones) is not mapped'
+        : null);
+    if (problem) {
+      ctx.budget.warn(`${sb.name}: ${problem}`);
+      // The array is there (md assembles it); only its layout is beyond this decoder.
+      for (const m of members)
+        if (typeof m.sb.role === 'number')
+          out.set(
+            m.key,
+            linear([{ start: 0n, end: m.sb.usedBytes, kind: 'container', label: `${sb.name} data area (${problem})` }]),
+          );
       continue;
     }
     const size = arrayBytes(g);

@@ -24,9 +24,36 @@ export const RAID5_LAYOUTS = [
   'parity-last',
 ];
 
+/**
+ * RAID 6 layouts 16–20 (md's ALGORITHM_*_6, what a RAID 5 → 6 reshape leaves): the RAID 5
+ * layout of the same name over all members but the last, and Q always on the last member.
+ */
+const RAID6_Q_LAST_BASE = 16;
+const RAID6_Q_LAST_LAYOUTS = [
+  'left-asymmetric-6',
+  'right-asymmetric-6',
+  'left-symmetric-6',
+  'right-symmetric-6',
+  'parity-first-6',
+];
+const isQLast = (g: RaidGeometry) => g.level === 6 && g.layout >= RAID6_Q_LAST_BASE && g.layout <= 20;
+
+/** RAID 10's layout word: near copies in bits 0–7, far copies in 8–15, bit 16 makes the far copies "offset". */
+const raid10Copies = (layout: number) => ({
+  near: layout & 0xff,
+  far: (layout >> 8) & 0xff,
+  offset: (layout & 0x10000) !== 0,
+});
+
 export function layoutName(g: RaidGeometry): string {
+  if (g.level === 6 && isQLast(g)) return RAID6_Q_LAST_LAYOUTS[g.layout - RAID6_Q_LAST_BASE];
   if (g.level === 5 || g.level === 6) return RAID5_LAYOUTS[g.layout] ?? `layout ${g.layout}`;
-  if (g.level === 10) return `near=${g.layout & 0xff}${g.layout >> 8 !== 1 ? `, far=${(g.layout >> 8) & 0xff}` : ''}`;
+  if (g.level === 10) {
+    // As mdadm prints it: near=2, far=2, offset=2 (copies of one kind; more kinds joined).
+    const { near, far, offset } = raid10Copies(g.layout);
+    const parts = [near > 1 || far <= 1 ? `near=${near}` : '', far > 1 ? `${offset ? 'offset' : 'far'}=${far}` : ''];
+    return parts.filter(Boolean).join(', ');
+  }
   return '';
 }
 
@@ -35,8 +62,9 @@ export function supported(g: RaidGeometry): string | null {
   if (g.disks < 1) return 'no members';
   if ([4, 5, 6, 0, 10].includes(g.level) && (g.chunk <= 0n || g.chunk % 512n !== 0n)) return 'bad chunk size';
   if (g.level === 5 && g.layout > 5) return `RAID 5 layout ${g.layout} is not mapped`;
-  if (g.level === 6 && g.layout > 5) return `RAID 6 layout ${g.layout} is not mapped`;
-  if (g.level === 10 && ((g.layout >> 8) & 0xff) !== 1) return 'RAID 10 far/offset layouts are not mapped';
+  if (g.level === 6 && g.layout > 5 && !isQLast(g)) return `RAID 6 layout ${g.layout} is not mapped`;
+  if (g.level === 10 && raid10Copies(g.layout).far !== 1)
+    return `RAID 10 layout ${layoutName(g)} is not mapped (only near copies are)`;
   if (g.level === 10 && (g.layout & 0xff) < 1) return 'RAID 10 without copies';
   if (![0, 1, 4, 5, 6, 10].includes(g.level)) return `level ${g.level} is not mapped`;
   if ((g.level === 5 || g.level === 4) && g.disks < 2) return 'too few members';
@@ -52,14 +80,18 @@ export const rows = (g: RaidGeometry) => (g.chunk > 0n ? g.memberBytes / g.chunk
 export function arrayBytes(g: RaidGeometry): bigint {
   if (g.level === 1) return g.memberBytes;
   const r = rows(g) * g.chunk;
-  if (g.level === 10) return (r * BigInt(g.disks)) / BigInt(g.layout & 0xff);
+  // md counts whole chunks: with an odd member count and an odd row count the last half row is unused.
+  if (g.level === 10) return ((rows(g) * BigInt(g.disks)) / BigInt(g.layout & 0xff)) * g.chunk;
   return r * BigInt(dataDisks(g));
 }
 
 const tables = new Map<string, SlotRole[]>();
 
-/** Role of every slot in a stripe whose number is ≡ `residue` (mod disks). RAID 4/5/6 only. */
-export function stripeTable(g: RaidGeometry, residue: number): SlotRole[] {
+/** Role of every slot in stripe `stripe`. RAID 4/5/6 only. */
+export function stripeTable(g: RaidGeometry, stripe: bigint): SlotRole[] {
+  // The Q-last RAID 6 layouts rotate over one member fewer.
+  const period = isQLast(g) ? g.disks - 1 : g.disks;
+  const residue = Number(stripe % BigInt(period));
   const key = `${g.level}:${g.layout}:${g.disks}:${residue}`;
   let t = tables.get(key);
   if (t) return t;
@@ -92,6 +124,16 @@ export function stripeTable(g: RaidGeometry, residue: number): SlotRole[] {
       default: // parity-last
         pd = D;
         for (let d = 0; d < D; d++) slotOf.push(d);
+    }
+  } else if (isQLast(g)) {
+    // RAID 5's arithmetic over the first n − 1 members (data_disks = n − 2), Q on member n − 1.
+    const m = n - 1;
+    const kind = g.layout - RAID6_Q_LAST_BASE;
+    pd = kind === 4 ? 0 : kind === 0 || kind === 2 ? D - residue : residue;
+    qd = m;
+    for (let d = 0; d < D; d++) {
+      if (kind === 2 || kind === 3) slotOf.push((pd + 1 + d) % m);
+      else slotOf.push(d >= pd ? d + 1 : d);
     }
   } else {
     const left = n - 1 - residue;
@@ -152,7 +194,7 @@ export function rowContent(g: RaidGeometry, slot: number, row: bigint): RowConte
     case 1:
       return { kind: 'data', chunk: row, stripe: row, copy: slot };
     default: {
-      const role = stripeTable(g, Number(row % n))[slot];
+      const role = stripeTable(g, row)[slot];
       if (!role) return { kind: 'unused' };
       if (role.kind === 'data')
         return { kind: 'data', chunk: row * BigInt(dataDisks(g)) + BigInt(role.index), stripe: row, copy: 0 };
@@ -180,7 +222,7 @@ export function locateChunk(g: RaidGeometry, chunk: bigint): Array<{ slot: numbe
       const D = BigInt(dataDisks(g));
       const stripe = chunk / D;
       const index = Number(chunk % D);
-      const t = stripeTable(g, Number(stripe % n));
+      const t = stripeTable(g, stripe);
       const slot = t.findIndex((r) => r?.kind === 'data' && r.index === index);
       return [{ slot, row: stripe }];
     }
@@ -189,6 +231,6 @@ export function locateChunk(g: RaidGeometry, chunk: bigint): Array<{ slot: numbe
 
 /** Slot of P (and Q) in a stripe. */
 export function paritySlots(g: RaidGeometry, stripe: bigint): { p: number; q: number } {
-  const t = stripeTable(g, Number(stripe % BigInt(g.disks)));
+  const t = stripeTable(g, stripe);
   return { p: t.findIndex((r) => r?.kind === 'P'), q: t.findIndex((r) => r?.kind === 'Q') };
 }
