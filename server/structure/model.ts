@@ -7,6 +7,10 @@ import type { RegionKind, StructureObject } from '../shared/structure.ts';
 /** Describes a sub-range of a region in words, e.g. "/etc/passwd, bytes 0–4095 (inode 12)". */
 export type Describe = (relStart: bigint, relEnd: bigint) => string;
 
+/** "block 12" or "blocks 12–20": 4 KiB blocks of a virtual device (md array, LV), as the grid counts them. */
+export const blocksText = (a: bigint, b: bigint) =>
+  a / 4096n === (b - 1n) / 4096n ? `block ${a / 4096n}` : `blocks ${a / 4096n}–${(b - 1n) / 4096n}`;
+
 export interface Region {
   start: bigint;
   end: bigint;

@@ -5,7 +5,7 @@
 
 import type { DecodeContext, FoundMember } from '../context.ts';
 import { contentSpace } from '../context.ts';
-import { DecodeError, linear, type MappedSpace, type Piece, type Space } from '../model.ts';
+import { blocksText, DecodeError, linear, type MappedSpace, type Piece, type Space } from '../model.ts';
 import type { ByteSource } from '../source.ts';
 import { numberOf, sectionOf, stringOf, type ConfigSection } from './config-text.ts';
 
@@ -138,11 +138,15 @@ function pvSpace(m: LvmMember, vg: string, E: bigint, peCount: number, areas: Ar
   for (const a of sorted) {
     free(a.pvStart);
     const space = a.space;
+    // Which part of the LV each block is: a striped LV's consecutive PV blocks are not consecutive LV blocks.
+    const where = (from: bigint, to: bigint) =>
+      `LV ${vg}/${a.lv} ${blocksText(a.lvStart + from, a.lvStart + to)} (PV extents ${(a.pvStart + from) / E}–${(a.pvStart + to - 1n) / E})`;
     pieces.push({
       start: a.pvStart,
       end: a.pvStart + a.bytes,
       kind: 'container',
-      label: `LV ${vg}/${a.lv} (PV extents ${a.pvStart / E}–${(a.pvStart + a.bytes - 1n) / E})`,
+      label: where(0n, a.bytes),
+      describe: where,
       target: space ? { space, offset: a.lvStart } : undefined,
     });
     at = a.pvStart + a.bytes;

@@ -408,11 +408,15 @@ describe('LVM and vfat', () => {
       const end = BigInt(GPT_PART + peStart + (Number(last) + 1) * E);
       const inside = disk.filter((l) => l.start >= start && l.end <= end);
       assert.ok(inside.length > 0 && inside[0].start === start && inside.at(-1)!.end === end, lv);
-      for (const l of inside)
-        assert.ok(
-          l.chain.some((c) => c.label === `LV vg0/${lv} (PV extents ${first}–${last})`),
-          l.chain.map((c) => c.label).join(' › '),
-        );
+      for (const l of inside) {
+        // "LV vg0/lv0 blocks 3–7 (PV extents 1–1)": where in the LV, and which PV extents.
+        const m = l.chain
+          .map((c) => /^LV vg0\/(lv\d) blocks? (\d+)(?:–\d+)? \(PV extents (\d+)–(\d+)\)$/.exec(c.label))
+          .find(Boolean);
+        assert.ok(m && m[1] === lv, l.chain.map((c) => c.label).join(' › '));
+        assert.equal(BigInt(m[2]), (l.start - start) / 4096n, 'LV block');
+        assert.ok(Number(m[3]) >= Number(first) && Number(m[4]) <= Number(last), 'PV extents');
+      }
     }
     assert.ok(disk.some((l) => l.kind === 'volume-metadata' && l.chain.at(-1)!.label === 'LVM label (PV header)'));
     // lv0's files, through the PV: the LV's bytes are lv0.img's.
