@@ -27,6 +27,7 @@ need guestfish libguestfs-tools
 # Ground truth for the structure decoders (server/structure): partition tables, ext, FAT, md, LVM.
 need sgdisk gdisk
 need sfdisk fdisk
+need parted parted
 need dumpe2fs e2fsprogs
 need debugfs e2fsprogs
 need mkfs.vfat dosfstools

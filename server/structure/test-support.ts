@@ -11,6 +11,7 @@ import { FileSource } from './file-source.ts';
 const PACKAGES: Record<string, string> = {
   sfdisk: 'fdisk',
   sgdisk: 'gdisk',
+  parted: 'parted',
   mke2fs: 'e2fsprogs',
   dumpe2fs: 'e2fsprogs',
   debugfs: 'e2fsprogs',

@@ -79,6 +79,9 @@ async function readGpt(src: ByteSource, sector: number, lba: bigint): Promise<Pa
   const entries: ParsedGpt['entries'] = [];
   for (let i = 0; i < g.entries; i++) {
     const entry = GPT.PartitionEntry.parse(table, i * g.entrySize);
+    // The name ends at its first NUL (the package drops every NUL, joining on what follows):
+    // renaming with parted leaves the old, longer name's tail after it.
+    entry.name = table.toString('utf16le', i * g.entrySize + 56, i * g.entrySize + 128).split('\0')[0];
     if (!entry.isEmpty()) entries.push({ index: i, entry });
   }
   return {

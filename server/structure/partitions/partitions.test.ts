@@ -108,6 +108,16 @@ describe('GPT', () => {
     assert.equal(label(covering(leaves[0], 1024n)), 'GPT partition entries (primary)');
   });
 
+  it('a renamed partition is named up to the NUL, as sfdisk reads it (parted leaves the old name after it)', async () => {
+    const img = join(dir, 'gpt-renamed.img');
+    run('truncate', ['-s', '16M', img]);
+    // mkpart names the partition "primary"; renaming it to "ab" overwrites only "ab\0".
+    run('parted', ['-s', img, 'mklabel', 'gpt', 'mkpart', 'primary', '1MiB', '5MiB', 'name', '1', 'ab']);
+    assert.equal(sfdiskJson(img).partitiontable.partitions[0].name, 'ab');
+    const { leaves } = await decodeImages([img]);
+    assert.equal(covering(leaves[0], 2048n * 512n)?.chain[0].label, 'GPT partition 1 "ab"');
+  });
+
   it('labels intact primary entries when the primary header sector is gone (sgdisk uses them too)', async () => {
     const img = gptDisk('gpt-headerless.img');
     const fd = openSync(img, 'r+');
