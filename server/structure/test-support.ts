@@ -3,6 +3,7 @@
 
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { closeSync, openSync, readSync } from 'node:fs';
 import { decodeDisks, leavesOf, type DecodeResult } from './decode.ts';
 import type { Leaf } from './flatten.ts';
 import { FileSource } from './file-source.ts';
@@ -157,4 +158,16 @@ export function fsckFat(img: string) {
     dataStart: num(/Data area starts at byte (\d+)/),
     clusters: num(/(\d+) data clusters/),
   };
+}
+
+/** `length` bytes of an image file at `offset`. */
+export function readAt(path: string, offset: number, length: number): Buffer {
+  const fd = openSync(path, 'r');
+  try {
+    const b = Buffer.alloc(length);
+    readSync(fd, b, 0, length, offset);
+    return b;
+  } finally {
+    closeSync(fd);
+  }
 }

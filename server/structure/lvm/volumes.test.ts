@@ -5,12 +5,12 @@
 // around the end of the ring: the newest metadata must still be found.
 
 import assert from 'node:assert/strict';
-import { closeSync, mkdtempSync, openSync, readSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Leaf } from '../flatten.ts';
-import { decodeImages, run } from '../test-support.ts';
+import { decodeImages, readAt, run } from '../test-support.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'blockscope-lvm-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -68,17 +68,6 @@ before(async () => {
   ({ leaves } = decoded);
   warnings = decoded.result.warnings;
 });
-
-function readAt(path: string, offset: number, length: number): Buffer {
-  const fd = openSync(path, 'r');
-  try {
-    const b = Buffer.alloc(length);
-    readSync(fd, b, 0, length, offset);
-    return b;
-  } finally {
-    closeSync(fd);
-  }
-}
 
 const LV_LABEL = /^LV (\w+)\/(\w+) blocks? (\d+)(?:–\d+)? \(PV extents (\d+)–(\d+)\)$/;
 

@@ -7,13 +7,13 @@
 // that array byte.
 
 import assert from 'node:assert/strict';
-import { closeSync, mkdtempSync, openSync, readSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { DecodeResult } from '../decode.ts';
 import type { Leaf } from '../flatten.ts';
-import { decodeImages, run } from '../test-support.ts';
+import { decodeImages, readAt, run } from '../test-support.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'blockscope-md-layouts-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -74,17 +74,6 @@ before(async () => {
   run('guestfish', ['-f', join(dir, 'build.gf')], { env, timeoutMs: 600_000 });
   ({ result: decoded, leaves } = await decodeImages(Array.from({ length: DISKS }, (_, i) => disk(i + 1))));
 });
-
-function readAt(path: string, offset: number, length: number): Buffer {
-  const fd = openSync(path, 'r');
-  try {
-    const b = Buffer.alloc(length);
-    readSync(fd, b, 0, length, offset);
-    return b;
-  } finally {
-    closeSync(fd);
-  }
-}
 
 const chainText = (l: Leaf) => l.chain.map((c) => c.label).join(' › ');
 

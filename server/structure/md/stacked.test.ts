@@ -6,7 +6,7 @@
 // are compared with, byte for byte.
 
 import assert from 'node:assert/strict';
-import { closeSync, mkdtempSync, openSync, readSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -15,7 +15,7 @@ import type { Leaf } from '../flatten.ts';
 import { FileSource } from '../file-source.ts';
 import { StructureSnapshot } from '../snapshot.ts';
 import { SliceSource } from '../source.ts';
-import { decodeImages, dumpe2fs, fsckFat, parseRanges, run, sorted } from '../test-support.ts';
+import { decodeImages, dumpe2fs, fsckFat, parseRanges, readAt, run, sorted } from '../test-support.ts';
 import { findMdSuperblock } from './superblock.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'blockscope-stacked-'));
@@ -145,17 +145,6 @@ before(async () => {
   lvmTruth = out.slice(out.indexOf('LVM-BEGIN'), out.indexOf('LVM-END'));
   ({ result: decoded, leaves } = await decodeImages(DISKS.map(img)));
 });
-
-function readAt(path: string, offset: number, length: number): Buffer {
-  const fd = openSync(path, 'r');
-  try {
-    const b = Buffer.alloc(length);
-    readSync(fd, b, 0, length, offset);
-    return b;
-  } finally {
-    closeSync(fd);
-  }
-}
 
 /** The array byte a member leaf holds, from its "data of md0 blocks A–B" / "copy of r1 block A" link. */
 function arrayByte(leaf: Leaf, array: string): number | null {
