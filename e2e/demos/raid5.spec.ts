@@ -132,6 +132,8 @@ test('demo raid5: GPT, initial sync, discard, failure, rebuild onto the spare, d
   const member = (disk: number) => md0.members.find((x) => x.disk === disk)!;
   expect([member(5).role, member(5).state, member(5).stripesWritten]).toEqual([2, 'active', md0.stripes]);
   expect([member(3).state, member(4).state]).toEqual(['stale', 'stale']);
+  // Disk 4 failed after the rebuild: md runs the array without its role, and the array says so.
+  expect([md0.missing, md0.notFound]).toEqual([[member(4).role], []]);
   expect(stepCaption('/proc/mdstat')).toContain(
     `Rebuild onto disk 5 (md0 role 2): ${md0.stripes} of ${md0.stripes} stripes reconstructed`,
   );

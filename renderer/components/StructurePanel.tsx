@@ -69,6 +69,14 @@ function memberText(a: ArrayStatus, m: ArrayStatus['members'][number]): string {
   return `${who} ${m.state}`;
 }
 
+/** What the members' list leaves out: roles nobody fills ("role 2 missing (degraded)"). */
+function gapTexts(a: ArrayStatus): string[] {
+  return [
+    ...a.missing.map((r) => `role ${r} missing (${a.description.startsWith('RAID 0') ? 'cannot run' : 'degraded'})`),
+    ...a.notFound.map((r) => `role ${r} on a disk outside Blockscope`),
+  ];
+}
+
 function Arrays() {
   const arrays = useStructure((s) => s.arrays);
   if (!arrays.length) return null;
@@ -76,7 +84,7 @@ function Arrays() {
     <ul className="structure-arrays" aria-label="RAID arrays">
       {arrays.map((a) => (
         <li key={a.id}>
-          <b>{a.name}</b> {a.description} · {a.members.map((m) => memberText(a, m)).join(' · ')}
+          <b>{a.name}</b> {a.description} · {[...a.members.map((m) => memberText(a, m)), ...gapTexts(a)].join(' · ')}
         </li>
       ))}
     </ul>

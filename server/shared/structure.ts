@@ -143,6 +143,10 @@ export interface ArrayStatus {
   description: string;
   /** Chunk rows per member: stripes, for RAID 4/5/6. */
   stripes: number;
+  /** Roles no device holds in md's own view (failed or removed): the array runs degraded. */
+  missing: number[];
+  /** Roles md gives to a device whose superblock is on none of Blockscope's disks. */
+  notFound: number[];
   members: Array<{
     /** Blockscope disk holding the member (null: a member outside this engine). */
     disk: number | null;

@@ -22,6 +22,8 @@ export function arrayStatus(engine: Engine, arrays: ArrayInfo[]): ArrayStatus[] 
       name: a.name,
       description: desc,
       stripes: Number(a.rows),
+      missing: a.missing,
+      notFound: a.notFound,
       members: a.members.map((m) => ({
         disk: m.at?.disk ?? null,
         role: m.role,

@@ -37,6 +37,15 @@ const PACKAGES: Record<string, string> = {
   truncate: 'coreutils',
 };
 
+/**
+ * Shell words naming, inside guestfish's appliance (`debug sh`), the kernel device of the disk of
+ * this many MiB: guestfish's own commands translate /dev/sda… to the kernel's names, but `debug
+ * sh` sees the kernel's, and the disks' scan order varies from boot to boot. So a test gives each
+ * disk it names there a size of its own.
+ */
+export const applianceDiskBySize = (mib: number) =>
+  `$(for d in /sys/block/sd*; do [ $(cat $d/size) = ${mib * 2048} ] && echo /dev/\${d##*/}; done)`;
+
 /** Run a tool; fail saying what to install when it is missing, and with its stderr when it fails. */
 export function run(
   cmd: string,

@@ -10,12 +10,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Leaf } from '../flatten.ts';
-import { decodeImages, readAt, run } from '../test-support.ts';
+import { applianceDiskBySize, decodeImages, readAt, run } from '../test-support.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'blockscope-lvm-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
 const DISKS = ['pv1', 'pv2', 'pv3'];
+/** Each disk has a size of its own, so that `debug sh` can find it (applianceDiskBySize). */
+const SIZE_MIB: Record<string, number> = { pv1: 32, pv2: 33, pv3: 34 };
+const [PV1, PV2, PV3] = DISKS.map((d) => applianceDiskBySize(SIZE_MIB[d]));
 const disk = (name: string) => join(dir, `${name}.img`);
 const lvImage = (lv: string) => join(dir, `${lv}.lv`);
 const LVS = ['str', 'lin'];
@@ -28,24 +31,24 @@ const TAG = 'x'.repeat(100);
  * the text's offset and length at 40 and 48.
  */
 const WRAP_VG2 = [
-  'lvm pvcreate --metadatasize 64k --dataalignment 64k /dev/sdc',
-  'lvm vgcreate -s 1M vg2 /dev/sdc',
+  `lvm pvcreate --metadatasize 64k --dataalignment 64k ${PV3}`,
+  `lvm vgcreate -s 1M vg2 ${PV3}`,
   'lvm lvcreate -y -Zn -L 4M -n keep vg2',
-  'mda() { dd if=/dev/sdc bs=4096 skip=1 count=1 iflag=direct 2>/dev/null | od -An -t u8 -j 32 -N 24; }',
+  `mda() { dd if=${PV3} bs=4096 skip=1 count=1 iflag=direct 2>/dev/null | od -An -t u8 -j 32 -N 24; }`,
   'for i in $(seq 300); do lvm vgchange -q --addtag t$i' +
     TAG +
     ' vg2 >/dev/null || exit 1; set -- $(mda); [ $(($2 + $3)) -gt $1 ] && exit 0; done',
   'exit 1',
 ].join('; ');
 
-/** Inside the appliance the disks are /dev/sda… in add-drive order (whole disks, no partitions). */
+/** guestfish's commands name the disks /dev/sda… in add-drive order (whole disks, no partitions); `debug sh` finds them by size. */
 const SCRIPT = `
 ${DISKS.map((d) => `add-drive ${disk(d)} format:raw`).join('\n')}
 run
 pvcreate /dev/sda
 pvcreate /dev/sdb
 vgcreate vg1 "/dev/sda /dev/sdb"
-debug sh "lvm lvcreate -y -Zn -i2 -I64k -L 8M -n str vg1 /dev/sda /dev/sdb && lvm lvcreate -y -Zn -L 3M -n lin vg1 /dev/sda && lvm lvcreate -y -Zn -L 2M -n gap vg1 /dev/sdb && lvm lvextend -L +2M vg1/lin /dev/sdb && lvm lvremove -y vg1/gap"
+debug sh "lvm lvcreate -y -Zn -i2 -I64k -L 8M -n str vg1 ${PV1} ${PV2} && lvm lvcreate -y -Zn -L 3M -n lin vg1 ${PV1} && lvm lvcreate -y -Zn -L 2M -n gap vg1 ${PV2} && lvm lvextend -L +2M vg1/lin ${PV2} && lvm lvremove -y vg1/gap"
 debug sh "${WRAP_VG2}"
 debug sh "for lv in ${LVS.join(' ')}; do dd if=/dev/urandom of=/dev/vg1/$lv bs=64k 2>/dev/null; done; sync; true"
 ${LVS.map((lv) => `download /dev/vg1/${lv} ${lvImage(lv)}`).join('\n')}
@@ -59,7 +62,7 @@ let warnings: string[];
 let segments = '';
 
 before(async () => {
-  for (const d of DISKS) run('truncate', ['-s', '32M', disk(d)]);
+  for (const d of DISKS) run('truncate', ['-s', `${SIZE_MIB[d]}M`, disk(d)]);
   writeFileSync(join(dir, 'build.gf'), SCRIPT);
   const env = { ...process.env, LIBGUESTFS_BACKEND: 'direct', LIBGUESTFS_BACKEND_SETTINGS: 'force_tcg' };
   const out = run('guestfish', ['-f', join(dir, 'build.gf')], { env, timeoutMs: 600_000 });
@@ -73,7 +76,7 @@ const LV_LABEL = /^LV (\w+)\/(\w+) blocks? (\d+)(?:–\d+)? \(PV extents (\d+)�
 
 describe('LVM volumes', () => {
   it('striped and two-segment linear LVs: every PV block labelled "LV vg1/<lv> block N" is that LV block', () => {
-    assert.match(segments, /str\s+\/dev\/sda:\d+-\d+ \/dev\/sdb:\d+-\d+/, 'str is striped over both PVs');
+    assert.match(segments, /str\s+\/dev\/sd[a-z]:\d+-\d+ \/dev\/sd[a-z]:\d+-\d+/, 'str is striped over two PVs');
     assert.equal([...segments.matchAll(/^\s*lin\s/gm)].length, 2, `lin has two segments:\n${segments}`);
     const labelled = new Map(LVS.map((lv) => [lv, 0]));
     for (const [i, d] of ['pv1', 'pv2'].entries())

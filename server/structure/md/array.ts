@@ -97,6 +97,10 @@ export interface ArrayInfo {
   raidDisks: number;
   /** Chunk rows per member (stripes, for RAID 4/5/6). */
   rows: bigint;
+  /** Roles no device holds in md's own view (failed or removed): the array is degraded. */
+  missing: number[];
+  /** Roles md gives to a device whose superblock is not on these disks. */
+  notFound: number[];
   members: Array<{
     /** Where the member's data area starts (null: not on one of the engine's disks). */
     at: { disk: number; offset: bigint } | null;
@@ -105,6 +109,32 @@ export interface ArrayInfo {
     /** Rebuilding: bytes of its data area md says are rebuilt (recovery_offset). */
     rebuilt: bigint | null;
   }>;
+}
+
+const roleText = (roles: number[]) => `role${roles.length > 1 ? 's' : ''} ${roles.join(', ')}`;
+
+/**
+ * The array's roles (slots 0…n-1) that no working device fills. md's own view first: a role
+ * that no device holds in the freshest superblock (its device failed or was removed) leaves the
+ * array degraded, or, for RAID 0, unable to run. Then Blockscope's view: a role md gives to a
+ * device whose superblock is on none of these disks (a member outside Blockscope).
+ */
+function roleGaps(sb: MdSuperblock, members: MdMember[]): { missing: number[]; notFound: number[] } {
+  const held = new Set(sb.roles.filter((r): r is number => typeof r === 'number'));
+  const here = new Set(
+    members.filter((m) => m.sb.events === sb.events).map((m) => sb.roles[m.sb.devNumber] ?? m.sb.role),
+  );
+  const slots = Array.from({ length: sb.raidDisks }, (_, k) => k);
+  return { missing: slots.filter((k) => !held.has(k)), notFound: slots.filter((k) => held.has(k) && !here.has(k)) };
+}
+
+/** ", degraded: role 2 missing" for the array's label; '' when every role is filled here. */
+function gapText(level: number, missing: number[], notFound: number[]): string {
+  const parts = [
+    missing.length ? `${level === 0 ? 'cannot run' : 'degraded'}: ${roleText(missing)} missing` : '',
+    notFound.length ? `${roleText(notFound)} not on these disks` : '',
+  ].filter(Boolean);
+  return parts.length ? `, ${parts.join(', ')}` : '';
 }
 
 export async function assembleMd(
@@ -129,10 +159,11 @@ export async function assembleMd(
     const arrayId = `md:${uuid}`;
     const why = supported(g);
     const spares = members.filter((m) => sb.roles[m.sb.devNumber] === 'spare').length;
+    const { missing, notFound } = roleGaps(sb, members);
     ctx.object({
       id: arrayId,
       kind: 'array',
-      label: `${sb.name} (${level}${layoutName(g) ? `, ${layoutName(g)}` : ''}, ${g.disks} members${spares ? ` + ${spares} spare` : ''})`,
+      label: `${sb.name} (${level}${layoutName(g) ? `, ${layoutName(g)}` : ''}, ${g.disks} members${spares ? ` + ${spares} spare` : ''}${gapText(g.level, missing, notFound)})`,
       where: members.map((m) => m.place.where).join(', '),
     });
     if (g.level >= 4 && g.level <= 6)
@@ -157,6 +188,8 @@ export async function assembleMd(
       chunk: g.chunk,
       raidDisks: g.disks,
       rows: g.chunk > 0n ? g.memberBytes / g.chunk : 0n,
+      missing,
+      notFound,
       members: members.map((m) => {
         const role = m.sb.events < sb.events ? m.sb.role : (sb.roles[m.sb.devNumber] ?? m.sb.role);
         const loc = locate(m.source);

@@ -6,7 +6,7 @@
 // are compared with, byte for byte.
 
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, copyFileSync, mkdtempSync, openSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -15,7 +15,16 @@ import type { Leaf } from '../flatten.ts';
 import { FileSource } from '../file-source.ts';
 import { StructureSnapshot } from '../snapshot.ts';
 import { SliceSource } from '../source.ts';
-import { decodeImages, dumpe2fs, fsckFat, parseRanges, readAt, run, sorted } from '../test-support.ts';
+import {
+  applianceDiskBySize,
+  decodeImages,
+  dumpe2fs,
+  fsckFat,
+  parseRanges,
+  readAt,
+  run,
+  sorted,
+} from '../test-support.ts';
 import { findMdSuperblock } from './superblock.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'blockscope-stacked-'));
@@ -62,14 +71,8 @@ const UNIQUE_SIZE_MIB: Record<string, number> = {
 };
 const sizeMiB = (d: string) => UNIQUE_SIZE_MIB[d] ?? (d.startsWith('r5') || d === 'lvm' || d === 'vfat' ? 64 : 32);
 
-/** Shell words naming these disks' kernel devices in the appliance, found by size (512-byte sectors). */
-const kernelDevs = (...names: string[]) =>
-  names
-    .map(
-      (n) =>
-        `$(for d in /sys/block/sd*; do [ $(cat $d/size) = ${UNIQUE_SIZE_MIB[n] * 2048} ] && echo /dev/\${d##*/}; done)`,
-    )
-    .join(' ');
+/** Shell words naming these disks' kernel devices in the appliance, found by size. */
+const kernelDevs = (...names: string[]) => names.map((n) => applianceDiskBySize(UNIQUE_SIZE_MIB[n])).join(' ');
 
 /**
  * A command run in the appliance once udev has settled, tried again a few times: udev's probe of
@@ -288,6 +291,35 @@ describe('RAID 5 over 4 + 1 spare partitions, ext4 on top', () => {
         /md0 spare › data area \(idle spare\)/.test(l.chain.map((c) => c.label).join(' › ')),
       ),
     );
+  });
+
+  it("a member md failed (faulty in the others' superblocks) or one not on these disks: the array names the empty role", async () => {
+    const arrayLabel = (r: DecodeResult) =>
+      [...r.objects.values()].find((o) => o.kind === 'array' && o.label.startsWith('md0 '))!.label;
+    const md0 = (r: DecodeResult) => r.arrays.find((a) => a.name === 'md0')!;
+    assert.doesNotMatch(arrayLabel(decoded), /missing|not on these disks/);
+    assert.deepEqual([md0(decoded).missing, md0(decoded).notFound], [[], []]);
+    const gone = await memberSb('r5-3', GPT_PART);
+    const role = gone.role as number;
+    const rest = ['r5-1', 'r5-2', 'r5-4', 'r5-5'];
+    // Blockscope's view: md still counts on r5-3, whose disk is not among these.
+    const partial = (await decodeImages(rest.map(img))).result;
+    assert.match(arrayLabel(partial), new RegExp(`4 members \\+ 1 spare, role ${role} not on these disks\\)$`));
+    assert.deepEqual([md0(partial).missing, md0(partial).notFound], [[], [role]]);
+    // md's view: failing r5-3 writes its role as faulty (0xfffe) into every other member's superblock.
+    const failed = rest.map((m) => {
+      const copy = join(dir, `failed-${m}.img`);
+      copyFileSync(img(m), copy);
+      const fd = openSync(copy, 'r+');
+      const word = Buffer.alloc(2);
+      word.writeUInt16LE(0xfffe);
+      writeSync(fd, word, 0, 2, GPT_PART + 4096 + 256 + gone.devNumber * 2);
+      closeSync(fd);
+      return copy;
+    });
+    const degraded = (await decodeImages(failed)).result;
+    assert.match(arrayLabel(degraded), new RegExp(`4 members \\+ 1 spare, degraded: role ${role} missing\\)$`));
+    assert.deepEqual([md0(degraded).missing, md0(degraded).notFound], [[role], []]);
   });
 
   it('picking a file gives its blocks on every member and the parity chunks of exactly the stripes it touches', async () => {
