@@ -12,6 +12,7 @@ import {
   layoutName,
   locateChunk,
   rowContent,
+  slotBytes,
   stripeTable,
   supported,
   type RaidGeometry,
@@ -84,6 +85,22 @@ function freshest(members: MdMember[]): MdSuperblock {
   return members.reduce((a, b) => (b.sb.events > a.sb.events ? b : a)).sb;
 }
 
+/**
+ * RAID 0 over members of different sizes: each slot's size (md's zones follow from them), or
+ * undefined when the sizes agree or a slot's member is not here (its size is then unknown).
+ */
+function zoneSizes(sb: MdSuperblock, members: MdMember[]): bigint[] | undefined {
+  if (sb.level !== 0) return undefined;
+  const sizes: bigint[] = [];
+  for (const m of members) {
+    const role = sb.roles[m.sb.devNumber] ?? m.sb.role;
+    if (typeof role === 'number' && m.sb.events === sb.events) sizes[role] = m.sb.usedBytes;
+  }
+  const all = Array.from({ length: sb.raidDisks }, (_, k) => sizes[k]);
+  if (all.some((b) => b === undefined) || all.every((b) => b === all[0])) return undefined;
+  return all as bigint[];
+}
+
 /** Member key → the meaning of that member's data area. */
 export type MemberSpaces = Map<string, Space>;
 
@@ -154,6 +171,7 @@ export async function assembleMd(
       disks: sb.raidDisks,
       chunk: sb.chunkBytes,
       memberBytes: sb.usedBytes,
+      slotBytes: zoneSizes(sb, members),
     };
     const level = LEVEL_NAMES[sb.level] ?? `level ${sb.level}`;
     const arrayId = `md:${uuid}`;
@@ -172,14 +190,14 @@ export async function assembleMd(
     for (const m of members) {
       const role = sb.roles[m.sb.devNumber] ?? m.sb.role;
       if (typeof role !== 'number' || m.sb.events < sb.events) continue;
-      const valid =
-        m.sb.recoveryOffset !== null && m.sb.recoveryOffset < g.memberBytes ? m.sb.recoveryOffset : g.memberBytes;
+      const bytes = slotBytes(g, role);
+      const valid = m.sb.recoveryOffset !== null && m.sb.recoveryOffset < bytes ? m.sb.recoveryOffset : bytes;
       slots[role] = { member: m, valid };
     }
     // Stale members still hold their old role's data: better than nothing for a missing slot.
     for (const m of members)
       if (m.sb.events < sb.events && typeof m.sb.role === 'number' && !slots[m.sb.role])
-        slots[m.sb.role] = { member: m, valid: g.memberBytes };
+        slots[m.sb.role] = { member: m, valid: slotBytes(g, m.sb.role) };
     arrays.push({
       id: arrayId,
       name: sb.name,
@@ -212,8 +230,8 @@ export async function assembleMd(
     });
     const problem =
       why ??
-      (g.level === 0 && members.some((m) => m.sb.usedBytes !== sb.usedBytes)
-        ? 'RAID 0 over members of different sizes (zones) is not mapped'
+      (g.level === 0 && !g.slotBytes && members.some((m) => m.sb.usedBytes !== sb.usedBytes)
+        ? 'RAID 0 over members of different sizes with a member missing: its zones are not mapped'
         : null);
     if (problem) {
       ctx.budget.warn(`${sb.name}: ${problem}`);
@@ -236,14 +254,16 @@ export async function assembleMd(
       const stale = m.sb.events < sb.events;
       const role = stale ? m.sb.role : (sb.roles[m.sb.devNumber] ?? m.sb.role);
       if (typeof role !== 'number') continue;
-      const rebuilt = slots[role]?.member === m ? slots[role]!.valid : g.memberBytes;
+      const rebuilt = slots[role]?.member === m ? slots[role]!.valid : slotBytes(g, role);
       const mapped = memberSpace(g, sb.name, arrayId, role, arraySpace, rebuilt);
       // A member the array has moved on from (failed, replaced): say so, keep its old meaning.
       const now = sb.roles[m.sb.devNumber];
       const note = `stale: ${sb.name} now counts this device as ${typeof now === 'number' ? `role ${now}` : (now ?? 'absent')} (events ${m.sb.events} < ${sb.events})`;
       out.set(
         m.key,
-        stale ? linear([{ start: 0n, end: g.memberBytes, kind: 'container', label: note, inner: mapped }]) : mapped,
+        stale
+          ? linear([{ start: 0n, end: slotBytes(g, role), kind: 'container', label: note, inner: mapped }])
+          : mapped,
       );
     }
   }
@@ -258,9 +278,10 @@ function memberSpace(
   rebuilt: bigint,
 ): MappedSpace {
   const pending = (start: bigint) => (start >= rebuilt ? ' (not yet rebuilt)' : '');
+  const size = slotBytes(g, slot);
   return {
     type: 'mapped',
-    size: g.memberBytes,
+    size,
     *pieces(from: bigint, to: bigint): Iterable<Piece> {
       if (g.level === 1) {
         yield {
@@ -274,7 +295,7 @@ function memberSpace(
         return;
       }
       const C = g.chunk;
-      for (let row = from / C; row * C < to && (row + 1n) * C <= g.memberBytes; row++) {
+      for (let row = from / C; row * C < to && (row + 1n) * C <= size; row++) {
         const c = rowContent(g, slot, row);
         const start = row * C;
         const stripe = g.level >= 4 && g.level <= 6 ? `${arrayId}:${row}` : undefined;
