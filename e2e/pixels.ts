@@ -164,6 +164,28 @@ export async function overflowing(page: Page, rootSelector: string): Promise<str
   }, rootSelector);
 }
 
+/**
+ * Text cut short inside `rootSelector`: elements holding text whose content is wider than their
+ * box (scrollWidth > clientWidth), which an ellipsis or a clipping box hides ("0 fai…"). Empty
+ * when every text is shown whole or its tooltip (title) has it whole. Inline elements have no box of their own; their block or
+ * flex-item ancestor is measured instead.
+ */
+export async function cutText(page: Page, rootSelector: string): Promise<string[]> {
+  return page.evaluate((sel) => {
+    const bad: string[] = [];
+    for (const root of document.querySelectorAll(sel))
+      for (const e of [root, ...root.querySelectorAll<HTMLElement>('*')]) {
+        const text = (e as HTMLElement).innerText?.trim();
+        if (!text || e.clientWidth === 0 || e.scrollWidth <= e.clientWidth + 1) continue;
+        if (e.getAttribute('title')?.includes(text)) continue; // cut on purpose: the tooltip has it whole
+        bad.push(
+          `${e.tagName.toLowerCase()}.${String(e.className).trim().replaceAll(' ', '.')} "${text.replaceAll('\n', ' ').slice(0, 40)}": ${e.scrollWidth} px of text in ${e.clientWidth}`,
+        );
+      }
+    return bad;
+  }, rootSelector);
+}
+
 /** The real canvas pixel (RGBA) at the centre of the square showing `cell` of `disk` (null before it is placed). */
 export const cellPixel = (page: Page, disk: number, cell: number) =>
   page.evaluate(

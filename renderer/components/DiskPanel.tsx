@@ -1,6 +1,6 @@
 import { memo } from 'react';
 import type { DiskInfo } from '../../server/shared/types.ts';
-import { CHROME, type DiskPlacement } from '../grid/layout.ts';
+import { chromeFor, COMPACT_NARROW, type DiskPlacement } from '../grid/layout.ts';
 import { ActionButton } from './ActionButton.tsx';
 import { useActions } from './context.ts';
 import { useUi } from '../store/store.ts';
@@ -146,13 +146,14 @@ export function DiskDetails({ disk, label }: { disk: DiskInfo; label: string }) 
 
 export const DiskPanel = memo(function DiskPanel({ disk, placement }: { disk: DiskInfo; placement: DiskPlacement }) {
   const { panel, slot, density, fit } = placement;
-  const chrome = CHROME[density];
+  const chrome = chromeFor(density, panel.w);
+  const narrow = density === 'compact' && panel.w < COMPACT_NARROW;
   const scale = scaleLabel(disk.grid.blocksPerCell * fit.display.merge, fit.scale);
   const rel = { x: slot.x - panel.x, y: slot.y - panel.y, w: slot.w, h: slot.h };
   const gridLabel = `Disk ${disk.number} grid, ${humanBig(disk.size)}: ${scale.long}. Arrow keys move the cursor.`;
   return (
     <section
-      className={`disk density-${density} ${disk.errorsOn ? 'is-failed' : ''}`}
+      className={`disk density-${density} ${narrow ? 'narrow' : ''} ${disk.errorsOn ? 'is-failed' : ''}`}
       style={{ left: panel.x, top: panel.y, width: panel.w, height: panel.h, padding: chrome.pad }}
       data-testid={`disk-${disk.number}`}
       aria-label={`Disk ${disk.number}`}
@@ -180,7 +181,8 @@ export const DiskPanel = memo(function DiskPanel({ disk, placement }: { disk: Di
           ) : (
             <>
               <div className="scale" title={`${humanBig(disk.size)} disk; ${scale.long}`}>
-                <DiskSize disk={disk} /> · {scale.short}
+                <DiskSize disk={disk} /> · {scale.square}
+                <span className="scale-blocks">{scale.blocks}</span>
               </div>
               <CompactCounters disk={disk} />
             </>

@@ -102,17 +102,24 @@ export function CompactCounters({ disk }: { disk: DiskInfo }) {
   const rate = (st?.bytesPerSec.read ?? 0) + (st?.bytesPerSec.write ?? 0);
   const failed = Object.values(t).reduce((n, c) => n + c.errors, 0);
   const cancelled = Object.values(t).reduce((n, c) => n + c.cancelled, 0);
+  // Two groups: one line in a wide panel, a line each in a narrow one (styles.css, `.narrow`).
   return (
     <div className="compact-counters" aria-label={`Disk ${disk.number} summary`}>
-      <span title="write requests">W {count(t.write.count)}</span>
-      <span title="read requests">R {count(t.read.count)}</span>
-      <span title="read + write over the last 5 s">{human(rate)}/s</span>
-      <span className={failed ? 'bad' : ''} title="failed requests">
-        {count(failed)} failed
+      <span className="counts">
+        <span title="write requests">W {count(t.write.count)}</span>
+        <span title="read requests">R {count(t.read.count)}</span>
       </span>
-      {cancelled > 0 && (
-        <span title="requests whose client went away before the answer">{count(cancelled)} cancelled</span>
-      )}
+      <span className="counts">
+        <span title="read + write over the last 5 s">{human(rate)}/s</span>
+        <span className={failed ? 'bad' : ''} title="failed requests">
+          {count(failed)} failed
+        </span>
+        {cancelled > 0 && (
+          <span className="cancelled" title="requests whose client went away before the answer">
+            {count(cancelled)} cancelled
+          </span>
+        )}
+      </span>
     </div>
   );
 }

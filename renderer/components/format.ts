@@ -54,14 +54,17 @@ export function squareSize(blocks: number): string {
  * What one square of the grid is, honestly: its bytes, how many blocks share it when the disk
  * has more blocks than the screen has pixels for, and how big it is drawn.
  */
-export function scaleLabel(blocksPerSquare: number, pxPerSquare: number): { short: string; long: string } {
+export function scaleLabel(
+  blocksPerSquare: number,
+  pxPerSquare: number,
+): { square: string; blocks: string; short: string; long: string } {
   const size = squareSize(blocksPerSquare);
   const px = pxPerSquare >= 10 ? pxPerSquare.toFixed(0) : pxPerSquare.toFixed(1);
   const merged = blocksPerSquare > 1 ? ` (${blocksPerSquare.toLocaleString('en')} blocks merged)` : '';
-  return {
-    short: blocksPerSquare > 1 ? `■ = ${size} · ${blocksPerSquare} blocks` : `■ = ${size}`,
-    long: `1 square = ${size}${merged} · ${px} px`,
-  };
+  // `blocks` may be left out where there is no room: the square's size says it too.
+  const square = `■ = ${size}`;
+  const blocks = blocksPerSquare > 1 ? ` · ${blocksPerSquare} blocks` : '';
+  return { square, blocks, short: square + blocks, long: `1 square = ${size}${merged} · ${px} px` };
 }
 
 /** Session seconds as m:ss.s (the time machine's clock). */

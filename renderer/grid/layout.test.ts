@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { bestWidth, cellsOfTexel, fitDisplay } from './display-geometry.ts';
-import { CHROME, computeLayout, gridRect, type Layout } from './layout.ts';
+import { CHROME, chromeFor, computeLayout, gridRect, type Layout } from './layout.ts';
 import { clampView, panBy, viewRect, zoomAt } from './view.ts';
 
 const disks = (n: number, cells: number) => Array.from({ length: n }, (_, i) => ({ number: i + 1, cells }));
@@ -62,7 +62,7 @@ test('layout: panels never overlap or leave the stage; chrome fits its panel (ev
         const stage = { x: 0, y: 0, w, h };
         assert.equal(l.placements.length, n);
         for (const p of l.placements) {
-          const c = CHROME[p.density];
+          const c = chromeFor(p.density, p.panel.w);
           assert.ok(inside(p.panel, stage), `${w}×${h} ${n} ${mode}: disk ${p.number} panel leaves the stage`);
           assert.ok(inside(p.slot, p.panel), `slot inside panel`);
           assert.ok(inside(gridRect(p), p.slot), `grid inside slot`);
@@ -95,6 +95,21 @@ test('layout: 8 disks at 1280×720 get compact chrome at least as wide as it nee
     five.placements.every((p) => p.density === 'full'),
     'room to spare: full chrome',
   );
+});
+
+test('layout: five disks at browser zoom 200 % (a 622×245 stage): one row in presentation mode, two-line counters', () => {
+  const present = computeLayout({ width: 622, height: 245, disks: disks(5, 16384), mode: 'present', enlarged: null });
+  assert.equal(present.columns, 5, 'one row gives the grids more than two rows of three');
+  const normal = computeLayout({ width: 622, height: 245, disks: disks(5, 16384), mode: 'normal', enlarged: null });
+  for (const p of normal.placements) {
+    assert.equal(p.density, 'compact');
+    assert.equal(
+      chromeFor(p.density, p.panel.w).bottom,
+      52,
+      'a narrow compact panel: room for the counters on two lines',
+    );
+  }
+  assert.equal(chromeFor('compact', 300).bottom, CHROME.compact.bottom, 'a wider one keeps them on one');
 });
 
 test('layout: an enlarged disk takes most of the stage, the others a column beside it', () => {

@@ -27,8 +27,22 @@ export interface ChromeSpec {
 export const CHROME: Record<Density, ChromeSpec> = {
   full: { top: 50, bottom: 232, minWidth: 236, pad: 8 },
   compact: { top: 30, bottom: 36, minWidth: 116, pad: 6 },
-  present: { top: 40, bottom: 0, minWidth: 140, pad: 6 },
+  // 112: five disks in one row at 640 px (browser zoom 200 %), where the title row sets the
+  // name smaller (styles.css) and the grids get a third more than in two rows of three.
+  present: { top: 40, bottom: 0, minWidth: 112, pad: 6 },
 };
+
+/**
+ * Compact panels narrower than this (five disks at 640 px: browser zoom 200 %) have no room for
+ * the counters on one line ("0 fai…"): they get a taller bottom and put them on two.
+ */
+export const COMPACT_NARROW = 200;
+
+/** The chrome of a panel `width` pixels wide. */
+export function chromeFor(density: Density, width: number): ChromeSpec {
+  const c = CHROME[density];
+  return density === 'compact' && width < COMPACT_NARROW ? { ...c, bottom: 52 } : c;
+}
 
 /** Space between panels. */
 export const GAP = 8;
@@ -75,10 +89,10 @@ interface Arranged {
 }
 
 function arrangeWith(rect: Rect, disks: LayoutInput['disks'], density: Density, columns: number): Arranged {
-  const c = CHROME[density];
   const n = disks.length;
   const rows = Math.ceil(n / columns);
   const cw = Math.floor((rect.w - (columns - 1) * GAP) / columns);
+  const c = chromeFor(density, cw);
   const ch = Math.floor((rect.h - (rows - 1) * GAP) / rows);
   const slotW = Math.max(0, cw - 2 * c.pad);
   const slotH = Math.max(0, ch - 2 * c.pad - c.top - c.bottom);
