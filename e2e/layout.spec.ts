@@ -400,6 +400,32 @@ test('at 200 % zoom (640×360) the grids get a fair share, and the More menus re
 test.describe('1280×720 laptop', () => {
   test.use({ viewport: { width: 1280, height: 720 } });
 
+  test("a label's control reads as enabled and stands apart from its word; normal and presentation mode", async ({
+    page,
+  }) => {
+    await open(page, raid5);
+    for (const mode of ['normal', 'presentation'] as const) {
+      if (mode === 'presentation') await page.keyboard.press('f');
+      await page.waitForTimeout(300);
+      // A select's value in the muted colour of its label looked disabled ("Palette Laptop").
+      const muted = await page.locator('.toolbar').evaluate((bar) => {
+        const text = getComputedStyle(document.body).color;
+        return [...bar.querySelectorAll<HTMLElement>('label :is(select, input[type=number])')]
+          .filter((e) => !(e as HTMLInputElement).disabled && getComputedStyle(e).color !== text)
+          .map((e) => `${e.getAttribute('aria-label') ?? e.textContent}: ${getComputedStyle(e).color}, not ${text}`);
+      });
+      expect(muted, `${mode}: a control in its label's muted colour`).toEqual([]);
+      // "speed" ended where its select began.
+      const gap = await page.getByRole('combobox', { name: 'speed', exact: true }).evaluate((select) => {
+        const range = document.createRange();
+        range.selectNodeContents(select.parentElement!.firstChild!);
+        return select.getBoundingClientRect().left - range.getBoundingClientRect().right;
+      });
+      expect(gap, `${mode}: between "speed" and its select`).toBeGreaterThanOrEqual(3);
+    }
+    await page.keyboard.press('f');
+  });
+
   test('a 1 GiB disk: every written block is visible (or the merge factor is said)', async ({ page }) => {
     const big = await serve(['--size', '1G', '--port', '0', '--ui']);
     try {
