@@ -487,7 +487,11 @@ test.describe('1280×720 laptop', () => {
       expect(await overflowing(page, '.toolbar, section.disk, .footer')).toEqual([]);
       for (let n = 1; n <= 8; n++) {
         await expect(page.getByRole('checkbox', { name: `Disk ${n} errors` })).toBeVisible();
-        await expect(page.getByTestId(`disk-${n}`)).toContainText(/\d+ blocks/); // the merge factor
+        // The merge, as shown (not in hidden text): a square of more than one 4 KiB block, and the
+        // block count where the panel has room for it.
+        await expect(page.getByTestId(`disk-${n}`).locator('.scale')).toContainText(/■ = (?!4 KiB)\d+ [KMG]iB/, {
+          useInnerText: true,
+        });
       }
       expect(qemuIo(eight.uris[6], 'write 0 4k', 'write 512M 4k', 'write 1020M 4k').code).toBe(0);
       await expect.poll(async () => (await gridBlobs(page, hex(L.states[3]))).length, { timeout: 30_000 }).toBe(3);
