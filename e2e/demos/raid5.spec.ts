@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect, test } from '@playwright/test';
 import { checkDemoPrerequisites, type DiskSnapshot } from '../../server/demos/driver.ts';
-import type { ArrayStatus } from '../../server/shared/structure.ts';
+import type { ArrayStatus, StructureStatus } from '../../server/shared/structure.ts';
 import { ARTIFACTS, apiGet, pixel, runDemoInPage } from './run.ts';
 
 test('demo raid5: GPT, initial sync, discard, failure, rebuild onto the spare, degraded', async ({ page }) => {
@@ -26,6 +26,11 @@ test('demo raid5: GPT, initial sync, discard, failure, rebuild onto the spare, d
     0,
     async (p) => {
       // The decoder's view at the end: disk 5 took role 2 and holds every stripe; 3 and 4 are stale.
+      // Read once the labels have caught up with md's last superblock writes (a decode is
+      // deferred while the disks are busy; with worker threads the last events come a little later).
+      await expect
+        .poll(async () => (await apiGet(p.url())<StructureStatus>('/api/structure')).stale, { timeout: 30_000 })
+        .toBe(false);
       arrays = await apiGet(p.url())<ArrayStatus[]>('/api/structure/arrays');
       await expect(p.getByRole('checkbox', { name: 'Disk 3 errors' })).toBeChecked();
       await expect(p.getByRole('checkbox', { name: 'Disk 4 errors' })).toBeChecked();
