@@ -24,18 +24,29 @@ let passed = 0;
 let failed = 0;
 const failures = [];
 
-function run(label, cmd, cmdArgs, { parse } = {}) {
+// Runs one stage. `buffered`: its output is held and printed whole when it ends (stages that run
+// side by side would otherwise interleave their lines).
+function run(label, cmd, cmdArgs, { parse, buffered = false } = {}) {
   return new Promise((resolve) => {
-    console.log(`\n=== ${label}: ${cmd} ${cmdArgs.join(' ')}`);
+    const header = `\n=== ${label}: ${cmd} ${cmdArgs.join(' ')}`;
+    const held = [];
+    const write = (stream, d) => (buffered ? held.push([stream, d]) : stream.write(d));
+    if (!buffered) console.log(header);
+    const started = Date.now();
     const child = spawn(cmd, cmdArgs, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], env: process.env });
     let out = '';
     child.stdout.on('data', (d) => {
-      process.stdout.write(d);
+      write(process.stdout, d);
       out += d;
       if (out.length > 1 << 20) out = out.slice(-(1 << 19));
     });
-    child.stderr.on('data', (d) => process.stderr.write(d));
+    child.stderr.on('data', (d) => write(process.stderr, d));
     child.on('close', (code) => {
+      if (buffered) {
+        console.log(header);
+        for (const [stream, d] of held) stream.write(d);
+      }
+      console.log(`=== ${label}: exit ${code}, ${((Date.now() - started) / 1000).toFixed(1)} s`);
       const counts = parse ? parse(out) : null;
       if (counts) {
         passed += counts.pass;
@@ -89,10 +100,14 @@ if (!existsSync(join(root, 'node_modules', 'electron', 'electron.d.ts'))) {
       'binary cannot be downloaded): reinstall with `ELECTRON_SKIP_BINARY_DOWNLOAD=1 npm install`',
   );
 }
-await run('typecheck', 'npx', ['tsc', '-p', 'tsconfig.json', '--noEmit']);
-await run('lint', 'npx', ['eslint', '--max-warnings=0', '.']);
-await run('format', 'npx', ['prettier', '--check', '--log-level=warn', '.']);
-await run('build renderer', 'npm', ['run', '--silent', 'build']);
+// Side by side: each is mostly one thread, and none reads what another writes (the build writes
+// out/, which tsc, ESLint and Prettier ignore).
+await Promise.all([
+  run('typecheck', 'npx', ['tsc', '-p', 'tsconfig.json', '--noEmit'], { buffered: true }),
+  run('lint', 'npx', ['eslint', '--max-warnings=0', '.'], { buffered: true }),
+  run('format', 'npx', ['prettier', '--check', '--log-level=warn', '.'], { buffered: true }),
+  run('build renderer', 'npm', ['run', '--silent', 'build'], { buffered: true }),
+]);
 
 if (!only || only === 'unit') {
   let files = ['server', 'app', 'renderer', 'bench'].flatMap((d) => findTests(join(root, d))).sort();
