@@ -48,6 +48,15 @@ const REPLAY_AS_TIMELINE = {
 /** The event-loop delay histogram's sampling interval. */
 const LOOP_DELAY_RESOLUTION_MS = 10;
 
+/**
+ * A sample of monitorEventLoopDelay (ns) as how late the loop ran (ms, 0.01 ms steps). Node
+ * records the time between two runs of its sampling timer, i.e. the resolution plus the delay:
+ * an idle loop reads 10 ms. The delay is how late the timer ran.
+ */
+export function loopDelayMs(ns: number): number {
+  return Math.max(0, Math.round(ns / 1e4 - LOOP_DELAY_RESOLUTION_MS * 100) / 100);
+}
+
 export class ControlApi {
   private readonly presetDefaults: PresetOptions;
   /** The control thread's event-loop delay (it is also the engine's thread: issue 13). */
@@ -75,9 +84,7 @@ export class ControlApi {
   /** Event-loop delay since the previous call; the histogram starts over. */
   private health(): ControlMethods['health']['result'] {
     const h = this.loopDelay;
-    // Node records the time between two runs of its sampling timer, i.e. the resolution plus the
-    // delay: an idle loop reads 10 ms. The delay is how late the timer ran.
-    const ms = (ns: number) => Math.max(0, Math.round(ns / 1e4) / 100 - LOOP_DELAY_RESOLUTION_MS);
+    const ms = loopDelayMs;
     const now = performance.now();
     const out = {
       eventLoopDelayMs: h.count
