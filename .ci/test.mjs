@@ -26,14 +26,18 @@ const failures = [];
 
 // Runs one stage. `buffered`: its output is held and printed whole when it ends (stages that run
 // side by side would otherwise interleave their lines).
-function run(label, cmd, cmdArgs, { parse, buffered = false } = {}) {
+function run(label, cmd, cmdArgs, { parse, buffered = false, env = {} } = {}) {
   return new Promise((resolve) => {
     const header = `\n=== ${label}: ${cmd} ${cmdArgs.join(' ')}`;
     const held = [];
     const write = (stream, d) => (buffered ? held.push([stream, d]) : stream.write(d));
     if (!buffered) console.log(header);
     const started = Date.now();
-    const child = spawn(cmd, cmdArgs, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], env: process.env });
+    const child = spawn(cmd, cmdArgs, {
+      cwd: root,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, ...env },
+    });
     let out = '';
     child.stdout.on('data', (d) => {
       write(process.stdout, d);
@@ -98,6 +102,19 @@ const LONGEST_FIRST = [
   'server/structure/md/stacked.test.ts',
 ];
 
+// Run a second time with every disk in a worker thread: the real clients and the protocol's edges.
+const WORKER_PATH_FILES = [
+  'server/test/clients-qemu.test.ts',
+  'server/test/clients-libnbd.test.ts',
+  'server/test/filters-log-compat.test.ts',
+  'server/test/filters-error-delay.test.ts',
+  'server/test/filter-hold.test.ts',
+  'server/test/disc-half-close.test.ts',
+  'server/test/protocol-raw.test.ts',
+  'server/test/protocol-limits.test.ts',
+  'server/test/time-machine.test.ts',
+];
+
 const parseNode = (out) => {
   const pass = [...out.matchAll(/^(?:#|ℹ) pass (\d+)/gm)].pop();
   const fail = [...out.matchAll(/^(?:#|ℹ) fail (\d+)/gm)].pop();
@@ -136,11 +153,19 @@ if (!only || only === 'unit') {
     'unit + integration',
     'node',
     ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-timeout=600000', ...files],
-    // This machine's default data path (inline on 2 cores); server/data-path/data-path.test.ts
-    // drives disks in worker threads explicitly. (With BLOCKSCOPE_DATA_PATH=worker for the whole
-    // suite, tests that count events the moment a client exits can miss a last batch.)
+    // This machine's default data path (inline on 2 cores); the next run covers the other one.
     { parse: parseNode },
   );
+  // From 4 cores every disk is served by a worker thread (data-path.ts): what most users run.
+  // The real clients' suites again with that data path (data-path.test.ts drives workers too).
+  const workerFiles = WORKER_PATH_FILES.filter((f) => files.includes(f));
+  if (workerFiles.length)
+    await run(
+      'integration, worker data path (the default from 4 cores)',
+      'node',
+      ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-timeout=600000', ...workerFiles],
+      { parse: parseNode, env: { BLOCKSCOPE_DATA_PATH: 'worker' } },
+    );
 }
 if (!only || only === 'e2e') {
   await run('e2e (Playwright, Chromium)', 'npx', ['playwright', 'test', '--reporter=list'], { parse: parsePlaywright });
