@@ -3,27 +3,16 @@
 // region and file — picking one lights its blocks up on every disk (for a file on RAID 5, the
 // parity blocks covering it too). Registered as page regions while the overlay is on.
 
-import {
-  REGION_KIND_NAMES,
-  type ArrayStatus,
-  type RegionKind,
-  type StructureObject,
-} from '../../server/shared/structure.ts';
+import { REGION_KIND_NAMES, type ArrayStatus, type RegionKind } from '../../server/shared/structure.ts';
 import { cssColour } from '../grid/structure-palette.ts';
 import { useUi } from '../store/store.ts';
 import { setStructure, useStructure } from '../store/structure.ts';
 import { structureView } from '../structure-view.ts';
 import { human } from './format.ts';
+import { objectRows } from './structure-rows.ts';
 import { BOTTOM_STRIPS, SIDE_PANELS } from './regions.tsx';
 
 const MAX_SHOWN = 300;
-const STRUCTURAL: StructureObject['kind'][] = ['partition', 'filesystem', 'array', 'volume'];
-
-function rank(o: StructureObject): number {
-  if (STRUCTURAL.includes(o.kind)) return 0;
-  if (o.kind !== 'file' && o.kind !== 'directory') return 1;
-  return 2;
-}
 
 export function StructureLegend() {
   const kinds = useStructure((s) => {
@@ -95,10 +84,7 @@ function Objects() {
   const objects = useStructure((s) => s.objects);
   const filter = useStructure((s) => s.filter);
   const selected = useStructure((s) => s.selected);
-  const f = filter.trim().toLowerCase();
-  const matching = objects
-    .filter((o) => !f || o.label.toLowerCase().includes(f) || o.where.toLowerCase().includes(f))
-    .sort((a, b) => rank(a) - rank(b) || a.label.localeCompare(b.label));
+  const matching = objectRows(objects, filter);
   return (
     <>
       <input
@@ -110,7 +96,7 @@ function Objects() {
         onChange={(e) => setStructure({ filter: e.target.value })}
       />
       <ul className="structure-objects" aria-label="regions and files">
-        {matching.slice(0, MAX_SHOWN).map((o) => (
+        {matching.slice(0, MAX_SHOWN).map(({ object: o, place }) => (
           <li key={o.id}>
             <button
               type="button"
@@ -118,7 +104,10 @@ function Objects() {
               title={`${o.label} — ${o.where}`}
               onClick={() => void structureView()?.select(selected === o.id ? null : o.id)}
             >
-              <span className="label">{o.label}</span>
+              <span className="label">
+                {o.label}
+                {place && <span className="muted"> · {place}</span>}
+              </span>
               <span className="muted">{human(Number(o.bytes))}</span>
             </button>
           </li>
