@@ -12,14 +12,23 @@
 //   --wait-viewer      with --headless: still wait for a page to connect before starting
 //   --linger MS        with --headless: keep serving MS ms after the end (for a last look)
 //   --report FILE      write the per-step report (JSON)
-//   --record FILE      record the demo (the time machine; .bsrec)
+//   --record FILE      keep the demo's recording in FILE (.bsrec); without it the time machine
+//                      records to a temporary file (save it from the UI), as `serve` does
+//   --record-limit SIZE, --no-record   as for `serve`
 //   --probes FILE      with --record: every 2 s and at each step, the exact state of every disk
 //                      and the instant it was taken (JSON), to check the recording against
 import { writeFileSync } from 'node:fs';
-import { resolve } from 'node:path';
-import { CliError, UI_OPTIONS, intOption, one, parseArgs, uiQuery } from '../../server/cli/args.ts';
+import {
+  CliError,
+  UI_OPTIONS,
+  intOption,
+  one,
+  parseArgs,
+  recordOption,
+  startRecording,
+  uiQuery,
+} from '../../server/cli/args.ts';
 import { Engine } from '../../server/engine.ts';
-import { LiveRecording } from '../../server/timeline/live.ts';
 import { stateDigest, type StateDigest } from '../../server/timeline/digest.ts';
 import { DEMOS } from '../../server/demos/demos.ts';
 import { kernelNbdClient, runDemo, type DemoReport } from '../../server/demos/driver.ts';
@@ -43,10 +52,11 @@ async function main(argv: string[]): Promise<number> {
       '--linger',
       '--report',
       '--record',
+      '--record-limit',
       '--probes',
       ...UI_OPTIONS.values,
     ],
-    flags: ['--headless', '--keep-open', '--wait-viewer', '--step', ...UI_OPTIONS.flags],
+    flags: ['--headless', '--keep-open', '--wait-viewer', '--step', '--no-record', ...UI_OPTIONS.flags],
   });
   const name = args.positional[0] ?? '';
   const demo = DEMOS[name as keyof typeof DEMOS];
@@ -65,15 +75,17 @@ async function main(argv: string[]): Promise<number> {
   const stepMode = args.flags.has('--step');
   const query = uiQuery(args);
   const headless = args.flags.has('--headless');
+  // Recorded unless --no-record, as `serve` is: the audience can be taken back to any step.
+  const recordChoice = recordOption(args);
+  const probesPath = opt('--probes');
+  if (probesPath && !recordChoice?.path) throw new CliError('--probes: needs --record FILE (it checks that recording)');
   console.log(`${demo.title} — ${demo.disks} disk(s), delay ${delayMs} ms`);
   const k = kernelNbdClient();
   console.log(
     `kernel NBD client: ${k.usable ? `available (${k.why})` : `not usable here: ${k.why}`}; the demo drives the disks with guestfish`,
   );
-  const recordPath = opt('--record');
-  const probesPath = opt('--probes');
-  const engine = recordPath ? new Engine() : undefined;
-  const recording = engine ? await LiveRecording.start(engine, { path: resolve(recordPath!), limit: 0 }) : null;
+  const engine = recordChoice ? new Engine() : undefined;
+  const recording = engine ? await startRecording(engine, recordChoice, 'serve') : null;
   const probes: Array<{ step: number; disks: Array<StateDigest & { sec: number }> }> = [];
   let step = 0;
   /**
@@ -149,7 +161,7 @@ async function main(argv: string[]): Promise<number> {
   }
   await demoRun.close();
   await recording?.close();
-  if (recording) console.log(`recording ${resolve(recordPath!)}`);
+  if (recordChoice?.path) console.log(`recording ${recordChoice.path}`);
   await engine?.closeAll();
   return r.ok ? 0 : 1;
 }

@@ -35,6 +35,8 @@ test('demo single: GPT at both ends, mkfs discard and journal zeroing, lazy inod
       await expect(caption).toContainText('Demo finished');
       await expect(caption).toContainText('blkdiscard');
       await expect(caption).toContainText('disk 1: 0 written, 16384 trimmed');
+      // Recorded by default, as `serve` is: the time machine can take the audience back to mkfs.
+      await expect(p.getByRole('group', { name: 'time machine' })).toBeVisible();
     },
     { args: ['--min-caption', String(MIN_CAPTION_MS)], onStep },
   );
