@@ -18,11 +18,13 @@ import {
   encodeSimpleReply,
   parseRequestHeader,
   checkRequest,
-  validateRequest,
   wireError,
   type ExportState,
   type RequestHeader,
 } from './transmission.ts';
+
+/** The errno checkRequest refuses a request with (null: valid). */
+const validateRequest = (h: RequestHeader, s: ExportState) => checkRequest(h, s)?.errno ?? null;
 
 test('greeting: NBDMAGIC, IHAVEOPT, fixed newstyle + no zeroes', () => {
   const g = encodeGreeting();

@@ -212,11 +212,6 @@ export function checkRequest(h: RequestHeader, s: ExportState): Rejection | null
   return null;
 }
 
-/** The errno of checkRequest alone. */
-export function validateRequest(h: RequestHeader, s: ExportState): Errno | null {
-  return checkRequest(h, s)?.errno ?? null;
-}
-
 /**
  * nbdkit's nbd_errno: the wire code for an error. ENOTSUP only travels with FAST_ZERO and
  * EOVERFLOW only with DF; anything else the client can't interpret becomes EINVAL.
