@@ -8,6 +8,10 @@ export default defineConfig({
   // The machine is shared and busy: assertions wait generously (they pass as soon as they hold).
   expect: { timeout: 15_000 },
   workers: 1,
+  // One retry: this 2-core machine is noisy, and one slow moment should not fail the run. A test that
+  // fails twice fails; the attempts that failed are listed at the end of `npm test` (and counted
+  // as flaky by Playwright), so flakiness stays in sight.
+  retries: 1,
   reporter: 'list',
   outputDir: 'test-results',
   use: {

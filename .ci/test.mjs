@@ -14,6 +14,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
+import { StringDecoder } from 'node:string_decoder';
 
 const root = new URL('..', import.meta.url).pathname;
 const args = process.argv.slice(2);
@@ -23,6 +24,44 @@ const filters = args.includes('--') ? args.slice(args.indexOf('--') + 1) : [];
 let passed = 0;
 let failed = 0;
 const failures = [];
+// The tests that failed (and, for Playwright, the attempts that failed before a retry passed),
+// repeated after the last stage: CI keeps only the end of the log, and a stage's own list of
+// failures is hundreds of lines above it.
+const failedTests = [];
+
+// Reads a stage's output line by line for failed tests: node:test's TAP (`not ok N - name`, then
+// its YAML block with `location:` and `failureType:`) and Playwright's list reporter (`✘ …`).
+function failedTestScanner(label) {
+  const decoder = new StringDecoder('utf8'); // a chunk may end inside a `✘`
+  let partial = '';
+  let pending = null; // a `not ok` whose YAML block is being read
+  const onLine = (line) => {
+    const notOk = line.match(/^\s*not ok \d+ - (.*)$/);
+    if (notOk) {
+      pending = { name: notOk[1], location: '', parent: false };
+      return;
+    }
+    if (line.match(/^\s*✘\s/)) {
+      failedTests.push(`${label}: ${line.trim()}`);
+      return;
+    }
+    if (!pending) return;
+    const location = line.match(/^\s*location: '(.*)'$/);
+    if (location) pending.location = location[1].replace(root, '');
+    if (/^\s*failureType: 'subtestsFailed'$/.test(line)) pending.parent = true;
+    if (/^\s*\.\.\.$/.test(line)) {
+      // A file or a test whose only failure is a subtest's is named by that subtest.
+      if (!pending.parent)
+        failedTests.push(`${label}: ${pending.name}${pending.location ? ` (${pending.location})` : ''}`);
+      pending = null;
+    }
+  };
+  return (chunk) => {
+    const lines = (partial + decoder.write(chunk)).split('\n');
+    partial = lines.pop();
+    for (const line of lines) onLine(line);
+  };
+}
 
 // Runs one stage. `buffered`: its output is held and printed whole when it ends (stages that run
 // side by side would otherwise interleave their lines).
@@ -39,8 +78,10 @@ function run(label, cmd, cmdArgs, { parse, buffered = false, env = {} } = {}) {
       env: { ...process.env, ...env },
     });
     let out = '';
+    const scan = parse ? failedTestScanner(label) : null;
     child.stdout.on('data', (d) => {
       write(process.stdout, d);
+      scan?.(d);
       out += d;
       if (out.length > 1 << 20) out = out.slice(-(1 << 19));
     });
@@ -179,6 +220,8 @@ if (!only || only === 'install') {
   await run('fresh install', 'node', ['.ci/fresh-install.mjs']);
 }
 
+if (failedTests.length)
+  console.log(`\nFailed tests (and failed attempts before a retry passed):\n  ${failedTests.join('\n  ')}`);
 if (failures.length) console.log(`\nFailed stages: ${failures.join('; ')}`);
 console.log(`\ntests: ${passed} passed, ${failed} failed`);
 process.exit(failed > 0 || failures.length > 0 ? 1 : 0);
