@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -323,6 +323,52 @@ test('replay of a log: stdout stays JSON with --at, and a long read says how far
     assert.ok(pipedLines.length >= 1, 'at least one progress line');
     for (const l of pipedLines) assert.match(l, /^importing -: \d+ MB read$/);
   } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('replay from a FIFO nobody writes to yet: it says it waits, Ctrl-C ends it at once, a late writer is read', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'blockscope-cli-fifo-'));
+  const fifo = join(dir, 'log.fifo');
+  const waiting = `${fifo}: waiting for a writer to open this FIFO (Ctrl-C to stop)\n`;
+  const children: ChildProcess[] = [];
+  // Starts `replay FIFO --summary` and resolves once it has said that it waits.
+  const start = async () => {
+    const child = spawn(process.execPath, [cli, 'replay', fifo, '--summary'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    children.push(child);
+    const out = { stdout: '', stderr: '' };
+    child.stdout.on('data', (d) => (out.stdout += d));
+    child.stderr.on('data', (d) => (out.stderr += d));
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+      child.on('exit', (code, signal) => resolve({ code, signal })),
+    );
+    for (let ms = 0; !out.stderr.includes(waiting) && ms < 20_000; ms += 50)
+      await new Promise((r) => setTimeout(r, 50));
+    assert.equal(out.stderr, waiting, 'the wait is said once, on stderr');
+    assert.equal(child.exitCode, null, 'still waiting for a writer');
+    return { child, out, exited };
+  };
+  try {
+    execFileSync('mkfifo', [fifo]);
+    const interrupted = await start();
+    const t0 = performance.now();
+    interrupted.child.kill('SIGINT');
+    const end = await Promise.race([
+      interrupted.exited,
+      new Promise<null>((r) => setTimeout(() => r(null), 10_000).unref()),
+    ]);
+    assert.ok(end, 'Ctrl-C ends a replay waiting for a FIFO writer');
+    assert.ok(end.signal === 'SIGINT' || end.code === 130, `ended by Ctrl-C: ${JSON.stringify(end)}`);
+    assert.ok(performance.now() - t0 < 5000, 'at once');
+    assert.equal(interrupted.out.stdout, '');
+    const late = await start();
+    writesLog(fifo, 10); // opening the FIFO for writing blocks until the replay has it open
+    const done = await late.exited;
+    assert.equal(done.code, 0, late.out.stderr);
+    assert.equal(JSON.parse(late.out.stdout)[0].counters.write.count, 10);
+  } finally {
+    // A replay still blocked opening the FIFO (a failed assertion above) would keep this file's run alive.
+    for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
     rmSync(dir, { recursive: true, force: true });
   }
 });

@@ -69,7 +69,8 @@ function logSource(path: string): LogSource {
   if (st.isFile()) return fileSource(path, st.size);
   if (st.isFIFO()) {
     if (path.endsWith('.bsrec')) throw new CliError(new PipedRecordingError(path).message);
-    return pipeSource(path);
+    // stderr: with --summary, stdout is JSON and nothing else.
+    return pipeSource(path, () => console.error(`${path}: waiting for a writer to open this FIFO (Ctrl-C to stop)`));
   }
   throw new CliError(`${path}: ${notALog(st)}`);
 }

@@ -99,7 +99,24 @@ export function streamSource(name: string, stream: () => Readable): LogSource {
   };
 }
 
-/** A FIFO or pipe at `path` (`/dev/fd/63` from `<(…)`); opened when first read, never blocking the event loop. */
-export function pipeSource(path: string): LogSource {
-  return streamSource(path, () => createReadStream(path, { highWaterMark: 1 << 20 }));
+/** How long opening a FIFO may wait for its writer before `onWaiting` says so. */
+export const FIFO_WAIT_NOTICE_MS = 1000;
+
+/**
+ * A FIFO or pipe at `path` (`/dev/fd/63` from `<(…)`); opened when first read, never blocking the
+ * event loop. Opening a FIFO waits until something opens it for writing: if that takes longer
+ * than FIFO_WAIT_NOTICE_MS, `onWaiting` is called once (a silent wait looks like a hang).
+ */
+export function pipeSource(path: string, onWaiting?: () => void): LogSource {
+  return streamSource(path, () => {
+    const stream = createReadStream(path, { highWaterMark: 1 << 20 });
+    if (onWaiting) {
+      const notice = setTimeout(onWaiting, FIFO_WAIT_NOTICE_MS);
+      // Unref'd: a wait that ends in Ctrl-C or an error must not be kept alive by the notice.
+      notice.unref();
+      const clear = () => clearTimeout(notice);
+      stream.once('open', clear).once('error', clear).once('close', clear);
+    }
+    return stream;
+  });
 }
