@@ -51,7 +51,16 @@ export interface ChainLink {
   label: string;
   /** The object (file, structure, stripe) this link belongs to: a key into StructureMap.objects. */
   object?: string;
+  /**
+   * Other objects this link belongs to as much as to `object`: the other files of blocks that
+   * several files share (XFS reflink). Picking any of them highlights these blocks.
+   */
+  sharedWith?: string[];
 }
+
+/** True if `link` belongs to object `id`, as its own object or one it is shared with. */
+export const linkBelongsTo = (link: ChainLink, id: string) =>
+  link.object === id || (link.sharedWith?.includes(id) ?? false);
 
 /** A labelled byte range of one disk: the leaves of the decoded tree. */
 export interface StructureRange {

@@ -29,7 +29,11 @@ interface Frame {
   stripe?: string;
 }
 
-const link = (label: string, object?: string): ChainLink => (object ? { label, object } : { label });
+const link = (label: string, object?: string, sharedWith?: string[]): ChainLink => {
+  const l: ChainLink = object ? { label, object } : { label };
+  if (sharedWith) l.sharedWith = sharedWith;
+  return l;
+};
 const words = (label: string, describe: Describe | undefined, a: bigint, b: bigint) =>
   describe ? describe(a, b) : label;
 
@@ -105,7 +109,9 @@ export function flatten(
     const b = r.end < to ? r.end : to;
     // Chains are built once per region and shared by its leaves (thousands: keep garbage down).
     const chain = r.prefix ? [...f.chain, ...r.prefix.map((l) => link(l))] : f.chain;
-    const full = r.label ? [...chain, link(words(r.label, r.describe, a - r.start, b - r.start), r.object)] : chain;
+    const full = r.label
+      ? [...chain, link(words(r.label, r.describe, a - r.start, b - r.start), r.object, r.sharedWith)]
+      : chain;
     if (!r.inner) {
       const leaf: Leaf = { start: a + f.shift, end: b + f.shift, kind: r.kind, chain: full };
       if (f.stripe) leaf.stripe = f.stripe;

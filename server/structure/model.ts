@@ -21,6 +21,8 @@ export interface Region {
   describe?: Describe;
   /** Key into the decode's object table (a file, "inode tables", a partition). */
   object?: string;
+  /** Other objects these bytes belong to as much as to `object` (files sharing reflinked blocks). */
+  sharedWith?: string[];
   /** Chain links shown before `label` without a range of their own ("group 3" › "inode table"). */
   prefix?: string[];
   /** What is inside this region, in coordinates relative to region.start. */

@@ -2,7 +2,7 @@
 // per-cell kinds for the overlay, the object list with sizes, and the blocks of an object on
 // every disk (a file on RAID 5: its data and the parity of the stripes it touches).
 
-import { kindIndex, NO_KIND, type ChainLink, type StructureObject } from '../shared/structure.ts';
+import { kindIndex, linkBelongsTo, NO_KIND, type ChainLink, type StructureObject } from '../shared/structure.ts';
 import type { GridGeometry } from '../shared/types.ts';
 import { leavesOf, type DecodeResult } from './decode.ts';
 import type { Leaf } from './flatten.ts';
@@ -29,12 +29,14 @@ export class StructureSnapshot {
       this.disks.set(disk, { leaves, truncated: leaves.length >= MAX_LEAVES_PER_DISK });
       for (const l of leaves) {
         const bytes = l.end - l.start;
-        for (let i = 0; i < l.chain.length; i++) {
-          const id = l.chain[i].object;
-          // Each object once per leaf (a chain may name one twice, rarely).
-          if (!id || l.chain.slice(0, i).some((c) => c.object === id)) continue;
-          this.objectBytes.set(id, (this.objectBytes.get(id) ?? 0n) + bytes);
+        // Each object once per leaf (a chain may name one twice, rarely); shared blocks count
+        // for every file sharing them, as each file's size does.
+        const ids = new Set<string>();
+        for (const c of l.chain) {
+          if (c.object) ids.add(c.object);
+          if (c.sharedWith) for (const id of c.sharedWith) ids.add(id);
         }
+        for (const id of ids) this.objectBytes.set(id, (this.objectBytes.get(id) ?? 0n) + bytes);
       }
     }
   }
@@ -86,7 +88,7 @@ export class StructureSnapshot {
   objectBlocks(
     id: string,
   ): Array<{ disk: number; runs: Array<[number, number]>; parityRuns: Array<[number, number]> }> {
-    const has = (chain: ChainLink[]) => chain.some((c) => c.object === id);
+    const has = (chain: ChainLink[]) => chain.some((c) => linkBelongsTo(c, id));
     const stripes = new Set<string>();
     for (const d of this.disks.values())
       for (const l of d.leaves) if (l.stripe && l.kind !== 'parity' && has(l.chain)) stripes.add(l.stripe);

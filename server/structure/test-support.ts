@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { closeSync, openSync, readSync } from 'node:fs';
 import { decodeDisks, leavesOf, type DecodeResult } from './decode.ts';
+import { linkBelongsTo } from '../shared/structure.ts';
 import type { Leaf } from './flatten.ts';
 import { FileSource } from './file-source.ts';
 
@@ -87,8 +88,8 @@ export function fsBlocks(leaves: Leaf[], fsStart: bigint, blockSize: number, pic
   return out;
 }
 
-/** Leaves whose chain names `object` (a file, "inode tables"…). */
-export const hasObject = (object: string) => (l: Leaf) => l.chain.some((c) => c.object === object);
+/** Leaves whose chain names `object` (a file, "inode tables"…), also as a sharer of reflinked blocks. */
+export const hasObject = (object: string) => (l: Leaf) => l.chain.some((c) => linkBelongsTo(c, object));
 export const lastLabel = (l: Leaf) => l.chain[l.chain.length - 1]?.label ?? '';
 
 /** "1-3, 7, 9-10" (dumpe2fs, debugfs style) → block numbers. */
