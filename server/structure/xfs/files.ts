@@ -1,7 +1,8 @@
 // Every allocated inode's blocks, named by path: the inobt's chunks say which inodes are in use;
 // each one's forks give its data extents and block-map B+tree blocks; directories (short-form
 // in the inode, or data blocks) give the names. Bounded like the ext walk: at most maxFiles
-// inodes and directory entries, then the rest is summarised.
+// inodes and directory entries, then the rest is summarised. Blocks that several files share
+// (reflink) name all of them: see sharing.ts.
 
 import type { Region } from '../model.ts';
 import { DecodeError } from '../model.ts';
@@ -9,6 +10,7 @@ import { pathOf, type NameLinks } from '../paths.ts';
 import type { InodeChunk } from './ag.ts';
 import { DIR_FREE_OFFSET, DIR_LEAF_OFFSET, parseDataBlock, parseShortform, type DirEntry } from './dir.ts';
 import type { XfsFs } from './fs.ts';
+import { splitByOwners, type Claim, type OwnedPiece } from './sharing.ts';
 import {
   FORMAT_LOCAL,
   forkExtents,
@@ -138,6 +140,54 @@ const dirPart = (logical: bigint, bs: number) => {
   return byte >= DIR_FREE_OFFSET ? ', free index' : byte >= DIR_LEAF_OFFSET ? ', hash index' : '';
 };
 
+/** Other files named in a shared block's label; the rest are counted ("and 3 more"). */
+const SHARERS_NAMED = 3;
+/** Sharers a shared block is listed under for picking (the object table); past that, counted only. */
+const SHARERS_PICKABLE = 64;
+
+/** A file's data extent, as a claim on disk bytes, with the words its label needs. */
+interface FileClaim extends Claim {
+  name: string;
+  object: string;
+  /** File byte at `start`. */
+  fileStart: bigint;
+  unwritten: boolean;
+  symlink: boolean;
+}
+
+const fileBytes = (c: FileClaim, a: bigint, b: bigint) => {
+  const from = c.fileStart + (a - c.start);
+  return `bytes ${from}–${from + (b - a) - 1n}`;
+};
+
+/** One piece of file data: "/a, bytes 0–4095 (inode 131)", or with the files sharing it. */
+function fileDataRegion(p: OwnedPiece<FileClaim>): Region {
+  const [own, ...others] = p.claims;
+  const what = (c: FileClaim) => `${c.symlink ? 'symlink target of ' : ''}${c.name}`;
+  const shown = others.slice(0, SHARERS_NAMED);
+  const more = p.count - 1 - shown.length;
+  const tail = more > 0 ? ` and ${more} more` : '';
+  const region: Region = {
+    start: p.start,
+    end: p.end,
+    kind: 'file',
+    label: others.length ? `${what(own)} (shared with ${shown.map(what).join(', ')}${tail})` : what(own),
+    object: own.object,
+    describe: (a, b) => {
+      const range = (c: FileClaim) => fileBytes(c, p.start + a, p.start + b);
+      const flag = (c: FileClaim) => (c.unwritten ? ', unwritten' : '');
+      const self = `${what(own)}, ${range(own)} (inode ${own.ino}${flag(own)})`;
+      if (!others.length) return self;
+      const sharers = shown.map((c) => `${what(c)} (${range(c)}, inode ${c.ino}${flag(c)})`);
+      return `${self}, shared with ${sharers.join(', ')}${tail}`;
+    },
+  };
+  // A file reflinked onto itself names its own object once.
+  const sharedWith = [...new Set(others.map((c) => c.object))].filter((o) => o !== own.object);
+  if (sharedWith.length) region.sharedWith = sharedWith;
+  return region;
+}
+
 export async function fileRegions(fs: XfsFs, chunks: InodeChunk[]): Promise<Region[]> {
   const more = counter(fs);
   const inodes = await walkInodes(fs, chunks, more);
@@ -145,6 +195,7 @@ export async function fileRegions(fs: XfsFs, chunks: InodeChunk[]): Promise<Regi
   const special = specialNames(fs);
   const bs = BigInt(fs.blockSize);
   const out: Region[] = [];
+  const data: FileClaim[] = [];
   for (const [ino, w] of inodes) {
     const name = pathOf(ino, fs.sb.rootIno, names) ?? special.get(ino) ?? `inode ${ino} (in no directory)`;
     const dir = isDir(w.inode);
@@ -154,20 +205,23 @@ export async function fileRegions(fs: XfsFs, chunks: InodeChunk[]): Promise<Regi
       label: dir ? `${name}${name.endsWith('/') ? '' : '/'}` : name,
       where: fs.place.where,
     });
-    const symlink = isSymlink(w.inode) ? 'symlink target of ' : '';
     for (const x of w.data.extents) {
-      const base = x.logical * bs;
-      const unwritten = x.unwritten ? ', unwritten' : '';
-      const part = dir ? dirPart(x.logical, fs.blockSize) : '';
+      const start = fs.byte(x.ag, x.agbno);
+      const end = fs.byte(x.ag, x.agbno + x.length);
+      if (!dir) {
+        // Regular file, symlink or quota data: reflink may share it, so it is split by owners below.
+        const symlink = isSymlink(w.inode);
+        data.push({ start, end, ino, name, object, fileStart: x.logical * bs, unwritten: x.unwritten, symlink });
+        continue;
+      }
+      const part = dirPart(x.logical, fs.blockSize);
       out.push({
-        start: fs.byte(x.ag, x.agbno),
-        end: fs.byte(x.ag, x.agbno + x.length),
-        kind: dir ? 'directory' : 'file',
-        label: dir ? `directory ${name}${part}` : `${symlink}${name}`,
+        start,
+        end,
+        kind: 'directory',
+        label: `directory ${name}${part}`,
         object,
-        describe: dir
-          ? () => `directory ${name}${part} (inode ${ino})`
-          : (a, b) => `${symlink}${name}, bytes ${base + a}–${base + b - 1n} (inode ${ino}${unwritten})`,
+        describe: () => `directory ${name}${part} (inode ${ino})`,
       });
     }
     const maps = (fork: Walked['data'], what: string) => {
@@ -191,5 +245,6 @@ export async function fileRegions(fs: XfsFs, chunks: InodeChunk[]): Promise<Regi
         object,
       });
   }
-  return out;
+  // File data first: where a damaged inode's data overlaps metadata, the metadata's label wins.
+  return [...splitByOwners(data, SHARERS_PICKABLE).map(fileDataRegion), ...out];
 }

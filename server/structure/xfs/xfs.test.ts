@@ -12,7 +12,7 @@
 // Then hostile input: random bytes behind a valid superblock, a broken AGF, a B+tree that
 // points at itself, a superblock that contradicts itself.
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -21,7 +21,8 @@ import { decodeDisks, leavesOf, type DecodeResult } from '../decode.ts';
 import { FileSource } from '../file-source.ts';
 import type { ByteSource } from '../source.ts';
 import type { Leaf } from '../flatten.ts';
-import { decodeImages, lastLabel, run } from '../test-support.ts';
+import { StructureSnapshot } from '../snapshot.ts';
+import { decodeImages, lastLabel, objectId, run } from '../test-support.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'blockscope-xfs-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -44,7 +45,7 @@ interface Image {
   fsStart: bigint;
   geo: Geometry;
   /** Per file: xfs_io fiemap extents in bytes. */
-  fiemap: Map<string, Array<{ fileOff: bigint; diskOff: bigint; len: bigint; unwritten: boolean }>>;
+  fiemap: Map<string, ReturnType<typeof fiemapOf>>;
   /** What the chain starts with above the filesystem's own links. */
   container: string;
   /** Paths (as ncheck writes them) whose block map is a B+tree. */
@@ -55,6 +56,7 @@ const images: Record<string, Image> = {};
 const decoded: Record<string, { result: DecodeResult; leaves: Leaf[] }> = {};
 
 const FIEMAP_EXTENT_UNWRITTEN = 0x800;
+const FIEMAP_EXTENT_SHARED = 0x2000;
 const FILES = ['/etc/hello.txt', '/etc/numbers.txt', '/home/demo/big.bin', '/frag.bin'];
 
 function geometry(fsImage: string): Geometry {
@@ -75,6 +77,23 @@ function geometry(fsImage: string): Geometry {
     dblocks: num('dblocks'),
     sectSize: num('sectsize'),
   };
+}
+
+/** A mounted file's extents as `xfs_io -c 'fiemap -v'` lists them, in bytes. */
+function fiemapOf(path: string) {
+  // " 0: [0..7]:  3288..3295  8 0x0": file and disk ranges in 512-byte units, then the flags.
+  const out = run('xfs_io', ['-r', '-c', 'fiemap -v', path]);
+  const extents = [...out.matchAll(/^\s*\d+: \[(\d+)\.\.(\d+)\]:\s+(\d+)\.\.\d+\s+\d+\s+(0x[0-9a-f]+)$/gm)].map(
+    (m) => ({
+      fileOff: BigInt(m[1]) * 512n,
+      diskOff: BigInt(m[3]) * 512n,
+      len: (BigInt(m[2]) - BigInt(m[1]) + 1n) * 512n,
+      unwritten: (Number(m[4]) & FIEMAP_EXTENT_UNWRITTEN) !== 0,
+      shared: (Number(m[4]) & FIEMAP_EXTENT_SHARED) !== 0,
+    }),
+  );
+  assert.ok(extents.length > 0, `fiemap lists no extents for ${path}:\n${out}`);
+  return extents;
 }
 
 /** How much to write: enough, with 1 KiB blocks, for B+trees of two levels and more. */
@@ -121,20 +140,7 @@ function populate(fsImage: string, blockSize: number, fill: Fill): Image['fiemap
     run('setfattr', ['-n', 'user.big', '-v', 'x'.repeat(3000), join(mnt, 'etc/hello.txt')]);
     run('sync', []);
     const fiemap: Image['fiemap'] = new Map();
-    for (const f of FILES) {
-      // " 0: [0..7]:  3288..3295  8 0x0": file and disk ranges in 512-byte units, then the flags.
-      const out = run('xfs_io', ['-r', '-c', 'fiemap -v', join(mnt, f)]);
-      const extents = [...out.matchAll(/^\s*\d+: \[(\d+)\.\.(\d+)\]:\s+(\d+)\.\.\d+\s+\d+\s+(0x[0-9a-f]+)$/gm)].map(
-        (m) => ({
-          fileOff: BigInt(m[1]) * 512n,
-          diskOff: BigInt(m[3]) * 512n,
-          len: (BigInt(m[2]) - BigInt(m[1]) + 1n) * 512n,
-          unwritten: (Number(m[4]) & FIEMAP_EXTENT_UNWRITTEN) !== 0,
-        }),
-      );
-      assert.ok(extents.length > 0, `fiemap lists no extents for ${f}:\n${out}`);
-      fiemap.set(f, extents);
-    }
+    for (const f of FILES) fiemap.set(f, fiemapOf(join(mnt, f)));
     return fiemap;
   } finally {
     run('umount', [mnt]);
@@ -198,6 +204,7 @@ function v4(): Image {
         diskOff: (BigInt(m[2]) * BigInt(geo.agBlocks) + BigInt(m[3])) * bs,
         len: BigInt(m[4]) * bs,
         unwritten: m[5] === '1',
+        shared: false, // reflink needs v5
       })),
     );
   }
@@ -483,6 +490,174 @@ describe('XFS decoder: what the trees and directories look like', () => {
         `no ${tree} below its root`,
       );
     assert.ok(labels.has('block-map B+tree node of /frag.bin'));
+  });
+});
+
+describe('XFS decoder: reflinked files (blocks several files share)', () => {
+  // /orig.bin (1 MiB) reflinked to /copy.bin, then 64 KiB in the middle of the copy overwritten:
+  // XFS copies that piece away (copy on write), so there the two files own different blocks.
+  // /small.bin reflinked six times: its blocks have seven owners, more than a label names.
+  const OVERWRITTEN = { from: 256n * 1024n, len: 64n * 1024n };
+  const COPIES = Array.from({ length: 6 }, (_, i) => `/copies/c${i}.bin`);
+  const FILES = ['/orig.bin', '/copy.bin', '/small.bin', ...COPIES];
+  let fsImage = '';
+  let truth: Map<string, ReturnType<typeof fiemapOf>>;
+  let result: DecodeResult;
+  let leaves: Leaf[];
+
+  before(async () => {
+    fsImage = join(dir, 'reflink.fs');
+    run('truncate', ['-s', '320M', fsImage]);
+    run('mkfs.xfs', ['-q', '-f', '-m', 'reflink=1', fsImage]);
+    const mnt = mkdtempSync(join(dir, 'mnt-'));
+    run('mount', ['-o', 'loop', fsImage, mnt]);
+    try {
+      writeFileSync(join(mnt, 'orig.bin'), randomBytes(1024 * 1024));
+      writeFileSync(join(mnt, 'small.bin'), randomBytes(64 * 1024));
+      mkdirSync(join(mnt, 'copies'));
+      run('sync', []);
+      run('cp', ['--reflink=always', join(mnt, 'orig.bin'), join(mnt, 'copy.bin')]);
+      for (const c of COPIES) run('cp', ['--reflink=always', join(mnt, 'small.bin'), join(mnt, c)]);
+      run('dd', [
+        'if=/dev/urandom',
+        `of=${join(mnt, 'copy.bin')}`,
+        `bs=${OVERWRITTEN.len}`,
+        `seek=${OVERWRITTEN.from / OVERWRITTEN.len}`,
+        'count=1',
+        'conv=notrunc,fsync',
+        'status=none',
+      ]);
+      run('sync', []);
+      truth = new Map(FILES.map((f) => [f, fiemapOf(join(mnt, f))]));
+    } finally {
+      run('umount', [mnt]);
+    }
+    ({
+      result,
+      leaves: [leaves],
+    } = await decodeImages([fsImage]));
+  });
+
+  /** Disk bytes of `file`'s bytes [from, from + len), per fiemap. */
+  const diskRange = (file: string, from: bigint, len: bigint) => {
+    const x = truth.get(file)!.find((e) => e.fileOff <= from && from + len <= e.fileOff + e.len)!;
+    assert.ok(x, `${file}: no single fiemap extent holds bytes ${from}+${len}`);
+    return { start: x.diskOff + (from - x.fileOff), end: x.diskOff + (from - x.fileOff) + len, shared: x.shared };
+  };
+  /** The paths a leaf's label names: its own file first, then the ones sharing it. */
+  const named = (l: Leaf) => {
+    const label = lastLabel(l);
+    const own = /^(\S+), bytes (\d+)–(\d+) \(inode (\d+)\)(?:, shared with (.*))?$/.exec(label);
+    assert.ok(own, `disk byte ${l.start}: ${label}`);
+    const others = [...(own[5] ?? '').matchAll(/(\S+) \(bytes (\d+)–(\d+), inode (\d+)\)/g)];
+    const more = / and (\d+) more$/.exec(own[5] ?? '');
+    return {
+      files: [own, ...others].map((m) => ({ path: m[1], from: BigInt(m[2]), to: BigInt(m[3]) })),
+      more: more ? Number(more[1]) : 0,
+    };
+  };
+  const leavesIn = (r: { start: bigint; end: bigint }) => leaves.filter((l) => l.start < r.end && l.end > r.start);
+
+  it("fiemap agrees with the scenario: the overwritten piece is the copy's own, the rest is shared", () => {
+    const copy = diskRange('/copy.bin', OVERWRITTEN.from, OVERWRITTEN.len);
+    const orig = diskRange('/orig.bin', OVERWRITTEN.from, OVERWRITTEN.len);
+    assert.equal(copy.shared, false);
+    assert.equal(orig.shared, false);
+    assert.notEqual(copy.start, orig.start);
+    assert.deepEqual(diskRange('/copy.bin', 0n, OVERWRITTEN.from), diskRange('/orig.bin', 0n, OVERWRITTEN.from));
+    assert.equal(diskRange('/orig.bin', 0n, OVERWRITTEN.from).shared, true);
+  });
+
+  it("every file byte is labelled with every file that holds it, at each file's offsets (fiemap)", () => {
+    assert.deepEqual(result.warnings, []);
+    const owners = [...truth].flatMap(([path, xs]) =>
+      xs.map((x) => ({ path, start: x.diskOff, end: x.diskOff + x.len, fileOff: x.fileOff })),
+    );
+    for (const [path, xs] of truth)
+      for (const x of xs) {
+        const all = leavesIn({ start: x.diskOff, end: x.diskOff + x.len });
+        assert.equal(
+          all.reduce((n, l) => n + (l.end - l.start), 0n),
+          x.len,
+          `${path}: fiemap extent at file byte ${x.fileOff} is not covered exactly`,
+        );
+        for (const l of all) {
+          const want = owners.filter((o) => o.start < l.end && o.end > l.start);
+          for (const o of want)
+            assert.ok(o.start <= l.start && l.end <= o.end, `disk byte ${l.start}: one label over ${o.path}'s edge`);
+          const got = named(l);
+          const where = `disk byte ${l.start} (${lastLabel(l)})`;
+          assert.equal(got.files.length + got.more, want.length, `${where}: owners are ${want.map((o) => o.path)}`);
+          for (const f of got.files) {
+            const o = want.find((w) => w.path === f.path);
+            assert.ok(o, `${where}: ${f.path} does not hold these bytes`);
+            assert.equal(f.from, o.fileOff + (l.start - o.start), `${where}: ${f.path}'s offset`);
+            assert.equal(f.to - f.from + 1n, l.end - l.start, `${where}: ${f.path}'s length`);
+          }
+          // Picking any owner highlights the bytes: the link belongs to each owner's object.
+          const link = l.chain.at(-1)!;
+          const ids = [link.object, ...(link.sharedWith ?? [])].sort();
+          assert.deepEqual(ids, [...new Set(want.map((o) => objectId(result, o.path)))].sort(), where);
+        }
+      }
+  });
+
+  it("the shared range names both files; the overwritten piece names only the copy, the original's old blocks only the original", () => {
+    const shared = leavesIn(diskRange('/orig.bin', 0n, OVERWRITTEN.from));
+    assert.ok(shared.length > 0);
+    for (const l of shared)
+      assert.deepEqual(
+        named(l)
+          .files.map((f) => f.path)
+          .sort(),
+        ['/copy.bin', '/orig.bin'],
+      );
+    for (const l of leavesIn(diskRange('/copy.bin', OVERWRITTEN.from, OVERWRITTEN.len)))
+      assert.deepEqual(
+        named(l).files.map((f) => f.path),
+        ['/copy.bin'],
+        lastLabel(l),
+      );
+    for (const l of leavesIn(diskRange('/orig.bin', OVERWRITTEN.from, OVERWRITTEN.len)))
+      assert.deepEqual(
+        named(l).files.map((f) => f.path),
+        ['/orig.bin'],
+        lastLabel(l),
+      );
+    const first = shared.find((l) => l.start === diskRange('/orig.bin', 0n, 4096n).start)!;
+    assert.match(
+      lastLabel(first),
+      /^\/orig\.bin, bytes 0–\d+ \(inode \d+\), shared with \/copy\.bin \(bytes 0–\d+, inode \d+\)$/,
+    );
+  });
+
+  it('seven owners: three others named, the rest counted', () => {
+    const [l] = leavesIn(diskRange('/small.bin', 0n, 4096n));
+    assert.match(
+      lastLabel(l),
+      /^\/small\.bin, bytes 0–\d+ \(inode \d+\), shared with (\S+ \(bytes 0–\d+, inode \d+\), ){2}\S+ \(bytes 0–\d+, inode \d+\) and 3 more$/,
+    );
+  });
+
+  it('picking either file lights up the shared blocks, and each file counts its whole size', () => {
+    const size = BigInt(statSync(fsImage).size);
+    const snapshot = new StructureSnapshot(result, new Map([[1, size]]));
+    const blocksOf = (file: string) =>
+      snapshot
+        .objectBlocks(objectId(result, file))
+        .flatMap((d) => d.runs)
+        .flatMap(([a, b]) => Array.from({ length: b - a }, (_, i) => a + i));
+    for (const file of ['/orig.bin', '/copy.bin']) {
+      const want = truth
+        .get(file)!
+        .flatMap((x) => Array.from({ length: Number(x.len / 4096n) }, (_, i) => Number(x.diskOff / 4096n) + i));
+      assert.deepEqual(
+        blocksOf(file).sort((a, b) => a - b),
+        want.sort((a, b) => a - b),
+        file,
+      );
+      assert.equal(snapshot.object(objectId(result, file))!.bytes, String(1024 * 1024), file);
+    }
   });
 });
 
