@@ -6,30 +6,43 @@ test('pages are cut from one slab in turn, and a released one is handed out agai
   const s = new PageSlabs(4096, 4 * 4096);
   const pages = [s.take(), s.take(), s.take(), s.take()];
   assert.equal(s.slabCount, 1);
-  assert.ok(pages.every((p) => p.buffer === pages[0].buffer && p.length === 4096));
+  assert.ok(pages.every((p) => s.memoryOf(p) === s.memoryOf(pages[0])));
   assert.deepEqual(
-    pages.map((p) => p.byteOffset),
+    pages.map((p) => s.offsetOf(p)),
     [0, 4096, 8192, 12288],
   );
+  const v = s.view(pages[1]);
+  assert.equal(v.length, 4096);
+  v.fill(7);
+  assert.equal(s.memoryOf(pages[1])[s.offsetOf(pages[1])], 7, 'a view is the page itself');
   s.release(pages[2]);
   assert.equal(s.take(), pages[2], 'a released slot is taken before a new slab is mapped');
   const fifth = s.take();
   assert.equal(s.slabCount, 2);
-  assert.notEqual(fifth.buffer, pages[0].buffer);
+  assert.notEqual(s.memoryOf(fifth), s.memoryOf(pages[0]));
+  assert.ok(!pages.includes(fifth), 'page numbers are unique while taken');
 });
 
-test('a slab with every page released is dropped, unless it is the last', () => {
+test('a slab with every page released is dropped, unless it is the last; its index is used again', () => {
   const s = new PageSlabs(4096, 2 * 4096);
   const a = [s.take(), s.take()];
   const b = s.take();
   assert.equal(s.slabCount, 2);
   for (const p of a) s.release(p);
   assert.equal(s.slabCount, 1, 'an empty slab was kept beside another');
+  const rest = s.take(); // the room left in b's slab first
+  assert.equal(s.memoryOf(rest), s.memoryOf(b));
+  const c = [s.take(), s.take()];
+  assert.equal(s.slabCount, 2);
+  assert.deepEqual(c, a, "the dropped slab's index (so its numbers) went to the new slab");
+  assert.notEqual(s.memoryOf(c[0]), s.memoryOf(b));
+  for (const p of [...c, rest]) s.release(p);
   s.release(b);
   assert.equal(s.slabCount, 1, 'the last slab was dropped: a write-trim loop would map one each time');
   assert.equal(s.take(), b);
   s.clear();
   assert.equal(s.slabCount, 0);
-  s.release(b); // from a slab clear() dropped: ignored
-  assert.equal(s.slabCount, 0);
+  const d = s.take();
+  assert.equal(s.slabCount, 1);
+  assert.equal(s.offsetOf(d), 0, 'after clear() slabs start afresh');
 });

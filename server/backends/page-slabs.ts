@@ -8,26 +8,38 @@
 // it is always mapped on its own and gets huge pages from any thread. One allocation per 2,048
 // pages is also cheaper than one each.
 //
+// A page is a number (its slot: slab index × slots per slab + slot), not a Buffer view: a disk
+// with hundreds of thousands of pages written kept as many view objects in the JS heap, and
+// every major GC marked them all (200,000 views: a full GC of 18.6 ms against 3.9 ms with
+// numbers; under a 4 KiB random-write flood over 16 GiB, V8 ran a mark-compact for about every
+// 64 MiB of new slabs; docs/performance.md). Callers copy through memoryOf()/offsetOf(), and
+// make a view only for a reply that sends the page itself.
+//
 // A slot is handed out again only after release(): the sparse array releases a page once it is
 // neither in the disk nor lent to a reply, so a lent view never shows another page's bytes.
 // A slab whose pages are all released is dropped, and the GC gives its memory back, unless it is
 // the only one: a disk that writes and trims the same few pages keeps its one slab rather than
-// mapping (and faulting in) a new one each time.
+// mapping (and faulting in) a new one each time. Its index is used again by the next new slab
+// (no slot of it is in use any more), so the slab table stays dense.
 
 export const SLAB_BYTES = 64 << 20;
 
 interface Slab {
   readonly memory: Buffer;
+  readonly index: number;
   /** Slots cut so far; the slots after them have never been used. */
   cut: number;
-  /** Released slots, to hand out again. */
-  readonly free: Buffer[];
+  /** Released slots (numbers within the slab), to hand out again. */
+  readonly free: number[];
   /** Slots handed out and not released. */
   used: number;
 }
 
 export class PageSlabs {
-  private readonly slabs = new Map<ArrayBuffer, Slab>();
+  /** By slab index; a dropped slab's place is empty until a new slab takes its index. */
+  private slabs: Array<Slab | undefined> = [];
+  private freeIndexes: number[] = [];
+  private held = 0;
   /** Slabs with a free or never-used slot, in the order they got one. */
   private readonly withRoom = new Set<Slab>();
   private readonly slotsPerSlab: number;
@@ -39,42 +51,62 @@ export class PageSlabs {
     this.slotsPerSlab = Math.floor(slabBytes / pageSize);
   }
 
-  /** A page of unspecified content: a slot released before keeps its old bytes. */
-  take(): Buffer {
+  /** A page (its number) of unspecified content: a slot released before keeps its old bytes. */
+  take(): number {
     let slab: Slab | undefined = this.withRoom.values().next().value;
     if (!slab) {
       const memory = Buffer.allocUnsafeSlow(this.slotsPerSlab * this.pageSize);
-      slab = { memory, cut: 0, free: [], used: 0 };
-      this.slabs.set(memory.buffer, slab);
+      slab = { memory, index: this.freeIndexes.pop() ?? this.slabs.length, cut: 0, free: [], used: 0 };
+      this.slabs[slab.index] = slab;
+      this.held++;
       this.withRoom.add(slab);
     }
-    const page = slab.free.pop() ?? slab.memory.subarray(slab.cut * this.pageSize, ++slab.cut * this.pageSize);
+    const slot = slab.free.pop() ?? slab.cut++;
     slab.used++;
     if (slab.free.length === 0 && slab.cut === this.slotsPerSlab) this.withRoom.delete(slab);
-    return page;
+    return slab.index * this.slotsPerSlab + slot;
   }
 
-  /** Gives back a page from take(). A page of a slab dropped by clear() is ignored. */
-  release(page: Buffer): void {
-    const slab = this.slabs.get(page.buffer as ArrayBuffer);
-    if (!slab) return;
-    if (--slab.used === 0 && this.slabs.size > 1) {
-      this.slabs.delete(page.buffer as ArrayBuffer);
+  /** The slab memory holding page `page` (from take(), not released), at offsetOf(page). */
+  memoryOf(page: number): Buffer {
+    return this.slabs[Math.floor(page / this.slotsPerSlab)]!.memory;
+  }
+
+  offsetOf(page: number): number {
+    return (page % this.slotsPerSlab) * this.pageSize;
+  }
+
+  /** A view of the whole page (a reply that sends the page itself holds it). */
+  view(page: number): Buffer {
+    const at = this.offsetOf(page);
+    return this.memoryOf(page).subarray(at, at + this.pageSize);
+  }
+
+  /** Gives back a page from take(). Never after clear() (the number may name a new page then). */
+  release(page: number): void {
+    const index = Math.floor(page / this.slotsPerSlab);
+    const slab = this.slabs[index]!;
+    if (--slab.used === 0 && this.held > 1) {
+      this.slabs[index] = undefined;
+      this.freeIndexes.push(index);
+      this.held--;
       this.withRoom.delete(slab);
       return;
     }
-    slab.free.push(page);
+    slab.free.push(page % this.slotsPerSlab);
     this.withRoom.add(slab);
   }
 
-  /** Forgets every slab; pages still lent keep theirs alive until the GC sees them go. */
+  /** Forgets every slab; views still held by replies keep their memory alive until the GC sees them go. */
   clear(): void {
-    this.slabs.clear();
+    this.slabs = [];
+    this.freeIndexes = [];
+    this.held = 0;
     this.withRoom.clear();
   }
 
   /** Slabs held (tests). */
   get slabCount(): number {
-    return this.slabs.size;
+    return this.held;
   }
 }

@@ -23,7 +23,8 @@
 // place: a write or partial zero to it first swaps in a copy (copy on write), so a reply still on
 // its way to the kernel keeps the bytes it was read with, as a copied one would. A page freed or
 // replaced goes back to its slab only once no reply holds it, so a lent view never shows another
-// page's data.
+// page's data. Pages are slot numbers in the slabs (page-slabs.ts: as Buffer views, hundreds of
+// thousands of them made every major GC mark as many objects).
 
 import { EXTENT_HOLE, EXTENT_ZERO, type Extent, type LentData } from './backend.ts';
 import { PageSlabs } from './page-slabs.ts';
@@ -49,18 +50,21 @@ interface GroupCount {
 }
 
 export class SparseArray {
-  private pages = new Map<number, Buffer>();
+  /** Page number → its slot in the slabs. */
+  private pages = new Map<number, number>();
   /** Allocated pages known to be all zero. */
   private zeroPages = new Set<number>();
   private groups = new Map<number, GroupCount>();
   /**
-   * Pages lent to replies not yet handed back, with how many lends each. Keyed by the page
-   * itself, not its number: a copy on write puts another page under that number.
+   * Slots lent to replies not yet handed back, with how many lends each. Keyed by slot, not page
+   * number: a copy on write puts another slot under that number.
    */
-  private lent = new Map<Buffer, number>();
-  /** Pages no longer in the disk (freed or replaced by a copy) that are still lent. */
-  private retired = new Set<Buffer>();
+  private lent = new Map<number, number>();
+  /** Slots no longer in the disk (freed or replaced by a copy) that are still lent. */
+  private retired = new Set<number>();
   private slabs = new PageSlabs(PAGE_SIZE);
+  /** Bumped by clear(): a lend from before it hands nothing back (its slot numbers may be reused). */
+  private generation = 0;
 
   /** Allocated bytes (for memory accounting and tests). */
   get allocatedBytes(): number {
@@ -76,8 +80,10 @@ export class SparseArray {
     this.pages.clear();
     this.zeroPages.clear();
     this.groups.clear();
+    this.lent.clear();
     this.retired.clear();
     this.slabs.clear();
+    this.generation++;
   }
 
   private group(page: number): GroupCount {
@@ -87,7 +93,7 @@ export class SparseArray {
     return g;
   }
 
-  private allocate(page: number, p: Buffer, zero: boolean): void {
+  private allocate(page: number, p: number, zero: boolean): void {
     this.pages.set(page, p);
     const g = this.group(page);
     g.allocated++;
@@ -97,7 +103,7 @@ export class SparseArray {
     }
   }
 
-  private free(page: number, p: Buffer): void {
+  private free(page: number, p: number): void {
     this.pages.delete(page);
     this.retire(p);
     const key = Math.floor(page / GROUP_PAGES);
@@ -107,7 +113,7 @@ export class SparseArray {
   }
 
   /** Back to its slab now, or when the last reply holding it lets go. */
-  private retire(p: Buffer): void {
+  private retire(p: number): void {
     if (this.lent.has(p)) this.retired.add(p);
     else this.slabs.release(p);
   }
@@ -126,8 +132,10 @@ export class SparseArray {
     while (done < buf.length) {
       const n = Math.min(PAGE_SIZE - inPage, buf.length - done);
       const p = this.pages.get(page);
-      if (p) p.copy(buf, done, inPage, inPage + n);
-      else buf.fill(0, done, done + n);
+      if (p !== undefined) {
+        const at = this.slabs.offsetOf(p) + inPage;
+        this.slabs.memoryOf(p).copy(buf, done, at, at + n);
+      } else buf.fill(0, done, done + n);
       done += n;
       page++;
       inPage = 0;
@@ -137,15 +145,17 @@ export class SparseArray {
   /** Views of [offset, offset+count): the pages themselves, shared zeroes for holes. */
   lend(count: number, offset: bigint): LentData {
     const buffers: Buffer[] = [];
-    const pages: Buffer[] = [];
+    const pages: number[] = [];
+    const generation = this.generation;
     let page = Number(offset >> SHIFT);
     let inPage = Number(offset & PAGE_MASK);
     let done = 0;
     while (done < count) {
       const n = Math.min(PAGE_SIZE - inPage, count - done);
       const p = this.pages.get(page);
-      if (p) {
-        buffers.push(p.subarray(inPage, inPage + n));
+      if (p !== undefined) {
+        const at = this.slabs.offsetOf(p) + inPage;
+        buffers.push(this.slabs.memoryOf(p).subarray(at, at + n));
         pages.push(p);
         this.lent.set(p, (this.lent.get(p) ?? 0) + 1);
       } else buffers.push(ZEROES.subarray(0, n));
@@ -157,7 +167,7 @@ export class SparseArray {
     return {
       buffers,
       release: () => {
-        if (released) return;
+        if (released || generation !== this.generation) return;
         released = true;
         for (const p of pages) {
           const n = this.lent.get(p)!;
@@ -174,10 +184,11 @@ export class SparseArray {
   }
 
   /** The page to change in place: `p` itself, or a copy of it put in its place while `p` is lent. */
-  private writable(page: number, p: Buffer): Buffer {
+  private writable(page: number, p: number): number {
     if (this.lent.size === 0 || !this.lent.has(p)) return p;
     const copy = this.slabs.take();
-    p.copy(copy);
+    const from = this.slabs.offsetOf(p);
+    this.slabs.memoryOf(p).copy(this.slabs.memoryOf(copy), this.slabs.offsetOf(copy), from, from + PAGE_SIZE);
     this.pages.set(page, copy);
     this.retire(p);
     return copy;
@@ -191,18 +202,19 @@ export class SparseArray {
       const n = Math.min(PAGE_SIZE - inPage, buf.length - done);
       const zeroes = isZero(buf, done, done + n);
       const existing = this.pages.get(page);
-      if (!existing) {
+      const p = existing === undefined ? this.slabs.take() : this.writable(page, existing);
+      const memory = this.slabs.memoryOf(p);
+      const at = this.slabs.offsetOf(p);
+      if (existing === undefined) {
         // A slot may hold a freed page's bytes: zero what the write does not cover.
-        const fresh = this.slabs.take();
-        if (n < PAGE_SIZE) fresh.fill(0, 0, inPage).fill(0, inPage + n);
-        buf.copy(fresh, inPage, done, done + n);
-        this.allocate(page, fresh, zeroes);
+        if (n < PAGE_SIZE) memory.fill(0, at, at + inPage).fill(0, at + inPage + n, at + PAGE_SIZE);
+        buf.copy(memory, at + inPage, done, done + n);
+        this.allocate(page, p, zeroes);
       } else {
-        const p = this.writable(page, existing);
-        buf.copy(p, inPage, done, done + n);
+        buf.copy(memory, at + inPage, done, done + n);
         // Zeroes over data may leave the page all zero: one 32 KiB memcmp tells.
         if (!zeroes) this.setZero(page, false);
-        else if (!this.zeroPages.has(page)) this.setZero(page, n === PAGE_SIZE || isZero(p));
+        else if (!this.zeroPages.has(page)) this.setZero(page, n === PAGE_SIZE || isZero(memory, at, at + PAGE_SIZE));
       }
       done += n;
       page++;
@@ -220,12 +232,14 @@ export class SparseArray {
       const remaining = end - pos;
       const n = remaining < BigInt(PAGE_SIZE - inPage) ? Number(remaining) : PAGE_SIZE - inPage;
       const p = this.pages.get(page);
-      if (p) {
+      if (p !== undefined) {
         if (n === PAGE_SIZE || this.zeroPages.has(page)) this.free(page, p);
         else {
           const w = this.writable(page, p);
-          w.fill(0, inPage, inPage + n);
-          if (isZero(w)) this.free(page, w);
+          const memory = this.slabs.memoryOf(w);
+          const at = this.slabs.offsetOf(w);
+          memory.fill(0, at + inPage, at + inPage + n);
+          if (isZero(memory, at, at + PAGE_SIZE)) this.free(page, w);
         }
       }
       pos += BigInt(n);
