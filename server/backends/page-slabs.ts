@@ -10,9 +10,9 @@
 //
 // A page is a number (its slot: slab index × slots per slab + slot), not a Buffer view: a disk
 // with hundreds of thousands of pages written kept as many view objects in the JS heap, and
-// every major GC marked them all (200,000 views: a full GC of 18.6 ms against 3.9 ms with
-// numbers; under a 4 KiB random-write flood over 16 GiB, V8 ran a mark-compact for about every
-// 64 MiB of new slabs; docs/performance.md). Callers copy through memoryOf()/offsetOf(), and
+// every major GC marked them all (200,000 views: a full GC of 21 ms against 6 ms with numbers,
+// bench/page-gc.mjs), and a disk that grows makes many: V8 runs a mark-compact for about every
+// 64 MiB slab allocated (docs/performance.md). Callers copy through memoryOf()/offsetOf(), and
 // make a view only for a reply that sends the page itself.
 //
 // A slot is handed out again only after release(): the sparse array releases a page once it is
