@@ -87,6 +87,19 @@ export function linear(regions: Region[]): LinearSpace {
  * overlap, the one listed later wins (decoders list defaults before details). Overlaps are
  * rare, so the sweep is O(n log n) plus a little for each overlap.
  */
+/**
+ * The part of `r` from `start` on. Its words stay those of the same bytes: `describe` takes
+ * offsets relative to the region's start, so the part's are shifted by what was cut. (Its
+ * `inner` space is kept as it is: a region with content is cut only where decoders disagree.)
+ */
+function partFrom(r: Region, start: bigint): Region {
+  const part = { ...r, start };
+  const cut = start - r.start;
+  const describe = r.describe;
+  if (describe) part.describe = (a, b) => describe(a + cut, b + cut);
+  return part;
+}
+
 export function normalise(regions: Region[]): Region[] {
   const rank = new Map<Region, number>();
   const pending = regions.filter((r) => r.end > r.start);
@@ -108,7 +121,7 @@ export function normalise(regions: Region[]): Region[] {
     if (rank.get(r)! > rank.get(last)!) {
       // r wins: cut `last` short; what `last` had beyond r comes back later.
       if (last.end > r.end) {
-        const tail = { ...last, start: r.end };
+        const tail = partFrom(last, r.end);
         rank.set(tail, rank.get(last)!);
         requeue(tail, i + 1);
       }
@@ -119,7 +132,7 @@ export function normalise(regions: Region[]): Region[] {
     }
     // `last` wins: r keeps only what lies beyond it.
     if (r.end > last.end) {
-      const rest = { ...r, start: last.end };
+      const rest = partFrom(r, last.end);
       rank.set(rest, rank.get(r)!);
       requeue(rest, i + 1);
     }
