@@ -1,9 +1,11 @@
 // What is in this space? Each decoder looks for its signature; the first that recognises the
 // space wins. Order matters: GPT before MBR (a protective MBR is a valid MBR), md before
 // filesystems (md 1.0/0.90 keep their superblock at the end, so a RAID 1 member also shows the
-// filesystem's own superblock at the start), FAT's strict boot-sector check before MBR.
+// filesystem's own superblock at the start), FAT's strict boot-sector check and exFAT's name
+// before MBR (both boot sectors end in 0xAA55, as an MBR does).
 
 import type { Decoder, DecodeContext, Place, Recognised } from './context.ts';
+import { decodeExfat } from './exfat/exfat.ts';
 import { decodeExt } from './ext/ext.ts';
 import { decodeFat } from './fat/fat.ts';
 import { decodeLvmPv } from './lvm/pv.ts';
@@ -20,6 +22,7 @@ const DECODERS: Array<[string, Decoder]> = [
   ['md', decodeMdMember],
   ['LVM', decodeLvmPv],
   ['FAT', decodeFat],
+  ['exFAT', decodeExfat],
   ['MBR', decodeMbr],
   ['ext', decodeExt],
   ['XFS', decodeXfs],

@@ -1,0 +1,260 @@
+// The exFAT decoder against the real tools: mkfs.exfat makes the volume, the Linux exfat driver
+// (in guestfish's appliance, one run under TCG) fills it, and everything is checked against
+// what did not come from the decoder: each file's bytes as the driver reads them back, the
+// allocation bitmap and the places dump.exfat reports. Then damaged copies: boot sector fields,
+// a FAT chain that loops, an entry set whose checksum is wrong.
+
+import assert from 'node:assert/strict';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { DecodeResult } from '../decode.ts';
+import type { Leaf } from '../flatten.ts';
+import { decodeImages, hasObject, lastLabel, objectId, readAt, run } from '../test-support.ts';
+import { entrySetChecksum } from './entries.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'blockscope-exfat-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+const img = join(dir, 'exfat.img');
+const LONG = '/docs/deep/A rather long file name for several entries.bin';
+/** Files written by upload, with their sizes; the fragmented pair is written by interleaved appends. */
+const UPLOADED: Record<string, number> = {
+  '/one.txt': 1,
+  '/four.bin': 4096,
+  '/big.bin': 1_300_000,
+  [LONG]: 30_000,
+};
+const INTERLEAVED = ['/docs/a.bin', '/docs/b.bin'];
+const FILES = [...Object.keys(UPLOADED), ...INTERLEAVED];
+const local = (path: string) => join(dir, `local${path.replace(/[/ ]/g, '_')}`);
+const back = (path: string) => join(dir, `back${path.replace(/[/ ]/g, '_')}`);
+
+interface Dump {
+  sectorBytes: number;
+  clusterBytes: number;
+  fatOffset: number;
+  fatLength: number;
+  heapOffset: number;
+  clusterCount: number;
+  bitmapCluster: number;
+  bitmapBytes: number;
+  upcaseCluster: number;
+  upcaseBytes: number;
+}
+
+/** The numbers dump.exfat prints ("Cluster Count: 5632"). */
+function dumpExfat(path: string): Dump {
+  const out = run('dump.exfat', [path]);
+  const num = (label: string) => {
+    const m = new RegExp(`${label}[^:]*:\\s*(\\d+)`).exec(out);
+    assert.ok(m, `dump.exfat printed no "${label}":\n${out}`);
+    return Number(m[1]);
+  };
+  return {
+    sectorBytes: 2 ** num('Sector Size Bits'),
+    clusterBytes: 2 ** (num('Sector Size Bits') + num('Sector per Cluster bits')),
+    fatOffset: num('FAT Offset'),
+    fatLength: num('FAT Length'),
+    heapOffset: num('Cluster Heap Offset'),
+    clusterCount: num('Cluster Count'),
+    bitmapCluster: num('Bitmap start cluster'),
+    bitmapBytes: num('Bitmap size'),
+    upcaseCluster: num('Upcase table start cluster'),
+    upcaseBytes: num('Upcase table size'),
+  };
+}
+
+let result: DecodeResult;
+let leaves: Leaf[];
+let dump: Dump;
+
+before(async () => {
+  run('truncate', ['-s', '40M', img]);
+  run('mkfs.exfat', ['-L', 'TEACHVOL', img]);
+  for (const [path, size] of Object.entries(UPLOADED)) writeFileSync(local(path), randomBytes(size));
+  const script = [
+    `add-drive ${img} format:raw`,
+    'run',
+    'mount /dev/sda /',
+    'mkdir-p /docs/deep',
+    ...Object.keys(UPLOADED).map((p) => `upload ${local(p)} "${p}"`),
+    // Two files growing by turns: the driver gives each append the next free cluster, so both
+    // end up in pieces, chained through the FAT (no NoFatChain).
+    `debug sh "for i in $(seq 1 24); do for f in ${INTERLEAVED.map((p) => `/sysroot${p}`).join(' ')}; do head -c 5000 /dev/urandom >> $f; done; done; sync"`,
+    'umount-all',
+    'mount-ro /dev/sda /',
+    ...FILES.map((p) => `download "${p}" ${back(p)}`),
+  ].join('\n');
+  writeFileSync(join(dir, 'fill.gf'), script);
+  const env = { ...process.env, LIBGUESTFS_BACKEND: 'direct', LIBGUESTFS_BACKEND_SETTINGS: 'force_tcg' };
+  run('guestfish', ['-f', join(dir, 'fill.gf')], { env, timeoutMs: 600_000 });
+  run('fsck.exfat', ['-n', img]);
+  dump = dumpExfat(img);
+  const decoded = await decodeImages([img]);
+  result = decoded.result;
+  leaves = decoded.leaves[0];
+});
+
+const at = (ls: Leaf[], byte: number) => ls.find((l) => l.start <= BigInt(byte) && BigInt(byte) < l.end);
+const clusterAt = (c: number) => dump.heapOffset * dump.sectorBytes + (c - 2) * dump.clusterBytes;
+
+/** A file's bytes as the decoder's labels place them ("/x, bytes A–B"), and how many were placed. */
+function bytesByLabels(ls: Leaf[], r: DecodeResult, path: string, size: number): { bytes: Buffer; placed: number } {
+  const bytes = Buffer.alloc(size);
+  let placed = 0;
+  for (const l of ls.filter(hasObject(objectId(r, path)))) {
+    const m = /, bytes (\d+)–(\d+)$/.exec(lastLabel(l));
+    assert.ok(m, `${path}: leaf labelled "${lastLabel(l)}"`);
+    const from = Number(m[1]);
+    const to = Math.min(Number(m[2]) + 1, size);
+    assert.equal(Number(m[2]) - from + 1, Number(l.end - l.start), lastLabel(l));
+    if (from >= size) continue;
+    readAt(img, Number(l.start), to - from).copy(bytes, from);
+    placed += to - from;
+  }
+  return { bytes, placed };
+}
+
+describe('exFAT filled by the Linux driver', () => {
+  it('names the volume by its label, with no warnings', () => {
+    assert.deepEqual(result.warnings, []);
+    assert.equal(leaves[0].chain[0].label, 'exFAT "TEACHVOL"');
+  });
+
+  it("every file's labelled bytes, in file-offset order, are the file as the driver reads it back", () => {
+    for (const path of FILES) {
+      const want = readFileSync(back(path));
+      if (path in UPLOADED) assert.equal(want.length, UPLOADED[path], path);
+      const { bytes, placed } = bytesByLabels(leaves, result, path, want.length);
+      assert.equal(placed, want.length, `${path}: every byte labelled once`);
+      assert.ok(bytes.equals(want), `${path}: labelled bytes differ from the file`);
+    }
+    assert.ok(LONG.split('/').pop()!.length > 15, 'the long name needs several File Name entries');
+    assert.ok(leaves.some((l) => lastLabel(l) === `File Name entry of ${LONG}`));
+  });
+
+  it('the interleaved files are in pieces, followed through the FAT', () => {
+    for (const path of INTERLEAVED) {
+      const pieces = leaves.filter(hasObject(objectId(result, path)));
+      assert.ok(pieces.length >= 2, `${path} should be fragmented: ${pieces.length} piece(s)`);
+      assert.match(lastLabel(pieces[1]), /, bytes [1-9]\d*–\d+$/);
+    }
+  });
+
+  it('every cluster the allocation bitmap marks used is labelled, every free one is free space', () => {
+    const bitmap = readAt(img, clusterAt(dump.bitmapCluster), dump.bitmapBytes);
+    for (let i = 0; i < dump.clusterCount; i++) {
+      const leaf = at(leaves, clusterAt(i + 2));
+      assert.ok(leaf, `cluster ${i + 2} has no label`);
+      const used = (bitmap[i >> 3] >> (i & 7)) & 1;
+      if (used) {
+        assert.notEqual(leaf.kind, 'free', `cluster ${i + 2} is used`);
+        assert.notEqual(lastLabel(leaf), 'in use (no owner found)', `cluster ${i + 2}`);
+      } else assert.equal(leaf.kind, 'free', `cluster ${i + 2} is free: ${lastLabel(leaf)}`);
+    }
+  });
+
+  it('boot regions, FAT, bitmap, up-case table and directories are where dump.exfat says', () => {
+    const S = dump.sectorBytes;
+    const label = (byte: number) => lastLabel(at(leaves, byte)!);
+    assert.equal(label(0), 'boot sector');
+    assert.equal(label(S), 'extended boot sectors');
+    assert.equal(label(9 * S), 'OEM parameters');
+    assert.equal(label(11 * S), 'boot checksum');
+    assert.equal(label(12 * S), 'backup boot sector');
+    assert.equal(label(23 * S), 'backup boot checksum');
+    const fat = leaves.filter((l) => l.kind === 'fat');
+    assert.deepEqual(
+      fat.map((l) => [Number(l.start), Number(l.end)]),
+      [[dump.fatOffset * S, (dump.fatOffset + dump.fatLength) * S]],
+    );
+    assert.equal(label(clusterAt(dump.bitmapCluster)), 'allocation bitmap');
+    assert.equal(label(clusterAt(dump.upcaseCluster) + dump.upcaseBytes - 1), 'up-case table');
+    assert.equal(at(leaves, clusterAt(dump.heapOffset))?.chain[0].label, 'exFAT "TEACHVOL"');
+    for (const d of ['/docs/', '/docs/deep/']) assert.ok(leaves.some(hasObject(objectId(result, d))), d);
+  });
+});
+
+/** Decode a copy of the image with `patch` applied; the decode must finish and not throw. */
+async function decodePatched(name: string, patch: (b: Buffer) => void) {
+  const copy = join(dir, `${name}.img`);
+  copyFileSync(img, copy);
+  const b = readFileSync(copy);
+  patch(b);
+  writeFileSync(copy, b);
+  const t0 = performance.now();
+  const decoded = await decodeImages([copy]);
+  assert.ok(performance.now() - t0 < 10_000, `${name}: decode took too long`);
+  return { copy, result: decoded.result, leaves: decoded.leaves[0] };
+}
+
+/** Byte offset of the first entry labelled `label` (an entry set's entries are labelled by kind and path). */
+const entryAt = (label: string) => Number(leaves.find((l) => lastLabel(l) === label)!.start);
+
+describe('exFAT damaged or unusual', () => {
+  const FIELDS: Array<[string, number, number, RegExp]> = [
+    ['BytesPerSectorShift', 108, 20, /BytesPerSectorShift 20/],
+    ['SectorsPerClusterShift', 109, 30, /SectorsPerClusterShift 30/],
+    ['NumberOfFats', 110, 3, /NumberOfFats 3/],
+    ['FatOffset', 80, 2, /FatOffset 2 lies inside the boot regions/],
+    ['FatLength', 84, 1, /FatLength 1 sectors cannot hold/],
+    ['ClusterHeapOffset', 88, 30, /ClusterHeapOffset 30 overlaps/],
+    ['ClusterCount', 92, 0x7fffffff, /ClusterCount|cannot hold|runs past/],
+    ['FirstClusterOfRootDirectory', 96, 1, /FirstClusterOfRootDirectory 1 is not in the cluster heap/],
+  ];
+  for (const [field, offset, value, why] of FIELDS)
+    it(`${field} = ${value}: refused with a warning, the disk is still named "exFAT (not decoded)"`, async () => {
+      const d = await decodePatched(field, (b) =>
+        field.endsWith('Shift') || field === 'NumberOfFats'
+          ? b.writeUInt8(value, offset)
+          : b.writeUInt32LE(value, offset),
+      );
+      assert.ok(
+        d.result.warnings.some((w) => why.test(w)),
+        d.result.warnings.join('\n'),
+      );
+      assert.equal(d.leaves[0].chain[0].label, 'exFAT (not decoded)');
+    });
+
+  it('a FAT chain that loops back is a warning, not a hang; the rest is still decoded', async () => {
+    const first = leaves.find(hasObject(objectId(result, INTERLEAVED[0])))!;
+    const second = leaves.filter(hasObject(objectId(result, INTERLEAVED[0])))[1];
+    const c1 = Number((first.start - BigInt(clusterAt(2))) / BigInt(dump.clusterBytes)) + 2;
+    const c2 = Number((second.start - BigInt(clusterAt(2))) / BigInt(dump.clusterBytes)) + 2;
+    const d = await decodePatched('loop', (b) => b.writeUInt32LE(c1, dump.fatOffset * dump.sectorBytes + c2 * 4));
+    assert.ok(
+      d.result.warnings.some((w) => /a\.bin: the cluster chain loops/.test(w)),
+      d.result.warnings.join('\n'),
+    );
+    assert.ok(d.leaves.some(hasObject(objectId(d.result, '/big.bin'))));
+  });
+
+  it('an entry set with a wrong checksum is a warning', async () => {
+    const file = entryAt('File entry of /one.txt');
+    const d = await decodePatched('checksum', (b) => b.writeUInt16LE(b.readUInt16LE(file + 2) ^ 0xffff, file + 2));
+    assert.ok(
+      d.result.warnings.some((w) => /entry set of \/one\.txt: SetChecksum/.test(w)),
+      d.result.warnings.join('\n'),
+    );
+  });
+
+  it('bytes past ValidDataLength are labelled "not yet written" (fsck.exfat accepts the set)', async () => {
+    const file = entryAt('File entry of /big.bin');
+    const valid = 100_000;
+    const d = await decodePatched('valid-length', (b) => {
+      b.writeBigUInt64LE(BigInt(valid), file + 32 + 8);
+      const set = b.subarray(file, file + 32 * (b[file + 1] + 1));
+      set.writeUInt16LE(entrySetChecksum(set), 2);
+    });
+    run('fsck.exfat', ['-n', d.copy]);
+    assert.deepEqual(d.result.warnings, []);
+    const big = d.leaves.filter(hasObject(objectId(d.result, '/big.bin')));
+    const tail = big.filter((l) => lastLabel(l).endsWith(', not yet written'));
+    assert.match(lastLabel(tail[0]), new RegExp(`^/big\\.bin, bytes ${valid}–\\d+, not yet written$`));
+    const unwritten = tail.reduce((n, l) => n + Number(l.end - l.start), 0);
+    assert.equal(unwritten, UPLOADED['/big.bin'] - valid);
+  });
+});

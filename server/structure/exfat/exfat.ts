@@ -1,0 +1,388 @@
+// The exFAT decoder: main and backup boot regions, the FAT(s), and in the cluster heap the
+// allocation bitmap, the up-case table, every directory (with its entry sets) and every file by
+// path. Only metadata is read: directories, the bitmap, and the FAT pages of chained files.
+// Anything that contradicts itself (a chain that loops or leaves the heap, a bad entry set
+// checksum) is a warning and stops only that walk.
+
+import type { Decoder, DecodeContext, Place } from '../context.ts';
+import { DecodeError, fillGaps, linear, normalise, type Region } from '../model.ts';
+import type { ByteSource } from '../source.ts';
+import { bootChecksum, FAT_END, looksLikeExfat, parseExfatBoot, type ExfatBoot } from './boot.ts';
+import { ENTRY, parseDirectory, type Allocation, type DirItem } from './entries.ts';
+
+/** Runs of consecutive clusters: [first cluster, count]. */
+type Runs = Array<[number, number]>;
+
+interface Exfat {
+  src: ByteSource;
+  boot: ExfatBoot;
+  ctx: DecodeContext;
+  place: Place;
+  clusterBytes: number;
+  heapStart: bigint;
+  /** FAT pages read so far (the FAT of a large volume is never read whole). */
+  fatPages: Map<number, Buffer>;
+  /** Clusters already given to something: a second claim is a loop or a cross-link. */
+  owned: Uint8Array;
+  regions: Region[];
+}
+
+const FAT_PAGE = 64 * 1024;
+/** exFAT caps a directory at 256 MiB (specification §6.2.3). */
+const MAX_DIRECTORY_BYTES = 256n * 1024n * 1024n;
+
+export const decodeExfat: Decoder = async (src, ctx, place) => {
+  if (src.size < 24n * 512n) return null;
+  const sector0 = await src.read(0n, 512);
+  if (!looksLikeExfat(sector0)) return null;
+  const boot = parseExfatBoot(sector0, src.size);
+  // Refused: the signature decoder still names the space "exFAT (not decoded)".
+  if (typeof boot === 'string') throw new DecodeError(`boot sector: ${boot}`);
+  const fsPlace: Place = { id: `${place.id}.exfat`, where: `exFAT on ${place.where}` };
+  const x: Exfat = {
+    src,
+    boot,
+    ctx,
+    place: fsPlace,
+    clusterBytes: boot.bytesPerSector * boot.sectorsPerCluster,
+    heapStart: BigInt(boot.clusterHeapOffset) * BigInt(boot.bytesPerSector),
+    fatPages: new Map(),
+    owned: new Uint8Array(boot.clusterCount + 2),
+    regions: [],
+  };
+  const fsObject = ctx.object({ id: fsPlace.id, kind: 'filesystem', label: 'exFAT', where: place.where });
+  await checkBootChecksum(x, place);
+  x.regions.push(...fixedRegions(x));
+  const label = await treeRegions(x);
+  const name = `exFAT${label ? ` "${label}"` : ''}`;
+  ctx.objects.get(fsObject)!.label = name;
+
+  const S = BigInt(boot.bytesPerSector);
+  const volumeEnd = boot.volumeLength * S < src.size ? boot.volumeLength * S : src.size;
+  const heapEnd = clusterByte(x, boot.clusterCount + 2);
+  const filled = fillGaps(normalise(x.regions), 0n, heapEnd < volumeEnd ? heapEnd : volumeEnd, {
+    kind: 'reserved',
+    label: 'in use (no owner found)',
+  });
+  if (heapEnd < volumeEnd)
+    filled.push({ start: heapEnd, end: volumeEnd, kind: 'reserved', label: 'after the cluster heap' });
+  if (volumeEnd < src.size)
+    filled.push({ start: volumeEnd, end: src.size, kind: 'reserved', label: 'after the volume' });
+  return { name, space: linear(filled), object: fsObject };
+};
+
+const clusterByte = (x: Exfat, c: number) => x.heapStart + BigInt(c - 2) * BigInt(x.clusterBytes);
+const warn = (x: Exfat, message: string) => x.ctx.budget.warn(`${x.place.where}: ${message}`);
+const inHeap = (x: Exfat, c: number) => c >= 2 && c < x.boot.clusterCount + 2;
+
+/** Sector 11 repeats the checksum of sectors 0–10; a mismatch means the boot region was changed behind the driver's back. */
+async function checkBootChecksum(x: Exfat, place: Place): Promise<void> {
+  const S = x.boot.bytesPerSector;
+  const region = await x.src.read(0n, 12 * S);
+  const want = bootChecksum(region, S);
+  const stored = region.readUInt32LE(11 * S);
+  if (stored !== want)
+    x.ctx.budget.warn(
+      `${place.where}: exFAT: boot checksum 0x${stored.toString(16)} does not match sectors 0–10 (0x${want.toString(16)})`,
+    );
+}
+
+function fixedRegions(x: Exfat): Region[] {
+  const b = x.boot;
+  const S = BigInt(b.bytesPerSector);
+  const sec = (n: number) => BigInt(n) * S;
+  const where = x.place.where;
+  const bootObj = x.ctx.object({ id: `${x.place.id}.boot`, kind: 'superblock', label: 'boot regions', where });
+  const fatObj = x.ctx.object({ id: `${x.place.id}.fats`, kind: 'fat', label: 'FAT', where });
+  const out: Region[] = [
+    { start: sec(24), end: sec(b.fatOffset), kind: 'reserved', label: 'reserved (before the FAT)' },
+  ];
+  // The main boot region (sectors 0–11) and its backup (12–23), laid out alike (§3).
+  for (const [base, prefix] of [
+    [0, ''],
+    [12, 'backup '],
+  ] as const) {
+    const part = (from: number, to: number, label: string) =>
+      out.push({
+        start: sec(base + from),
+        end: sec(base + to),
+        kind: 'superblock',
+        label: prefix + label,
+        object: bootObj,
+      });
+    part(0, 1, 'boot sector');
+    part(1, 9, 'extended boot sectors');
+    part(9, 10, 'OEM parameters');
+    part(10, 11, 'reserved boot sector');
+    part(11, 12, 'boot checksum');
+  }
+  for (let k = 0; k < b.fats; k++) {
+    const start = sec(b.fatOffset + k * b.fatLength);
+    // A second FAT exists only for TexFAT (transaction-safe exFAT), which keeps one FAT in use and the other as its shadow.
+    out.push({ start, end: start + sec(b.fatLength), kind: 'fat', label: `FAT ${k + 1}`, object: fatObj });
+  }
+  const fatsEnd = b.fatOffset + b.fats * b.fatLength;
+  out.push({
+    start: sec(fatsEnd),
+    end: sec(b.clusterHeapOffset),
+    kind: 'reserved',
+    label: 'reserved (before the cluster heap)',
+  });
+  return out;
+}
+
+/** FAT entry of cluster c, reading the FAT a page at a time. */
+async function fatEntry(x: Exfat, c: number): Promise<number> {
+  const page = Math.floor((c * 4) / FAT_PAGE);
+  let buf = x.fatPages.get(page);
+  if (!buf) {
+    const fatStart = BigInt(x.boot.fatOffset) * BigInt(x.boot.bytesPerSector);
+    const tableBytes = (x.boot.clusterCount + 2) * 4;
+    const from = page * FAT_PAGE;
+    buf = await x.src.read(fatStart + BigInt(from), Math.min(FAT_PAGE, tableBytes - from));
+    x.fatPages.set(page, buf);
+  }
+  return buf.readUInt32LE((c * 4) % FAT_PAGE);
+}
+
+/**
+ * The clusters of an allocation, as runs. `length` null: follow the FAT to its end (the root
+ * directory has no length of its own). Loops, cross-links, chains leaving the heap and chains
+ * ending early stop the walk with a warning.
+ */
+async function clusters(x: Exfat, what: string, alloc: Allocation, length: bigint | null): Promise<Runs> {
+  const runs: Runs = [];
+  const first = alloc.firstCluster;
+  const cb = BigInt(x.clusterBytes);
+  const max = x.boot.clusterCount;
+  let need =
+    length === null ? max : Number((length + cb - 1n) / cb > BigInt(max) ? BigInt(max) : (length + cb - 1n) / cb);
+  if (need === 0) return runs;
+  if (!inHeap(x, first)) {
+    warn(x, `${what}: first cluster ${first} is not in the cluster heap`);
+    return runs;
+  }
+  if (alloc.noFatChain) {
+    if (first + need > max + 2) {
+      warn(x, `${what}: its ${need} contiguous clusters run past the cluster heap`);
+      need = max + 2 - first;
+    }
+    for (let c = first; c < first + need; c++) {
+      if (x.owned[c]) warn(x, `${what}: cluster ${c} also belongs to something else`);
+      x.owned[c] = 1;
+    }
+    return [[first, need]];
+  }
+  let c = first;
+  for (let n = 0; n < need; n++) {
+    if (x.owned[c]) {
+      warn(x, `${what}: the cluster chain loops or joins another at cluster ${c}`);
+      break;
+    }
+    x.owned[c] = 1;
+    const last = runs[runs.length - 1];
+    if (last && last[0] + last[1] === c) last[1]++;
+    else runs.push([c, 1]);
+    const next = await fatEntry(x, c);
+    if (length === null && next === FAT_END) break;
+    if (n + 1 < need && !inHeap(x, next)) {
+      const why = next === FAT_END ? 'ends' : `leaves the cluster heap (FAT entry 0x${next.toString(16)})`;
+      warn(x, `${what}: the cluster chain ${why} after ${n + 1} of ${need} clusters`);
+      break;
+    }
+    c = next;
+    if (n % 4096 === 4095) await x.ctx.budget.breathe();
+  }
+  return runs;
+}
+
+async function readRuns(x: Exfat, runs: Runs): Promise<Buffer> {
+  const bufs: Buffer[] = [];
+  for (const [c, n] of runs) bufs.push(await x.src.read(clusterByte(x, c), n * x.clusterBytes));
+  return Buffer.concat(bufs);
+}
+
+/** The first `n` clusters of `runs` (a DataLength larger than needed is not read). */
+function firstClusters(runs: Runs, n: number): Runs {
+  const out: Runs = [];
+  for (const [c, k] of runs) {
+    if (n <= 0) break;
+    out.push([c, Math.min(k, n)]);
+    n -= k;
+  }
+  return out;
+}
+
+/** Disk byte of byte `off` of the content laid out in `runs`. */
+function runsByte(x: Exfat, runs: Runs, off: number): bigint {
+  let left = off;
+  for (const [c, n] of runs) {
+    if (left < n * x.clusterBytes) return clusterByte(x, c) + BigInt(left);
+    left -= n * x.clusterBytes;
+  }
+  return -1n;
+}
+
+/** Regions for runs holding logical bytes of one object; `name` set: sub-ranges are named by their logical offsets. */
+function runRegions(x: Exfat, runs: Runs, base: Omit<Region, 'start' | 'end'>, name?: string): void {
+  let logical = 0n;
+  for (const [c, n] of runs) {
+    const at = logical;
+    const start = clusterByte(x, c);
+    const describe =
+      name === undefined ? undefined : (a: bigint, b: bigint) => `${name}, bytes ${at + a}–${at + b - 1n}`;
+    x.regions.push({ ...base, start, end: start + BigInt(n * x.clusterBytes), describe });
+    logical += BigInt(n * x.clusterBytes);
+  }
+}
+
+/**
+ * Bytes [validDataLength, dataLength) of a file are allocated but were never written (reads
+ * return zeros): listed after the file's own regions, so they win there.
+ */
+function unwrittenRegions(
+  x: Exfat,
+  runs: Runs,
+  base: Omit<Region, 'start' | 'end'>,
+  name: string,
+  from: bigint,
+  to: bigint,
+) {
+  let logical = 0n;
+  for (const [c, n] of runs) {
+    const len = BigInt(n * x.clusterBytes);
+    const a = from > logical ? from : logical;
+    const b = to < logical + len ? to : logical + len;
+    if (a < b) {
+      const start = clusterByte(x, c) + (a - logical);
+      x.regions.push({
+        ...base,
+        start,
+        end: start + (b - a),
+        describe: (p, q) => `${name}, bytes ${a + p}–${a + q - 1n}, not yet written`,
+      });
+    }
+    logical += len;
+  }
+}
+
+/** Regions for every entry set of a directory, so its bytes say whose entries they are. */
+function entryRegions(x: Exfat, runs: Runs, items: DirItem[], path: string, object: string) {
+  for (const it of items) {
+    const start = runsByte(x, runs, it.at);
+    if (start < 0n) continue;
+    if (it.type !== 'file') {
+      const label =
+        it.type === 'bitmap'
+          ? 'allocation bitmap entry'
+          : it.type === 'upcase'
+            ? 'up-case table entry'
+            : `volume label entry "${it.label}"`;
+      x.regions.push({ start, end: start + BigInt(ENTRY), kind: 'directory', label, object });
+      continue;
+    }
+    const whose = `${path}/${it.name || '?'}${it.problem ? ' (bad entry set)' : ''}`;
+    // An entry set may cross a cluster boundary: each 32-byte entry is placed on its own.
+    for (let k = 0; k < it.entries; k++) {
+      const s = runsByte(x, runs, it.at + k * ENTRY);
+      const what = k === 0 ? 'File entry' : k === 1 ? 'Stream Extension entry' : 'File Name entry';
+      if (s >= 0n)
+        x.regions.push({ start: s, end: s + BigInt(ENTRY), kind: 'directory', label: `${what} of ${whose}`, object });
+    }
+  }
+}
+
+async function freeRegions(x: Exfat, bitmap: Buffer): Promise<void> {
+  const object = x.ctx.object({ id: `${x.place.id}.free`, kind: 'free', label: 'free space', where: x.place.where });
+  const last = x.boot.clusterCount + 2;
+  let run = -1;
+  for (let c = 2; c <= last; c++) {
+    const i = c - 2;
+    const free = c < last && (bitmap[i >> 3] & (1 << (i & 7))) === 0;
+    if (free && run < 0) run = c;
+    if (!free && run >= 0) {
+      x.regions.push({ start: clusterByte(x, run), end: clusterByte(x, c), kind: 'free', label: 'free', object });
+      run = -1;
+    }
+    if ((c & 0xfffff) === 0) await x.ctx.budget.breathe();
+  }
+}
+
+/** Walk the tree from the root; returns the volume label. */
+async function treeRegions(x: Exfat): Promise<string> {
+  const where = x.place.where;
+  const rootObj = x.ctx.object({ id: `${x.place.id}:/`, kind: 'directory', label: '/', where });
+  const root = { firstCluster: x.boot.rootCluster, dataLength: 0n, noFatChain: false };
+  const rootRuns = await clusters(x, 'root directory', root, null);
+  const rootItems = parseDirectory(await readRuns(x, rootRuns));
+  runRegions(x, rootRuns, { kind: 'directory', label: 'root directory', object: rootObj });
+  entryRegions(x, rootRuns, rootItems, '', rootObj);
+
+  let volumeLabel = '';
+  let bitmap: Buffer | null = null;
+  for (const it of rootItems) {
+    if (it.type === 'label') volumeLabel = it.label;
+    if (it.type === 'bitmap' || it.type === 'upcase') {
+      const label = it.type === 'bitmap' ? `allocation bitmap${it.second ? ' 2' : ''}` : 'up-case table';
+      const object = x.ctx.object({
+        id: `${x.place.id}.${it.type}`,
+        kind: it.type === 'bitmap' ? 'bitmap' : 'superblock',
+        label,
+        where,
+      });
+      const runs = await clusters(x, label, it.alloc, it.alloc.dataLength);
+      runRegions(x, runs, { kind: it.type === 'bitmap' ? 'bitmap' : 'superblock', label, object });
+      if (it.type === 'bitmap' && !it.second) {
+        const want = Math.ceil(x.boot.clusterCount / 8);
+        if (it.alloc.dataLength < BigInt(want))
+          warn(x, `allocation bitmap: ${it.alloc.dataLength} bytes cannot cover ${x.boot.clusterCount} clusters`);
+        else bitmap = (await readRuns(x, firstClusters(runs, Math.ceil(want / x.clusterBytes)))).subarray(0, want);
+      }
+    }
+  }
+  if (bitmap && bitmap.length === Math.ceil(x.boot.clusterCount / 8)) await freeRegions(x, bitmap);
+  else warn(x, 'no allocation bitmap in the root directory: free space is not shown');
+
+  const queue: Array<{ path: string; items: DirItem[] }> = [{ path: '', items: rootItems }];
+  let visited = 0;
+  while (queue.length) {
+    const { path, items } = queue.shift()!;
+    for (const it of items) {
+      if (it.type !== 'file') continue;
+      const full = `${path}/${it.name || '?'}`;
+      if (it.problem) warn(x, `entry set of ${full}: ${it.problem}`);
+      if (!it.name) continue;
+      if (++visited > x.ctx.budget.maxFiles) {
+        x.ctx.budget.truncated = true;
+        return volumeLabel;
+      }
+      const object = x.ctx.object({
+        id: `${x.place.id}:${full}`,
+        kind: it.dir ? 'directory' : 'file',
+        label: it.dir ? `${full}/` : full,
+        where,
+      });
+      const length = it.dir && it.alloc.dataLength > MAX_DIRECTORY_BYTES ? MAX_DIRECTORY_BYTES : it.alloc.dataLength;
+      const runs = await clusters(x, full, it.alloc, length);
+      if (it.dir) {
+        runRegions(x, runs, { kind: 'directory', label: `directory ${full}`, object });
+        const sub = parseDirectory(await readRuns(x, runs));
+        entryRegions(x, runs, sub, full, object);
+        queue.push({ path: full, items: sub });
+      } else {
+        runRegions(x, runs, { kind: 'file', label: full, object }, full);
+        if (it.validDataLength < it.alloc.dataLength)
+          unwrittenRegions(
+            x,
+            runs,
+            { kind: 'file', label: full, object },
+            full,
+            it.validDataLength,
+            it.alloc.dataLength,
+          );
+      }
+      await x.ctx.budget.breathe();
+    }
+  }
+  return volumeLabel;
+}
