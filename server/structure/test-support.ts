@@ -4,10 +4,11 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { closeSync, openSync, readSync } from 'node:fs';
-import { decodeDisks, leavesOf, type DecodeResult } from './decode.ts';
+import { decodeDisks, leavesOf, type DecodeOptions, type DecodeResult } from './decode.ts';
 import { linkBelongsTo } from '../shared/structure.ts';
 import type { Leaf } from './flatten.ts';
 import { FileSource } from './file-source.ts';
+import type { ByteSource } from './source.ts';
 
 /** Which Debian package provides each tool the tests run. */
 const PACKAGES: Record<string, string> = {
@@ -66,10 +67,16 @@ export function run(
   return r.stdout;
 }
 
-export async function decodeImages(paths: string[]): Promise<{ result: DecodeResult; leaves: Leaf[][] }> {
+export async function decodeImages(
+  paths: string[],
+  options: DecodeOptions = {},
+): Promise<{ result: DecodeResult; leaves: Leaf[][] }> {
   const sources = await Promise.all(paths.map((p) => FileSource.open(p)));
   try {
-    const result = await decodeDisks(sources.map((source, i) => ({ disk: i + 1, source })));
+    const result = await decodeDisks(
+      sources.map((source, i) => ({ disk: i + 1, source })),
+      options,
+    );
     const leaves = sources.map((s, i) => leavesOf(result, i + 1, 0n, s.size));
     return { result, leaves };
   } finally {
@@ -180,4 +187,25 @@ export function readAt(path: string, offset: number, length: number): Buffer {
   } finally {
     closeSync(fd);
   }
+}
+
+/** Deterministic random numbers below n (an LCG), so a failing round of random damage can be replayed. */
+export function seededRandom(seed: number): (n: number) => number {
+  return (n) => {
+    seed = (seed * 1103515245 + 12345) % 2 ** 31;
+    return Math.floor((seed / 2 ** 31) * n); // the high bits: an LCG's low bits repeat quickly
+  };
+}
+
+/** `base` as read with some bytes replaced (offset → value): damage without copying the image. */
+export function damagedSource(base: ByteSource, damage: Map<bigint, number>): ByteSource {
+  return {
+    size: base.size,
+    read: async (offset, length) => {
+      const b = await base.read(offset, length);
+      for (const [at, value] of damage)
+        if (at >= offset && at < offset + BigInt(length)) b[Number(at - offset)] = value;
+      return b;
+    },
+  };
 }

@@ -17,12 +17,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { randomBytes } from 'node:crypto';
-import { decodeDisks, leavesOf, type DecodeResult } from '../decode.ts';
+import { decodeDisks, type DecodeResult } from '../decode.ts';
 import { FileSource } from '../file-source.ts';
-import type { ByteSource } from '../source.ts';
 import type { Leaf } from '../flatten.ts';
 import { StructureSnapshot } from '../snapshot.ts';
-import { decodeImages, lastLabel, objectId, run } from '../test-support.ts';
+import { damagedSource, decodeImages, lastLabel, objectId, run, seededRandom } from '../test-support.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'blockscope-xfs-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -713,28 +712,17 @@ describe('XFS decoder: hostile input', () => {
   });
 
   it('more inodes than the budget walks: the rest is summarised, the AG structures are all there', async () => {
-    const source = await FileSource.open(images.fourAgs.fsImage);
-    try {
-      const result = await decodeDisks([{ disk: 1, source }], { maxFiles: 100 });
-      const leaves = leavesOf(result, 1, 0n, source.size);
-      assert.equal(result.truncated, true);
-      assert.deepEqual(result.warnings, [
-        'XFS on disk 1: more than 100 inodes or directory entries; the rest are not itemised',
-      ]);
-      assert.ok(leaves.some((l) => lastLabel(l) === 'in use (not itemised)'));
-      assert.ok(leaves.some((l) => lastLabel(l) === 'finobt root (AG 3)'));
-    } finally {
-      await source.close();
-    }
+    const { result, leaves } = await decodeImages([images.fourAgs.fsImage], { maxFiles: 100 });
+    assert.equal(result.truncated, true);
+    assert.deepEqual(result.warnings, [
+      'XFS on disk 1: more than 100 inodes or directory entries; the rest are not itemised',
+    ]);
+    assert.ok(leaves[0].some((l) => lastLabel(l) === 'in use (not itemised)'));
+    assert.ok(leaves[0].some((l) => lastLabel(l) === 'finobt root (AG 3)'));
   });
 
   it('random damage to the metadata it reads: never a throw, a hang or an unguarded path', async () => {
-    // Deterministic (an LCG), so a failure names a round that can be replayed.
-    let seed = 0x5eed;
-    const random = (n: number) => {
-      seed = (seed * 1103515245 + 12345) % 2 ** 31;
-      return Math.floor((seed / 2 ** 31) * n); // the high bits: an LCG's low bits repeat quickly
-    };
+    const random = seededRandom(0x5eed);
     const meta = decoded.fourAgs.leaves.filter((l) =>
       ['group-descriptors', 'bitmap', 'inode-table', 'directory', 'file-map'].includes(l.kind),
     );
@@ -746,15 +734,7 @@ describe('XFS decoder: hostile input', () => {
           const l = meta[random(meta.length)];
           damage.set(l.start + BigInt(random(Number(l.end - l.start))), random(256));
         }
-        const source: ByteSource = {
-          size: base.size,
-          read: async (offset, length) => {
-            const b = await base.read(offset, length);
-            for (const [at, value] of damage)
-              if (at >= offset && at < offset + BigInt(length)) b[Number(at - offset)] = value;
-            return b;
-          },
-        };
+        const source = damagedSource(base, damage);
         const t0 = performance.now();
         const result = await decodeDisks([{ disk: 1, source }]);
         assert.ok(performance.now() - t0 < 20_000, `round ${round} took too long`);
