@@ -59,6 +59,9 @@ function contradiction(boot: ExfatBoot, size: bigint): string | null {
     return `ClusterHeapOffset ${clusterHeapOffset} overlaps the FAT${fats > 1 ? 's' : ''}`;
   const heapEnd = BigInt(clusterHeapOffset) + BigInt(clusterCount) * BigInt(boot.sectorsPerCluster);
   if (heapEnd > boot.volumeLength) return `the cluster heap (${clusterCount} clusters) runs past VolumeLength`;
+  // Clusters past the end of the space cannot be read (a volume cut short when it was copied).
+  if (heapEnd * BigInt(bytesPerSector) > size)
+    return `the cluster heap (${clusterCount} clusters) runs past the end of the space`;
   if (BigInt(fatOffset + fatLength * fats) * BigInt(bytesPerSector) > size)
     return 'the FAT lies past the end of the space';
   if (rootCluster < 2 || rootCluster >= clusterCount + 2)

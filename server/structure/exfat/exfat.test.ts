@@ -10,15 +10,21 @@ import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { DecodeResult } from '../decode.ts';
+import { decodeDisks, type DecodeResult } from '../decode.ts';
+import { FileSource } from '../file-source.ts';
 import type { Leaf } from '../flatten.ts';
-import { decodeImages, hasObject, lastLabel, objectId, readAt, run } from '../test-support.ts';
+import {
+  damagedSource,
+  decodeImages,
+  hasObject,
+  lastLabel,
+  objectId,
+  readAt,
+  run,
+  seededRandom,
+} from '../test-support.ts';
 import { entrySetChecksum } from './entries.ts';
 
-const dir = mkdtempSync(join(tmpdir(), 'blockscope-exfat-'));
-after(() => rmSync(dir, { recursive: true, force: true }));
-
-const img = join(dir, 'exfat.img');
 const LONG = '/docs/deep/A rather long file name for several entries.bin';
 /** Files written by upload, with their sizes; the fragmented pair is written by interleaved appends. */
 const UPLOADED: Record<string, number> = {
@@ -28,6 +34,9 @@ const UPLOADED: Record<string, number> = {
   [LONG]: 30_000,
 };
 const INTERLEAVED = ['/docs/a.bin', '/docs/b.bin'];
+const dir = mkdtempSync(join(tmpdir(), 'blockscope-exfat-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+const img = join(dir, 'exfat.img');
 const FILES = [...Object.keys(UPLOADED), ...INTERLEAVED];
 const local = (path: string) => join(dir, `local${path.replace(/[/ ]/g, '_')}`);
 const back = (path: string) => join(dir, `back${path.replace(/[/ ]/g, '_')}`);
@@ -232,13 +241,21 @@ describe('exFAT damaged or unusual', () => {
     assert.ok(d.leaves.some(hasObject(objectId(d.result, '/big.bin'))));
   });
 
-  it('an entry set with a wrong checksum is a warning', async () => {
+  it('an entry set with a wrong checksum is a warning; its clusters are not taken for the file', async () => {
     const file = entryAt('File entry of /one.txt');
+    const cluster = Number(leaves.find(hasObject(objectId(result, '/one.txt')))!.start);
     const d = await decodePatched('checksum', (b) => b.writeUInt16LE(b.readUInt16LE(file + 2) ^ 0xffff, file + 2));
-    assert.ok(
-      d.result.warnings.some((w) => /entry set of \/one\.txt: SetChecksum/.test(w)),
-      d.result.warnings.join('\n'),
-    );
+    assert.deepEqual(d.result.warnings, [
+      `exFAT on disk 1: entry set of /one.txt: SetChecksum 0x${(readAt(img, file + 2, 2).readUInt16LE(0) ^ 0xffff).toString(16)} is not the checksum of its entries (0x${readAt(
+        img,
+        file + 2,
+        2,
+      )
+        .readUInt16LE(0)
+        .toString(16)}); its clusters are not followed`,
+    ]);
+    assert.equal(lastLabel(at(d.leaves, file)!), 'File entry of /one.txt (bad entry set)');
+    assert.equal(lastLabel(at(d.leaves, cluster)!), 'in use (no owner found)');
   });
 
   it('bytes past ValidDataLength are labelled "not yet written" (fsck.exfat accepts the set)', async () => {
@@ -256,5 +273,54 @@ describe('exFAT damaged or unusual', () => {
     assert.match(lastLabel(tail[0]), new RegExp(`^/big\\.bin, bytes ${valid}–\\d+, not yet written$`));
     const unwritten = tail.reduce((n, l) => n + Number(l.end - l.start), 0);
     assert.equal(unwritten, UPLOADED['/big.bin'] - valid);
+  });
+
+  it('more files than the budget walks: a warning, the rest "in use (not itemised)"', async () => {
+    const d = await decodeImages([img], { maxFiles: 3 });
+    assert.equal(d.result.truncated, true);
+    assert.deepEqual(d.result.warnings, [
+      'exFAT on disk 1: more than 3 files and directories; the rest are not itemised',
+    ]);
+    assert.ok(d.leaves[0].some((l) => lastLabel(l) === 'in use (not itemised)'));
+    assert.ok(d.leaves[0].some((l) => lastLabel(l) === 'allocation bitmap'));
+  });
+
+  it('random damage to the metadata it reads: never a throw, a hang or an unguarded path', async () => {
+    const random = seededRandom(0xe8fa7);
+    const S = dump.sectorBytes;
+    const fatStart = dump.fatOffset * S;
+    const spans = (pick: (l: Leaf) => boolean) =>
+      leaves.filter(pick).map((l) => [Number(l.start), Number(l.end)] as [number, number]);
+    const clusterOf = (byte: bigint) => Number((byte - BigInt(clusterAt(2))) / BigInt(dump.clusterBytes)) + 2;
+    // Where the walks go: the FAT entries of every cluster in use (chains are followed through
+    // them), directories and their entry sets, the bitmap; now and then the boot sector's fields.
+    const used = leaves.filter((l) => l.start >= BigInt(clusterAt(2)) && l.kind !== 'free');
+    const fatEntries = used.map((l) => [fatStart + clusterOf(l.start) * 4, fatStart + clusterOf(l.end - 1n) * 4 + 4]);
+    const areas: Array<Array<[number, number]>> = [
+      fatEntries as Array<[number, number]>,
+      spans((l) => l.kind === 'directory'),
+      spans((l) => l.kind === 'bitmap'),
+    ];
+    const base = await FileSource.open(img);
+    try {
+      for (let round = 0; round < 40; round++) {
+        const damage = new Map<bigint, number>();
+        for (let i = 0; i < 24; i++) {
+          const area = i === 0 && round % 4 === 0 ? [[64, 112] as [number, number]] : areas[i % areas.length];
+          const [a, b] = area[random(area.length)];
+          damage.set(BigInt(a + random(b - a)), random(256));
+        }
+        const source = damagedSource(base, damage);
+        const t0 = performance.now();
+        const r = await decodeDisks([{ disk: 1, source }]);
+        assert.ok(performance.now() - t0 < 20_000, `round ${round} took too long`);
+        // A refused boot sector is probe's "disk 1: exFAT: boot sector: …"; anything else there
+        // would be the decoder throwing past its own guards.
+        const whole = r.warnings.filter((w) => w.startsWith('disk 1: exFAT: ') && !w.includes(': boot sector: '));
+        assert.deepEqual(whole, [], `round ${round}`);
+      }
+    } finally {
+      await base.close();
+    }
   });
 });

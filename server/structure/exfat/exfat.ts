@@ -22,8 +22,10 @@ interface Exfat {
   heapStart: bigint;
   /** FAT pages read so far (the FAT of a large volume is never read whole). */
   fatPages: Map<number, Buffer>;
-  /** Clusters already given to something: a second claim is a loop or a cross-link. */
+  /** Clusters already given to something, one bit each: a second claim is a loop or a cross-link. */
   owned: Uint8Array;
+  /** The budget's file count ran out: clusters nobody claimed may belong to files not walked. */
+  itemised: boolean;
   regions: Region[];
 }
 
@@ -47,11 +49,12 @@ export const decodeExfat: Decoder = async (src, ctx, place) => {
     clusterBytes: boot.bytesPerSector * boot.sectorsPerCluster,
     heapStart: BigInt(boot.clusterHeapOffset) * BigInt(boot.bytesPerSector),
     fatPages: new Map(),
-    owned: new Uint8Array(boot.clusterCount + 2),
+    owned: new Uint8Array(Math.ceil((boot.clusterCount + 2) / 8)),
+    itemised: true,
     regions: [],
   };
   const fsObject = ctx.object({ id: fsPlace.id, kind: 'filesystem', label: 'exFAT', where: place.where });
-  await checkBootChecksum(x, place);
+  await checkBootChecksum(x);
   x.regions.push(...fixedRegions(x));
   const label = await treeRegions(x);
   const name = `exFAT${label ? ` "${label}"` : ''}`;
@@ -62,7 +65,7 @@ export const decodeExfat: Decoder = async (src, ctx, place) => {
   const heapEnd = clusterByte(x, boot.clusterCount + 2);
   const filled = fillGaps(normalise(x.regions), 0n, heapEnd < volumeEnd ? heapEnd : volumeEnd, {
     kind: 'reserved',
-    label: 'in use (no owner found)',
+    label: x.itemised ? 'in use (no owner found)' : 'in use (not itemised)',
   });
   if (heapEnd < volumeEnd)
     filled.push({ start: heapEnd, end: volumeEnd, kind: 'reserved', label: 'after the cluster heap' });
@@ -76,15 +79,13 @@ const warn = (x: Exfat, message: string) => x.ctx.budget.warn(`${x.place.where}:
 const inHeap = (x: Exfat, c: number) => c >= 2 && c < x.boot.clusterCount + 2;
 
 /** Sector 11 repeats the checksum of sectors 0–10; a mismatch means the boot region was changed behind the driver's back. */
-async function checkBootChecksum(x: Exfat, place: Place): Promise<void> {
+async function checkBootChecksum(x: Exfat): Promise<void> {
   const S = x.boot.bytesPerSector;
   const region = await x.src.read(0n, 12 * S);
   const want = bootChecksum(region, S);
   const stored = region.readUInt32LE(11 * S);
   if (stored !== want)
-    x.ctx.budget.warn(
-      `${place.where}: exFAT: boot checksum 0x${stored.toString(16)} does not match sectors 0–10 (0x${want.toString(16)})`,
-    );
+    warn(x, `boot checksum 0x${stored.toString(16)} does not match sectors 0–10 (0x${want.toString(16)})`);
 }
 
 function fixedRegions(x: Exfat): Region[] {
@@ -131,6 +132,14 @@ function fixedRegions(x: Exfat): Region[] {
   return out;
 }
 
+/** Mark cluster c owned; true when it already was. */
+function claim(x: Exfat, c: number): boolean {
+  const bit = 1 << (c & 7);
+  const was = (x.owned[c >>> 3] & bit) !== 0;
+  x.owned[c >>> 3] |= bit;
+  return was;
+}
+
 /** FAT entry of cluster c, reading the FAT a page at a time. */
 async function fatEntry(x: Exfat, c: number): Promise<number> {
   const page = Math.floor((c * 4) / FAT_PAGE);
@@ -168,18 +177,16 @@ async function clusters(x: Exfat, what: string, alloc: Allocation, length: bigin
       need = max + 2 - first;
     }
     for (let c = first; c < first + need; c++) {
-      if (x.owned[c]) warn(x, `${what}: cluster ${c} also belongs to something else`);
-      x.owned[c] = 1;
+      if (claim(x, c)) warn(x, `${what}: cluster ${c} also belongs to something else`);
     }
     return [[first, need]];
   }
   let c = first;
   for (let n = 0; n < need; n++) {
-    if (x.owned[c]) {
+    if (claim(x, c)) {
       warn(x, `${what}: the cluster chain loops or joins another at cluster ${c}`);
       break;
     }
-    x.owned[c] = 1;
     const last = runs[runs.length - 1];
     if (last && last[0] + last[1] === c) last[1]++;
     else runs.push([c, 1]);
@@ -298,7 +305,7 @@ async function freeRegions(x: Exfat, bitmap: Buffer): Promise<void> {
   let run = -1;
   for (let c = 2; c <= last; c++) {
     const i = c - 2;
-    const free = c < last && (bitmap[i >> 3] & (1 << (i & 7))) === 0;
+    const free = c < last && (bitmap[i >>> 3] & (1 << (i & 7))) === 0;
     if (free && run < 0) run = c;
     if (!free && run >= 0) {
       x.regions.push({ start: clusterByte(x, run), end: clusterByte(x, c), kind: 'free', label: 'free', object });
@@ -350,10 +357,16 @@ async function treeRegions(x: Exfat): Promise<string> {
     for (const it of items) {
       if (it.type !== 'file') continue;
       const full = `${path}/${it.name || '?'}`;
-      if (it.problem) warn(x, `entry set of ${full}: ${it.problem}`);
-      if (!it.name) continue;
+      // The driver refuses such a set (the file is not there for it), and its cluster and length
+      // fields are as likely damaged as the rest: its clusters stay "in use (no owner found)".
+      if (it.problem) {
+        warn(x, `entry set of ${full}: ${it.problem}; its clusters are not followed`);
+        continue;
+      }
       if (++visited > x.ctx.budget.maxFiles) {
         x.ctx.budget.truncated = true;
+        x.itemised = false;
+        warn(x, `more than ${x.ctx.budget.maxFiles} files and directories; the rest are not itemised`);
         return volumeLabel;
       }
       const object = x.ctx.object({
