@@ -187,6 +187,29 @@ describe('exFAT filled by the Linux driver', () => {
   });
 });
 
+describe('exFAT in a GPT partition', () => {
+  it('is found inside the partition, each file at the partition offset plus its own', async () => {
+    const disk = join(dir, 'gpt-exfat.img');
+    const start = 2048 * 512;
+    run('truncate', ['-s', '48M', disk]);
+    run('sgdisk', ['-n', '1:2048:+40M', '-t', '1:0700', disk]);
+    run('dd', [`if=${img}`, `of=${disk}`, 'bs=1M', `seek=${start / 2 ** 20}`, 'conv=notrunc', 'status=none']);
+    const d = await decodeImages([disk]);
+    assert.deepEqual(d.result.warnings, []);
+    const file = '/docs/a.bin';
+    const inside = d.leaves[0].filter(hasObject(objectId(d.result, file)));
+    const alone = leaves.filter(hasObject(objectId(result, file)));
+    assert.deepEqual(
+      inside.map((l) => [Number(l.start) - start, lastLabel(l)]),
+      alone.map((l) => [Number(l.start), lastLabel(l)]),
+    );
+    assert.deepEqual(
+      inside[0].chain.slice(0, 2).map((c) => c.label),
+      ['GPT partition 1', 'exFAT "TEACHVOL"'],
+    );
+  });
+});
+
 /** Decode a copy of the image with `patch` applied; the decode must finish and not throw. */
 async function decodePatched(name: string, patch: (b: Buffer) => void) {
   const copy = join(dir, `${name}.img`);
