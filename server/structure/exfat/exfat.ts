@@ -4,32 +4,12 @@
 // Anything that contradicts itself (a chain that loops or leaves the heap, a bad entry set
 // checksum) is a warning and stops only that walk.
 
-import type { Decoder, DecodeContext, Place } from '../context.ts';
+import type { Decoder, Place } from '../context.ts';
 import { DecodeError, fillGaps, linear, normalise, type Region } from '../model.ts';
-import type { ByteSource } from '../source.ts';
-import { bootChecksum, FAT_END, looksLikeExfat, parseExfatBoot, type ExfatBoot } from './boot.ts';
-import { ENTRY, parseDirectory, type Allocation, type DirItem } from './entries.ts';
+import { bootChecksum, looksLikeExfat, parseExfatBoot } from './boot.ts';
+import { ENTRY, parseDirectory, type DirItem } from './entries.ts';
+import { clusterByte, clusters, firstClusters, readRuns, runsByte, warn, type Exfat, type Runs } from './volume.ts';
 
-/** Runs of consecutive clusters: [first cluster, count]. */
-type Runs = Array<[number, number]>;
-
-interface Exfat {
-  src: ByteSource;
-  boot: ExfatBoot;
-  ctx: DecodeContext;
-  place: Place;
-  clusterBytes: number;
-  heapStart: bigint;
-  /** FAT pages read so far (the FAT of a large volume is never read whole). */
-  fatPages: Map<number, Buffer>;
-  /** Clusters already given to something, one bit each: a second claim is a loop or a cross-link. */
-  owned: Uint8Array;
-  /** The budget's file count ran out: clusters nobody claimed may belong to files not walked. */
-  itemised: boolean;
-  regions: Region[];
-}
-
-const FAT_PAGE = 64 * 1024;
 /** exFAT caps a directory at 256 MiB (specification §6.2.3). */
 const MAX_DIRECTORY_BYTES = 256n * 1024n * 1024n;
 
@@ -73,10 +53,6 @@ export const decodeExfat: Decoder = async (src, ctx, place) => {
     filled.push({ start: volumeEnd, end: src.size, kind: 'reserved', label: 'after the volume' });
   return { name, space: linear(filled), object: fsObject };
 };
-
-const clusterByte = (x: Exfat, c: number) => x.heapStart + BigInt(c - 2) * BigInt(x.clusterBytes);
-const warn = (x: Exfat, message: string) => x.ctx.budget.warn(`${x.place.where}: ${message}`);
-const inHeap = (x: Exfat, c: number) => c >= 2 && c < x.boot.clusterCount + 2;
 
 /** Sector 11 repeats the checksum of sectors 0–10; a mismatch means the boot region was changed behind the driver's back. */
 async function checkBootChecksum(x: Exfat): Promise<void> {
@@ -130,104 +106,6 @@ function fixedRegions(x: Exfat): Region[] {
     label: 'reserved (before the cluster heap)',
   });
   return out;
-}
-
-/** Mark cluster c owned; true when it already was. */
-function claim(x: Exfat, c: number): boolean {
-  const bit = 1 << (c & 7);
-  const was = (x.owned[c >>> 3] & bit) !== 0;
-  x.owned[c >>> 3] |= bit;
-  return was;
-}
-
-/** FAT entry of cluster c, reading the FAT a page at a time. */
-async function fatEntry(x: Exfat, c: number): Promise<number> {
-  const page = Math.floor((c * 4) / FAT_PAGE);
-  let buf = x.fatPages.get(page);
-  if (!buf) {
-    const fatStart = BigInt(x.boot.fatOffset) * BigInt(x.boot.bytesPerSector);
-    const tableBytes = (x.boot.clusterCount + 2) * 4;
-    const from = page * FAT_PAGE;
-    buf = await x.src.read(fatStart + BigInt(from), Math.min(FAT_PAGE, tableBytes - from));
-    x.fatPages.set(page, buf);
-  }
-  return buf.readUInt32LE((c * 4) % FAT_PAGE);
-}
-
-/**
- * The clusters of an allocation, as runs. `length` null: follow the FAT to its end (the root
- * directory has no length of its own). Loops, cross-links, chains leaving the heap and chains
- * ending early stop the walk with a warning.
- */
-async function clusters(x: Exfat, what: string, alloc: Allocation, length: bigint | null): Promise<Runs> {
-  const runs: Runs = [];
-  const first = alloc.firstCluster;
-  const cb = BigInt(x.clusterBytes);
-  const max = x.boot.clusterCount;
-  let need =
-    length === null ? max : Number((length + cb - 1n) / cb > BigInt(max) ? BigInt(max) : (length + cb - 1n) / cb);
-  if (need === 0) return runs;
-  if (!inHeap(x, first)) {
-    warn(x, `${what}: first cluster ${first} is not in the cluster heap`);
-    return runs;
-  }
-  if (alloc.noFatChain) {
-    if (first + need > max + 2) {
-      warn(x, `${what}: its ${need} contiguous clusters run past the cluster heap`);
-      need = max + 2 - first;
-    }
-    for (let c = first; c < first + need; c++) {
-      if (claim(x, c)) warn(x, `${what}: cluster ${c} also belongs to something else`);
-    }
-    return [[first, need]];
-  }
-  let c = first;
-  for (let n = 0; n < need; n++) {
-    if (claim(x, c)) {
-      warn(x, `${what}: the cluster chain loops or joins another at cluster ${c}`);
-      break;
-    }
-    const last = runs[runs.length - 1];
-    if (last && last[0] + last[1] === c) last[1]++;
-    else runs.push([c, 1]);
-    const next = await fatEntry(x, c);
-    if (length === null && next === FAT_END) break;
-    if (n + 1 < need && !inHeap(x, next)) {
-      const why = next === FAT_END ? 'ends' : `leaves the cluster heap (FAT entry 0x${next.toString(16)})`;
-      warn(x, `${what}: the cluster chain ${why} after ${n + 1} of ${need} clusters`);
-      break;
-    }
-    c = next;
-    if (n % 4096 === 4095) await x.ctx.budget.breathe();
-  }
-  return runs;
-}
-
-async function readRuns(x: Exfat, runs: Runs): Promise<Buffer> {
-  const bufs: Buffer[] = [];
-  for (const [c, n] of runs) bufs.push(await x.src.read(clusterByte(x, c), n * x.clusterBytes));
-  return Buffer.concat(bufs);
-}
-
-/** The first `n` clusters of `runs` (a DataLength larger than needed is not read). */
-function firstClusters(runs: Runs, n: number): Runs {
-  const out: Runs = [];
-  for (const [c, k] of runs) {
-    if (n <= 0) break;
-    out.push([c, Math.min(k, n)]);
-    n -= k;
-  }
-  return out;
-}
-
-/** Disk byte of byte `off` of the content laid out in `runs`. */
-function runsByte(x: Exfat, runs: Runs, off: number): bigint {
-  let left = off;
-  for (const [c, n] of runs) {
-    if (left < n * x.clusterBytes) return clusterByte(x, c) + BigInt(left);
-    left -= n * x.clusterBytes;
-  }
-  return -1n;
 }
 
 /** Regions for runs holding logical bytes of one object; `name` set: sub-ranges are named by their logical offsets. */
