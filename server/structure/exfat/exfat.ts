@@ -8,10 +8,17 @@ import type { Decoder, Place } from '../context.ts';
 import { DecodeError, fillGaps, linear, normalise, type Region } from '../model.ts';
 import { bootChecksum, looksLikeExfat, parseExfatBoot } from './boot.ts';
 import { ENTRY, parseDirectory, type DirItem } from './entries.ts';
-import { clusterByte, clusters, firstClusters, readRuns, runsByte, warn, type Exfat, type Runs } from './volume.ts';
-
-/** exFAT caps a directory at 256 MiB (specification §6.2.3). */
-const MAX_DIRECTORY_BYTES = 256n * 1024n * 1024n;
+import {
+  MAX_DIRECTORY_BYTES,
+  clusterByte,
+  clusters,
+  firstClusters,
+  readRuns,
+  runsByte,
+  warn,
+  type Exfat,
+  type Runs,
+} from './volume.ts';
 
 export const decodeExfat: Decoder = async (src, ctx, place) => {
   if (src.size < 24n * 512n) return null;
@@ -29,7 +36,7 @@ export const decodeExfat: Decoder = async (src, ctx, place) => {
     clusterBytes: boot.bytesPerSector * boot.sectorsPerCluster,
     heapStart: BigInt(boot.clusterHeapOffset) * BigInt(boot.bytesPerSector),
     fatPages: new Map(),
-    owned: new Uint8Array(Math.ceil((boot.clusterCount + 2) / 8)),
+    owned: new Map(),
     itemised: true,
     regions: [],
   };
@@ -177,10 +184,14 @@ function entryRegions(x: Exfat, runs: Runs, items: DirItem[], path: string, obje
   }
 }
 
+/** Free runs listed at most: a bitmap of alternating bits would otherwise make a region per cluster. */
+const MAX_FREE_RUNS = 65536;
+
 async function freeRegions(x: Exfat, bitmap: Buffer): Promise<void> {
   const object = x.ctx.object({ id: `${x.place.id}.free`, kind: 'free', label: 'free space', where: x.place.where });
   const last = x.boot.clusterCount + 2;
   let run = -1;
+  let runs = 0;
   for (let c = 2; c <= last; c++) {
     const i = c - 2;
     const free = c < last && (bitmap[i >>> 3] & (1 << (i & 7))) === 0;
@@ -188,6 +199,10 @@ async function freeRegions(x: Exfat, bitmap: Buffer): Promise<void> {
     if (!free && run >= 0) {
       x.regions.push({ start: clusterByte(x, run), end: clusterByte(x, c), kind: 'free', label: 'free', object });
       run = -1;
+      if (++runs === MAX_FREE_RUNS) {
+        warn(x, `free space in more than ${MAX_FREE_RUNS} pieces: the rest is not shown as free`);
+        return;
+      }
     }
     if ((c & 0xfffff) === 0) await x.ctx.budget.breathe();
   }

@@ -20,14 +20,20 @@ export interface Exfat {
   heapStart: bigint;
   /** FAT pages read so far (the FAT of a large volume is never read whole). */
   fatPages: Map<number, Buffer>;
-  /** Clusters already given to something, one bit each: a second claim is a loop or a cross-link. */
-  owned: Uint8Array;
+  /**
+   * Clusters already given to something, one bit each, in chunks of 64 Ki clusters made when first
+   * claimed: a second claim is a loop or a cross-link. (A whole bitmap up front would be 512 MiB
+   * for a boot sector claiming 2^32 clusters of a huge sparse disk.)
+   */
+  owned: Map<number, Uint8Array>;
   /** The budget's file count ran out: clusters nobody claimed may belong to files not walked. */
   itemised: boolean;
   regions: Region[];
 }
 
 const FAT_PAGE = 64 * 1024;
+/** exFAT caps a directory at 256 MiB (specification §6.2.3); the root has no length to say so. */
+export const MAX_DIRECTORY_BYTES = 256n * 1024n * 1024n;
 
 export const clusterByte = (x: Exfat, c: number) => x.heapStart + BigInt(c - 2) * BigInt(x.clusterBytes);
 export const warn = (x: Exfat, message: string) => x.ctx.budget.warn(`${x.place.where}: ${message}`);
@@ -35,9 +41,12 @@ const inHeap = (x: Exfat, c: number) => c >= 2 && c < x.boot.clusterCount + 2;
 
 /** Mark cluster c owned; true when it already was. */
 function claim(x: Exfat, c: number): boolean {
+  let chunk = x.owned.get(c >>> 16);
+  if (!chunk) x.owned.set(c >>> 16, (chunk = new Uint8Array(8192)));
+  const i = (c & 0xffff) >>> 3;
   const bit = 1 << (c & 7);
-  const was = (x.owned[c >>> 3] & bit) !== 0;
-  x.owned[c >>> 3] |= bit;
+  const was = (chunk[i] & bit) !== 0;
+  chunk[i] |= bit;
   return was;
 }
 
@@ -65,8 +74,9 @@ export async function clusters(x: Exfat, what: string, alloc: Allocation, length
   const first = alloc.firstCluster;
   const cb = BigInt(x.clusterBytes);
   const max = x.boot.clusterCount;
-  let need =
-    length === null ? max : Number((length + cb - 1n) / cb > BigInt(max) ? BigInt(max) : (length + cb - 1n) / cb);
+  // No length (the root directory): as far as the FAT goes, up to a directory's largest size.
+  const bound = length ?? MAX_DIRECTORY_BYTES;
+  let need = Number((bound + cb - 1n) / cb > BigInt(max) ? BigInt(max) : (bound + cb - 1n) / cb);
   if (need === 0) return runs;
   if (!inHeap(x, first)) {
     warn(x, `${what}: first cluster ${first} is not in the cluster heap`);
@@ -77,9 +87,13 @@ export async function clusters(x: Exfat, what: string, alloc: Allocation, length
       warn(x, `${what}: its ${need} contiguous clusters run past the cluster heap`);
       need = max + 2 - first;
     }
+    let shared = -1;
     for (let c = first; c < first + need; c++) {
-      if (claim(x, c)) warn(x, `${what}: cluster ${c} also belongs to something else`);
+      if (claim(x, c) && shared < 0) shared = c;
+      if ((c & 0xfffff) === 0) await x.ctx.budget.breathe();
     }
+    // Once, not per cluster: a damaged length can make millions overlap.
+    if (shared >= 0) warn(x, `${what}: cluster ${shared} (and maybe more after it) also belongs to something else`);
     return [[first, need]];
   }
   let c = first;
