@@ -1,6 +1,7 @@
 // Helpers for integration tests that drive the engine with real clients.
 // Servers listen on port 0 or in a temp dir; everything is cleaned up by close().
 
+import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -66,6 +67,16 @@ export function run(
     child.stdin.on('error', () => {});
     child.stdin.end(o.input ?? '');
   });
+}
+
+/**
+ * Waits until `count()` is `want` (5 s at most), then asserts it. With the worker data path
+ * (BLOCKSCOPE_DATA_PATH=worker) a request's events reach the engine's thread shortly after the
+ * client has its reply: a client's exit does not mean the grid and counters have it yet.
+ */
+export async function until(count: () => number, want: number, what: string): Promise<void> {
+  for (let ms = 0; count() !== want && ms < 5000; ms += 10) await new Promise((r) => setTimeout(r, 10));
+  assert.equal(count(), want, what);
 }
 
 export interface TestDisks {
