@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { test } from 'node:test';
 import { ControlApi } from '../control/api.ts';
-import { requireBinary, run, startDisks, until } from './harness.ts';
+import { eventually, requireBinary, run, startDisks } from './harness.ts';
 
 test('hold: a held disk stalls qemu-io until released; the request shows in flight meanwhile', async () => {
   requireBinary('qemu-io', 'qemu-utils');
@@ -33,7 +33,7 @@ test('hold: a held disk stalls qemu-io until released; the request shows in flig
     const w = await writing;
     assert.equal(w.code, 0, w.stderr);
     assert.ok(performance.now() - started >= 300, 'it really waited');
-    await until(() => t.engine.disk(1).info().blocks.written, 16, 'the write is on the grid once released');
+    await eventually(() => t.engine.disk(1).info().blocks.written, 16, 'the write is on the grid once released');
     assert.equal(t.engine.disk(1).info().held, false);
   } finally {
     await t.close();

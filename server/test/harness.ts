@@ -74,7 +74,7 @@ export function run(
  * (BLOCKSCOPE_DATA_PATH=worker) a request's events reach the engine's thread shortly after the
  * client has its reply: a client's exit does not mean the grid and counters have it yet.
  */
-export async function until(count: () => number, want: number, what: string): Promise<void> {
+export async function eventually(count: () => number, want: number, what: string): Promise<void> {
   for (let ms = 0; count() !== want && ms < 5000; ms += 10) await new Promise((r) => setTimeout(r, 10));
   assert.equal(count(), want, what);
 }

@@ -11,7 +11,7 @@ import { Engine } from '../engine.ts';
 import type { TimelineSeries, TimelineStatus } from '../shared/types.ts';
 import { LiveRecording } from '../timeline/live.ts';
 import { openReplay } from '../timeline/replay.ts';
-import { requireBinary, run, startDisks, until } from './harness.ts';
+import { eventually, requireBinary, run, startDisks } from './harness.ts';
 
 test('live recording: seek back to an earlier instant, then back to live; a saved copy replays', async () => {
   requireBinary('qemu-io', 'qemu-utils');
@@ -26,13 +26,13 @@ test('live recording: seek back to an earlier instant, then back to live; a save
   try {
     const w1 = await run('qemu-io', ['-f', 'raw', t.uris[0], '-c', 'write -P 1 0 1M']);
     assert.equal(w1.code, 0, w1.stderr);
-    await until(() => disk.info().blocks.written, 256, 'the first write is on the grid');
+    await eventually(() => disk.info().blocks.written, 256, 'the first write is on the grid');
     await new Promise((r) => setTimeout(r, 50));
     const mid = ((await api.call('timeline', { action: 'status' })) as TimelineStatus).positionSec;
     await new Promise((r) => setTimeout(r, 50));
     const w2 = await run('qemu-io', ['-f', 'raw', t.uris[0], '-c', 'write -P 2 8M 2M', '-c', 'discard 0 64k']);
     assert.equal(w2.code, 0, w2.stderr);
-    await until(() => disk.info().blocks.trimmed, 16, 'the discard is on the grid');
+    await eventually(() => disk.info().blocks.trimmed, 16, 'the discard is on the grid');
     assert.equal(disk.info().blocks.written, 256 + 512 - 16);
     let s = (await api.call('timeline', { action: 'seek', seconds: mid })) as TimelineStatus;
     assert.equal(s.following, false);
