@@ -46,3 +46,22 @@ test('a slab with every page released is dropped, unless it is the last; its ind
   assert.equal(s.slabCount, 1);
   assert.equal(s.offsetOf(d), 0, 'after clear() slabs start afresh');
 });
+
+test('takeZeroed: a never-used slot is zero as it is; a released one is cleared, take() leaves it', () => {
+  const s = new PageSlabs(4096, 2 * 4096);
+  const a = s.takeZeroed();
+  assert.ok(
+    s.view(a).every((b) => b === 0),
+    'a slab starts zero-filled',
+  );
+  s.view(a).fill(9);
+  s.release(a);
+  assert.equal(s.take(), a);
+  assert.equal(s.view(a)[0], 9, 'take() does not clear (a copy on write overwrites the whole page)');
+  s.release(a);
+  assert.equal(s.takeZeroed(), a);
+  assert.ok(
+    s.view(a).every((b) => b === 0),
+    "a released slot's old bytes were cleared",
+  );
+});

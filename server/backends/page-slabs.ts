@@ -53,15 +53,30 @@ export class PageSlabs {
 
   /** A page (its number) of unspecified content: a slot released before keeps its old bytes. */
   take(): number {
+    return this.cut(false);
+  }
+
+  /**
+   * A page of zeroes. A never-used slot is zero already (slabs are allocated zero-filled, and the
+   * kernel maps their memory only where it is first touched): not writing it keeps a small write
+   * into a fresh page from touching, and faulting in, the whole 32 KiB. A released slot is cleared.
+   */
+  takeZeroed(): number {
+    return this.cut(true);
+  }
+
+  private cut(zeroed: boolean): number {
     let slab: Slab | undefined = this.withRoom.values().next().value;
     if (!slab) {
-      const memory = Buffer.allocUnsafeSlow(this.slotsPerSlab * this.pageSize);
+      const memory = Buffer.alloc(this.slotsPerSlab * this.pageSize);
       slab = { memory, index: this.freeIndexes.pop() ?? this.slabs.length, cut: 0, free: [], used: 0 };
       this.slabs[slab.index] = slab;
       this.held++;
       this.withRoom.add(slab);
     }
-    const slot = slab.free.pop() ?? slab.cut++;
+    const released = slab.free.pop();
+    const slot = released ?? slab.cut++;
+    if (zeroed && released !== undefined) slab.memory.fill(0, released * this.pageSize, (released + 1) * this.pageSize);
     slab.used++;
     if (slab.free.length === 0 && slab.cut === this.slotsPerSlab) this.withRoom.delete(slab);
     return slab.index * this.slotsPerSlab + slot;

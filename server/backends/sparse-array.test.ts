@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { test } from 'node:test';
 import { EXTENT_HOLE, EXTENT_ZERO } from './backend.ts';
 import { PAGE_SIZE, SparseArray } from './sparse-array.ts';
@@ -225,4 +226,29 @@ test('a page replaced by its copy while lent is reused only after release', () =
   a.read(back, 0n);
   assert.equal(back[0], 2);
   assert.equal(back[10], 1);
+});
+
+test('a 4 KiB write into a fresh page costs about 4 KiB of memory, not the 32 KiB of its page', () => {
+  // In a child without glibc's huge-page tunable (the command's shebang sets it): with huge pages
+  // the kernel maps 2 MiB at a time whatever is written. 2,048 pages far apart, 4 KiB each.
+  const script = `
+    import { SparseArray } from ${JSON.stringify(new URL('./sparse-array.ts', import.meta.url).href)};
+    const a = new SparseArray();
+    a.write(Buffer.alloc(4096, 1), 0n); // maps the first slab
+    const rss = () => process.memoryUsage.rss();
+    const before = rss();
+    const data = Buffer.alloc(4096, 1);
+    for (let i = 1; i <= 2048; i++) a.write(data, BigInt(i) * 7n * 32768n + 8192n);
+    console.log(JSON.stringify({ grew: rss() - before, allocated: a.allocatedBytes }));`;
+  const env = { ...process.env };
+  delete env.GLIBC_TUNABLES;
+  const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+    env,
+    encoding: 'utf8',
+  });
+  assert.equal(r.status, 0, r.stderr);
+  const { grew, allocated } = JSON.parse(r.stdout) as { grew: number; allocated: number };
+  assert.equal(allocated, 2049 * PAGE_SIZE);
+  // 8 MiB written; touching each page whole would be 64 MiB.
+  assert.ok(grew < 24 << 20, `RSS grew by ${(grew / 2 ** 20).toFixed(1)} MiB for 8 MiB written into 2,048 fresh pages`);
 });

@@ -194,6 +194,11 @@ export class SparseArray {
     return copy;
   }
 
+  /** A new page for a write of n bytes: zeroes around a partial write, any bytes under a whole one. */
+  private fresh(n: number): number {
+    return n < PAGE_SIZE ? this.slabs.takeZeroed() : this.slabs.take();
+  }
+
   write(buf: Buffer, offset: bigint): void {
     let page = Number(offset >> SHIFT);
     let inPage = Number(offset & PAGE_MASK);
@@ -202,12 +207,10 @@ export class SparseArray {
       const n = Math.min(PAGE_SIZE - inPage, buf.length - done);
       const zeroes = isZero(buf, done, done + n);
       const existing = this.pages.get(page);
-      const p = existing === undefined ? this.slabs.take() : this.writable(page, existing);
+      const p = existing === undefined ? this.fresh(n) : this.writable(page, existing);
       const memory = this.slabs.memoryOf(p);
       const at = this.slabs.offsetOf(p);
       if (existing === undefined) {
-        // A slot may hold a freed page's bytes: zero what the write does not cover.
-        if (n < PAGE_SIZE) memory.fill(0, at, at + inPage).fill(0, at + inPage + n, at + PAGE_SIZE);
         buf.copy(memory, at + inPage, done, done + n);
         this.allocate(page, p, zeroes);
       } else {
