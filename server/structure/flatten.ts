@@ -49,7 +49,8 @@ export function flatten(
   if (!space || from >= to || out.length >= o.maxLeaves) return;
   if (space.type === 'member') {
     const resolved = o.resolve(space.key);
-    if (resolved) flatten(resolved, from, to, f, o, out);
+    const at = space.offset ?? 0n;
+    if (resolved) flatten(resolved, from + at, to + at, { ...f, shift: f.shift - at }, o, out);
     else
       out.push({
         start: from + f.shift,

@@ -66,6 +66,11 @@ export interface MemberRef {
   key: string;
   /** Shown when assembly found no meaning for it ("md data area (array not assembled)"). */
   fallback: string;
+  /**
+   * Where this space's offset 0 lies in the member's resolved space: 0 but for the part of a
+   * data area cut off by an overlapping region (spaceFrom), which still holds the same member bytes.
+   */
+  offset?: bigint;
 }
 
 export type Space = LinearSpace | MappedSpace | MemberRef;
@@ -83,23 +88,70 @@ export function linear(regions: Region[]): LinearSpace {
 }
 
 /**
- * Sort regions and resolve overlaps so every byte belongs to at most one region: where regions
- * overlap, the one listed later wins (decoders list defaults before details). Overlaps are
- * rare, so the sweep is O(n log n) plus a little for each overlap.
- */
-/**
- * The part of `r` from `start` on. Its words stay those of the same bytes: `describe` takes
- * offsets relative to the region's start, so the part's are shifted by what was cut. (Its
- * `inner` space is kept as it is: a region with content is cut only where decoders disagree.)
+ * The part of `r` from `start` on. Its words and its content stay those of the same bytes:
+ * `describe` and `inner` take offsets relative to the region's start, so the part's are
+ * shifted by what was cut.
  */
 function partFrom(r: Region, start: bigint): Region {
   const part = { ...r, start };
   const cut = start - r.start;
   const describe = r.describe;
   if (describe) part.describe = (a, b) => describe(a + cut, b + cut);
+  if (r.inner) part.inner = spaceFrom(r.inner, cut);
   return part;
 }
 
+/** Linear spaces made by spaceFrom: the space they were cut from, and where. */
+const cutFrom = new WeakMap<LinearSpace, { whole: LinearSpace; cut: bigint }>();
+
+/**
+ * What `space` holds from `cut` on, with `cut` as its offset 0 (the content of a region's part
+ * from `cut` on). A linear space's regions are clipped and moved when first read (a cut is rare,
+ * but a filesystem has many regions, and a part cut again is cut from the whole once); a mapped
+ * space's pieces are moved as they are listed, their words and targets unchanged (both relative
+ * to the piece). A member is resolved only after assembly: it keeps its key and records the
+ * offset, since the cut part holds the same member bytes and assembly read them where they are.
+ */
+function spaceFrom(space: Space, cut: bigint): Space {
+  if (cut === 0n) return space;
+  if (space.type === 'member') return { ...space, offset: (space.offset ?? 0n) + cut };
+  if (space.type === 'mapped')
+    return {
+      type: 'mapped',
+      size: space.size > cut ? space.size - cut : 0n,
+      *pieces(from, to) {
+        for (const p of space.pieces(from + cut, to + cut)) yield { ...p, start: p.start - cut, end: p.end - cut };
+      },
+    };
+  const earlier = cutFrom.get(space);
+  const whole = earlier?.whole ?? space;
+  const total = (earlier?.cut ?? 0n) + cut;
+  let regions: Region[] | undefined;
+  const part: LinearSpace = {
+    type: 'linear',
+    get regions() {
+      return (regions ??= regionsFrom(whole.regions, total));
+    },
+  };
+  cutFrom.set(part, { whole, cut: total });
+  return part;
+}
+
+/** Sorted, disjoint `regions` from `cut` on, moved so that `cut` is 0. */
+function regionsFrom(regions: Region[], cut: bigint): Region[] {
+  const out: Region[] = [];
+  for (let i = firstRegionEndingAfter(regions, cut); i < regions.length; i++) {
+    const r = regions[i].start < cut ? partFrom(regions[i], cut) : regions[i];
+    out.push({ ...r, start: r.start - cut, end: r.end - cut });
+  }
+  return out;
+}
+
+/**
+ * Sort regions and resolve overlaps so every byte belongs to at most one region: where regions
+ * overlap, the one listed later wins (decoders list defaults before details). Overlaps are
+ * rare, so the sweep is O(n log n) plus a little for each overlap.
+ */
 export function normalise(regions: Region[]): Region[] {
   const rank = new Map<Region, number>();
   const pending = regions.filter((r) => r.end > r.start);

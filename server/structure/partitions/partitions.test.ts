@@ -3,10 +3,22 @@
 // its chain of logical partitions.
 
 import assert from 'node:assert/strict';
-import { mkdtempSync, openSync, rmSync, writeSync, closeSync } from 'node:fs';
+import {
+  closeSync,
+  fstatSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  readSync,
+  rmSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
+import { crc32 } from 'node:zlib';
+import { leavesOf } from '../decode.ts';
 import { decodeImages, run } from '../test-support.ts';
 import type { Leaf } from '../flatten.ts';
 
@@ -142,6 +154,84 @@ describe('GPT', () => {
       again.result.warnings.join('; '),
     );
     assert.equal(label(covering(again.leaves[0], 1024n)), '(nothing)');
+  });
+});
+
+/**
+ * Point entry `index` of both copies of an image's GPT at LBAs [first, last], their CRCs made
+ * again: sfdisk, sgdisk and parted all refuse to write entries that overlap.
+ */
+function moveGptEntry(img: string, index: number, first: bigint, last: bigint): void {
+  const fd = openSync(img, 'r+');
+  try {
+    for (const headerAt of [512, fstatSync(fd).size - 512]) {
+      const h = Buffer.alloc(512);
+      readSync(fd, h, 0, 512, headerAt);
+      const tableAt = Number(h.readBigUInt64LE(72)) * 512;
+      const entrySize = h.readUInt32LE(84);
+      const entries = Buffer.alloc(h.readUInt32LE(80) * entrySize);
+      readSync(fd, entries, 0, entries.length, tableAt);
+      entries.writeBigUInt64LE(first, index * entrySize + 32);
+      entries.writeBigUInt64LE(last, index * entrySize + 40);
+      h.writeUInt32LE(crc32(entries) >>> 0, 88);
+      h.writeUInt32LE(0, 16);
+      h.writeUInt32LE(crc32(h.subarray(0, h.readUInt32LE(12))) >>> 0, 16);
+      writeSync(fd, entries, 0, entries.length, tableAt);
+      writeSync(fd, h, 0, 512, headerAt);
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
+
+describe('GPT with overlapping entries', () => {
+  it("the part of a partition beyond an entry inside it still names its filesystem's bytes", async () => {
+    // A 12 MiB file whose every sector says which file byte it starts at, on a vfat made in
+    // partition 1 (MiB 1–21); then entry 2 is moved to MiB 6–7, inside it. Entry 2 wins there,
+    // so partition 1 is cut in two, and the part from MiB 7 on must still be the same vfat.
+    const img = join(dir, 'gpt-overlap.img');
+    const fs = join(dir, 'gpt-overlap-fs.img');
+    const big = join(dir, 'self-describing.bin');
+    writeFileSync(
+      big,
+      Buffer.concat(Array.from({ length: 24576 }, (_, i) => Buffer.from(`file byte ${i * 512}`.padEnd(512, '.')))),
+    );
+    run('truncate', ['-s', '20M', fs]);
+    run('mkfs.vfat', ['-F', '16', '-n', 'INNER', fs]);
+    run('mcopy', ['-i', fs, big, '::/big.bin']);
+    run('truncate', ['-s', '32M', img]);
+    run('sfdisk', ['-q', img], {
+      input: 'label: gpt\nstart=2048, size=40960, name=fs\nstart=43008, size=2048, name=inside\n',
+    });
+    const fd = openSync(img, 'r+');
+    writeSync(fd, readFileSync(fs), 0, 20 << 20, 1 << 20);
+    closeSync(fd);
+    moveGptEntry(img, 1, 12288n, 14335n);
+    assert.match(run('sgdisk', ['-v', img]), /partitions 2 and 1 overlap/);
+
+    const { result, leaves } = await decodeImages([img]);
+    assert.equal(covering(leaves[0], 6n << 20n)?.chain[0].label, 'GPT partition 2 "inside"');
+    const disk = openSync(img, 'r');
+    let checked = 0;
+    try {
+      for (let at = 2n << 20n; at < 21n << 20n; at += 256n << 10n) {
+        if (at >= 6n << 20n && at < 7n << 20n) continue;
+        const sector = Buffer.alloc(512);
+        readSync(disk, sector, 0, 512, Number(at));
+        const m = /^file byte (\d+)/.exec(sector.toString('latin1'));
+        if (!m) continue;
+        const [leaf] = leavesOf(result, 1, at, at + 512n);
+        assert.deepEqual(
+          leaf.chain.map((c) => c.label),
+          ['GPT partition 1 "fs"', 'vfat (FAT16) "INNER"', `/big.bin, bytes ${m[1]}–${Number(m[1]) + 511}`],
+          `disk byte ${at}`,
+        );
+        if (at >= 7n << 20n) checked++;
+      }
+    } finally {
+      closeSync(disk);
+    }
+    assert.ok(checked >= 20, `${checked} sectors of /big.bin checked beyond the inner entry`);
   });
 });
 
