@@ -107,6 +107,12 @@ export async function clusters(x: Exfat, what: string, alloc: Allocation, length
     else runs.push([c, 1]);
     const next = await fatEntry(x, c);
     if (length === null && next === FAT_END) break;
+    if (length === null && n + 1 === need) {
+      const most =
+        need < max ? `${need} clusters (${bound >> 20n} MiB, the most a directory holds)` : `all ${max} clusters`;
+      warn(x, `${what}: its cluster chain goes on past ${most}; the rest is not read`);
+      break;
+    }
     if (n + 1 < need && !inHeap(x, next)) {
       const why = next === FAT_END ? 'ends' : `leaves the cluster heap (FAT entry 0x${next.toString(16)})`;
       warn(x, `${what}: the cluster chain ${why} after ${n + 1} of ${need} clusters`);
