@@ -69,11 +69,18 @@ function contradiction(boot: ExfatBoot, size: bigint): string | null {
   return null;
 }
 
+/**
+ * The boot sector's bytes a driver changes in place, in the main boot sector only: VolumeFlags
+ * (106–107, VolumeDirty set while mounted) and PercentInUse (112). The checksum skips them, and
+ * so does comparing the main boot region with its backup.
+ */
+export const isChangingBootByte = (i: number) => i === 106 || i === 107 || i === 112;
+
 /** The boot checksum over sectors 0–10 (§3.4), skipping VolumeFlags and PercentInUse. */
 export function bootChecksum(region: Buffer, bytesPerSector: number): number {
   let sum = 0;
   for (let i = 0; i < 11 * bytesPerSector; i++) {
-    if (i === 106 || i === 107 || i === 112) continue;
+    if (isChangingBootByte(i)) continue;
     sum = (((sum & 1) << 31) | (sum >>> 1)) + region[i];
     sum >>>= 0;
   }

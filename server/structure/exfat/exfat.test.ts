@@ -2,7 +2,7 @@
 // (in guestfish's appliance, one run under TCG) fills it, and everything is checked against
 // what did not come from the decoder: each file's bytes as the driver reads them back, the
 // allocation bitmap and the places dump.exfat reports. Then damaged copies: boot sector fields,
-// a FAT chain that loops, an entry set whose checksum is wrong.
+// a backup boot region that differs, a FAT chain that loops, an entry set whose checksum is wrong.
 
 import assert from 'node:assert/strict';
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -250,6 +250,24 @@ describe('exFAT damaged or unusual', () => {
       );
       assert.equal(d.leaves[0].chain[0].label, 'exFAT (not decoded)');
     });
+
+  it('a backup boot region that differs from the main one is a warning naming the parts that differ', async () => {
+    const S = dump.sectorBytes;
+    const d = await decodePatched('backup-differs', (b) => {
+      b[12 * S + 100] ^= 0xff; // the backup's VolumeSerialNumber
+      b[21 * S + 5] ^= 0x01; // the backup's OEM parameters
+    });
+    assert.deepEqual(d.result.warnings, [
+      'exFAT on disk 1: the backup boot region differs from the main one (boot sector, OEM parameters)',
+    ]);
+    // VolumeFlags (VolumeDirty while mounted) and PercentInUse change in the main boot sector
+    // only, outside the checksum: not a difference.
+    const flags = await decodePatched('main-flags', (b) => {
+      b[106] ^= 0x02;
+      b[112] = 42;
+    });
+    assert.deepEqual(flags.result.warnings, []);
+  });
 
   it('a FAT chain that loops back is a warning, not a hang; the rest is still decoded', async () => {
     const first = leaves.find(hasObject(objectId(result, INTERLEAVED[0])))!;

@@ -6,7 +6,7 @@
 
 import type { Decoder, Place } from '../context.ts';
 import { DecodeError, fillGaps, linear, normalise, type Region } from '../model.ts';
-import { bootChecksum, looksLikeExfat, parseExfatBoot } from './boot.ts';
+import { bootChecksum, isChangingBootByte, looksLikeExfat, parseExfatBoot } from './boot.ts';
 import { ENTRY, parseDirectory, type DirItem } from './entries.ts';
 import {
   MAX_DIRECTORY_BYTES,
@@ -41,7 +41,7 @@ export const decodeExfat: Decoder = async (src, ctx, place) => {
     regions: [],
   };
   const fsObject = ctx.object({ id: fsPlace.id, kind: 'filesystem', label: 'exFAT', where: place.where });
-  await checkBootChecksum(x);
+  await checkBootRegions(x);
   x.regions.push(...fixedRegions(x));
   const label = await treeRegions(x);
   const name = `exFAT${label ? ` "${label}"` : ''}`;
@@ -61,14 +61,36 @@ export const decodeExfat: Decoder = async (src, ctx, place) => {
   return { name, space: linear(filled), object: fsObject };
 };
 
-/** Sector 11 repeats the checksum of sectors 0–10; a mismatch means the boot region was changed behind the driver's back. */
-async function checkBootChecksum(x: Exfat): Promise<void> {
+/** The parts of a boot region, by sector (§3): [first, end, name]. */
+const BOOT_REGION: ReadonlyArray<readonly [number, number, string]> = [
+  [0, 1, 'boot sector'],
+  [1, 9, 'extended boot sectors'],
+  [9, 10, 'OEM parameters'],
+  [10, 11, 'reserved boot sector'],
+  [11, 12, 'boot checksum'],
+];
+
+/**
+ * Sector 11 repeats the checksum of sectors 0–10: a mismatch means the boot region was changed
+ * behind the driver's back. The backup region (sectors 12–23) is the main one's copy, written
+ * with it and then left alone (§3): a part that differs is damage to one of them, or a change
+ * made to one only.
+ */
+async function checkBootRegions(x: Exfat): Promise<void> {
   const S = x.boot.bytesPerSector;
-  const region = await x.src.read(0n, 12 * S);
-  const want = bootChecksum(region, S);
-  const stored = region.readUInt32LE(11 * S);
+  const regions = await x.src.read(0n, 24 * S);
+  const main = regions.subarray(0, 12 * S);
+  const backup = regions.subarray(12 * S);
+  const want = bootChecksum(main, S);
+  const stored = main.readUInt32LE(11 * S);
   if (stored !== want)
     warn(x, `boot checksum 0x${stored.toString(16)} does not match sectors 0–10 (0x${want.toString(16)})`);
+  const differs = (from: number, to: number) => {
+    for (let i = from * S; i < to * S; i++) if (main[i] !== backup[i] && !isChangingBootByte(i)) return true;
+    return false;
+  };
+  const parts = BOOT_REGION.filter(([from, to]) => differs(from, to)).map(([, , name]) => name);
+  if (parts.length) warn(x, `the backup boot region differs from the main one (${parts.join(', ')})`);
 }
 
 function fixedRegions(x: Exfat): Region[] {
@@ -94,11 +116,7 @@ function fixedRegions(x: Exfat): Region[] {
         label: prefix + label,
         object: bootObj,
       });
-    part(0, 1, 'boot sector');
-    part(1, 9, 'extended boot sectors');
-    part(9, 10, 'OEM parameters');
-    part(10, 11, 'reserved boot sector');
-    part(11, 12, 'boot checksum');
+    for (const [from, to, name] of BOOT_REGION) part(from, to, name);
   }
   for (let k = 0; k < b.fats; k++) {
     const start = sec(b.fatOffset + k * b.fatLength);
