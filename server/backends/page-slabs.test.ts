@@ -65,3 +65,15 @@ test('takeZeroed: a never-used slot is zero as it is; a released one is cleared,
     "a released slot's old bytes were cleared",
   );
 });
+
+test('whole-page takes and zeroed takes are cut from slabs of their own kind; released slots go to either', () => {
+  const s = new PageSlabs(4096, 2 * 4096);
+  const whole = s.take();
+  const part = s.takeZeroed();
+  assert.deepEqual(s.slabKinds, { dense: 1, sparse: 1 });
+  assert.notEqual(s.memoryOf(whole), s.memoryOf(part));
+  assert.equal(s.memoryOf(s.take()), s.memoryOf(whole), 'the dense slab is cut on');
+  s.release(whole);
+  assert.equal(s.takeZeroed(), whole, 'a released slot is used before a new one is cut, whatever its kind');
+  assert.ok(s.view(whole).every((b) => b === 0));
+});

@@ -1,6 +1,6 @@
 // The RAM disk's pages, cut from 64 MiB slabs rather than allocated one by one.
 //
-// Why: the memory should sit in transparent huge pages (on the test VM a first write into 4 KiB
+// Why: the memory of whole pages should sit in transparent huge pages (on the test VM a first write into 4 KiB
 // pages costs about twice as much; docs/performance.md). glibc's `hugetlb=1` tunable (set by the
 // command's shebang) asks for them in its main arena's heap and for every chunk it maps on its
 // own, but not in the arenas of other threads, so 32 KiB pages allocated by a disk's worker
@@ -15,6 +15,16 @@
 // 64 MiB slab allocated (docs/performance.md). Callers copy through memoryOf()/offsetOf(), and
 // make a view only for a reply that sends the page itself.
 //
+// Two kinds of slab. A page that a write fills whole (a sequential write, a copy) is cut from a
+// "dense" slab: Buffer memory from glibc, in huge pages. A new page that a small write touches
+// only in part (4 KiB random writes into an empty disk: mkfs's metadata, a VM's first boot) is
+// cut from a "sparse" slab: a WebAssembly memory, which V8 maps itself, zero-filled and outside
+// glibc's heap, so no huge pages are asked for and the kernel maps only the 4 KiB pieces written.
+// In a huge page, the first 4 KiB written into a slot made the kernel clear 2 MiB, 32 KiB per
+// page on average: 8.5 times the bytes written in RSS under such a flood, and most of the
+// engine's time (docs/performance.md). Where V8 cannot make a WebAssembly memory (address space
+// for its guard regions), a sparse slab is a zero-filled Buffer.
+//
 // A slot is handed out again only after release(): the sparse array releases a page once it is
 // neither in the disk nor lent to a reply, so a lent view never shows another page's bytes.
 // A slab whose pages are all released is dropped, and the GC gives its memory back, unless it is
@@ -24,10 +34,13 @@
 
 export const SLAB_BYTES = 64 << 20;
 
+type SlabKind = 'dense' | 'sparse';
+
 interface Slab {
   readonly memory: Buffer;
   readonly index: number;
-  /** Slots cut so far; the slots after them have never been used. */
+  readonly kind: SlabKind;
+  /** Slots cut so far; the slots after them have never been used (and are zero). */
   cut: number;
   /** Released slots (numbers within the slab), to hand out again. */
   readonly free: number[];
@@ -35,13 +48,31 @@ interface Slab {
   used: number;
 }
 
+const WASM_PAGE = 64 << 10;
+let wasmMemoryFails = false;
+
+/** Zero-filled memory that glibc's huge-page tunable does not reach (see the top of this file). */
+function sparseMemory(bytes: number): Buffer {
+  if (!wasmMemoryFails) {
+    try {
+      const pages = Math.ceil(bytes / WASM_PAGE);
+      return Buffer.from(new WebAssembly.Memory({ initial: pages, maximum: pages }).buffer, 0, bytes);
+    } catch {
+      wasmMemoryFails = true; // V8 is out of address space for them: do not try again each slab
+    }
+  }
+  return Buffer.alloc(bytes);
+}
+
 export class PageSlabs {
   /** By slab index; a dropped slab's place is empty until a new slab takes its index. */
   private slabs: Array<Slab | undefined> = [];
   private freeIndexes: number[] = [];
   private held = 0;
-  /** Slabs with a free or never-used slot, in the order they got one. */
-  private readonly withRoom = new Set<Slab>();
+  /** Slabs with released slots, in the order they got one: reused before any slot is cut. */
+  private readonly withFree = new Set<Slab>();
+  /** The slab of each kind that still has never-used slots. */
+  private cutting: Record<SlabKind, Slab | undefined> = { dense: undefined, sparse: undefined };
   private readonly slotsPerSlab: number;
 
   constructor(
@@ -51,35 +82,42 @@ export class PageSlabs {
     this.slotsPerSlab = Math.floor(slabBytes / pageSize);
   }
 
-  /** A page (its number) of unspecified content: a slot released before keeps its old bytes. */
+  /** A page (its number) of unspecified content, for a write that fills it whole. */
   take(): number {
-    return this.cut(false);
+    return this.slot('dense', false);
   }
 
   /**
-   * A page of zeroes. A never-used slot is zero already (slabs are allocated zero-filled, and the
-   * kernel maps their memory only where it is first touched): not writing it keeps a small write
-   * into a fresh page from touching, and faulting in, the whole 32 KiB. A released slot is cleared.
+   * A page of zeroes, for a write that fills it in part. A never-used slot is zero already and
+   * its memory untouched: only what is written into it gets mapped. A released slot is cleared.
    */
   takeZeroed(): number {
-    return this.cut(true);
+    return this.slot('sparse', true);
   }
 
-  private cut(zeroed: boolean): number {
-    let slab: Slab | undefined = this.withRoom.values().next().value;
-    if (!slab) {
-      const memory = Buffer.alloc(this.slotsPerSlab * this.pageSize);
-      slab = { memory, index: this.freeIndexes.pop() ?? this.slabs.length, cut: 0, free: [], used: 0 };
-      this.slabs[slab.index] = slab;
-      this.held++;
-      this.withRoom.add(slab);
+  private slot(kind: SlabKind, zeroed: boolean): number {
+    const reused: Slab | undefined = this.withFree.values().next().value;
+    if (reused) {
+      const slot = reused.free.pop()!;
+      if (reused.free.length === 0) this.withFree.delete(reused);
+      reused.used++;
+      if (zeroed) reused.memory.fill(0, slot * this.pageSize, (slot + 1) * this.pageSize);
+      return reused.index * this.slotsPerSlab + slot;
     }
-    const released = slab.free.pop();
-    const slot = released ?? slab.cut++;
-    if (zeroed && released !== undefined) slab.memory.fill(0, released * this.pageSize, (released + 1) * this.pageSize);
+    const slab = (this.cutting[kind] ??= this.newSlab(kind));
+    const slot = slab.cut++;
     slab.used++;
-    if (slab.free.length === 0 && slab.cut === this.slotsPerSlab) this.withRoom.delete(slab);
+    if (slab.cut === this.slotsPerSlab) this.cutting[kind] = undefined;
     return slab.index * this.slotsPerSlab + slot;
+  }
+
+  private newSlab(kind: SlabKind): Slab {
+    const bytes = this.slotsPerSlab * this.pageSize;
+    const memory = kind === 'sparse' ? sparseMemory(bytes) : Buffer.alloc(bytes);
+    const slab = { memory, index: this.freeIndexes.pop() ?? this.slabs.length, kind, cut: 0, free: [], used: 0 };
+    this.slabs[slab.index] = slab;
+    this.held++;
+    return slab;
   }
 
   /** The slab memory holding page `page` (from take(), not released), at offsetOf(page). */
@@ -105,11 +143,12 @@ export class PageSlabs {
       this.slabs[index] = undefined;
       this.freeIndexes.push(index);
       this.held--;
-      this.withRoom.delete(slab);
+      this.withFree.delete(slab);
+      if (this.cutting[slab.kind] === slab) this.cutting[slab.kind] = undefined;
       return;
     }
     slab.free.push(page % this.slotsPerSlab);
-    this.withRoom.add(slab);
+    this.withFree.add(slab);
   }
 
   /** Forgets every slab; views still held by replies keep their memory alive until the GC sees them go. */
@@ -117,11 +156,19 @@ export class PageSlabs {
     this.slabs = [];
     this.freeIndexes = [];
     this.held = 0;
-    this.withRoom.clear();
+    this.withFree.clear();
+    this.cutting = { dense: undefined, sparse: undefined };
   }
 
   /** Slabs held (tests). */
   get slabCount(): number {
     return this.held;
+  }
+
+  /** Slabs held of each kind (tests). */
+  get slabKinds(): Record<SlabKind, number> {
+    const n = { dense: 0, sparse: 0 };
+    for (const slab of this.slabs) if (slab) n[slab.kind]++;
+    return n;
   }
 }
