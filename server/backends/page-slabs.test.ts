@@ -77,3 +77,16 @@ test('whole-page takes and zeroed takes are cut from slabs of their own kind; re
   assert.equal(s.takeZeroed(), whole, 'a released slot is used before a new one is cut, whatever its kind');
   assert.ok(s.view(whole).every((b) => b === 0));
 });
+
+test('sparse slabs are cut 8 to a WebAssembly memory (fewer, larger allocations for the GC to count)', () => {
+  const s = new PageSlabs(4096, 4096);
+  const pages = Array.from({ length: 9 }, () => s.takeZeroed());
+  assert.deepEqual(s.slabKinds, { dense: 0, sparse: 9 });
+  const buffers = pages.map((p) => s.memoryOf(p).buffer);
+  assert.ok(
+    buffers.slice(1, 8).every((b) => b === buffers[0]),
+    'the first 8 slabs share one memory',
+  );
+  assert.notEqual(buffers[8], buffers[0], 'the ninth starts another');
+  assert.equal(s.memoryOf(pages[1]).byteOffset, 4096);
+});
