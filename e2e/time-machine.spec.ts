@@ -268,3 +268,40 @@ test('timeline strip: the scrubber is a keyboard slider (arrows, Home, End = liv
     await s.stop();
   }
 });
+
+test('scrubbed back, the status says the grids are not live; back at Live the jump is no burst in the rates', async ({
+  page,
+}) => {
+  requireBinary('qemu-io', 'qemu-utils');
+  const s = await serve(['--disks', '1', '--port', '0', '--ui']);
+  try {
+    await page.goto(s.ui);
+    const status = page.getByTestId('status');
+    await expect(status).toHaveText('live');
+    expect(spawnSync('qemu-io', ['-f', 'raw', '-t', 'none', s.uris[0], '-c', 'write 0 32M']).status).toBe(0);
+    const writeRate = page
+      .getByRole('table', { name: 'Disk 1 counters' })
+      .getByRole('row', { name: /^write/ })
+      .getByRole('cell')
+      .nth(2);
+    await expect(writeRate).not.toHaveText('0 B/s');
+    // The burst leaves the 5-second window.
+    await expect(writeRate).toHaveText('0 B/s', { timeout: 15_000 });
+    const slider = page.getByRole('slider', { name: /time machine position/ });
+    await slider.focus();
+    await page.keyboard.press('Home');
+    // The grids show the session's start: a green "live" beside them was read as the disks now.
+    await expect(status).toHaveText('time machine: not live (L)');
+    await expect(writeRate).toHaveText('0 B/s');
+    await page.keyboard.press('End');
+    await expect(status).toHaveText('live');
+    // The counters went from the start's (0) to now's (32 MiB written) at once: not 32 MiB of
+    // writes in the last 5 seconds.
+    for (let i = 0; i < 12; i++) {
+      await expect(writeRate).toHaveText('0 B/s', { timeout: 1 });
+      await page.waitForTimeout(250);
+    }
+  } finally {
+    await s.stop();
+  }
+});

@@ -16,7 +16,16 @@ import { FrameSchedule } from './grid/frame-schedule.ts';
 import { computeLayout } from './grid/layout.ts';
 import { PALETTES } from './grid/palette.ts';
 import { loadSettings, saveSettings } from './store/settings.ts';
-import { RateWindow, getUi, setUi, store, subscribeUi, type DiskStatsView } from './store/store.ts';
+import {
+  RateWindow,
+  getUi,
+  setUi,
+  store,
+  subscribeUi,
+  timelineJumped,
+  type DiskStatsView,
+  type UiState,
+} from './store/store.ts';
 import type { Transport } from './transport/transport.ts';
 
 const STATS_INTERVAL_MS = 500;
@@ -34,6 +43,10 @@ export class Controller {
   private queue: ArrayBuffer[] = [];
   private live = new Map<number, LiveCounters>();
   private windows = new Map<number, RateWindow>();
+  /** Disks whose next full frame starts their rate window again: the time machine moved them. */
+  private restartRatesOnFull = new Set<number>();
+  /** When the last time machine status came (timelineJumped measures a move against it). */
+  private timelineAt = 0;
   private lastStats = 0;
   /** When the picture was brought up to date, over the last second (fps()). */
   private frameTimes: number[] = [];
@@ -79,6 +92,7 @@ export class Controller {
     new ResizeObserver(() => this.measureStage()).observe(stage);
     this.measureStage();
     subscribeUi((s, prev) => {
+      if (s.timeline !== prev.timeline) this.onTimeline(s.timeline, prev.timeline);
       if (s.settings !== prev.settings) {
         saveSettings(s.settings, window.localStorage ?? null);
         if (s.settings.palette !== prev.settings.palette) this.applyPalette();
@@ -99,6 +113,22 @@ export class Controller {
       requestAnimationFrame(loop);
     };
     requestAnimationFrame(loop);
+  }
+
+  /**
+   * The time machine moved the picture (Live, a seek, from this page or another): the counters
+   * become another moment's, and the jump must not read as a burst of the last few seconds. The
+   * windows start again now and, whichever comes first, at the disks' full frame of the new moment.
+   */
+  private onTimeline(next: UiState['timeline'], prev: UiState['timeline']): void {
+    const now = performance.now();
+    const jumped = timelineJumped(prev, next, now - this.timelineAt);
+    this.timelineAt = now;
+    if (!jumped) return;
+    for (const d of getUi().disks) {
+      this.windows.delete(d.number);
+      this.restartRatesOnFull.add(d.number);
+    }
   }
 
   private measureStage(): void {
@@ -193,6 +223,7 @@ export class Controller {
         continue;
       }
       for (const f of batch.disks) {
+        if (f.full && this.restartRatesOnFull.delete(f.disk)) this.windows.delete(f.disk);
         this.grid.painter(f.disk)?.apply(f, now);
         this.live.set(f.disk, { c: f.counters, inFlight: f.inFlight, latency: f.latencyUs });
       }

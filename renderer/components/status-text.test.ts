@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { DiskInfo } from '../../server/shared/types.ts';
+import type { DiskInfo, TimelineStatus } from '../../server/shared/types.ts';
 import { statusText } from './status-text.ts';
 
-const base = { paused: false, replay: null, disks: [{ held: false } as DiskInfo], retry: null };
+const base = { paused: false, replay: null, disks: [{ held: false } as DiskInfo], retry: null, timeline: null };
 
 test('the status pill says what the connection is doing in words a user reads', () => {
   const now = 1_000_000;
@@ -28,4 +28,25 @@ test('the status pill says what the connection is doing in words a user reads', 
     'connecting|reconnecting (attempt 3)…',
   );
   assert.equal(statusText({ ...base, status: 'refused' }, now), 'refused|session ended');
+});
+
+test('a grid scrubbed back by the time machine is never called live', () => {
+  const now = 1_000_000;
+  const at = (following: boolean, playing = false) =>
+    ({ mode: 'live', following, playing, positionSec: 12.3 }) as TimelineStatus;
+  assert.equal(statusText({ ...base, status: 'open', timeline: at(true) }, now), 'live|live');
+  assert.equal(statusText({ ...base, status: 'open', timeline: at(false) }, now), 'paused|time machine: not live (L)');
+  assert.equal(
+    statusText({ ...base, status: 'open', timeline: at(false, true) }, now),
+    'paused|time machine playing: not live (L)',
+  );
+  assert.equal(
+    statusText({ ...base, status: 'open', paused: true, timeline: at(false) }, now),
+    'paused|view paused · time machine',
+  );
+  const held = { ...base, disks: [{ held: true } as DiskInfo] };
+  assert.equal(
+    statusText({ ...held, status: 'open', timeline: at(false) }, now),
+    'paused|time machine: not live (L) · I/O held',
+  );
 });

@@ -15,12 +15,22 @@ export function connectionWords(s: Pick<UiState, 'status' | 'retry' | 'disks'>, 
   return 'disconnected';
 }
 
-/** What the status pill says: is the picture live, paused, held, replaying? As "kind|text". */
-export function statusText(s: Pick<UiState, 'status' | 'retry' | 'paused' | 'replay' | 'disks'>, now: number): string {
+/**
+ * What the status pill says: is the picture live, paused, held, replaying, or the time machine's
+ * past? As "kind|text". A grid scrubbed back shows the past: a green "live" beside it was read as
+ * the disks now.
+ */
+export function statusText(
+  s: Pick<UiState, 'status' | 'retry' | 'paused' | 'replay' | 'disks' | 'timeline'>,
+  now: number,
+): string {
   if (s.status !== 'open') return `${s.status}|${connectionWords(s, now)}`;
   if (s.replay)
     return s.replay.playing ? 'live|replaying' : s.replay.finished ? 'paused|replay finished' : 'paused|replay paused';
   const held = s.disks.some((d) => d.held);
-  if (s.paused) return held ? 'paused|view paused · I/O held' : 'paused|view paused';
+  const past = s.timeline?.mode === 'live' && !s.timeline.following;
+  const also = held ? ' · I/O held' : '';
+  if (s.paused) return `paused|view paused${past ? ' · time machine' : ''}${also}`;
+  if (past) return `paused|time machine${s.timeline!.playing ? ' playing' : ''}: not live (L)${also}`;
   return held ? 'held|I/O held' : 'live|live';
 }

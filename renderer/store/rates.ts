@@ -2,7 +2,7 @@
 // window of cumulative counter samples (a per-half-second rate drops to 0 between bursts, so
 // after mkfs everything read 0). Pure; the controller feeds it the counters of each frame.
 
-import { OPS, type Op, type OpCounter } from '../../server/shared/types.ts';
+import { OPS, type Op, type OpCounter, type TimelineStatus } from '../../server/shared/types.ts';
 
 /** The averaging window. */
 export const RATE_WINDOW_MS = 5000;
@@ -47,4 +47,18 @@ export class RateWindow {
     if (!first || first === last) return { ops: zeros(), bytesPerSec: zeros() };
     return computeRates(first.c, last.c, last.at - first.at);
   }
+}
+
+/**
+ * Whether the time machine moved the picture between two of its statuses `dtMs` apart: to or
+ * from Live, or a seek (a position other than where playing or standing still would have put it).
+ * The counters jump then, to those of another moment, and a jump is no burst of the last seconds.
+ */
+export function timelineJumped(prev: TimelineStatus | null, next: TimelineStatus | null, dtMs: number): boolean {
+  if (!prev || !next) return false;
+  if (prev.following !== next.following) return true;
+  if (next.following) return false;
+  const expected = prev.positionSec + (prev.playing ? (prev.speed * dtMs) / 1000 : 0);
+  // Pushes come about once a second: a little slack for their timing.
+  return Math.abs(next.positionSec - expected) > 0.5 + 0.25 * Math.abs(expected - prev.positionSec);
 }

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { OPS, type Op, type OpCounter } from '../../server/shared/types.ts';
+import { OPS, type Op, type OpCounter, type TimelineStatus } from '../../server/shared/types.ts';
 import { settingsQuery } from '../../server/shared/ui-settings.ts';
-import { RateWindow, computeRates } from './rates.ts';
+import { RateWindow, computeRates, timelineJumped } from './rates.ts';
 import { SETTINGS_KEY, loadSettings, saveSettings, type KeyValueStore } from './settings.ts';
 
 const counters = (write = 0, bytes = 0) => {
@@ -57,4 +57,16 @@ test('settings: defaults < remembered < URL; bad values are reported, not applie
   assert.equal(loadSettings('', store).settings.palette, 'laptop', 'corrupt storage: defaults');
   assert.equal(loadSettings('', null).settings.flashMs, 300, 'no storage at all');
   assert.equal(settingsQuery({ palette: 'projector', present: true }), '?palette=projector&present=1');
+});
+
+test('rates: the time machine moving the picture is a jump, playing or standing still is not', () => {
+  const at = (positionSec: number, following = false, playing = false, speed = 1) =>
+    ({ mode: 'live', following, playing, speed, positionSec }) as TimelineStatus;
+  assert.equal(timelineJumped(at(100, true), at(101, true), 1000), false, 'following the live disks');
+  assert.equal(timelineJumped(at(100, true), at(0), 1000), true, 'scrubbed back');
+  assert.equal(timelineJumped(at(0), at(100, true), 1000), true, 'back to Live');
+  assert.equal(timelineJumped(at(10), at(10), 1000), false, 'standing still in the past');
+  assert.equal(timelineJumped(at(10), at(40), 1000), true, 'a seek in the past');
+  assert.equal(timelineJumped(at(10, false, true, 4), at(14.1, false, true, 4), 1000), false, 'playing at 4×');
+  assert.equal(timelineJumped(null, at(10), 1000), false, 'the first status');
 });

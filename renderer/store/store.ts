@@ -17,7 +17,7 @@ import type { Layout } from '../grid/layout.ts';
 import type { ConnectionStatus } from '../transport/transport.ts';
 import type { Rates } from './rates.ts';
 
-export { computeRates, RateWindow, RATE_WINDOW_MS, type Rates } from './rates.ts';
+export { computeRates, RateWindow, RATE_WINDOW_MS, timelineJumped, type Rates } from './rates.ts';
 
 /** What the counters of one disk show (frozen while the view is paused). */
 export interface DiskStatsView extends Rates {
