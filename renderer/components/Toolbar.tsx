@@ -19,6 +19,7 @@ const PRESETS: Array<[PresetName, string]> = [
   ['raid10', 'RAID 10'],
   ['custom', 'Custom…'],
 ];
+const PRESET_LABEL = new Map(PRESETS);
 
 /** Layout presets: only where the app serves the disks (attach and replay only watch). */
 function LayoutPicker() {
@@ -32,7 +33,12 @@ function LayoutPicker() {
   const choose = (p: PresetName) => {
     const count = p === 'custom' ? parseDiskCount(custom) : undefined;
     if (count === null) return reportFailure('applyPreset', DISK_COUNT_RULE);
-    if (disks && !confirm(`Replace the ${disks} disk(s) and their data with the ${p} layout?`)) return;
+    // In the words of the menu, not the engine's names ("raid5", "custom"), and the custom count.
+    const layout = count
+      ? `a custom layout of ${count} ${count === 1 ? 'disk' : 'disks'}`
+      : `the “${PRESET_LABEL.get(p)}” layout`;
+    const these = disks === 1 ? 'the disk and its data' : `the ${disks} disks and their data`;
+    if (disks && !confirm(`Replace ${these} with ${layout}?`)) return;
     void applyPreset(c, p, count);
   };
   return (
