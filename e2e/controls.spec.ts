@@ -153,6 +153,57 @@ test('shortcuts and accessible names: help, presentation, enlarge, unique names 
   expect(new Set(names).size, `duplicates: ${names.filter((n, i) => names.indexOf(n) !== i)}`).toBe(names.length);
 });
 
+test('dialogs take the keyboard: help scrolls with PageDown, Tab reaches the Copy buttons, Esc gives the focus back', async ({
+  page,
+}) => {
+  await page.setViewportSize({ width: 1280, height: 720 });
+  await open(page);
+  // Opened with its key: the list is taller than the window, and the keys that scroll it reach it.
+  await page.keyboard.press('?');
+  const help = page.getByRole('dialog', { name: 'Keyboard shortcuts' });
+  await expect(help).toBeFocused();
+  expect(await help.evaluate((e) => e.scrollHeight > e.clientHeight)).toBe(true);
+  await page.keyboard.press('PageDown');
+  await expect.poll(() => help.evaluate((e) => e.scrollTop)).toBeGreaterThan(0);
+  await page.keyboard.press('Escape');
+  await expect(help).toHaveCount(0);
+  // Opened with a button: Tab goes into it, Esc closes it and the focus is back on the button.
+  const button = page.getByRole('button', { name: 'Commands' });
+  await button.click();
+  const commands = page.getByRole('dialog', { name: 'Build it from a client' });
+  await expect(commands).toBeFocused();
+  await page.keyboard.press('Tab');
+  await expect(page.getByRole('button', { name: 'close the commands' })).toBeFocused();
+  await page.keyboard.press('Escape');
+  await expect(commands).toHaveCount(0);
+  await expect(button).toBeFocused();
+});
+
+test('the commands wrap between words: no word of a command is cut across two lines', async ({ page }) => {
+  await page.setViewportSize({ width: 1280, height: 720 });
+  await open(page);
+  await page.getByRole('button', { name: 'Commands' }).click();
+  // Each word shorter than its line sits on one line ("m" / "kfs" did not). A line may end after
+  // a hyphen ("part-" / "disk"), as in any text.
+  const cut = await page
+    .getByRole('dialog', { name: 'Build it from a client' })
+    .locator('pre')
+    .evaluateAll((pres) =>
+      pres.flatMap((pre) => {
+        const text = pre.firstChild!;
+        const words = [...text.textContent!.matchAll(/[^\s-]+/g)];
+        return words.flatMap((m) => {
+          const r = document.createRange();
+          r.setStart(text, m.index);
+          r.setEnd(text, m.index + m[0].length);
+          const lines = new Set([...r.getClientRects()].map((b) => Math.round(b.top)));
+          return lines.size > 1 && r.getBoundingClientRect().width < pre.clientWidth - 16 ? [m[0]] : [];
+        });
+      }),
+    );
+  expect(cut).toEqual([]);
+});
+
 test('copy gives feedback; settings are remembered across reloads and the URL wins', async ({ page, context }) => {
   await context.grantPermissions(['clipboard-read', 'clipboard-write']);
   await open(page);

@@ -1,13 +1,26 @@
 import { copyText } from '../engine-calls.ts';
 import { setUi, useUi } from '../store/store.ts';
+import { useDialogFocus } from './dialog-focus.ts';
 
 /** The commands that build the current layout from a client, URIs filled in. */
 export function CommandsPanel() {
   const commands = useUi((s) => s.commands);
+  return commands ? <CommandsDialog commands={commands} /> : null;
+}
+
+/** Mounted while open: it takes the focus then and gives it back on close (dialog-focus.ts). */
+function CommandsDialog({ commands }: { commands: string[] }) {
   const copied = useUi((s) => s.copied);
-  if (!commands) return null;
+  const ref = useDialogFocus<HTMLElement>();
   return (
-    <aside className="commands dialog" data-testid="commands" role="dialog" aria-label="Build it from a client">
+    <aside
+      className="commands dialog"
+      data-testid="commands"
+      role="dialog"
+      aria-label="Build it from a client"
+      tabIndex={-1}
+      ref={ref}
+    >
       <header>
         <strong>Build it from a client</strong>
         <button type="button" onClick={() => setUi({ commands: null })} aria-label="close the commands">

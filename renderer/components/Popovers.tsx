@@ -3,12 +3,14 @@ import { useEffect } from 'react';
 import { gridRect, type Rect } from '../grid/layout.ts';
 import { getUi, setUi, useUi, type UiState } from '../store/store.ts';
 import { useActions } from './context.ts';
+import { useDialogFocus } from './dialog-focus.ts';
 import { DiskDetails, DiskSource, DiskTitle, ErrorToggle } from './DiskPanel.tsx';
 import { scaleLabel } from './format.ts';
 
 function Dialog({ label, children }: { label: string; children: React.ReactNode }) {
+  const ref = useDialogFocus<HTMLElement>();
   return (
-    <aside className="dialog popover" role="dialog" aria-label={label}>
+    <aside className="dialog popover" role="dialog" aria-label={label} tabIndex={-1} ref={ref}>
       <header>
         <strong>{label}</strong>
         <button type="button" onClick={() => setUi({ popover: null })} aria-label={`close ${label}`}>
