@@ -328,6 +328,15 @@ test('delay sliders: one per operation, log scale up to 10 s, a 2 s delay is sho
     await page.getByRole('slider', { name: 'Disk 1 trim delay' }).focus();
     await page.keyboard.press('Home');
     await expect.poll(async () => (await delay())['delay-trim']).toBe('0ms');
+    // A slider set with the mouse keeps the focus: the page's keys still work after it (they
+    // did nothing: P, Space, F, T were taken for the slider's).
+    const read = page.getByRole('slider', { name: 'Disk 1 read delay' });
+    await read.click();
+    await expect(read).toBeFocused();
+    await page.keyboard.press('p');
+    await expect(page.getByTestId('status')).toHaveText('view paused');
+    await page.keyboard.press(' ');
+    await expect(page.getByTestId('status')).toHaveText('live');
   } finally {
     await slow.stop();
   }
