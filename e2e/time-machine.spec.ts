@@ -163,6 +163,18 @@ test('timeline strip: drag the scrubber back, the grids show the earlier state; 
     // The plots open beside the grids, drawn by uPlot.
     await page.getByRole('button', { name: 'Plots' }).click();
     await expect(page.getByTestId('plot-scatter').locator('canvas')).toBeVisible();
+    // Their disk picker names the disks as the panels do, its word off the panel's edge.
+    const picker = page.getByRole('combobox', { name: 'Plots of' });
+    await expect(picker.locator('option')).toHaveText(['Disk 1']);
+    const [panel, word] = await Promise.all([
+      page.getByTestId('plots').boundingBox(),
+      page.locator('.plots-disk').evaluate((l) => {
+        const r = document.createRange();
+        r.selectNodeContents(l.firstChild!);
+        return r.getBoundingClientRect().x;
+      }),
+    ]);
+    expect(word - panel!.x).toBeGreaterThanOrEqual(4);
   } finally {
     await s.stop();
   }

@@ -63,7 +63,8 @@ function Chart({
         cursor: { drag: { x: false, y: false } },
         scales: { x: { time: false } },
         axes: [{ stroke: '#aaa' }, { stroke: '#aaa', label: b.yLabel, size: 60 }],
-        series: [{ label: 's' }, ...b.series],
+        // The legend's first entry is the cursor's instant: "s: 12" read as a series called s.
+        series: [{ label: 'at (s)' }, ...b.series],
         plugins: [cursorLine(() => pos.current)],
       },
       b.data,
@@ -109,12 +110,13 @@ export function Plots() {
   const builds = useMemo(() => chartsFor(palette), [palette]);
   return (
     <div className="plots" data-testid="plots">
-      <label>
-        disk
+      {/* The disks by the names their panels have ("Disk 2", not the engine's "disk2"). */}
+      <label className="plots-disk">
+        Plots of
         <select value={String(disk)} onChange={(e) => setDisk(Number(e.target.value))}>
           {disks.map((d) => (
             <option key={d.number} value={String(d.number)}>
-              {d.name}
+              Disk {d.number}
             </option>
           ))}
         </select>
