@@ -175,6 +175,15 @@ test('timeline strip: drag the scrubber back, the grids show the earlier state; 
       }),
     ]);
     expect(word - panel!.x).toBeGreaterThanOrEqual(4);
+    // Esc closes what the strip opened, as it closes any panel: the plots, then the export row.
+    await page.keyboard.press('Escape');
+    await expect(page.getByTestId('plots')).toHaveCount(0);
+    await page.getByRole('button', { name: 'Export…' }).click();
+    const row = page.getByRole('group', { name: 'export' });
+    await expect(row).toBeVisible();
+    await page.keyboard.press('Escape');
+    await expect(row).toHaveCount(0);
+    await expect(page.getByRole('button', { name: 'Export…' })).toHaveAttribute('aria-expanded', 'false');
   } finally {
     await s.stop();
   }

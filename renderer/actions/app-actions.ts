@@ -177,7 +177,9 @@ export const APP_ACTIONS: A[] = [
     description: 'Close a panel, show all disks, leave presentation mode (in that order)',
     keys: ['Escape'],
     perform({ c, s }) {
-      if (s.popover || s.commands) setUi({ popover: null, commands: null });
+      // The panels: dialogs, and what the time machine strip opens (the export row, the plots).
+      if (s.popover || s.commands || s.exportOpen || s.plots)
+        setUi({ popover: null, commands: null, exportOpen: false, plots: false });
       else if (s.enlarged !== null) setUi({ enlarged: null });
       else if (s.settings.present) c.runAction('presentation');
     },

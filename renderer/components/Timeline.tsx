@@ -136,8 +136,8 @@ export function TimelineStrip() {
   const [range, setRange] = useState({ from: '', to: '', speed: '1' });
   const [busy, setBusy] = useState<string | null>(null);
   // The export controls are a second row, shown on demand: the strip stays one row high so the
-  // grids keep their room (presentation mode, 1280×720).
-  const [exportOpen, setExportOpen] = useState(false);
+  // grids keep their room (presentation mode, 1280×720). In the store: Esc closes it.
+  const exportOpen = useUi((s) => s.exportOpen);
   const canvas = useRef<HTMLCanvasElement>(null);
   const seeking = useRef<number | null>(null);
   /** The running WebM export's Cancel; the strip going away cancels it too. */
@@ -297,7 +297,7 @@ export function TimelineStrip() {
         <button type="button" aria-pressed={plots} onClick={() => setUi({ plots: !plots })}>
           Plots
         </button>
-        <button type="button" aria-expanded={exportOpen} onClick={() => setExportOpen(!exportOpen)}>
+        <button type="button" aria-expanded={exportOpen} onClick={() => setUi({ exportOpen: !exportOpen })}>
           Export…
         </button>
         {rec && (

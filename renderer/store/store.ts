@@ -77,6 +77,8 @@ export interface UiState {
   timeline: TimelineStatus | null;
   /** The plots beside the grids are shown. */
   plots: boolean;
+  /** The time machine strip's export row (PNG, WebM, Save recording) is open. */
+  exportOpen: boolean;
   /** Bumped by the frame loop (for tests and the fps counter). */
   frames: number;
   /** The Structure overlay (key S): tints per kind, its panel and activity line (store/structure.ts). */
@@ -105,6 +107,7 @@ export const store = createStore<UiState>(() => ({
   replay: null,
   timeline: null,
   plots: false,
+  exportOpen: false,
   frames: 0,
   structureOn: false,
 }));
