@@ -108,7 +108,10 @@ test('S shows what each block is: tints, legend, chain in the tooltip, a picked 
 
   // Pick the file in the panel: its blocks light up, the rest dims.
   const panel = page.getByRole('region', { name: 'Structure' });
-  await panel.getByRole('searchbox', { name: 'find a file or region' }).fill('report');
+  const search = panel.getByRole('searchbox', { name: 'find a file or region' });
+  await search.fill('no-such-file');
+  await expect(panel.getByRole('list', { name: 'regions and files' })).toHaveText('nothing matches “no-such-file”');
+  await search.fill('report');
   await panel
     .getByRole('list', { name: 'regions and files' })
     .getByRole('button', { name: /\/docs\/report\.txt/ })

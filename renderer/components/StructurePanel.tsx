@@ -113,6 +113,8 @@ function Objects() {
           </li>
         ))}
         {matching.length > MAX_SHOWN && <li className="muted">{matching.length - MAX_SHOWN} more: type to narrow</li>}
+        {/* An empty list under a search read as "not decoded yet". */}
+        {filter.trim() && matching.length === 0 && <li className="muted">nothing matches “{filter.trim()}”</li>}
       </ul>
     </>
   );
