@@ -129,6 +129,13 @@ test('S shows what each block is: tints, legend, chain in the tooltip, a picked 
     },
   );
 
+  // Scrubbed back, the tints are still the disks' roles now (decoded from their bytes): said so.
+  await page.getByRole('slider', { name: /time machine position/ }).focus();
+  await page.keyboard.press('Home');
+  await expect(panel.getByTestId('structure-past')).toContainText('the grids show an earlier moment');
+  await page.keyboard.press('End');
+  await expect(panel.getByTestId('structure-past')).toHaveCount(0);
+
   // S again: the overlay goes, the pixels are the I/O colours again.
   await page.keyboard.press('s');
   await expect(page.getByRole('region', { name: 'Structure' })).toHaveCount(0);

@@ -123,6 +123,8 @@ function Objects() {
 export function StructurePanel() {
   const status = useStructure((s) => s.status);
   const highlight = useStructure((s) => s.highlight);
+  // The decoders read the disks as they are now; scrubbed back, the grids show another moment.
+  const past = useUi((s) => s.timeline?.mode === 'live' && !s.timeline.following);
   const where = highlight
     ? highlight.disks
         .map((d) => {
@@ -139,6 +141,11 @@ export function StructurePanel() {
         {!status ? 'decoding…' : status.stale ? 'updating…' : `decoded (${status.lastDecodeMs} ms)`}
         {status?.truncated ? ' · too big to list everything' : ''}
       </p>
+      {past && (
+        <p className="message-warn" data-testid="structure-past">
+          What the blocks are now: the grids show an earlier moment (time machine; L for live).
+        </p>
+      )}
       {status?.warnings.slice(0, 3).map((w) => (
         <p key={w} className="message-warn">
           {w}
