@@ -481,6 +481,17 @@ test.describe('1280×720 laptop', () => {
       expect(gap, `${mode}: between "speed" and its select`).toBeGreaterThanOrEqual(3);
     }
     await page.keyboard.press('f');
+    // The export row's fields too: "WebM from" ran into its field, "to" and "at" as well.
+    await page.getByRole('button', { name: 'Export…' }).click();
+    const gaps = await page.locator('.timeline-export label').evaluateAll((labels) =>
+      labels.map((l) => {
+        const range = document.createRange();
+        range.selectNodeContents(l.firstChild!);
+        return `${l.firstChild!.textContent}: ${l.querySelector('input')!.getBoundingClientRect().left - range.getBoundingClientRect().right}`;
+      }),
+    );
+    expect(gaps).toHaveLength(3);
+    for (const g of gaps) expect(Number(g.split(': ')[1]), g).toBeGreaterThanOrEqual(3);
   });
 
   test('a 1 GiB disk: every written block is visible (or the merge factor is said)', async ({ page }) => {
