@@ -177,9 +177,10 @@ export const APP_ACTIONS: A[] = [
     description: 'Close a panel, show all disks, leave presentation mode (in that order)',
     keys: ['Escape'],
     perform({ c, s }) {
-      // The panels: dialogs, and what the time machine strip opens (the export row, the plots).
-      if (s.popover || s.commands || s.exportOpen || s.plots)
-        setUi({ popover: null, commands: null, exportOpen: false, plots: false });
+      // The panels, top one first: a dialog, then what the time machine strip opened (the export
+      // row, the plots).
+      if (s.popover || s.commands) setUi({ popover: null, commands: null });
+      else if (s.exportOpen || s.plots) setUi({ exportOpen: false, plots: false });
       else if (s.enlarged !== null) setUi({ enlarged: null });
       else if (s.settings.present) c.runAction('presentation');
     },
