@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { PageSlabs } from './page-slabs.ts';
+import { PageSlabs, SparseMemory } from './page-slabs.ts';
 
 test('pages are cut from one slab in turn, and a released one is handed out again', () => {
   const s = new PageSlabs(4096, 4 * 4096);
@@ -89,4 +89,16 @@ test('sparse slabs are cut 8 to a WebAssembly memory (fewer, larger allocations 
   );
   assert.notEqual(buffers[8], buffers[0], 'the ninth starts another');
   assert.equal(s.memoryOf(pages[1]).byteOffset, 4096);
+});
+
+test('where V8 cannot make a WebAssembly memory, sparse slabs are zero-filled Buffers (tried once)', () => {
+  let tries = 0;
+  const m = new SparseMemory(8192, 8, () => {
+    tries++;
+    throw new RangeError('WebAssembly.Memory(): could not allocate memory');
+  });
+  const slabs = [m.slab(), m.slab(), m.slab()];
+  assert.equal(tries, 1);
+  assert.ok(slabs.every((b) => b.length === 8192 && b.every((x) => x === 0)));
+  assert.notEqual(slabs[0].buffer, slabs[1].buffer);
 });

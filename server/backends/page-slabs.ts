@@ -49,7 +49,10 @@ interface Slab {
 }
 
 const WASM_PAGE = 64 << 10;
-let wasmMemoryFails = false;
+
+/** A zero-filled WebAssembly memory of `bytes` (a multiple of 64 KiB). */
+const wasmMemory = (bytes: number) =>
+  new WebAssembly.Memory({ initial: bytes / WASM_PAGE, maximum: bytes / WASM_PAGE }).buffer;
 
 /**
  * Sparse slabs' memory: zero-filled, out of glibc's reach (see the top of this file). Each
@@ -59,23 +62,25 @@ let wasmMemoryFails = false;
  * (16 GiB flood: 9-10 mark-compacts in 6 s against 34-42 with a memory per slab). The cost: a
  * dropped slab's memory goes back to the system only with the other slabs of its memory.
  */
-class SparseMemory {
+export class SparseMemory {
   private memory: ArrayBuffer | null = null;
   private next = 0;
+  private fails = false;
 
   constructor(
     private readonly slabBytes: number,
     private readonly slabsPerMemory = 8,
+    private readonly allocate = wasmMemory,
   ) {}
 
   slab(): Buffer {
-    if (wasmMemoryFails) return Buffer.alloc(this.slabBytes);
+    if (this.fails) return Buffer.alloc(this.slabBytes);
     if (!this.memory || this.next === this.slabsPerMemory) {
-      const pages = Math.ceil((this.slabBytes * this.slabsPerMemory) / WASM_PAGE);
+      const bytes = Math.ceil((this.slabBytes * this.slabsPerMemory) / WASM_PAGE) * WASM_PAGE;
       try {
-        this.memory = new WebAssembly.Memory({ initial: pages, maximum: pages }).buffer;
+        this.memory = this.allocate(bytes);
       } catch {
-        wasmMemoryFails = true; // V8 is out of address space for them: do not try again each slab
+        this.fails = true; // V8 is out of address space for them: do not try again each slab
         return Buffer.alloc(this.slabBytes);
       }
       this.next = 0;
