@@ -1,12 +1,12 @@
 // The RAM disk's pages, cut from 64 MiB slabs rather than allocated one by one.
 //
-// Why: the memory of whole pages should sit in transparent huge pages (on the test VM a first write into 4 KiB
-// pages costs about twice as much; docs/performance.md). glibc's `hugetlb=1` tunable (set by the
-// command's shebang) asks for them in its main arena's heap and for every chunk it maps on its
-// own, but not in the arenas of other threads, so 32 KiB pages allocated by a disk's worker
-// thread stayed in 4 KiB pages. A 64 MiB slab is above glibc's largest mmap threshold (32 MiB), so
-// it is always mapped on its own and gets huge pages from any thread. One allocation per 2,048
-// pages is also cheaper than one each.
+// Why: the memory of whole pages should sit in transparent huge pages (on one test VM a first
+// write into 4 KiB pages cost about twice as much; not on every VM: docs/performance.md).
+// glibc's `hugetlb=1` tunable (set by the command's shebang) asks for them in its main arena's
+// heap and for every chunk it maps on its own, but not in the arenas of other threads, so 32 KiB
+// pages allocated by a disk's worker thread stayed in 4 KiB pages. A 64 MiB slab is above
+// glibc's largest mmap threshold (32 MiB), so it is always mapped on its own and gets huge pages
+// from any thread. One allocation per 2,048 pages is also cheaper than one each.
 //
 // A page is a number (its slot: slab index × slots per slab + slot), not a Buffer view: a disk
 // with hundreds of thousands of pages written kept as many view objects in the JS heap, and
