@@ -1,7 +1,7 @@
 // What is in this space? Each decoder looks for its signature; the first that recognises the
 // space wins. Order matters: GPT before MBR (a protective MBR is a valid MBR), md before
 // filesystems (md 1.0/0.90 keep their superblock at the end, so a RAID 1 member also shows the
-// filesystem's own superblock at the start), FAT's strict boot-sector check and exFAT's name
+// filesystem's own superblock at the start), FAT's strict boot-sector check and exFAT's and NTFS's names
 // before MBR (both boot sectors end in 0xAA55, as an MBR does).
 
 import type { Decoder, DecodeContext, Place, Recognised } from './context.ts';
@@ -10,6 +10,7 @@ import { decodeExt } from './ext/ext.ts';
 import { decodeFat } from './fat/fat.ts';
 import { decodeLvmPv } from './lvm/pv.ts';
 import { decodeMdMember } from './md/member.ts';
+import { decodeNtfs } from './ntfs/ntfs.ts';
 import { DecodeError } from './model.ts';
 import { decodeGpt } from './partitions/gpt.ts';
 import { decodeMbr } from './partitions/mbr.ts';
@@ -23,6 +24,7 @@ const DECODERS: Array<[string, Decoder]> = [
   ['LVM', decodeLvmPv],
   ['FAT', decodeFat],
   ['exFAT', decodeExfat],
+  ['NTFS', decodeNtfs],
   ['MBR', decodeMbr],
   ['ext', decodeExt],
   ['XFS', decodeXfs],
