@@ -1,8 +1,9 @@
 // Formats made by their own mkfs are named "(not decoded)" with their superblock labelled, on a
 // whole disk and inside a partition, and do not pass for empty space; the places agree with
-// blkid's (wipefs lists where each signature sits). XFS and exFAT are decoded (xfs/, exfat/);
-// their fallback to "XFS (not decoded)" / "exFAT (not decoded)" when the superblock or boot
-// sector is refused is tested in xfs/xfs.test.ts and exfat/exfat.test.ts.
+// blkid's (wipefs lists where each signature sits). XFS, exFAT and NTFS are decoded (xfs/,
+// exfat/, ntfs/); their fallback to "XFS (not decoded)" / "exFAT (not decoded)" / "NTFS (not
+// decoded)" when the superblock or boot sector is refused is tested in xfs/xfs.test.ts,
+// exfat/exfat.test.ts and ntfs/ntfs.test.ts.
 
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -28,7 +29,6 @@ function wipefsOffset(img: string): bigint {
 const FORMATS: Array<{ name: string; mkfs: (img: string) => void; sizeMiB: number }> = [
   { name: 'btrfs', mkfs: (img) => run('mkfs.btrfs', ['-q', '-f', img]), sizeMiB: 256 },
   { name: 'Linux swap', mkfs: (img) => run('mkswap', [img]), sizeMiB: 16 },
-  { name: 'NTFS', mkfs: (img) => run('mkfs.ntfs', ['-q', '-F', '-Q', img]), sizeMiB: 16 },
 ];
 
 describe('formats recognised but not decoded', () => {

@@ -3,7 +3,8 @@
 
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { closeSync, openSync, readSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { decodeDisks, leavesOf, type DecodeOptions, type DecodeResult } from './decode.ts';
 import { linkBelongsTo } from '../shared/structure.ts';
 import type { Leaf } from './flatten.ts';
@@ -208,4 +209,115 @@ export function damagedSource(base: ByteSource, damage: Map<bigint, number>): By
       return b;
     },
   };
+}
+
+/**
+ * A file's bytes as the decoder's labels place them in image `img` ("/x, bytes A–B"), and how
+ * many were placed: each leaf's A–B must be as long as the leaf; bytes past `size` are dropped.
+ */
+export function bytesByLabels(
+  img: string,
+  leaves: Leaf[],
+  r: DecodeResult,
+  path: string,
+  size: number,
+): { bytes: Buffer; placed: number } {
+  const bytes = Buffer.alloc(size);
+  let placed = 0;
+  for (const l of leaves.filter(hasObject(objectId(r, path)))) {
+    const m = /, bytes (\d+)–(\d+)$/.exec(lastLabel(l));
+    assert.ok(m, `${path}: leaf labelled "${lastLabel(l)}"`);
+    const from = Number(m[1]);
+    const to = Math.min(Number(m[2]) + 1, size);
+    assert.equal(Number(m[2]) - from + 1, Number(l.end - l.start), lastLabel(l));
+    if (from >= size) continue;
+    readAt(img, Number(l.start), to - from).copy(bytes, from);
+    placed += to - from;
+  }
+  return { bytes, placed };
+}
+
+/**
+ * Rounds of seeded random damage (24 bytes a round) to the places a decoder reads: `areas` are
+ * lists of byte spans, taken in turn; every 4th round one byte of `header` too. Each decode must
+ * finish within 20 s, and the only whole-decoder failure probe may report ("disk 1: <name>: …")
+ * is a refusal matching `refusal` (a boot sector the decoder rejects): anything else there would
+ * be the decoder throwing past its own guards.
+ */
+export async function randomDamageRounds(opts: {
+  img: string;
+  seed: number;
+  name: string;
+  header: [number, number];
+  areas: Array<Array<[number, number]>>;
+  refusal: RegExp;
+}): Promise<void> {
+  const random = seededRandom(opts.seed);
+  const base = await FileSource.open(opts.img);
+  try {
+    for (let round = 0; round < 40; round++) {
+      const damage = new Map<bigint, number>();
+      for (let i = 0; i < 24; i++) {
+        const area = i === 0 && round % 4 === 0 ? [opts.header] : opts.areas[i % opts.areas.length];
+        const [a, b] = area[random(area.length)];
+        damage.set(BigInt(a + random(b - a)), random(256));
+      }
+      const t0 = performance.now();
+      const r = await decodeDisks([{ disk: 1, source: damagedSource(base, damage) }]);
+      assert.ok(performance.now() - t0 < 20_000, `round ${round} took too long`);
+      const prefix = `disk 1: ${opts.name}: `;
+      const whole = r.warnings.filter((w) => w.startsWith(prefix) && !opts.refusal.test(w.slice(prefix.length)));
+      assert.deepEqual(whole, [], `round ${round}`);
+    }
+  } finally {
+    await base.close();
+  }
+}
+
+/** Decode a copy of image `img` (made in `dir`) with `patch` applied; the decode must finish within 10 s and not throw. */
+export async function decodePatched(dir: string, img: string, name: string, patch: (b: Buffer) => void) {
+  const copy = join(dir, `${name}.img`);
+  const b = readFileSync(img);
+  patch(b);
+  writeFileSync(copy, b);
+  const t0 = performance.now();
+  const decoded = await decodeImages([copy]);
+  assert.ok(performance.now() - t0 < 10_000, `${name}: decode took too long`);
+  return { copy, result: decoded.result, leaves: decoded.leaves[0] };
+}
+
+/** The byte spans [start, end) of the leaves that pass `pick`: where random damage is aimed. */
+export const leafSpans = (leaves: Leaf[], pick: (l: Leaf) => boolean): Array<[number, number]> =>
+  leaves.filter(pick).map((l) => [Number(l.start), Number(l.end)]);
+
+/**
+ * Fill image `img` in one guestfish run (TCG: no KVM here): mount it with `mount` (a guestfish
+ * command taking the device and /), make `dirs`, upload local files, run `shell` in the
+ * appliance (the image is mounted at /sysroot there), then remount read-only and download the
+ * files the test compares against.
+ */
+export function fillWithGuestfish(opts: {
+  dir: string;
+  img: string;
+  mount?: string;
+  dirs: string[];
+  uploads: Array<[local: string, path: string]>;
+  shell: string;
+  downloads: Array<[path: string, local: string]>;
+}): void {
+  const script = [
+    `add-drive ${opts.img} format:raw`,
+    'run',
+    `${opts.mount ?? 'mount'} /dev/sda /`,
+    ...opts.dirs.map((d) => `mkdir-p "${d}"`),
+    ...opts.uploads.map(([local, path]) => `upload ${local} "${path}"`),
+    `debug sh "${opts.shell}"`,
+    'umount-all',
+    'mount-ro /dev/sda /',
+    ...opts.downloads.map(([path, local]) => `download "${path}" ${local}`),
+  ].join('\n');
+  const file = join(opts.dir, 'fill.gf');
+  writeFileSync(file, script);
+  const env = { ...process.env, LIBGUESTFS_BACKEND: 'direct', LIBGUESTFS_BACKEND_SETTINGS: 'force_tcg' };
+  run('guestfish', ['-f', file], { env, timeoutMs: 600_000 });
 }

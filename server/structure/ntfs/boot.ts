@@ -15,10 +15,8 @@ export interface NtfsBoot {
   indexRecordBytes: number;
 }
 
-export const NTFS_MAGIC = Buffer.from('NTFS    ', 'latin1');
-
 /** True when `b` (sector 0) carries the NTFS OEM id at byte 3: the signature blkid looks for. */
-export const looksLikeNtfs = (b: Buffer) => b.length >= 11 && b.subarray(3, 11).equals(NTFS_MAGIC);
+export const looksLikeNtfs = (b: Buffer) => b.toString('latin1', 3, 11) === 'NTFS    ';
 
 const isPowerOfTwo = (n: number) => n > 0 && (n & (n - 1)) === 0;
 

@@ -27,6 +27,7 @@ import {
   runsInside,
   streamRuns,
   warn,
+  newVolume,
   type Ntfs,
   type NtfsFile,
 } from './volume.ts';
@@ -62,21 +63,7 @@ export const decodeNtfs: Decoder = async (src, ctx, place) => {
   // Refused: the signature decoder still names the space "NTFS (not decoded)".
   if (typeof boot === 'string') throw new DecodeError(`boot sector: ${boot}`);
   const fsPlace: Place = { id: `${place.id}.ntfs`, where: `NTFS on ${place.where}` };
-  const x: Ntfs = {
-    src,
-    boot,
-    ctx,
-    place: fsPlace,
-    files: new Map(),
-    recordCount: 0,
-    mftRuns: [],
-    mftDataSize: 0n,
-    regions: [],
-    runsLabelled: 0,
-    paths: new Map(),
-    extensionOf: new Map(),
-    refused: new Set(),
-  };
+  const x = newVolume(src, boot, ctx, fsPlace);
   const fsObject = ctx.object({ id: fsPlace.id, kind: 'filesystem', label: 'NTFS', where: place.where });
   await findMft(x);
   await readMft(x, x.mftDataSize);

@@ -48,6 +48,22 @@ export interface Ntfs {
   paths: Map<number, string>;
 }
 
+export const newVolume = (src: ByteSource, boot: NtfsBoot, ctx: DecodeContext, place: Place): Ntfs => ({
+  src,
+  boot,
+  ctx,
+  place,
+  files: new Map(),
+  recordCount: 0,
+  mftRuns: [],
+  mftDataSize: 0n,
+  extensionOf: new Map(),
+  refused: new Set(),
+  regions: [],
+  runsLabelled: 0,
+  paths: new Map(),
+});
+
 export const warn = (x: Ntfs, message: string) => x.ctx.budget.warn(`${x.place.where}: ${message}`);
 export const lcnByte = (x: Ntfs, lcn: bigint) => lcn * BigInt(x.boot.clusterBytes);
 
