@@ -225,6 +225,8 @@ export function bytesByLabels(
   const bytes = Buffer.alloc(size);
   let placed = 0;
   for (const l of leaves.filter(hasObject(objectId(r, path)))) {
+    // Another structure of the same file ("attribute list of /x", NTFS): not its bytes.
+    if (lastLabel(l).endsWith(` of ${path}`)) continue;
     const m = /, bytes (\d+)–(\d+)$/.exec(lastLabel(l));
     assert.ok(m, `${path}: leaf labelled "${lastLabel(l)}"`);
     const from = Number(m[1]);

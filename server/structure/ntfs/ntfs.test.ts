@@ -38,7 +38,7 @@ const UPLOADED: Record<string, number> = {
   // Its DOS 8.3 name is another $FILE_NAME: the Win32 one must win.
   [LONG]: 30_000,
 };
-/** Written into single-cluster holes of a full volume: in pieces. */
+/** Written into single-cluster holes of a full volume: in so many pieces that its run list continues in an extension record. */
 const FRAGMENTED = '/docs/frag.bin';
 /** 10 MiB with "hello" at 5,000,000 and nothing else written: one cluster, the rest sparse. */
 const SPARSE = '/sparse.bin';
@@ -64,13 +64,15 @@ const inodeOf = (path: string) => Number(/Dumping Inode (\d+)/.exec(run('ntfsinf
 /** The runs of attribute `type` (0x80 $DATA, 0xa0 $INDEX_ALLOCATION) as `ntfscluster -f -I` prints them. */
 function oracleRuns(inode: number, type: string): OracleRun[] {
   const out = run('ntfscluster', ['-f', '-I', String(inode), img]);
-  const section = out.split(/\n(?=\s+0x[0-9a-f]+ - )/).find((s) => s.trim().startsWith(`${type} - non-resident`));
-  if (!section) return [];
-  return [...section.matchAll(/^\s+(\d+)\s+(-?\d+)\s+(\d+)$/gm)].map((m) => ({
-    vcn: Number(m[1]),
-    lcn: m[2] === '-1' ? null : Number(m[2]),
-    count: Number(m[3]),
-  }));
+  // One section per attribute segment: a file in many pieces continues its run list in an
+  // extension record (listed by its $ATTRIBUTE_LIST).
+  const sections = out.split(/\n(?=\s+0x[0-9a-f]+ - )/).filter((s) => s.trim().startsWith(`${type} - non-resident`));
+  return sections.flatMap((section) =>
+    [...section.matchAll(/^\s+(\d+)\s+(-?\d+)\s+(\d+)$/gm)]
+      // LCN -1 is a sparse run; -2 (not mapped) is a part this segment leaves to another.
+      .filter((m) => m[2] !== '-2')
+      .map((m) => ({ vcn: Number(m[1]), lcn: m[2] === '-1' ? null : Number(m[2]), count: Number(m[3]) })),
+  );
 }
 
 /** Who `ntfscluster -c` says owns a cluster ("Inode 2 /$LogFile/$DATA"). */
@@ -97,9 +99,9 @@ before(async () => {
     shell: [
       // Fill the volume, free every other 4 KiB file, then write: the only free space is holes
       // of one cluster, so the file is in pieces. Then the sparse file, into the freed filler.
-      'cd /sysroot; for i in $(seq 1 80); do head -c 4096 /dev/urandom > holes/h$i; done',
-      'dd if=/dev/zero of=fill bs=64k 2>/dev/null; sync; for i in $(seq 2 2 80); do rm holes/h$i; done; sync',
-      `head -c 150000 /dev/urandom > .${FRAGMENTED}; sync; rm fill`,
+      'cd /sysroot; for i in $(seq 1 600); do head -c 4096 /dev/urandom > holes/h$i; done',
+      'dd if=/dev/zero of=fill bs=64k 2>/dev/null; sync; for i in $(seq 2 2 600); do rm holes/h$i; done; sync',
+      `head -c 1100000 /dev/urandom > .${FRAGMENTED}; sync; rm fill`,
       `truncate -s 10M .${SPARSE}; printf hello | dd of=.${SPARSE} bs=1 seek=5000000 conv=notrunc 2>/dev/null`,
       // FILE_ATTRIBUTE_COMPRESSED on the directory: what is written in it is compressed.
       'setfattr -h -v 0x00000800 -n system.ntfs_attrib_be packed',
@@ -155,7 +157,10 @@ describe('NTFS made by mkntfs, filled by ntfs-3g', () => {
   it("each file's runs are where ntfscluster -f -I puts them, at the file offsets of their VCNs", () => {
     for (const path of [...FILES, COMPRESSED]) {
       const runs = oracleRuns(inodeOf(path), '0x80');
-      const mine = leaves.filter(hasObject(objectId(result, path)));
+      // The file's $DATA: not its attribute list ("attribute list of /x").
+      const mine = leaves
+        .filter(hasObject(objectId(result, path)))
+        .filter((l) => !lastLabel(l).endsWith(` of ${path}`));
       const clusters = new Set<number>();
       for (const l of mine)
         for (let b = Number(l.start); b < Number(l.end); b += clusterBytes) clusters.add(b / clusterBytes);
@@ -171,7 +176,7 @@ describe('NTFS made by mkntfs, filled by ntfs-3g', () => {
         path,
       );
     }
-    assert.ok(oracleRuns(inodeOf(FRAGMENTED), '0x80').length >= 10, `${FRAGMENTED} should be in many pieces`);
+    assert.ok(oracleRuns(inodeOf(FRAGMENTED), '0x80').length >= 200, `${FRAGMENTED} should be in many pieces`);
     assert.ok(
       oracleRuns(inodeOf(SPARSE), '0x80').some((r) => r.lcn === null),
       `${SPARSE} should be sparse`,
@@ -191,6 +196,18 @@ describe('NTFS made by mkntfs, filled by ntfs-3g', () => {
           new RegExp(`^/packed/c\\.txt, compressed data, bytes ${r.vcn * clusterBytes}–\\d+$`),
         );
     assert.equal(readFileSync(back(COMPRESSED)).length, 270_000);
+  });
+
+  it('a file whose runs continue in an extension record ($ATTRIBUTE_LIST): that record is named after it', () => {
+    const info = run('ntfsinfo', ['-F', FRAGMENTED, img]);
+    assert.match(info, /\$ATTRIBUTE_LIST/, 'ntfs-3g should have given the file an attribute list');
+    const list = oracleRuns(inodeOf(FRAGMENTED), '0x20');
+    assert.ok(list.length > 0, 'a non-resident attribute list');
+    for (const r of list) assert.equal(labelAt(leaves, r.lcn! * clusterBytes), `attribute list of ${FRAGMENTED}`);
+    assert.ok(
+      leaves.some((l) => new RegExp(`^MFT record \\d+ \\(extension of ${FRAGMENTED}\\)$`).test(lastLabel(l))),
+      'an extension record labelled',
+    );
   });
 
   it('the long name is the Win32 one, not the 8.3 DOS name; MFT records are named after their files', () => {
