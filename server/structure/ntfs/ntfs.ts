@@ -166,15 +166,19 @@ function mftRegions(x: Ntfs): void {
   }
 }
 
-/** Disk byte of stream byte `off` (runs are cluster-aligned, records never cross a run when clusters hold whole records). */
+/** Disk byte of stream byte `off` of `runs` (sorted by VCN: a binary search), null where sparse or unmapped. */
 function byteOfVcnOffset(x: Ntfs, runs: Run[], off: bigint): bigint | null {
   const cb = BigInt(x.boot.clusterBytes);
-  for (const r of runs) {
-    if (r.lcn === null) continue;
-    const from = r.vcn * cb;
-    if (off >= from && off < from + r.count * cb) return lcnByte(x, r.lcn) + (off - from);
+  let lo = 0;
+  let hi = runs.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if ((runs[mid].vcn + runs[mid].count) * cb <= off) lo = mid + 1;
+    else hi = mid;
   }
-  return null;
+  const r = runs[lo];
+  if (!r || r.lcn === null || off < r.vcn * cb) return null;
+  return lcnByte(x, r.lcn) + (off - r.vcn * cb);
 }
 
 /** Non-resident attributes of one file, grouped into streams (one per type and name). */
@@ -260,14 +264,16 @@ async function checkIndexRecords(x: Ntfs, file: NtfsFile, alloc: Attribute, runs
   const bitmap = file.attributes.find((a) => a.type === ATTR.bitmap && a.name === alloc.name && a.value)?.value;
   if (!bitmap) return;
   const I = x.boot.indexRecordBytes;
-  const records = Number(
-    alloc.dataSize / BigInt(I) < BigInt(bitmap.length * 8) ? alloc.dataSize / BigInt(I) : BigInt(bitmap.length * 8),
-  );
-  for (let k = 0; k < records; k++) {
+  const last = runs[runs.length - 1];
+  const reach = last ? ((last.vcn + last.count) * BigInt(x.boot.clusterBytes)) / BigInt(I) : 0n;
+  // In use per the bitmap, within DataSize, within what the runs reach: the least of the three.
+  const records = [alloc.dataSize / BigInt(I), BigInt(bitmap.length * 8), reach].reduce((a, b) => (a < b ? a : b));
+  for (let k = 0; k < Number(records); k++) {
     if (((bitmap[k >> 3] >> (k & 7)) & 1) === 0) continue;
     const rec = await readStream(x, runs, BigInt(k) * BigInt(I), I);
     const fix = applyFixups(rec, 'INDX');
     if (fix) warn(x, `index record ${k} of ${path}: ${fix}`);
+    await x.ctx.budget.breathe();
   }
 }
 

@@ -33,8 +33,6 @@ export interface Ntfs {
   place: Place;
   /** Base records in use, by record number. */
   files: Map<number, NtfsFile>;
-  /** Records read from the MFT (those past the budget are not). */
-  recordCount: number;
   /** Where each MFT record is, for labelling: the MFT's runs in VCN order, and its length. */
   mftRuns: Run[];
   mftDataSize: bigint;
@@ -54,7 +52,6 @@ export const newVolume = (src: ByteSource, boot: NtfsBoot, ctx: DecodeContext, p
   ctx,
   place,
   files: new Map(),
-  recordCount: 0,
   mftRuns: [],
   mftDataSize: 0n,
   extensionOf: new Map(),
@@ -130,14 +127,17 @@ export function mftDataOf(rec: Buffer): { runs: Run[]; dataSize: bigint; attribu
 /** Read every MFT record (up to the budget) and gather each file's attributes. */
 export async function readMft(x: Ntfs, dataSize: bigint): Promise<void> {
   const R = x.boot.mftRecordBytes;
-  let count = Number(dataSize / BigInt(R) < BigInt(Number.MAX_SAFE_INTEGER) ? dataSize / BigInt(R) : 0n);
+  // No more records than the MFT's runs reach (a damaged DataSize would read past them).
+  const last = x.mftRuns[x.mftRuns.length - 1];
+  const reach = last ? ((last.vcn + last.count) * BigInt(x.boot.clusterBytes)) / BigInt(R) : 0n;
+  const stated = dataSize / BigInt(R) < reach ? dataSize / BigInt(R) : reach;
+  let count = stated > BigInt(x.ctx.budget.maxFiles) ? x.ctx.budget.maxFiles + 1 : Number(stated);
   if (count > x.ctx.budget.maxFiles) {
     x.ctx.budget.truncated = true;
     warn(x, `more than ${x.ctx.budget.maxFiles} MFT records; the rest are not read`);
     count = x.ctx.budget.maxFiles;
   }
-  x.recordCount = count;
-  const extensions: Array<[number, Attribute[]]> = [];
+  const extensions: Array<[number, Kept]> = [];
   let refused = 0;
   const perChunk = Math.max(1, Math.floor(MFT_CHUNK / R));
   for (let first = 0; first < count; first += perChunk) {
@@ -157,33 +157,45 @@ export async function readMft(x: Ntfs, dataSize: bigint): Promise<void> {
       const parsed = parseMftRecord(rec);
       if (!parsed.inUse) continue;
       if (parsed.problem) warn(x, `MFT record ${number}: ${parsed.problem}; the attributes after it are not read`);
-      if (parsed.base !== 0) {
+      const kept = keep(parsed.attributes);
+      if (parsed.base !== 0 && parsed.base !== number) {
         x.extensionOf.set(number, parsed.base);
-        extensions.push([parsed.base, parsed.attributes]);
+        extensions.push([parsed.base, kept]);
         continue;
       }
-      const names = parsed.attributes
-        .filter((a) => a.type === ATTR.fileName && a.value)
-        .map((a) => parseFileName(a.value!))
-        .filter((n): n is FileName => n !== null);
-      x.files.set(number, { record: number, directory: parsed.directory, names, attributes: parsed.attributes });
+      x.files.set(number, { record: number, directory: parsed.directory, ...kept });
     }
     await x.ctx.budget.breathe();
   }
   if (refused > 10) warn(x, `${refused} MFT records in all were refused`);
-  for (const [base, attributes] of extensions) {
+  for (const [base, kept] of extensions) {
     const file = x.files.get(base);
     if (!file) {
       warn(x, `an extension record points to base record ${base}, which is not in use`);
       continue;
     }
-    file.attributes.push(...attributes);
-    for (const a of attributes)
-      if (a.type === ATTR.fileName && a.value) {
-        const n = parseFileName(a.value);
-        if (n) file.names.push(n);
-      }
+    file.attributes.push(...kept.attributes);
+    file.names.push(...kept.names);
   }
+}
+
+type Kept = Pick<NtfsFile, 'names' | 'attributes'>;
+/** Resident values kept after the MFT is read: a directory's index bitmap, the volume name. */
+const VALUES_KEPT: ReadonlySet<number> = new Set([ATTR.bitmap, ATTR.volumeName]);
+
+/**
+ * What a record's attributes are needed for later: names parsed now, and only the few resident
+ * values still to be read copied out (the rest would keep every MFT chunk read alive).
+ */
+function keep(attributes: Attribute[]): Kept {
+  const names = attributes
+    .filter((a) => a.type === ATTR.fileName && a.value)
+    .map((a) => parseFileName(a.value!))
+    .filter((n): n is FileName => n !== null);
+  const kept = attributes.map((a) =>
+    a.value ? { ...a, value: VALUES_KEPT.has(a.type) ? Buffer.from(a.value) : undefined } : a,
+  );
+  return { names, attributes: kept };
 }
 
 /** "/docs/a.bin" for a file record; parents that are missing or loop are named, with a warning. */
