@@ -366,6 +366,8 @@ test('replay on the time machine: one play/pause, waits for the page, scrubbing 
       await page.goto(r.ui);
       await expect(page.getByRole('group', { name: 'time machine' })).toBeVisible();
       await expect(page.getByTestId('source-1')).toHaveText(log); // it names what it replays
+      // Nothing offers what a replay cannot do: no delay sliders, no "no delay filter" either.
+      await expect(page.getByTestId('disk-1')).not.toContainText('delay filter');
       await expect(page.getByRole('button', { name: /^(Play|Pause|Replay again)$/ })).toHaveCount(1);
       await expect(page.getByRole('button', { name: 'Replay again' })).toBeVisible({ timeout: 10_000 });
       await expect(page.getByTestId('status')).toHaveText('replay finished');

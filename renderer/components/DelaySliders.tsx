@@ -57,6 +57,8 @@ function DelaySlider({ disk, name, label, ms }: { disk: number; name: string; la
 }
 
 export function DelaySliders({ disk }: { disk: DiskInfo }) {
+  // A replayed log has no server whose requests a delay could slow (as the Error toggle, none).
+  if (disk.mode === 'replay') return null;
   const present = DELAY_KEYS.filter((k) => delayOf(disk, k.key) !== null);
   if (!present.length) return <div className="delays muted">no delay filter</div>;
   return (
