@@ -1,9 +1,13 @@
 // Number formatting for the UI.
+/**
+ * "512 B", "99.5 KiB", "1.0 MiB": at most three digits, so a column of them keeps its width
+ * (1,000–1,023 of a unit, "1007 KiB/s", overflowed the rates' cell at 1280×720).
+ */
 export function human(bytes: number): string {
   const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB', 'EiB'];
   let v = bytes;
   let u = 0;
-  while (v >= 1024 && u < units.length - 1) {
+  while (v >= 1000 && u < units.length - 1) {
     v /= 1024;
     u++;
   }
