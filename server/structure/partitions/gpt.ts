@@ -7,7 +7,7 @@ import { crc32 } from 'node:zlib';
 import type { Decoder, DecodeContext, Place } from '../context.ts';
 import { linear, type Region } from '../model.ts';
 import type { ByteSource } from '../source.ts';
-import { partitionRegion } from './partition.ts';
+import { overlapsResolved, partitionRegion } from './partition.ts';
 
 /** Type GUIDs worth naming (the rest are shown as GUIDs). */
 const TYPE_NAMES: Record<string, string> = {
@@ -164,6 +164,7 @@ async function gptRegions(
         object: tableObj,
       });
   }
+  const partitions: Region[] = [];
   for (const { index, entry: p } of chosen.entries) {
     const n = index + 1;
     const start = p.firstLBA * S;
@@ -173,7 +174,7 @@ async function gptRegions(
       continue;
     }
     const label = `GPT partition ${n}${p.name ? ` "${p.name}"` : ''}`;
-    regions.push(await partitionRegion(src, ctx, place, label, n, gptTypeName(p.type), start, end));
+    partitions.push(await partitionRegion(src, ctx, place, label, n, gptTypeName(p.type), start, end));
   }
-  return regions;
+  return [...regions, ...overlapsResolved(ctx, place, partitions, S)];
 }

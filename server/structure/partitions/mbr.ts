@@ -1,12 +1,13 @@
 // DOS/MBR partition tables: the four primary entries parsed by the `mbr` package, extended
 // partitions followed through their chain of EBRs (logical partitions 5, 6, …, as Linux numbers
-// them). A protective MBR (type 0xEE) means GPT: gpt.ts handles those disks.
+// them). A protective MBR (type 0xEE) means GPT: gpt.ts handles those disks. Entries that
+// overlap are all decoded, the overlaps named in warnings (partition.ts overlapsResolved).
 
 import MBR from 'mbr';
 import type { Decoder, DecodeContext, Place } from '../context.ts';
 import { linear, type Region } from '../model.ts';
 import type { ByteSource } from '../source.ts';
-import { partitionRegion } from './partition.ts';
+import { overlapsResolved, partitionRegion } from './partition.ts';
 
 const SECTOR = 512n;
 const TYPE_NAMES: Record<number, string> = {
@@ -45,7 +46,12 @@ async function readTable(src: ByteSource, offset: bigint): Promise<Entry[] | nul
   }
 }
 
-/** A plausible partition table: entries inside the disk, not overlapping, types set. */
+/**
+ * A plausible partition table: types set, every entry inside the disk and after the MBR itself.
+ * (Sector 0 of a filesystem ends in 0xAA55 too; its boot code read as entries is not plausible.)
+ * Entries that overlap each other are not a reason to refuse the table: Linux makes a device of
+ * each, and each may hold a filesystem (decodeMbr decodes both and says where they overlap).
+ */
 function plausible(entries: Entry[], sectors: bigint): boolean {
   const used = entries.filter((e) => e.type !== 0);
   if (used.length === 0) return false;
@@ -53,9 +59,6 @@ function plausible(entries: Entry[], sectors: bigint): boolean {
     if (e.sectors === 0 || e.firstLBA === 0) return false;
     if (BigInt(e.firstLBA) + BigInt(e.sectors) > sectors) return false;
   }
-  const sorted = [...used].sort((a, b) => a.firstLBA - b.firstLBA);
-  for (let i = 1; i < sorted.length; i++)
-    if (sorted[i].firstLBA < sorted[i - 1].firstLBA + sorted[i - 1].sectors) return false;
   return true;
 }
 
@@ -69,22 +72,52 @@ export const decodeMbr: Decoder = async (src, ctx, place) => {
   if (entries.some((e) => e.type === 0xee)) return null; // protective: the disk is GPT
   if (!plausible(entries, sectors)) return null;
   const tableObj = ctx.object({ id: `${place.id}.mbr`, kind: 'partition-table', label: 'MBR', where: place.where });
-  const regions: Region[] = [
-    { start: 0n, end: SECTOR, kind: 'partition-table', label: 'MBR (boot code + partition table)', object: tableObj },
-  ];
+  /** Primary and extended partitions in table order, then the logical ones. */
+  const table: Region[] = [];
+  const extended: Region[] = [];
+  const ebrs: Region[] = [];
+  const logicals: Region[] = [];
+  /** The extended partition each logical one lies in. */
+  const inExtended = new Map<Region, Region>();
   for (let i = 0; i < 4; i++) {
     const e = entries[i];
     if (!e || e.type === 0) continue;
     const start = BigInt(e.firstLBA) * SECTOR;
     const end = start + BigInt(e.sectors) * SECTOR;
     if (isExtended(e.type)) {
-      regions.push({ start, end, kind: 'container', label: `MBR partition ${i + 1} (Extended)`, object: tableObj });
-      regions.push(...(await logicalPartitions(src, ctx, place, start, end, tableObj)));
+      const container: Region = {
+        start,
+        end,
+        kind: 'container',
+        label: `MBR partition ${i + 1} (Extended)`,
+        object: tableObj,
+      };
+      extended.push(container);
+      table.push(container);
+      const chain = await logicalPartitions(src, ctx, place, start, end, tableObj);
+      ebrs.push(...chain.ebrs);
+      for (const l of chain.logicals) inExtended.set(l, container);
+      logicals.push(...chain.logicals);
       continue;
     }
-    regions.push(await partitionRegion(src, ctx, place, `MBR partition ${i + 1}`, i + 1, typeName(e.type), start, end));
+    table.push(await partitionRegion(src, ctx, place, `MBR partition ${i + 1}`, i + 1, typeName(e.type), start, end));
   }
-  return { name: 'MBR', transparent: true, space: linear(regions) };
+  // An extended partition is only a frame and never hides a partition; the EBRs, the table's own
+  // sectors, are listed last so that no partition hides them (normalise: the later wins). The
+  // MBR's sector cannot be overlapped (no entry starts at sector 0).
+  const partitions = overlapsResolved(ctx, place, [...table, ...logicals], SECTOR, {
+    frames: new Set(extended),
+    ignore: (a, b) => inExtended.get(b) === a,
+  });
+  return {
+    name: 'MBR',
+    transparent: true,
+    space: linear([
+      { start: 0n, end: SECTOR, kind: 'partition-table', label: 'MBR (boot code + partition table)', object: tableObj },
+      ...partitions,
+      ...ebrs,
+    ]),
+  };
 };
 
 /** Walk the EBR chain: each EBR holds one logical partition (relative to the EBR) and a link (relative to the extended partition). */
@@ -95,8 +128,9 @@ async function logicalPartitions(
   extStart: bigint,
   extEnd: bigint,
   tableObj: string,
-): Promise<Region[]> {
-  const out: Region[] = [];
+): Promise<{ ebrs: Region[]; logicals: Region[] }> {
+  const ebrs: Region[] = [];
+  const logicals: Region[] = [];
   let ebr = extStart;
   const seen = new Set<bigint>();
   for (let n = 5; n < 5 + 128; n++) {
@@ -104,7 +138,7 @@ async function logicalPartitions(
     seen.add(ebr);
     const t = await readTable(src, ebr);
     if (!t) break;
-    out.push({
+    ebrs.push({
       start: ebr,
       end: ebr + SECTOR,
       kind: 'partition-table',
@@ -116,10 +150,12 @@ async function logicalPartitions(
       const start = ebr + BigInt(logical.firstLBA) * SECTOR;
       const end = start + BigInt(logical.sectors) * SECTOR;
       if (end <= extEnd)
-        out.push(await partitionRegion(src, ctx, place, `MBR partition ${n}`, n, typeName(logical.type), start, end));
+        logicals.push(
+          await partitionRegion(src, ctx, place, `MBR partition ${n}`, n, typeName(logical.type), start, end),
+        );
     }
     if (!link || link.type === 0 || link.sectors === 0) break;
     ebr = extStart + BigInt(link.firstLBA) * SECTOR;
   }
-  return out;
+  return { ebrs, logicals };
 }

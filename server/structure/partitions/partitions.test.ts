@@ -3,6 +3,7 @@
 // its chain of logical partitions.
 
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import {
   closeSync,
   fstatSync,
@@ -18,7 +19,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { crc32 } from 'node:zlib';
-import { leavesOf } from '../decode.ts';
+import { leavesOf, type DecodeResult } from '../decode.ts';
 import { decodeImages, run } from '../test-support.ts';
 import type { Leaf } from '../flatten.ts';
 
@@ -184,54 +185,138 @@ function moveGptEntry(img: string, index: number, first: bigint, last: bigint): 
   }
 }
 
+/**
+ * A disk of 32 MiB partitioned by sfdisk from `table`, with a vfat written at MiB 1–21 holding a
+ * 12 MiB /big.bin whose every sector says which file byte it starts at.
+ */
+function diskWithSelfDescribingVfat(name: string, table: string): string {
+  const img = join(dir, `${name}.img`);
+  const fs = join(dir, `${name}-fs.img`);
+  const big = join(dir, `${name}-self-describing.bin`);
+  writeFileSync(
+    big,
+    Buffer.concat(Array.from({ length: 24576 }, (_, i) => Buffer.from(`file byte ${i * 512}`.padEnd(512, '.')))),
+  );
+  run('truncate', ['-s', '20M', fs]);
+  run('mkfs.vfat', ['-F', '16', '-n', 'INNER', fs]);
+  run('mcopy', ['-i', fs, big, '::/big.bin']);
+  run('truncate', ['-s', '32M', img]);
+  run('sfdisk', ['-q', img], { input: table });
+  const fd = openSync(img, 'r+');
+  writeSync(fd, readFileSync(fs), 0, 20 << 20, 1 << 20);
+  closeSync(fd);
+  return img;
+}
+
+/**
+ * Every 256 KiB of MiB 2–21 of a disk made by diskWithSelfDescribingVfat, but the MiB from `hole`
+ * (another partition is shown there): the sector there must be named as the byte of /big.bin it
+ * holds, under `partition`. Returns how many were checked beyond the hole.
+ */
+function checkSelfDescribing(img: string, result: DecodeResult, partition: string, hole: bigint): number {
+  const disk = openSync(img, 'r');
+  let checked = 0;
+  try {
+    for (let at = 2n << 20n; at < 21n << 20n; at += 256n << 10n) {
+      if (at >= hole && at < hole + (1n << 20n)) continue;
+      const sector = Buffer.alloc(512);
+      readSync(disk, sector, 0, 512, Number(at));
+      const m = /^file byte (\d+)/.exec(sector.toString('latin1'));
+      if (!m) continue;
+      const [leaf] = leavesOf(result, 1, at, at + 512n);
+      assert.deepEqual(
+        leaf.chain.map((c) => c.label),
+        [partition, 'vfat (FAT16) "INNER"', `/big.bin, bytes ${m[1]}–${Number(m[1]) + 511}`],
+        `disk byte ${at}`,
+      );
+      if (at >= hole + (1n << 20n)) checked++;
+    }
+  } finally {
+    closeSync(disk);
+  }
+  return checked;
+}
+
 describe('GPT with overlapping entries', () => {
   it("the part of a partition beyond an entry inside it still names its filesystem's bytes", async () => {
-    // A 12 MiB file whose every sector says which file byte it starts at, on a vfat made in
-    // partition 1 (MiB 1–21); then entry 2 is moved to MiB 6–7, inside it. Entry 2 wins there,
-    // so partition 1 is cut in two, and the part from MiB 7 on must still be the same vfat.
-    const img = join(dir, 'gpt-overlap.img');
-    const fs = join(dir, 'gpt-overlap-fs.img');
-    const big = join(dir, 'self-describing.bin');
-    writeFileSync(
-      big,
-      Buffer.concat(Array.from({ length: 24576 }, (_, i) => Buffer.from(`file byte ${i * 512}`.padEnd(512, '.')))),
+    // /big.bin's vfat in partition 1 (MiB 1–21); then entry 2 is moved to MiB 6–7, inside it.
+    // Entry 2 wins there (the smaller), so partition 1 is cut in two, and the part from MiB 7
+    // on must still be the same vfat.
+    const img = diskWithSelfDescribingVfat(
+      'gpt-overlap',
+      'label: gpt\nstart=2048, size=40960, name=fs\nstart=43008, size=2048, name=inside\n',
     );
-    run('truncate', ['-s', '20M', fs]);
-    run('mkfs.vfat', ['-F', '16', '-n', 'INNER', fs]);
-    run('mcopy', ['-i', fs, big, '::/big.bin']);
-    run('truncate', ['-s', '32M', img]);
-    run('sfdisk', ['-q', img], {
-      input: 'label: gpt\nstart=2048, size=40960, name=fs\nstart=43008, size=2048, name=inside\n',
-    });
-    const fd = openSync(img, 'r+');
-    writeSync(fd, readFileSync(fs), 0, 20 << 20, 1 << 20);
-    closeSync(fd);
     moveGptEntry(img, 1, 12288n, 14335n);
     assert.match(run('sgdisk', ['-v', img]), /partitions 2 and 1 overlap/);
 
     const { result, leaves } = await decodeImages([img]);
+    assert.deepEqual(result.warnings, [
+      'disk 1: GPT partition 1 "fs" and GPT partition 2 "inside" overlap (sectors 12288–14335); GPT partition 2 "inside" is shown there',
+    ]);
     assert.equal(covering(leaves[0], 6n << 20n)?.chain[0].label, 'GPT partition 2 "inside"');
-    const disk = openSync(img, 'r');
-    let checked = 0;
-    try {
-      for (let at = 2n << 20n; at < 21n << 20n; at += 256n << 10n) {
-        if (at >= 6n << 20n && at < 7n << 20n) continue;
-        const sector = Buffer.alloc(512);
-        readSync(disk, sector, 0, 512, Number(at));
-        const m = /^file byte (\d+)/.exec(sector.toString('latin1'));
-        if (!m) continue;
-        const [leaf] = leavesOf(result, 1, at, at + 512n);
-        assert.deepEqual(
-          leaf.chain.map((c) => c.label),
-          ['GPT partition 1 "fs"', 'vfat (FAT16) "INNER"', `/big.bin, bytes ${m[1]}–${Number(m[1]) + 511}`],
-          `disk byte ${at}`,
-        );
-        if (at >= 7n << 20n) checked++;
-      }
-    } finally {
-      closeSync(disk);
-    }
+    const checked = checkSelfDescribing(img, result, 'GPT partition 1 "fs"', 6n << 20n);
     assert.ok(checked >= 20, `${checked} sectors of /big.bin checked beyond the inner entry`);
+  });
+});
+
+/** Point MBR entry `index` (0–3) at [first, first + sectors): sfdisk refuses to write entries that overlap. */
+function moveMbrEntry(img: string, index: number, first: number, sectors: number): void {
+  const fd = openSync(img, 'r+');
+  try {
+    const entry = Buffer.alloc(8);
+    entry.writeUInt32LE(first, 0);
+    entry.writeUInt32LE(sectors, 4);
+    writeSync(fd, entry, 0, 8, 446 + 16 * index + 8);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+describe('MBR with overlapping entries', () => {
+  it('decodes every entry, names the overlap in a warning, the smaller partition shown where they overlap', async () => {
+    // As the GPT case: /big.bin's vfat in partition 1 (MiB 1–21), entry 2 moved inside it (MiB
+    // 6–7); entry 3 overlaps nothing and must be decoded as it is.
+    const img = diskWithSelfDescribingVfat(
+      'mbr-overlap',
+      'label: dos\nstart=2048, size=40960, type=c\nstart=43008, size=2048, type=83\nstart=47104, size=8192, type=83\n',
+    );
+    moveMbrEntry(img, 1, 12288, 2048);
+    // sfdisk's own check names the overlap too (on stderr).
+    assert.match(
+      spawnSync('sfdisk', ['--verify', img], { encoding: 'utf8' }).stderr,
+      /Partition 1: overlaps partition 2/,
+    );
+
+    const { result, leaves } = await decodeImages([img]);
+    assert.deepEqual(result.warnings, [
+      'disk 1: MBR partition 1 and MBR partition 2 overlap (sectors 12288–14335); MBR partition 2 is shown there',
+    ]);
+    assert.equal(label(covering(leaves[0], 0n)), 'MBR (boot code + partition table)');
+    assert.equal(covering(leaves[0], 6n << 20n)?.chain[0].label, 'MBR partition 2');
+    for (const at of [47104n * 512n, 55295n * 512n])
+      assert.equal(covering(leaves[0], at)?.chain[0].label, 'MBR partition 3', `disk byte ${at}`);
+    const checked = checkSelfDescribing(img, result, 'MBR partition 1', 6n << 20n);
+    assert.ok(checked >= 20, `${checked} sectors of /big.bin checked beyond the inner entry`);
+  });
+
+  it('a partition inside a larger one listed after it is still shown, and an extended partition hides none', async () => {
+    const img = join(dir, 'mbr-nested.img');
+    run('truncate', ['-s', '16M', img]);
+    run('sfdisk', ['-q', img], {
+      input: 'label: dos\nstart=2048, size=2048, type=83\nstart=4096, size=8192, type=83\nstart=12288, type=5\n',
+    });
+    moveMbrEntry(img, 1, 2048, 10240); // partition 2: MiB 1–6, around partition 1 (MiB 1–2)
+    moveMbrEntry(img, 2, 8192, 24576); // the extended partition: MiB 4–16, over the end of partition 2
+    const { result, leaves } = await decodeImages([img]);
+    assert.deepEqual(result.warnings, [
+      'disk 1: MBR partition 1 and MBR partition 2 overlap (sectors 2048–4095); MBR partition 1 is shown there',
+      'disk 1: MBR partition 2 and MBR partition 3 (Extended) overlap (sectors 8192–12287); MBR partition 2 is shown there',
+    ]);
+    const at = (mib: number) => covering(leaves[0], BigInt(mib * 2 ** 20))?.chain[0].label;
+    assert.equal(at(1.5), 'MBR partition 1');
+    assert.equal(at(3), 'MBR partition 2');
+    assert.equal(at(5), 'MBR partition 2');
+    assert.equal(at(7), 'MBR partition 3 (Extended)');
   });
 });
 
