@@ -33,7 +33,13 @@ const PACKAGES: Record<string, string> = {
   mount: 'mount',
   umount: 'mount',
   'mkfs.ntfs': 'ntfs-3g',
+  mkntfs: 'ntfs-3g',
+  ntfscp: 'ntfs-3g',
+  ntfscluster: 'ntfs-3g',
+  ntfsinfo: 'ntfs-3g',
   'mkfs.exfat': 'exfatprogs',
+  'fsck.exfat': 'exfatprogs',
+  'dump.exfat': 'exfatprogs',
   mkswap: 'util-linux',
   wipefs: 'util-linux',
   guestfish: 'libguestfs-tools',
@@ -49,11 +55,14 @@ const PACKAGES: Record<string, string> = {
 export const applianceDiskBySize = (mib: number) =>
   `$(for d in /sys/block/sd*; do [ $(cat $d/size) = ${mib * 2048} ] && echo /dev/\${d##*/}; done)`;
 
-/** Run a tool; fail saying what to install when it is missing, and with its stderr when it fails. */
+/**
+ * Run a tool; fail saying what to install when it is missing, and with its stderr when it fails
+ * (exits other than `okStatus`, [0] unless told: fsck tools exit 1 when they repaired something).
+ */
 export function run(
   cmd: string,
   args: string[],
-  opts: { input?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
+  opts: { input?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number; okStatus?: number[] } = {},
 ): string {
   const r = spawnSync(cmd, args, {
     input: opts.input,
@@ -64,7 +73,8 @@ export function run(
   });
   if (r.error && (r.error as NodeJS.ErrnoException).code === 'ENOENT')
     throw new Error(`${cmd} not found: apt-get install ${PACKAGES[cmd] ?? cmd} (bash .ci/install-deps.sh)`);
-  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.status ?? r.signal}): ${r.stderr}`);
+  if (r.status === null || !(opts.okStatus ?? [0]).includes(r.status))
+    throw new Error(`${cmd} ${args.join(' ')} failed (${r.status ?? r.signal}): ${r.stderr}`);
   return r.stdout;
 }
 

@@ -24,6 +24,7 @@ import {
   run,
   randomDamageRounds,
 } from '../test-support.ts';
+import { bootChecksum } from './boot.ts';
 import { entrySetChecksum } from './entries.ts';
 
 const LONG = '/docs/deep/A rather long file name for several entries.bin';
@@ -205,18 +206,69 @@ describe('exFAT damaged or unusual', () => {
     ['FirstClusterOfRootDirectory', 96, 1, /FirstClusterOfRootDirectory 1 is not in the cluster heap/],
   ];
   for (const [field, offset, value, why] of FIELDS)
-    it(`${field} = ${value}: refused with a warning, the disk is still named "exFAT (not decoded)"`, async () => {
-      const d = await decodePatched(field, (b) =>
-        field.endsWith('Shift') || field === 'NumberOfFats'
-          ? b.writeUInt8(value, offset)
-          : b.writeUInt32LE(value, offset),
-      );
+    it(`${field} = ${value} in both boot regions: refused with a warning, the disk is still named "exFAT (not decoded)"`, async () => {
+      const d = await decodePatched(field, (b) => {
+        for (const at of [offset, 12 * dump.sectorBytes + offset])
+          if (field.endsWith('Shift') || field === 'NumberOfFats') b.writeUInt8(value, at);
+          else b.writeUInt32LE(value, at);
+      });
       assert.ok(
         d.result.warnings.some((w) => why.test(w)),
         d.result.warnings.join('\n'),
       );
       assert.equal(d.leaves[0].chain[0].label, 'exFAT (not decoded)');
     });
+
+  /** Leaves as [start, end, chain] lines, the main boot region's " (refused)" taken off. */
+  const lines = (ls: Leaf[]) =>
+    ls.map((l) => `${l.start}–${l.end} ${l.chain.map((c) => c.label.replace(/ \(refused\)$/, '')).join(' › ')}`);
+  const mainRefused = (why: string) =>
+    `exFAT on disk 1: the main boot region is refused (${why}): the backup boot region (sectors 12–23) is used`;
+
+  it('a main boot sector whose fields are refused: the backup boot region is used, with a warning; every label as before', async () => {
+    const S = dump.sectorBytes;
+    const d = await decodePatched('main-refused', (b) => b.writeUInt32LE(0x7fffffff, 92)); // ClusterCount
+    assert.deepEqual(d.result.warnings, [
+      mainRefused(`boot sector: FatLength ${dump.fatLength} sectors cannot hold 2147483647 clusters`),
+      'exFAT on disk 1: the backup boot region differs from the main one (boot sector)',
+    ]);
+    assert.equal(d.leaves[0].chain[0].label, 'exFAT "TEACHVOL"');
+    assert.equal(lastLabel(at(d.leaves, 0)!), 'boot sector (refused)');
+    assert.equal(lastLabel(at(d.leaves, 11 * S)!), 'boot checksum (refused)');
+    assert.equal(lastLabel(at(d.leaves, 12 * S)!), 'backup boot sector');
+    assert.deepEqual(lines(d.leaves), lines(leaves));
+    // fsck.exfat repairs such a volume from the same backup: decoded, it is the volume as it was.
+    const out = run('fsck.exfat', ['-y', d.copy], { okStatus: [0, 1] });
+    assert.match(out, /boot region is corrupted. try to restore the region from backup/);
+    const repaired = await decodeImages([d.copy]);
+    assert.deepEqual(repaired.result.warnings, []);
+    assert.deepEqual(lines(repaired.leaves[0]), lines(leaves));
+  });
+
+  it('a main boot region whose checksum is wrong: the backup boot region is used; with the backup refused too, the main one', async () => {
+    const S = dump.sectorBytes;
+    const d = await decodePatched('main-checksum', (b) => {
+      b[S + 7] ^= 0x5a; // an extended boot sector: only the checksum notices
+    });
+    const stored = readAt(img, 11 * S, 4).readUInt32LE(0);
+    const wrong = `boot checksum 0x${stored.toString(16)} does not match sectors 0–10 (0x${bootChecksum(readAt(d.copy, 0, 12 * S), S).toString(16)})`;
+    assert.deepEqual(d.result.warnings, [
+      mainRefused(wrong),
+      'exFAT on disk 1: the backup boot region differs from the main one (extended boot sectors)',
+    ]);
+    assert.deepEqual(lines(d.leaves), lines(leaves));
+    // The backup no better (its ClusterCount damaged): the main region is decoded, its checksum a warning.
+    const both = await decodePatched('both-damaged', (b) => {
+      b[S + 7] ^= 0x5a;
+      b.writeUInt32LE(0x7fffffff, 12 * S + 92);
+    });
+    assert.deepEqual(both.result.warnings, [
+      `exFAT on disk 1: ${wrong}`,
+      'exFAT on disk 1: the backup boot region differs from the main one (boot sector, extended boot sectors)',
+    ]);
+    assert.equal(lastLabel(at(both.leaves, 0)!), 'boot sector');
+    assert.deepEqual(lines(both.leaves), lines(leaves));
+  });
 
   it('a backup boot region that differs from the main one is a warning naming the parts that differ', async () => {
     const S = dump.sectorBytes;

@@ -5,8 +5,9 @@
 // checksum) is a warning and stops only that walk.
 
 import type { Decoder, Place } from '../context.ts';
-import { DecodeError, fillGaps, linear, normalise, type Region } from '../model.ts';
-import { bootChecksum, isChangingBootByte, looksLikeExfat, parseExfatBoot } from './boot.ts';
+import { fillGaps, linear, normalise, type Region } from '../model.ts';
+import { looksLikeExfat } from './boot.ts';
+import { BOOT_REGION, chooseBootRegion } from './boot-region.ts';
 import { ENTRY, parseDirectory, type DirItem } from './entries.ts';
 import {
   MAX_DIRECTORY_BYTES,
@@ -24,9 +25,7 @@ export const decodeExfat: Decoder = async (src, ctx, place) => {
   if (src.size < 24n * 512n) return null;
   const sector0 = await src.read(0n, 512);
   if (!looksLikeExfat(sector0)) return null;
-  const boot = parseExfatBoot(sector0, src.size);
-  // Refused: the signature decoder still names the space "exFAT (not decoded)".
-  if (typeof boot === 'string') throw new DecodeError(`boot sector: ${boot}`);
+  const { boot, fromBackup, warnings } = await chooseBootRegion(src, sector0);
   const fsPlace: Place = { id: `${place.id}.exfat`, where: `exFAT on ${place.where}` };
   const x: Exfat = {
     src,
@@ -41,8 +40,8 @@ export const decodeExfat: Decoder = async (src, ctx, place) => {
     regions: [],
   };
   const fsObject = ctx.object({ id: fsPlace.id, kind: 'filesystem', label: 'exFAT', where: place.where });
-  await checkBootRegions(x);
-  x.regions.push(...fixedRegions(x));
+  for (const w of warnings) warn(x, w);
+  x.regions.push(...fixedRegions(x, fromBackup));
   const label = await treeRegions(x);
   const name = `exFAT${label ? ` "${label}"` : ''}`;
   ctx.objects.get(fsObject)!.label = name;
@@ -61,39 +60,8 @@ export const decodeExfat: Decoder = async (src, ctx, place) => {
   return { name, space: linear(filled), object: fsObject };
 };
 
-/** The parts of a boot region, by sector (§3): [first, end, name]. */
-const BOOT_REGION: ReadonlyArray<readonly [number, number, string]> = [
-  [0, 1, 'boot sector'],
-  [1, 9, 'extended boot sectors'],
-  [9, 10, 'OEM parameters'],
-  [10, 11, 'reserved boot sector'],
-  [11, 12, 'boot checksum'],
-];
-
-/**
- * Sector 11 repeats the checksum of sectors 0–10: a mismatch means the boot region was changed
- * behind the driver's back. The backup region (sectors 12–23) is the main one's copy, written
- * with it and then left alone (§3): a part that differs is damage to one of them, or a change
- * made to one only.
- */
-async function checkBootRegions(x: Exfat): Promise<void> {
-  const S = x.boot.bytesPerSector;
-  const regions = await x.src.read(0n, 24 * S);
-  const main = regions.subarray(0, 12 * S);
-  const backup = regions.subarray(12 * S);
-  const want = bootChecksum(main, S);
-  const stored = main.readUInt32LE(11 * S);
-  if (stored !== want)
-    warn(x, `boot checksum 0x${stored.toString(16)} does not match sectors 0–10 (0x${want.toString(16)})`);
-  const differs = (from: number, to: number) => {
-    for (let i = from * S; i < to * S; i++) if (main[i] !== backup[i] && !isChangingBootByte(i)) return true;
-    return false;
-  };
-  const parts = BOOT_REGION.filter(([from, to]) => differs(from, to)).map(([, , name]) => name);
-  if (parts.length) warn(x, `the backup boot region differs from the main one (${parts.join(', ')})`);
-}
-
-function fixedRegions(x: Exfat): Region[] {
+/** The boot regions, the FAT(s) and what lies between; `fromBackup`: the main boot region was refused. */
+function fixedRegions(x: Exfat, fromBackup: boolean): Region[] {
   const b = x.boot;
   const S = BigInt(b.bytesPerSector);
   const sec = (n: number) => BigInt(n) * S;
@@ -104,16 +72,16 @@ function fixedRegions(x: Exfat): Region[] {
     { start: sec(24), end: sec(b.fatOffset), kind: 'reserved', label: 'reserved (before the FAT)' },
   ];
   // The main boot region (sectors 0–11) and its backup (12–23), laid out alike (§3).
-  for (const [base, prefix] of [
-    [0, ''],
-    [12, 'backup '],
+  for (const [base, prefix, suffix] of [
+    [0, '', fromBackup ? ' (refused)' : ''],
+    [12, 'backup ', ''],
   ] as const) {
     const part = (from: number, to: number, label: string) =>
       out.push({
         start: sec(base + from),
         end: sec(base + to),
         kind: 'superblock',
-        label: prefix + label,
+        label: prefix + label + suffix,
         object: bootObj,
       });
     for (const [from, to, name] of BOOT_REGION) part(from, to, name);
