@@ -27,6 +27,7 @@ import {
   run,
   randomDamageRounds,
 } from '../test-support.ts';
+import { inodeOf as inodeOfIn, oracleRuns as oracleRunsIn, volumeNumber } from './ntfs-3g-oracle.ts';
 
 /** Written into single-cluster holes of a full volume: in so many pieces that its run list continues in an extension record. */
 const FRAGMENTED = '/docs/frag.bin';
@@ -51,29 +52,8 @@ const img = join(dir, 'ntfs.img');
 const local = (path: string) => join(dir, `local${path.replace(/[/ ,.]/g, '_')}`);
 const back = (path: string) => join(dir, `back${path.replace(/[/ ,.]/g, '_')}`);
 
-/** One run as ntfscluster prints it; lcn null: sparse. */
-interface OracleRun {
-  vcn: number;
-  lcn: number | null;
-  count: number;
-}
-
-/** The inode ntfsinfo finds for a path ("Dumping Inode 70 (0x46)"). */
-const inodeOf = (path: string) => Number(/Dumping Inode (\d+)/.exec(run('ntfsinfo', ['-F', path, img]))![1]);
-
-/** The runs of attribute `type` (0x80 $DATA, 0xa0 $INDEX_ALLOCATION) as `ntfscluster -f -I` prints them. */
-function oracleRuns(inode: number, type: string): OracleRun[] {
-  const out = run('ntfscluster', ['-f', '-I', String(inode), img]);
-  // One section per attribute segment: a file in many pieces continues its run list in an
-  // extension record (listed by its $ATTRIBUTE_LIST).
-  const sections = out.split(/\n(?=\s+0x[0-9a-f]+ - )/).filter((s) => s.trim().startsWith(`${type} - non-resident`));
-  return sections.flatMap((section) =>
-    [...section.matchAll(/^\s+(\d+)\s+(-?\d+)\s+(\d+)$/gm)]
-      // LCN -1 is a sparse run; -2 (not mapped) is a part this segment leaves to another.
-      .filter((m) => m[2] !== '-2')
-      .map((m) => ({ vcn: Number(m[1]), lcn: m[2] === '-1' ? null : Number(m[2]), count: Number(m[3]) })),
-  );
-}
+const inodeOf = (path: string) => inodeOfIn(img, path);
+const oracleRuns = (inode: number, type: string) => oracleRunsIn(img, inode, type);
 
 /** Who `ntfscluster -c` says owns a cluster ("Inode 2 /$LogFile/$DATA"). */
 const ownerOf = (cluster: number) => run('ntfscluster', ['-c', String(cluster), img]);
@@ -109,10 +89,8 @@ before(async () => {
     ].join('; '),
     downloads: [...FILES, COMPRESSED].map((p) => [p, back(p)]),
   });
-  const info = run('ntfsinfo', ['-m', img]);
-  const num = (label: string) => Number(new RegExp(`${label}:\\s*(\\d+)`).exec(info)![1]);
-  clusterBytes = num('Cluster Size');
-  recordBytes = num('MFT Record Size');
+  clusterBytes = volumeNumber(img, 'Cluster Size');
+  recordBytes = volumeNumber(img, 'MFT Record Size');
   const mft = oracleRuns(0, '0x80');
   assert.equal(mft.length, 1, 'the test expects an MFT in one run');
   recordAt = (n) => mft[0].lcn! * clusterBytes + n * recordBytes;
@@ -336,6 +314,32 @@ describe('NTFS damaged', () => {
       d.result.warnings.join('\n'),
     );
     assert.ok(d.leaves.some(hasObject(objectId(d.result, LONG))));
+  });
+
+  it('two files claiming the same clusters (cross-linked runs): a warning naming both and the clusters', async () => {
+    // /four.bin's run pointed into the middle of /big.bin's first run: ntfscluster -c then finds
+    // both files owning that cluster.
+    const four = inodeOf('/four.bin');
+    const [fourRun] = oracleRuns(four, '0x80');
+    const bigRun = oracleRuns(inodeOf('/big.bin'), '0x80').find((r) => r.lcn !== null && r.count > 2)!;
+    const lcn = bigRun.lcn! + 1;
+    const d = await decodePatched(dir, img, 'cross-linked', (b) => {
+      const data = attributeAt(b, four, 0x80);
+      const runs = data + b.readUInt16LE(data + 32);
+      const lenBytes = b[runs] & 0x0f;
+      const lcnBytes = b[runs] >> 4;
+      assert.ok((runs + 1 + lenBytes + lcnBytes - recordAt(four)) % 512 < 510, 'the run list must not cross a fixup');
+      assert.ok(lcn < 2 ** (8 * lcnBytes - 1), "the new LCN fits the run's LCN bytes");
+      b.writeUIntLE(lcn, runs + 1 + lenBytes, lcnBytes); // the first run's LCN is absolute
+    });
+    const owners = run('ntfscluster', ['-c', String(lcn), d.copy]);
+    assert.match(owners, /\/big\.bin/);
+    assert.match(owners, /\/four\.bin/);
+    const last = Math.min(lcn + fourRun.count, bigRun.lcn! + bigRun.count) - 1;
+    const clusters = last === lcn ? `cluster ${lcn} is` : `clusters ${lcn}–${last} are`;
+    assert.deepEqual(d.result.warnings, [
+      `NTFS on disk 1: ${clusters} claimed by both /big.bin and /four.bin (cross-linked)`,
+    ]);
   });
 
   it('parent references that loop are a warning, not a hang; the paths say where', async () => {

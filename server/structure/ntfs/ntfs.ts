@@ -3,12 +3,14 @@
 // $UpCase, …), every file's non-resident streams by path, directories' index allocations (their
 // INDX records checked), and the free space $Bitmap records. Only metadata is read: the MFT,
 // the in-use index records and $Bitmap. Anything that contradicts itself (a torn record, a run
-// outside the volume, parent references that loop) is a warning and costs only that piece.
+// outside the volume, parent references that loop, clusters two runs claim) is a warning and
+// costs only that piece.
 
 import type { Decoder, Place } from '../context.ts';
 import { DecodeError, fillGaps, linear, normalise, type Region } from '../model.ts';
 import type { RegionKind } from '../../shared/structure.ts';
 import { looksLikeNtfs, parseNtfsBoot } from './boot.ts';
+import { warnCrossLinks } from './cross-links.ts';
 import {
   ATTR,
   ATTR_COMPRESSED,
@@ -70,6 +72,7 @@ export const decodeNtfs: Decoder = async (src, ctx, place) => {
   await freeRegions(x);
   mftRegions(x);
   for (const file of [...x.files.values()].sort((a, b) => a.record - b.record)) await fileRegions(x, file);
+  warnCrossLinks(x, x.claims);
   const [bootSector, backup] = bootRegions(x);
   x.regions.push(bootSector);
   const label = volumeName(x);
@@ -136,6 +139,7 @@ function mftRegions(x: Ntfs): void {
   const recordAt = (vcnByte: bigint) => vcnByte / R;
   for (const r of x.mftRuns) {
     if (r.lcn === null) continue;
+    x.claims.push({ start: Number(r.lcn), end: Number(r.lcn + r.count), owner: '/$MFT' });
     const logical = r.vcn * cb;
     x.regions.push({
       start: lcnByte(x, r.lcn),
@@ -200,7 +204,7 @@ function streamWords(
   file: NtfsFile,
   first: Attribute,
   path: string,
-): { kind: RegionKind; label: string; bytes: boolean } {
+): { kind: RegionKind; label: string; bytes: boolean; owner: string } {
   const system = SYSTEM_FILES[file.record];
   if (first.type === ATTR.data) {
     const stream = first.name ? `${path}:${first.name}` : path;
@@ -210,15 +214,15 @@ function streamWords(
         : first.flags & ATTR_COMPRESSED && first.compressionUnit
           ? ', compressed data'
           : '';
-    if (system && !first.name) return { kind: system[1], label: `${system[0]}${how}`, bytes: true };
-    return { kind: system ? system[1] : 'file', label: `${stream}${how}`, bytes: true };
+    if (system && !first.name) return { kind: system[1], label: `${system[0]}${how}`, bytes: true, owner: stream };
+    return { kind: system ? system[1] : 'file', label: `${stream}${how}`, bytes: true, owner: stream };
   }
-  if (first.type === ATTR.indexAllocation)
-    return { kind: 'directory', label: `index ${first.name} of ${path}`, bytes: false };
-  if (first.type === ATTR.bitmap && file.record === MFT) return { kind: 'bitmap', label: 'MFT bitmap', bytes: false };
-  if (first.type === ATTR.attributeList) return { kind: 'file-map', label: `attribute list of ${path}`, bytes: false };
+  const words = (kind: RegionKind, label: string) => ({ kind, label, bytes: false, owner: label });
+  if (first.type === ATTR.indexAllocation) return words('directory', `index ${first.name} of ${path}`);
+  if (first.type === ATTR.bitmap && file.record === MFT) return words('bitmap', 'MFT bitmap');
+  if (first.type === ATTR.attributeList) return words('file-map', `attribute list of ${path}`);
   const what = `${attrTypeName(first.type)}${first.name ? `:${first.name}` : ''}`;
-  return { kind: file.directory ? 'directory' : 'file-map', label: `${what} of ${path}`, bytes: false };
+  return words(file.directory ? 'directory' : 'file-map', `${what} of ${path}`);
 }
 
 async function fileRegions(x: Ntfs, file: NtfsFile): Promise<void> {
@@ -244,6 +248,7 @@ async function fileRegions(x: Ntfs, file: NtfsFile): Promise<void> {
         warn(x, `more than ${MAX_RUN_REGIONS} runs; the rest are not labelled`);
         return;
       }
+      x.claims.push({ start: Number(r.lcn), end: Number(r.lcn + r.count), owner: words.owner });
       const logical = r.vcn * cb;
       const start = lcnByte(x, r.lcn);
       const describe = words.bytes

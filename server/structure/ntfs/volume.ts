@@ -7,6 +7,7 @@ import type { DecodeContext, Place } from '../context.ts';
 import type { Region } from '../model.ts';
 import type { ByteSource } from '../source.ts';
 import type { NtfsBoot } from './boot.ts';
+import type { Claim } from './cross-links.ts';
 import {
   ATTR,
   applyFixups,
@@ -43,6 +44,8 @@ export interface Ntfs {
   regions: Region[];
   /** Runs labelled so far: a budget against run lists that multiply regions. */
   runsLabelled: number;
+  /** The clusters of every labelled run and whose they are: two claims of one cluster are a cross-link. */
+  claims: Claim[];
   paths: Map<number, string>;
 }
 
@@ -58,6 +61,7 @@ export const newVolume = (src: ByteSource, boot: NtfsBoot, ctx: DecodeContext, p
   refused: new Set(),
   regions: [],
   runsLabelled: 0,
+  claims: [],
   paths: new Map(),
 });
 
