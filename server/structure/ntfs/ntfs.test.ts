@@ -243,6 +243,19 @@ function attributeAt(b: Buffer, n: number, type: number): number {
   throw new Error(`record ${n} has no attribute 0x${type.toString(16)}`);
 }
 
+/**
+ * Where the first run of record n's $DATA is (its header byte), and its length and LCN widths;
+ * the run must not cross a fixup (the bytes there are the update sequence number, not the run).
+ */
+function firstRun(b: Buffer, n: number): { runs: number; lenBytes: number; lcnBytes: number } {
+  const data = attributeAt(b, n, 0x80);
+  const runs = data + b.readUInt16LE(data + 32);
+  const lenBytes = b[runs] & 0x0f;
+  const lcnBytes = b[runs] >> 4;
+  assert.ok((runs + 1 + lenBytes + lcnBytes - recordAt(n)) % 512 < 510, 'the run list must not cross a fixup');
+  return { runs, lenBytes, lcnBytes };
+}
+
 describe('NTFS damaged', () => {
   const FIELDS: Array<[string, (b: Buffer) => void, RegExp]> = [
     ['BytesPerSector', (b) => b.writeUInt16LE(300, 11), /BytesPerSector 300/],
@@ -299,11 +312,7 @@ describe('NTFS damaged', () => {
     const n = inodeOf('/big.bin');
     let warning = '';
     const d = await decodePatched(dir, img, 'outside', (b) => {
-      const data = attributeAt(b, n, 0x80);
-      const runs = data + b.readUInt16LE(data + 32);
-      const lenBytes = b[runs] & 0x0f;
-      const lcnBytes = b[runs] >> 4;
-      assert.ok((runs + 1 + lenBytes + lcnBytes - recordAt(n)) % 512 < 510, 'the run list must not cross a fixup');
+      const { runs, lenBytes, lcnBytes } = firstRun(b, n);
       b[runs + lenBytes + lcnBytes] = 0x70; // the LCN's top byte: far past the end
       warning = `/big.bin: run of `;
     });
@@ -324,11 +333,7 @@ describe('NTFS damaged', () => {
     const bigRun = oracleRuns(inodeOf('/big.bin'), '0x80').find((r) => r.lcn !== null && r.count > 2)!;
     const lcn = bigRun.lcn! + 1;
     const d = await decodePatched(dir, img, 'cross-linked', (b) => {
-      const data = attributeAt(b, four, 0x80);
-      const runs = data + b.readUInt16LE(data + 32);
-      const lenBytes = b[runs] & 0x0f;
-      const lcnBytes = b[runs] >> 4;
-      assert.ok((runs + 1 + lenBytes + lcnBytes - recordAt(four)) % 512 < 510, 'the run list must not cross a fixup');
+      const { runs, lenBytes, lcnBytes } = firstRun(b, four);
       assert.ok(lcn < 2 ** (8 * lcnBytes - 1), "the new LCN fits the run's LCN bytes");
       b.writeUIntLE(lcn, runs + 1 + lenBytes, lcnBytes); // the first run's LCN is absolute
     });
