@@ -4,6 +4,7 @@
 // filesystem's own superblock at the start), FAT's strict boot-sector check and exFAT's and NTFS's names
 // before MBR (both boot sectors end in 0xAA55, as an MBR does).
 
+import { decodeBtrfs } from './btrfs/btrfs.ts';
 import type { Decoder, DecodeContext, Place, Recognised } from './context.ts';
 import { decodeExfat } from './exfat/exfat.ts';
 import { decodeExt } from './ext/ext.ts';
@@ -28,8 +29,9 @@ const DECODERS: Array<[string, Decoder]> = [
   ['MBR', decodeMbr],
   ['ext', decodeExt],
   ['XFS', decodeXfs],
+  ['btrfs', decodeBtrfs],
   // Last: formats only recognised (named, not decoded), so that they are not taken for empty
-  // space; an XFS whose superblock the XFS decoder refused (with a warning) is still named here.
+  // space; an XFS or btrfs whose superblock its decoder refused (with a warning) is still named here.
   ['signature', decodeSignature],
 ];
 
