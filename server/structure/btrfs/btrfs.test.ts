@@ -9,6 +9,9 @@
 //   - `dump-tree -t fs`: each file's EXTENT_DATA items, at the file offsets they give,
 //     and `btrfs-map-logical` for the physical byte of a logical one;
 //   - the files themselves: their labelled bytes, put together by their offsets, are the files.
+// A second filesystem is filled by the kernel's own driver (one guestfish run, mounted with
+// compress=zstd): a subvolume, a snapshot of it and a reflinked copy (one extent, three files),
+// a compressed file and a preallocated one, checked against dump-tree's items for each tree.
 // Then damaged copies: a superblock whose checksum fails (its copy is used), every copy failing
 // (named "btrfs (not decoded)"), a tree block whose first DUP copy fails (the second is used),
 // a pointer outside every chunk, a pointer back up the tree and one reached twice, budgets, and
@@ -28,6 +31,8 @@ import {
   bytesByLabels,
   damagedSource,
   decodeImages,
+  fillWithGuestfish,
+  hasObject,
   lastLabel,
   objectId,
   readAt,
@@ -105,12 +110,12 @@ function parseBlocks(out: string): OracleBlock[] {
   return [...seen.values()];
 }
 
-/** EXTENT_DATA items of one tree's dump, and each inode's name (INODE_REF) and parent. */
+/** EXTENT_DATA items of one tree's dump (prealloc ones print no compression), and each inode's name (INODE_REF) and parent. */
 function parseFsTree(out: string) {
   const extents: OracleExtent[] = [];
   const names = new Map<number, { parent: number; name: string }>();
   for (const m of out.matchAll(
-    /key \((\d+) EXTENT_DATA (\d+)\)[^\n]*\n\s+generation \d+ type \d+ \((\w+)\)\n\s+extent data disk byte (\d+) nr (\d+)\n\s+extent data offset (\d+) nr (\d+) ram \d+\n\s+extent compression \d+ \((\w+)\)/g,
+    /key \((\d+) EXTENT_DATA (\d+)\)[^\n]*\n\s+generation \d+ type \d+ \((\w+)\)\n\s+(?:extent|prealloc) data disk byte (\d+) nr (\d+)\n\s+(?:extent|prealloc) data offset (\d+) nr (\d+)(?: ram \d+\n\s+extent compression \d+ \((\w+)\))?/g,
   ))
     extents.push({
       inode: Number(m[1]),
@@ -120,7 +125,7 @@ function parseFsTree(out: string) {
       diskBytes: Number(m[5]),
       offset: Number(m[6]),
       bytes: Number(m[7]),
-      compression: m[8],
+      compression: m[8] ?? 'none',
     });
   for (const m of out.matchAll(/key \((\d+) INODE_REF (\d+)\)[^\n]*\n\s+index \d+ namelen \d+ name: ([^\n]*)/g))
     if (!names.has(Number(m[1]))) names.set(Number(m[1]), { parent: Number(m[2]), name: m[3] });
@@ -136,8 +141,8 @@ let fsTreeDump: ReturnType<typeof parseFsTree> | undefined;
 /** The fs tree's extents and names, as `dump-tree -t fs` prints them. */
 const fsTree = () => (fsTreeDump ??= parseFsTree(btrfs('dump-tree', '-t', 'fs', img)));
 
-function physical(l: number): number[] {
-  const c = chunks.find((c) => c.logical <= l && l < c.logical + c.length);
+function physical(l: number, of: OracleChunk[] = chunks): number[] {
+  const c = of.find((c) => c.logical <= l && l < c.logical + c.length);
   assert.ok(c, `logical ${l} is in no chunk dump-tree lists`);
   return c.stripes.map((s) => s + (l - c.logical));
 }
@@ -564,5 +569,111 @@ describe('btrfs damaged', () => {
       damaged += r.result.warnings.length > 0 ? 1 : 0;
     }
     assert.ok(damaged >= 20, `only ${damaged} rounds of 40 gave warnings: the damage should reach the parsers`);
+  });
+});
+
+const driverImg = join(dir, 'driver.img');
+const driverBack = (name: string) => join(dir, `driver-${name.replace(/\//g, '_')}`);
+
+describe('btrfs filled by the kernel driver: subvolume, snapshot, reflink, compression, fallocate', () => {
+  let d: { result: DecodeResult; leaves: Leaf[] };
+  let driverChunks: OracleChunk[];
+  /** Each tree's EXTENT_DATA items, by the subvolume path their files are under. */
+  const trees: Array<[string, string]> = [
+    ['fs', ''],
+    ['256', '/sub'],
+    ['257', '/snap'],
+  ];
+  const dumps = new Map<string, ReturnType<typeof parseFsTree>>();
+
+  before(async () => {
+    run('truncate', ['-s', String(SIZE), driverImg]);
+    run('mkfs.btrfs', ['-q', '-f', driverImg]);
+    fillWithGuestfish({
+      dir,
+      img: driverImg,
+      mount: 'mount-options compress=zstd',
+      dirs: [],
+      uploads: [],
+      shell: [
+        'cd /sysroot',
+        'btrfs subvolume create sub >/dev/null',
+        'head -c 300000 /dev/urandom > sub/a.bin; sync',
+        'btrfs subvolume snapshot sub snap >/dev/null',
+        'cp --reflink=always sub/a.bin reflinked.bin',
+        'yes compressible | head -c 300000 > packed.txt',
+        'fallocate -l 1M pre.bin',
+        'mkdir -p d/e; head -c 20000 /dev/urandom > d/e/f.bin; sync',
+      ].join('; '),
+      downloads: ['/sub/a.bin', '/d/e/f.bin', '/packed.txt'].map((p) => [p, driverBack(p)]),
+    });
+    driverChunks = parseChunks(btrfs('dump-tree', '-t', 'chunk', driverImg));
+    for (const [tree] of trees) dumps.set(tree, parseFsTree(btrfs('dump-tree', '-t', tree, driverImg)));
+    const decoded = await decodeImages([driverImg]);
+    d = { result: decoded.result, leaves: decoded.leaves[0] };
+  });
+
+  /** Every EXTENT_DATA item with blocks, with the path of its file. */
+  const extents = () =>
+    trees.flatMap(([tree, prefix]) => {
+      const { extents, pathOf } = dumps.get(tree)!;
+      return extents.filter((e) => e.diskByte !== 0).map((e) => ({ ...e, path: `${prefix}${pathOf(e.inode)}` }));
+    });
+
+  it('no warnings; the subvolume and snapshot trees are labelled by their own ids, as dump-tree names their owners', () => {
+    assert.deepEqual(d.result.warnings, []);
+    const owners = parseBlocks(btrfs('dump-tree', driverImg));
+    for (const owner of ['256', '257']) {
+      const mine = owners.filter((b) => b.owner === owner);
+      assert.ok(mine.length > 0, `dump-tree lists blocks of tree ${owner}`);
+      for (const b of mine)
+        for (const p of physical(b.logical, driverChunks)) assert.equal(labelAt(d.leaves, p), treeLabel(b));
+    }
+  });
+
+  it("files in subvolumes have their subvolume's path; their labelled bytes are the files the driver reads back", () => {
+    for (const [path, back] of [
+      ['/sub/a.bin', '/sub/a.bin'],
+      ['/snap/a.bin', '/sub/a.bin'],
+      ['/reflinked.bin', '/sub/a.bin'],
+      ['/d/e/f.bin', '/d/e/f.bin'],
+    ]) {
+      const want = readFileSync(driverBack(back));
+      const { bytes, placed } = bytesByLabels(driverImg, d.leaves, d.result, path, want.length);
+      assert.equal(placed, want.length, path);
+      assert.ok(bytes.equals(want), path);
+    }
+  });
+
+  it('an extent a snapshot and a reflinked copy share names all three files, and picking any of them finds it', () => {
+    const shared = extents().filter((e) => e.path.endsWith('a.bin') || e.path === '/reflinked.bin');
+    assert.deepEqual(shared.map((e) => e.path).sort(), ['/reflinked.bin', '/snap/a.bin', '/sub/a.bin']);
+    assert.equal(new Set(shared.map((e) => e.diskByte)).size, 1, 'dump-tree: one extent on disk for the three');
+    const [p] = physical(shared[0].diskByte + shared[0].offset, driverChunks);
+    const leaf = at(d.leaves, p)!;
+    for (const e of shared) {
+      assert.ok(hasObject(objectId(d.result, e.path))(leaf), e.path);
+      assert.ok(lastLabel(leaf).includes(`${e.path}, bytes 0–${e.bytes - 1}`), lastLabel(leaf));
+    }
+  });
+
+  it('compressed extents and a preallocated one are where dump-tree puts them, labelled so', () => {
+    const items = extents();
+    const packed = items.filter((e) => e.path === '/packed.txt');
+    assert.ok(packed.length > 0 && packed.every((e) => e.compression === 'zstd'), 'the driver compressed it');
+    for (const e of packed)
+      assert.equal(
+        labelAt(d.leaves, physical(e.diskByte, driverChunks)[0]),
+        `/packed.txt, zstd-compressed extent of file bytes ${e.fileOffset}–${e.fileOffset + e.bytes - 1}`,
+      );
+    const pre = items.filter((e) => e.path === '/pre.bin');
+    assert.deepEqual(
+      pre.map((e) => e.type),
+      ['prealloc'],
+    );
+    assert.equal(
+      labelAt(d.leaves, physical(pre[0].diskByte, driverChunks)[0]),
+      '/pre.bin, bytes 0–1048575 (preallocated, reads as zeros)',
+    );
   });
 });

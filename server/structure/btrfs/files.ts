@@ -5,6 +5,7 @@
 // whole (their bytes are not the file's bytes in order), preallocated ones say so.
 
 import type { Region } from '../model.ts';
+import { splitByOwners, type Claim, type OwnedPiece } from '../sharing.ts';
 import { warn, itemsOf, type Btrfs, type TreeBlock } from './tree.ts';
 
 const KEY = { inodeItem: 1, inodeRef: 12, inodeExtref: 13, extentData: 108, rootBackref: 144 } as const;
@@ -170,47 +171,82 @@ function subvolumePath(x: Btrfs, f: FileState, id: bigint, depth = 0): string {
   return `${subvolumePath(x, f, a.parent, depth + 1)}${pathIn(x, f, parent, a.dir)}/${a.name}`;
 }
 
-/** Regions (logical addresses) for every file extent of every subvolume. */
+/** Other files named in a shared extent's label; the rest are counted ("and 3 more"). */
+const SHARERS_NAMED = 3;
+/** Sharers a shared extent is listed under for picking (the object table); past that, counted only. */
+const SHARERS_PICKABLE = 64;
+
+/** A file's claim on logical bytes, with the words its label needs. */
+interface FileClaim extends Claim {
+  path: string;
+  object: string;
+  /** File byte at `start`. */
+  fileStart: bigint;
+  /** A compressed extent's words (its bytes are not the file's in order), else null. */
+  compressed: string | null;
+  note: string;
+}
+
+/** What logical bytes [a, b) are to claim `c`: "/x, bytes 0–4095", or its compressed extent. */
+const claimWords = (c: FileClaim, a: bigint, b: bigint) =>
+  c.compressed ?? `${c.path}, bytes ${c.fileStart + (a - c.start)}–${c.fileStart + (b - c.start) - 1n}${c.note}`;
+
+/**
+ * Regions (logical addresses) for every file extent of every subvolume. Extents several files
+ * share (a snapshot's files, reflinked copies) name all of them, each with its own offsets.
+ */
 export function fileRegions(x: Btrfs, f: FileState): Region[] {
-  const out: Region[] = [];
+  const claims: FileClaim[] = [];
   for (const sv of f.subvolumes.values()) {
     const top = subvolumePath(x, f, sv.id);
     for (const e of sv.extents) {
       const path = `${top}${pathIn(x, f, sv, e.inode)}` || '/';
       const object = x.ctx.object({ id: `${x.place.id}:${path}`, kind: 'file', label: path, where: x.place.where });
-      const r = extentRegion(e, path, object);
-      if (r.end <= r.start) continue;
-      if (!x.chunks.find(r.start, r.end - r.start)) {
-        warn(x, `${path}: extent at logical ${r.start} (${r.end - r.start} bytes) lies in no chunk`);
+      const c = extentClaim(e, path, object, (sv.id << 64n) | e.inode);
+      if (c.end <= c.start) continue;
+      if (!x.chunks.find(c.start, c.end - c.start)) {
+        warn(x, `${path}: extent at logical ${c.start} (${c.end - c.start} bytes) lies in no chunk`);
         continue;
       }
-      out.push(r);
+      claims.push(c);
     }
   }
-  return out;
+  return splitByOwners(claims, SHARERS_PICKABLE).map(pieceRegion);
 }
 
-function extentRegion(e: FileExtent, path: string, object: string): Region {
+function extentClaim(e: FileExtent, path: string, object: string, ino: bigint): FileClaim {
   const last = e.fileOffset + e.numBytes - 1n;
+  const claim = { ino, path, object, fileStart: e.fileOffset, compressed: null, note: '' };
   if (e.compression !== 0) {
     const how = COMPRESSION[e.compression] ?? `compression ${e.compression}`;
-    return {
-      start: e.diskBytenr,
-      end: e.diskBytenr + e.diskNumBytes,
-      kind: 'file',
-      label: `${path}, ${how}-compressed extent of file bytes ${e.fileOffset}–${last}`,
-      object,
-    };
+    const words = `${path}, ${how}-compressed extent of file bytes ${e.fileOffset}–${last}`;
+    return { ...claim, start: e.diskBytenr, end: e.diskBytenr + e.diskNumBytes, compressed: words };
   }
   const start = e.diskBytenr + e.offset;
-  const from = e.fileOffset;
-  const note = e.prealloc ? ' (preallocated, reads as zeros)' : '';
-  return {
-    start,
-    end: start + e.numBytes,
-    kind: 'file',
-    label: `${path}, bytes ${from}–${last}${note}`,
-    object,
-    describe: (a, b) => `${path}, bytes ${from + a}–${from + b - 1n}${note}`,
+  return { ...claim, start, end: start + e.numBytes, note: e.prealloc ? ' (preallocated, reads as zeros)' : '' };
+}
+
+/** One piece of file data with one set of owners: "/a, bytes 0–4095", or with the files sharing it. */
+function pieceRegion(p: OwnedPiece<FileClaim>): Region {
+  const [own, ...others] = p.claims;
+  const shown = others.slice(0, SHARERS_NAMED);
+  const more = p.count - 1 - shown.length;
+  const tail = more > 0 ? ` and ${more} more` : '';
+  const describe = (a: bigint, b: bigint) => {
+    const self = claimWords(own, p.start + a, p.start + b);
+    if (!others.length) return self;
+    return `${self}, shared with ${shown.map((c) => claimWords(c, p.start + a, p.start + b)).join(', ')}${tail}`;
   };
+  const region: Region = {
+    start: p.start,
+    end: p.end,
+    kind: 'file',
+    label: describe(0n, p.end - p.start),
+    object: own.object,
+    describe,
+  };
+  // A file reflinked onto itself names its own object once.
+  const sharedWith = [...new Set(others.map((c) => c.object))].filter((o) => o !== own.object);
+  if (sharedWith.length) region.sharedWith = sharedWith;
+  return region;
 }

@@ -2,7 +2,7 @@
 // each one's forks give its data extents and block-map B+tree blocks; directories (short-form
 // in the inode, or data blocks) give the names. Bounded like the ext walk: at most maxFiles
 // inodes and directory entries, then the rest is summarised. Blocks that several files share
-// (reflink) name all of them: see sharing.ts.
+// (reflink) name all of them: see ../sharing.ts.
 
 import type { Region } from '../model.ts';
 import { DecodeError } from '../model.ts';
@@ -10,7 +10,7 @@ import { pathOf, type NameLinks } from '../paths.ts';
 import type { InodeChunk } from './ag.ts';
 import { DIR_FREE_OFFSET, DIR_LEAF_OFFSET, parseDataBlock, parseShortform, type DirEntry } from './dir.ts';
 import type { XfsFs } from './fs.ts';
-import { splitByOwners, type Claim, type OwnedPiece } from './sharing.ts';
+import { splitByOwners, type Claim, type OwnedPiece } from '../sharing.ts';
 import {
   FORMAT_LOCAL,
   forkExtents,

@@ -1,12 +1,12 @@
 // Which files own each disk byte when several files' extents cover the same blocks: XFS reflink
-// (`cp --reflink`, on by default) lets inodes share blocks until a write to one copies the
-// written part away. The extents are split at every boundary of every other extent (one sweep
+// (`cp --reflink`, on by default) and btrfs reflinks and snapshots let inodes share blocks until
+// a write to one copies the written part away. The extents are split at every boundary of every other extent (one sweep
 // over them sorted by disk byte), so a partly shared extent gives pieces that name all their
 // owners and pieces that name one.
 
 /** One inode's claim on a range of disk bytes (a data extent). */
 export interface Claim {
-  /** Disk bytes [start, end) relative to the filesystem. */
+  /** Disk bytes [start, end) relative to the filesystem (btrfs: logical bytes). */
   start: bigint;
   end: bigint;
   ino: bigint;
