@@ -4,6 +4,11 @@
 // over them sorted by disk byte), so a partly shared extent gives pieces that name all their
 // owners and pieces that name one.
 
+/** Other files named in a shared piece's label; the rest are counted ("and 3 more"). */
+export const SHARERS_NAMED = 3;
+/** Sharers a shared piece is listed under for picking (the object table); past that, counted only. */
+export const SHARERS_PICKABLE = 64;
+
 /** One inode's claim on a range of disk bytes (a data extent). */
 export interface Claim {
   /** Disk bytes [start, end) relative to the filesystem (btrfs: logical bytes). */

@@ -5,7 +5,7 @@
 // whole (their bytes are not the file's bytes in order), preallocated ones say so.
 
 import type { Region } from '../model.ts';
-import { splitByOwners, type Claim, type OwnedPiece } from '../sharing.ts';
+import { SHARERS_NAMED, SHARERS_PICKABLE, splitByOwners, type Claim, type OwnedPiece } from '../sharing.ts';
 import { warn, itemsOf, type Btrfs, type TreeBlock } from './tree.ts';
 
 const KEY = { inodeItem: 1, inodeRef: 12, inodeExtref: 13, extentData: 108, rootBackref: 144 } as const;
@@ -170,11 +170,6 @@ function subvolumePath(x: Btrfs, f: FileState, id: bigint, depth = 0): string {
   if (!a || !parent || depth > MAX_DEPTH) return `/<subvolume ${id}>`;
   return `${subvolumePath(x, f, a.parent, depth + 1)}${pathIn(x, f, parent, a.dir)}/${a.name}`;
 }
-
-/** Other files named in a shared extent's label; the rest are counted ("and 3 more"). */
-const SHARERS_NAMED = 3;
-/** Sharers a shared extent is listed under for picking (the object table); past that, counted only. */
-const SHARERS_PICKABLE = 64;
 
 /** A file's claim on logical bytes, with the words its label needs. */
 interface FileClaim extends Claim {

@@ -10,7 +10,7 @@ import { pathOf, type NameLinks } from '../paths.ts';
 import type { InodeChunk } from './ag.ts';
 import { DIR_FREE_OFFSET, DIR_LEAF_OFFSET, parseDataBlock, parseShortform, type DirEntry } from './dir.ts';
 import type { XfsFs } from './fs.ts';
-import { splitByOwners, type Claim, type OwnedPiece } from '../sharing.ts';
+import { SHARERS_NAMED, SHARERS_PICKABLE, splitByOwners, type Claim, type OwnedPiece } from '../sharing.ts';
 import {
   FORMAT_LOCAL,
   forkExtents,
@@ -139,11 +139,6 @@ const dirPart = (logical: bigint, bs: number) => {
   const byte = logical * BigInt(bs);
   return byte >= DIR_FREE_OFFSET ? ', free index' : byte >= DIR_LEAF_OFFSET ? ', hash index' : '';
 };
-
-/** Other files named in a shared block's label; the rest are counted ("and 3 more"). */
-const SHARERS_NAMED = 3;
-/** Sharers a shared block is listed under for picking (the object table); past that, counted only. */
-const SHARERS_PICKABLE = 64;
 
 /** A file's data extent, as a claim on disk bytes, with the words its label needs. */
 interface FileClaim extends Claim {
