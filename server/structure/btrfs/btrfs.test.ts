@@ -620,14 +620,16 @@ describe('btrfs filled by the kernel driver: subvolume, snapshot, reflink, compr
       return extents.filter((e) => e.diskByte !== 0).map((e) => ({ ...e, path: `${prefix}${pathOf(e.inode)}` }));
     });
 
-  it('no warnings; the subvolume and snapshot trees are labelled by their own ids, as dump-tree names their owners', () => {
+  it('no warnings; the subvolume and snapshot trees are labelled by their ids (as dump-tree names their owners) and paths', () => {
     assert.deepEqual(d.result.warnings, []);
     const owners = parseBlocks(btrfs('dump-tree', driverImg));
     for (const owner of ['256', '257']) {
       const mine = owners.filter((b) => b.owner === owner);
       assert.ok(mine.length > 0, `dump-tree lists blocks of tree ${owner}`);
+      const path = owner === '256' ? '/sub' : '/snap';
       for (const b of mine)
-        for (const p of physical(b.logical, driverChunks)) assert.equal(labelAt(d.leaves, p), treeLabel(b));
+        for (const p of physical(b.logical, driverChunks))
+          assert.equal(labelAt(d.leaves, p), treeLabel(b).replace(/^subvolume \d+/, `$& (${path})`));
     }
   });
 

@@ -17,6 +17,7 @@ import {
   collectFiles,
   fileRegions,
   newFileState,
+  subvolumePath,
   type FileState,
   type Subvolume,
 } from './files.ts';
@@ -99,6 +100,7 @@ export const decodeBtrfs: Decoder = async (src, ctx, place) => {
     }),
   );
   await walkRoots(x, roots, files, used);
+  nameSubvolumeTrees(x, files);
   if (sb.logRoot !== 0n) await walkLog(x);
 
   const freeObject = ctx.object({ id: `${fsPlace.id}.free`, kind: 'free', label: 'free space', where: fsPlace.where });
@@ -164,6 +166,26 @@ function tree(x: Btrfs, id: bigint, root: bigint, level: number, leaf?: (l: Tree
   const label = name ?? known;
   const object = x.ctx.object({ id: `${x.place.id}.tree.${label}`, kind, label, where: x.place.where });
   return { name: label, kind, object, root, level, leaf };
+}
+
+/**
+ * "subvolume 256 (/sub) tree": a subvolume's path is known only once its parent's tree was read
+ * (ROOT_BACKREF names a directory there), so its tree's blocks and object are renamed after the walks.
+ */
+function nameSubvolumeTrees(x: Btrfs, files: FileState): void {
+  const renamed = new Map<string, string>();
+  for (const id of files.subvolumes.keys()) {
+    if (id === 5n) continue;
+    const object = x.ctx.objects.get(`${x.place.id}.tree.subvolume ${id} tree`);
+    if (!object) continue;
+    const name = `subvolume ${id} (${subvolumePath(x, files, id)}) tree`;
+    renamed.set(object.id, name);
+    object.label = name;
+  }
+  for (const r of x.logical) {
+    const name = r.object && renamed.get(r.object);
+    if (name) r.label = r.label.replace(/^subvolume \d+ tree/, name);
+  }
 }
 
 /** Chunk tree leaves: key (256, CHUNK_ITEM, logical) → struct btrfs_chunk. */

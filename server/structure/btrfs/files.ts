@@ -163,7 +163,7 @@ function pathIn(x: Btrfs, f: FileState, sv: Subvolume, inode: bigint): string {
 }
 
 /** Where subvolume `id` is in the filesystem's tree of names ("" for the top level, subvolume 5). */
-function subvolumePath(x: Btrfs, f: FileState, id: bigint, depth = 0): string {
+export function subvolumePath(x: Btrfs, f: FileState, id: bigint, depth = 0): string {
   if (id === FS_TREE) return '';
   const a = f.attachments.get(id);
   const parent = a && f.subvolumes.get(a.parent);
