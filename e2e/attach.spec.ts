@@ -52,3 +52,39 @@ test('the page follows an external nbdkit through its log', async ({ page }) => 
   await page.getByTestId('error-1').uncheck();
   await expect.poll(() => existsSync(join(dir, 'error'))).toBe(false);
 });
+
+test('attached without --error-file: no Error toggle (nothing to switch), where a served disk always has one', async ({
+  page,
+}) => {
+  // The same log, watched by a second attach that was not given the nbdkit's error file.
+  const bare = await serve(['--size', '64M', join(dir, 'log'), '--ui'], 'attach');
+  try {
+    await page.goto(bare.ui);
+    await expect(page.locator('section.disk')).toHaveCount(1);
+    await expect(page.getByTestId('source-1')).toHaveText(join(dir, 'log'));
+    // It used to be there, and a click answered "disk 1 has no error toggle".
+    await expect(page.getByRole('checkbox', { name: 'Disk 1 errors' })).toHaveCount(0);
+    const r = await fetch(bare.api('/api/disks/1/errors'), {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ on: true }),
+    });
+    expect(r.ok).toBe(false);
+    expect(((await r.json()) as { error: string }).error).toMatch(/has no error toggle/);
+  } finally {
+    await bare.stop();
+  }
+  // A served disk without --filter=error: the toggle is there and works (an inert filter provides it).
+  const served = await serve(['--size', '16M', '--port', '0', '--ui']);
+  try {
+    await page.goto(served.ui);
+    const toggle = page.getByRole('checkbox', { name: 'Disk 1 errors' });
+    await toggle.check();
+    await expect(page.getByTestId('disk-1')).toContainText('FAILED');
+    expect(qemuIo(served.uris[0], 'write 0 4k').code).not.toBe(0);
+    await toggle.uncheck();
+    expect(qemuIo(served.uris[0], 'write 0 4k').code).toBe(0);
+  } finally {
+    await served.stop();
+  }
+});

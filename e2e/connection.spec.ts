@@ -34,7 +34,7 @@ async function recordTexts(page: Page, selector: string): Promise<() => Promise<
 
 /**
  * Controls outside the disks that ask the engine (a preset, Hold, Clear, the time machine, an
- * export) and controls that are the page's own (palette, presentation, help, the view's Pause).
+ * export) and controls that are the page's own (palette, presentation, help, Pause view).
  */
 function toolbarControls(page: Page) {
   const tm = page.getByRole('group', { name: 'time machine' });
@@ -44,6 +44,7 @@ function toolbarControls(page: Page) {
       page.getByRole('button', { name: 'Hold I/O' }),
       page.getByRole('button', { name: 'Clear', exact: true }),
       page.getByRole('button', { name: 'Commands' }),
+      tm.getByTestId('timeline-play'),
       tm.getByRole('button', { name: 'Step' }),
       tm.getByRole('button', { name: 'Next burst' }),
       tm.getByRole('combobox'),
@@ -54,7 +55,7 @@ function toolbarControls(page: Page) {
       page.getByRole('combobox', { name: 'palette' }),
       page.getByRole('button', { name: 'Present' }),
       page.getByRole('button', { name: 'Keyboard shortcuts' }),
-      page.getByRole('button', { name: 'Pause', exact: true }),
+      page.getByRole('button', { name: 'Pause view', exact: true }),
       tm.getByRole('button', { name: 'Plots' }),
       tm.getByRole('button', { name: 'Export…' }),
     ],

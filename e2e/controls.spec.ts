@@ -236,6 +236,43 @@ test('Pause stops the picture and the counters and says so; the disks keep servi
   await expect(counters).not.toHaveText(before);
 });
 
+test("the two pauses say what each pauses: Pause view (Space/P) and the time machine's Freeze / Pause playback / Play", async ({
+  page,
+}) => {
+  await open(page);
+  const view = page.locator('.toolbar [data-action=pause]');
+  const machine = page.getByTestId('timeline-play');
+  // Both used to read "Pause".
+  await expect(view).toHaveText('Pause view');
+  await expect(view).toHaveAttribute('title', /^Pause the view: .* \(Space \/ P\)$/);
+  await expect(machine).toHaveText('Freeze');
+  await expect(machine).toHaveAttribute('title', /^Time machine: stop the picture at this instant/);
+  const names = await page.getByRole('button', { name: /pause|freeze|resume|play/i }).allInnerTexts();
+  expect(new Set(names).size, names.join(', ')).toBe(names.length);
+  expect(names.filter((n) => n === 'Pause')).toEqual([]);
+  // The keys still pause the view (and only the view: the time machine stays live).
+  for (const key of [' ', 'p']) {
+    await page.keyboard.press(key);
+    await expect(page.getByTestId('status')).toHaveText('view paused');
+    await expect(view).toHaveText('Resume view');
+    await expect(machine).toHaveText('Freeze');
+    await page.keyboard.press(key);
+    await expect(page.getByTestId('status')).toHaveText('live');
+    await expect(view).toHaveText('Pause view');
+  }
+  // The time machine's button freezes the picture at an instant; the view is not paused.
+  await machine.click();
+  await expect(page.getByTestId('status')).toHaveText('time machine: not live (L)');
+  await expect(machine).toHaveText('Play');
+  await expect(machine).toHaveAccessibleName('Play the recording from here');
+  await expect(view).toHaveText('Pause view');
+  await machine.click();
+  await expect(machine).toHaveText(/^(Pause playback|Freeze)$/); // playing back, or caught up with live
+  await page.keyboard.press('l');
+  await expect(machine).toHaveText('Freeze');
+  await expect(page.getByTestId('status')).toHaveText('live');
+});
+
 test('Hold I/O stalls requests in the engine (drawn in flight) until released', async ({ page }) => {
   await open(page);
   await page.keyboard.press('h');

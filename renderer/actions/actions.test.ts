@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { getUi, setUi, store } from '../store/store.ts';
 import { APP_ACTIONS } from './app-actions.ts';
+import { STRUCTURE_ACTIONS } from './structure-actions.ts';
 import { ActionRegistry, shortcutText } from './registry.ts';
 
 const reset = () => store.setState(store.getInitialState(), true);
@@ -57,8 +58,38 @@ test('per-disk actions have unique accessible names and apply only where they ca
   assert.equal(get('resetDisk').available!(getUi(), 1), false, 'attach mode cannot discard data');
   assert.equal(get('commands').available!(getUi()), false, 'attach mode has no client commands');
   assert.equal(get('copyUri').available!(getUi(), 1), false, 'no URI to copy');
+  assert.equal(get('toggleErrors').available!(getUi(), 1), false, 'attached without --error-file: nothing to switch');
+  setUi({ disks: [{ ...(disk(1, 'attach') as object), errorFile: '/tmp/error1' } as never] });
+  assert.equal(get('toggleErrors').available!(getUi(), 1), true, 'attached with --error-file: the toggle makes it');
   setUi({ disks: [disk(1, 'replay')] });
   assert.equal(get('toggleErrors').available!(getUi(), 1), false, 'a replay has no Error toggle');
+  reset();
+});
+
+test('Esc backs out one layer at a time: dialog, plots and export row, Structure overlay, enlarged disk, presentation', () => {
+  reset();
+  const c = { runAction: (n: string): boolean => r.run(n) };
+  const r: ActionRegistry<typeof c> = new ActionRegistry(() => ({ c, s: getUi() }));
+  for (const a of [...APP_ACTIONS, ...STRUCTURE_ACTIONS]) r.register(a as never);
+  const server = { number: 1, mode: 'server', uris: ['nbd://127.0.0.1:1'], errorsOn: false };
+  setUi({
+    disks: [server, { ...server, number: 2 }] as never,
+    popover: { kind: 'help' },
+    plots: true,
+    exportOpen: true,
+    structureOn: true,
+    enlarged: 2,
+  });
+  const layers = () => {
+    const s = getUi();
+    return [!!s.popover, s.plots || s.exportOpen, s.structureOn, s.enlarged !== null].map(Number).join('');
+  };
+  const seen = [layers()];
+  for (let i = 0; i < 4; i++) {
+    assert.equal(r.run('escape'), true);
+    seen.push(layers());
+  }
+  assert.deepEqual(seen, ['1111', '0111', '0011', '0001', '0000']);
   reset();
 });
 

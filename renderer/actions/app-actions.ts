@@ -3,7 +3,7 @@
 import { PALETTE_NAMES } from '../../server/shared/ui-settings.ts';
 import type { Controller } from '../controller.ts';
 import * as engine from '../engine-calls.ts';
-import { getUi, setUi, sourceMode, type UiState } from '../store/store.ts';
+import { getUi, hasErrorToggle, setUi, sourceMode, type UiState } from '../store/store.ts';
 import { ActionRegistry, type Action } from './registry.ts';
 import { STRUCTURE_ACTIONS } from './structure-actions.ts';
 
@@ -35,10 +35,12 @@ export const APP_ACTIONS: A[] = [
     name: 'pause',
     label: (s) => {
       if (isReplay(s)) return s.replay?.playing ? 'Pause' : s.replay?.finished ? 'Replay again' : 'Play';
-      return s.paused ? 'Resume' : 'Pause';
+      // "view": the time machine strip has a pause of its own (it freezes the recording's
+      // picture at an instant); this one only stops the page drawing.
+      return s.paused ? 'Resume view' : 'Pause view';
     },
     description:
-      'Pause the view: picture, counters and tooltip stop while the disks keep serving (in replay: pause playback)',
+      'Pause the view: picture, counters and tooltip stop while the disks keep serving and the time machine keeps recording (in replay: pause playback)',
     keys: [' ', 'p'],
     engine: isReplay,
     pressed: (s) => (isReplay(s) ? !s.replay?.playing : s.paused),
@@ -174,13 +176,15 @@ export const APP_ACTIONS: A[] = [
   {
     name: 'escape',
     label: 'Back',
-    description: 'Close a panel, show all disks, leave presentation mode (in that order)',
+    description:
+      'Close a panel, turn the Structure overlay off, show all disks, leave presentation mode (in that order)',
     keys: ['Escape'],
     perform({ c, s }) {
       // The panels, top one first: a dialog, then what the time machine strip opened (the export
-      // row, the plots).
+      // row, the plots), then the Structure overlay (its panel and tints; S brings them back).
       if (s.popover || s.commands) setUi({ popover: null, commands: null });
       else if (s.exportOpen || s.plots) setUi({ exportOpen: false, plots: false });
+      else if (s.structureOn) c.runAction('structure');
       else if (s.enlarged !== null) setUi({ enlarged: null });
       else if (s.settings.present) c.runAction('presentation');
     },
@@ -191,7 +195,7 @@ export const APP_ACTIONS: A[] = [
     label: 'Error',
     ariaLabel: (_s, n) => `Disk ${n} errors`,
     description: 'Inject I/O errors: every request on this disk fails until unchecked',
-    available: (s, n) => !!disk(s, n) && disk(s, n)!.mode !== 'replay',
+    available: (s, n) => !!disk(s, n) && hasErrorToggle(disk(s, n)!),
     engine: true,
     pressed: (s, n) => !!disk(s, n)?.errorsOn,
     perform: ({ c, s }, n) => engine.setErrors(c, n!, !disk(s, n)?.errorsOn),

@@ -3,7 +3,7 @@ import type { DiskInfo } from '../../server/shared/types.ts';
 import { chromeFor, COMPACT_NARROW, type DiskPlacement } from '../grid/layout.ts';
 import { ActionButton } from './ActionButton.tsx';
 import { useActions } from './context.ts';
-import { useUi } from '../store/store.ts';
+import { hasErrorToggle, useUi } from '../store/store.ts';
 import { DelaySliders } from './DelaySliders.tsx';
 import { useEngineControl } from './engine-control.ts';
 import { CompactCounters, CounterTable, LatencyLine, StateTotals } from './DiskStats.tsx';
@@ -98,7 +98,7 @@ export function DiskTitle({ disk, compact, size = true }: { disk: DiskInfo; comp
 export function ErrorToggle({ disk, short, present }: { disk: DiskInfo; short?: boolean; present?: boolean }) {
   const actions = useActions();
   const engine = useEngineControl('Inject I/O errors: every request on this disk fails until unchecked');
-  if (disk.mode === 'replay') return null;
+  if (!hasErrorToggle(disk)) return null;
   return (
     <label className={`error-toggle ${disk.errorsOn ? 'on' : ''}`} title={engine.title}>
       <input

@@ -21,6 +21,7 @@ import { useEngineControl, type EngineControlProps } from './engine-control.ts';
 import { MoreMenu, Secondary } from './Overflow.tsx';
 import { fmtTime, human } from './format.ts';
 import { scrubTarget } from './scrub-keys.ts';
+import { playButton } from './timeline-play.ts';
 
 const SPEEDS = [0.1, 0.25, 0.5, 1, 2, 4, 10, 25, 100];
 
@@ -242,6 +243,7 @@ export function TimelineStrip() {
   };
   const stamp = () => new Date().toISOString().slice(0, 19).replace(/[:T]/g, '-');
   const rec = t.recording;
+  const play = playButton(t);
   return (
     <div className="timeline" data-testid="timeline">
       <div className="timeline-controls" role="group" aria-label="time machine">
@@ -250,12 +252,13 @@ export function TimelineStrip() {
           <button
             type="button"
             data-testid="timeline-play"
-            // Not just "Pause": the toolbar's Pause (the view) has that name.
-            aria-label={t.playing ? 'Pause the time machine' : 'Play from here'}
+            // Not "Pause": the toolbar's Pause view is another thing (timeline-play.ts).
+            aria-label={play.ariaLabel}
             {...engine}
-            onClick={() => void act(t.playing ? 'pause' : 'play')}
+            title={engine.title ?? play.title}
+            onClick={() => void act(play.action)}
           >
-            {t.playing ? 'Pause' : 'Play'}
+            {play.text}
           </button>
         )}
         <Secondary>

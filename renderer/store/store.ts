@@ -136,3 +136,12 @@ export function engineOffline(s: Pick<UiState, 'status' | 'retry'>): string {
 export function sourceMode(s: Pick<UiState, 'disks'>): 'server' | 'attach' | 'replay' | 'none' {
   return s.disks[0]?.mode ?? 'none';
 }
+
+/**
+ * Whether a disk has an Error toggle: every served disk (with or without --filter=error: the
+ * engine adds an inert error filter, data-path/inline.ts), an attached one only when attach was
+ * given the external nbdkit's --error-file (it has nothing else to switch), a replay never.
+ */
+export function hasErrorToggle(d: Pick<DiskInfo, 'mode' | 'errorFile'>): boolean {
+  return d.mode === 'server' || (d.mode === 'attach' && !!d.errorFile);
+}
