@@ -26,6 +26,7 @@ test.beforeAll(async () => {
   requireBinary('qemu-io', 'qemu-utils');
   requireBinary('mke2fs', 'e2fsprogs');
   requireBinary('sgdisk', 'gdisk');
+  requireBinary('mkfs.fat', 'dosfstools');
   mkdirSync(ART, { recursive: true });
   dir = mkdtempSync(join(tmpdir(), 'e2e-structure-'));
   mkdirSync(join(dir, 'src/docs'), { recursive: true });
@@ -43,8 +44,12 @@ test.beforeAll(async () => {
     'conv=notrunc',
     'status=none',
   ]);
-  s = await serve(['--port', '0', '--ui', '--size', '64M']);
+  // Disk 2: a bare vfat, so that the list has regions on two disks.
+  sh('truncate', ['-s', '64M', join(dir, 'fat.img')]);
+  sh('mkfs.fat', ['-F', '16', join(dir, 'fat.img')]);
+  s = await serve(['--port', '0', '--ui', '--size', '64M', '--disks', '2']);
   sh('nbdcopy', [join(dir, 'disk.img'), s.uris[0]]);
+  sh('nbdcopy', [join(dir, 'fat.img'), s.uris[1]]);
 });
 test.afterAll(async () => {
   await s?.stop();
@@ -140,4 +145,59 @@ test('S shows what each block is: tints, legend, chain in the tooltip, a picked 
   await page.keyboard.press('s');
   await expect(page.getByRole('region', { name: 'Structure' })).toHaveCount(0);
   await expect.poll(async () => near(await pixel(page, jCell), before.j, 3)).toBe(true);
+});
+
+test('with two disks each row of the Structure list says its disk, and the filter finds rows by it', async ({
+  page,
+}) => {
+  await page.goto(s.ui);
+  await expect(page.getByTestId('status')).toHaveText('live');
+  await page.keyboard.press('s');
+  const list = page.getByRole('region', { name: 'Structure' }).getByRole('list', { name: 'regions and files' });
+  const row = (label: RegExp) => list.getByRole('button', { name: label });
+  // disk 1 holds the GPT and the ext4, disk 2 the vfat: neither label said which.
+  await expect(row(/^FATs\b/)).toContainText('disk 2', { timeout: 15_000 });
+  await expect(row(/^journal\b/)).toContainText('disk 1');
+  await expect(row(/^\/docs\/report\.txt\b/)).toContainText('disk 1');
+  // "free space" is on both: one row each, told apart by the disk.
+  await expect(row(/^free space\b/)).toHaveCount(2);
+  expect((await row(/^free space\b/).allInnerTexts()).map((t) => /disk \d/.exec(t)?.[0]).sort()).toEqual([
+    'disk 1',
+    'disk 2',
+  ]);
+  await page.getByRole('searchbox', { name: 'find a file or region' }).fill('disk 2');
+  await expect(row(/^FATs\b/)).toHaveCount(1);
+  await expect(row(/^journal\b/)).toHaveCount(0);
+  await page.screenshot({ path: join(ART, 'structure-two-disks.png') });
+});
+
+test('Esc turns the Structure overlay off, after the plots; in the search it first clears what is typed', async ({
+  page,
+}) => {
+  await page.goto(s.ui);
+  await expect(page.getByTestId('status')).toHaveText('live');
+  const button = page.getByRole('button', { name: 'Structure' });
+  const panel = page.getByRole('region', { name: 'Structure' });
+  await page.keyboard.press('s');
+  await page.keyboard.press('g');
+  await expect(page.getByTestId('plots')).toBeVisible();
+  await expect(panel).toBeVisible();
+  // The plots first (the top layer), then the overlay: its panel, its tints, its activity line.
+  await page.keyboard.press('Escape');
+  await expect(page.getByTestId('plots')).toHaveCount(0);
+  await expect(panel).toBeVisible();
+  await page.keyboard.press('Escape');
+  await expect(panel).toHaveCount(0);
+  await expect(button).toHaveAttribute('aria-pressed', 'false');
+  await expect(page.getByTestId('activity')).toHaveCount(0);
+  await expect(page.getByTestId('announce')).toHaveText('Structure overlay off');
+  // In the search box, Esc clears the text and leaves the overlay on; the next Esc turns it off.
+  await page.keyboard.press('s');
+  const search = panel.getByRole('searchbox', { name: 'find a file or region' });
+  await search.fill('journal');
+  await search.press('Escape');
+  await expect(search).toHaveValue('');
+  await expect(panel).toBeVisible();
+  await search.press('Escape');
+  await expect(panel).toHaveCount(0);
 });

@@ -84,7 +84,8 @@ function Objects() {
   const objects = useStructure((s) => s.objects);
   const filter = useStructure((s) => s.filter);
   const selected = useStructure((s) => s.selected);
-  const matching = objectRows(objects, filter);
+  const severalDisks = useUi((s) => s.disks.length > 1);
+  const matching = objectRows(objects, filter, severalDisks);
   return (
     <>
       <input
@@ -94,20 +95,29 @@ function Objects() {
         aria-label="find a file or region"
         value={filter}
         onChange={(e) => setStructure({ filter: e.target.value })}
+        onKeyDown={(e) => {
+          // Esc in a search with text clears it, and only that (the page's Esc would close the overlay).
+          if (e.key !== 'Escape' || !filter) return;
+          e.preventDefault();
+          setStructure({ filter: '' });
+        }}
       />
       <ul className="structure-objects" aria-label="regions and files">
-        {matching.slice(0, MAX_SHOWN).map(({ object: o, place }) => (
+        {matching.slice(0, MAX_SHOWN).map(({ object: o, disks, place }) => (
           <li key={o.id}>
             <button
               type="button"
               aria-pressed={selected === o.id}
-              title={`${o.label} — ${o.where}`}
+              title={`${o.label} — ${o.where}${disks ? ` (${disks})` : ''}`}
               onClick={() => void structureView()?.select(selected === o.id ? null : o.id)}
             >
               <span className="label">
                 {o.label}
                 {place && <span className="muted"> · {place}</span>}
               </span>
+              {/* Its own column: a long label is cut, never the disk. The spaces part the words
+                  in the button's accessible name (flex ignores them). */}{' '}
+              {disks && <span className="structure-disks">{disks}</span>}{' '}
               <span className="muted">{human(Number(o.bytes))}</span>
             </button>
           </li>

@@ -81,6 +81,8 @@ export interface StructureObject {
   where: string;
   /** Bytes it covers (decimal), summed over all disks. */
   bytes: string;
+  /** The disks holding its bytes, in order ([1] for a file on disk 1; every member for one on md0). */
+  disks: number[];
 }
 
 export interface StructureStatus {

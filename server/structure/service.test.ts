@@ -97,6 +97,7 @@ describe('live structure service', () => {
     const objects = await get<StructureObject[]>('/structure/objects');
     const big = objects.find((o) => o.label === '/big.bin')!;
     assert.equal(big.kind, 'file');
+    assert.deepEqual(big.disks, [1], 'the disks holding its bytes');
     assert.ok(Number(big.bytes) >= 300_000);
     const blocks = await get<ObjectBlocks>(`/structure/objects/${encodeURIComponent(big.id)}`);
     assert.equal(blocks.disks.length, 1);

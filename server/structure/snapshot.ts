@@ -19,6 +19,8 @@ export interface DiskAnswer {
 export class StructureSnapshot {
   readonly disks = new Map<number, DiskAnswer>();
   private objectBytes = new Map<string, bigint>();
+  /** The disks each object has bytes on (the panel says where a region is). */
+  private objectDisks = new Map<string, Set<number>>();
 
   constructor(
     readonly result: DecodeResult,
@@ -36,7 +38,12 @@ export class StructureSnapshot {
           if (c.object) ids.add(c.object);
           if (c.sharedWith) for (const id of c.sharedWith) ids.add(id);
         }
-        for (const id of ids) this.objectBytes.set(id, (this.objectBytes.get(id) ?? 0n) + bytes);
+        for (const id of ids) {
+          this.objectBytes.set(id, (this.objectBytes.get(id) ?? 0n) + bytes);
+          let on = this.objectDisks.get(id);
+          if (!on) this.objectDisks.set(id, (on = new Set()));
+          on.add(disk);
+        }
       }
     }
   }
@@ -74,14 +81,18 @@ export class StructureSnapshot {
     const out: StructureObject[] = [];
     for (const o of this.result.objects.values()) {
       const bytes = this.objectBytes.get(o.id) ?? 0n;
-      if (bytes > 0n) out.push({ ...o, bytes: bytes.toString() });
+      if (bytes > 0n) out.push({ ...o, bytes: bytes.toString(), disks: this.disksOf(o.id) });
     }
     return out;
   }
 
   object(id: string): StructureObject | null {
     const o = this.result.objects.get(id);
-    return o ? { ...o, bytes: (this.objectBytes.get(id) ?? 0n).toString() } : null;
+    return o ? { ...o, bytes: (this.objectBytes.get(id) ?? 0n).toString(), disks: this.disksOf(id) } : null;
+  }
+
+  private disksOf(id: string): number[] {
+    return [...(this.objectDisks.get(id) ?? [])].sort((a, b) => a - b);
   }
 
   /** Block runs of an object on every disk, and of the parity covering its stripes. */
