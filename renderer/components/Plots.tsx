@@ -9,9 +9,56 @@ import 'uplot/dist/uPlot.min.css';
 import { ACTIVITY_OPS, OPS, type TimelineSeries } from '../../server/shared/types.ts';
 import { getUi, useUi } from '../store/store.ts';
 import { useController } from './context.ts';
+import { axisSize, axisValue, BYTE_INCRS, peakOf, peakTicks, type PlotUnit } from './plot-axes.ts';
 import { opColors } from './Timeline.tsx';
 
-type Build = (s: TimelineSeries) => { data: uPlot.AlignedData; series: uPlot.Series[]; yLabel: string };
+type Build = (s: TimelineSeries) => {
+  data: uPlot.AlignedData;
+  series: uPlot.Series[];
+  /** The value axis' title, where the chart's title and the tick units do not say it already. */
+  yLabel?: string;
+  unit: PlotUnit;
+  /** Mark the largest value with a tick of its own (not for offsets: a position, not an amount). */
+  peak: boolean;
+};
+
+/** The axes' font, set here so that the page can measure their labels (plot-axes.ts). */
+const AXIS_FONT = '11px system-ui, sans-serif';
+let measurer: CanvasRenderingContext2D | null = null;
+function textWidth(text: string): number {
+  measurer ??= document.createElement('canvas').getContext('2d');
+  if (!measurer) return text.length * 7;
+  measurer.font = AXIS_FONT;
+  return measurer.measureText(text).width;
+}
+
+/** The value axis: labels in the unit, a tick at the peak, as wide as its longest label. */
+function valueAxis(b: ReturnType<Build>, host: HTMLElement): uPlot.Axis {
+  const peak = b.peak ? peakOf(b.data.slice(1) as Array<Array<number | null>>) : 0;
+  return {
+    stroke: '#aaa',
+    font: AXIS_FONT,
+    ...(b.yLabel ? { label: b.yLabel } : {}),
+    ...(b.unit === 'bytes' || b.unit === 'bytes/s' ? { incrs: BYTE_INCRS } : {}),
+    splits: (u, _axis, min, max, incr) => {
+      const round: number[] = [];
+      if (incr > 0) for (let k = Math.ceil(min / incr); k * incr <= max + incr * 1e-9; k++) round.push(k * incr);
+      const cssHeight = u.bbox.height / (window.devicePixelRatio || 1) || u.height / 2;
+      return peakTicks(round, peak, cssHeight / Math.max(1e-9, max - min), 14);
+    },
+    values: (_u, splits) => {
+      const labels = splits.map((v) => axisValue(v, b.unit));
+      // What the axis shows, for the e2e checks (the canvas has no text to read).
+      host.dataset.yTicks = labels.join('|');
+      return labels;
+    },
+    size: (_u, values) => {
+      const size = axisSize(values ?? [], textWidth);
+      host.dataset.ySize = String(size);
+      return size;
+    },
+  };
+}
 
 /** A plugin drawing the timeline cursor as a vertical line. */
 function cursorLine(at: () => number | null): uPlot.Plugin {
@@ -62,7 +109,7 @@ function Chart({
         legend: { show: true },
         cursor: { drag: { x: false, y: false } },
         scales: { x: { time: false } },
-        axes: [{ stroke: '#aaa' }, { stroke: '#aaa', label: b.yLabel, size: 60 }],
+        axes: [{ stroke: '#aaa', font: AXIS_FONT }, valueAxis(b, host.current)],
         // The legend's first entry is the cursor's instant: "s: 12" read as a series called s.
         series: [{ label: 'at (s)' }, ...b.series],
         plugins: [cursorLine(() => pos.current)],
@@ -131,15 +178,18 @@ export function Plots() {
 function chartsFor(palette: Parameters<typeof opColors>[0]): Array<[string, Build, string]> {
   const colors = opColors(palette);
   const perOp =
-    (key: 'bytesPerSec' | 'iops', yLabel: string): Build =>
+    (key: 'bytesPerSec' | 'iops', unit: PlotUnit, yLabel?: string): Build =>
     (s) => ({
       data: [s.t, ...ACTIVITY_OPS.map((op) => s[key][op])],
       series: ACTIVITY_OPS.map((op) => ({ label: op, stroke: colors[op], width: 1.5 })),
-      yLabel,
+      ...(yLabel ? { yLabel } : {}),
+      unit,
+      peak: true,
     });
+  // Axis titles only where the ticks have no unit of their own ("MiB/s", "ms" say it).
   return [
     ['Throughput', perOp('bytesPerSec', 'bytes/s'), 'plot-throughput'],
-    ['IOPS', perOp('iops', 'req/s'), 'plot-iops'],
+    ['IOPS', perOp('iops', 'req/s', 'req/s'), 'plot-iops'],
     [
       'Latency',
       (s) => ({
@@ -148,13 +198,20 @@ function chartsFor(palette: Parameters<typeof opColors>[0]): Array<[string, Buil
           { label: 'p50 µs', stroke: '#3fb950' },
           { label: 'p99 µs', stroke: '#ffb000' },
         ],
-        yLabel: 'µs',
+        unit: 'µs',
+        peak: true,
       }),
       'plot-latency',
     ],
     [
       'Queue depth',
-      (s) => ({ data: [s.t, s.queueDepth], series: [{ label: 'in flight', stroke: '#33b5e5' }], yLabel: 'requests' }),
+      (s) => ({
+        data: [s.t, s.queueDepth],
+        series: [{ label: 'in flight', stroke: '#33b5e5' }],
+        yLabel: 'requests',
+        unit: 'requests',
+        peak: true,
+      }),
       'plot-queue',
     ],
     [
@@ -170,6 +227,8 @@ function chartsFor(palette: Parameters<typeof opColors>[0]): Array<[string, Buil
             points: { show: true, size: 3, fill: colors[ACTIVITY_OPS[k]] },
           })),
           yLabel: 'offset',
+          unit: 'bytes',
+          peak: false,
         };
       },
       'plot-scatter',
