@@ -228,6 +228,53 @@ for (const vp of VIEWPORTS) {
   });
 }
 
+// The side panels beside the grids: Structure and Plots together share the height (the plots
+// began below the fold at 1280×720), and the time machine strip keeps the window's width (a side
+// panel squeezed it onto two rows at 1280×720).
+for (const vp of [VIEWPORTS[0], VIEWPORTS[2]]) {
+  test(`${vp.width}×${vp.height}: Structure and Plots open together both show; the strips stay one row`, async ({
+    page,
+  }) => {
+    await page.setViewportSize(vp);
+    await open(page, raid5, '?palette=projector');
+    expect(qemuIo(raid5.uris[0], 'write 0 4M', 'read 0 1M').code).toBe(0);
+    for (const [keys, what] of [
+      [['g'], 'plots'],
+      [['s'], 'structure and plots'],
+      [['g'], 'structure'],
+    ] as const) {
+      for (const k of keys) await page.keyboard.press(k);
+      await page.waitForTimeout(600);
+      const where = `${vp.width}×${vp.height}, ${what}`;
+      if (what !== 'structure') {
+        // The first chart is whole and on screen.
+        await expect(page.getByTestId('plot-throughput').locator('canvas')).toBeVisible();
+        const [chart] = await boxes(page, '[data-testid=plot-throughput]');
+        expect(chart.bottom, `${where}: the first plot above the fold`).toBeLessThanOrEqual(vp.height);
+        expect(chart.top, where).toBeGreaterThanOrEqual(0);
+      }
+      if (what !== 'plots') {
+        // The Structure panel's search and the first rows of its list are on screen too.
+        const [search] = await boxes(page, '.structure-filter');
+        expect(search.bottom, `${where}: the structure search`).toBeLessThanOrEqual(vp.height);
+        expect(await unreachable(page, '.structure-filter'), where).toEqual([]);
+      }
+      // One row each: the toolbar, the time machine strip.
+      const [toolbar] = await boxes(page, '.toolbar');
+      expect(toolbar.bottom - toolbar.top, `${where}: toolbar rows`).toBeLessThan(50);
+      const [controls] = await boxes(page, '.timeline-controls');
+      expect(controls.bottom - controls.top, `${where}: time machine rows`).toBeLessThan(50);
+      expect(await unreachable(page, '[data-testid=timeline] :is(button, select, canvas)'), where).toEqual([]);
+      // The disks stay beside the panels, none under them, none overlapping.
+      const [side] = await boxes(page, '.side-region');
+      for (const p of await boxes(page, 'section.disk')) expect(p.right, where).toBeLessThanOrEqual(side.left);
+      expect(await overflowing(page, '.toolbar, section.disk, .footer'), where).toEqual([]);
+      await shot(page, join(ART, `${vp.width}-side-${what.replaceAll(' ', '-')}.png`));
+    }
+    await page.keyboard.press('s');
+  });
+}
+
 test.describe('1920×1080 projector', () => {
   test.use({ viewport: { width: 1920, height: 1080 } });
 

@@ -1,9 +1,9 @@
-import { Fragment, useState } from 'react';
+import { Fragment, useEffect, useState } from 'react';
 import type { PresetName } from '../../server/shared/types.ts';
 import { FLASH_MS_RANGE, PALETTE_NAMES, type PaletteName } from '../../server/shared/ui-settings.ts';
 import { applyPreset } from '../engine-calls.ts';
 import { PALETTES } from '../grid/palette.ts';
-import { reportFailure } from '../store/messages.ts';
+import { FAILURE_MS } from '../store/messages.ts';
 import { sourceMode, useUi } from '../store/store.ts';
 import { ActionButton } from './ActionButton.tsx';
 import { useController } from './context.ts';
@@ -21,18 +21,62 @@ const PRESETS: Array<[PresetName, string]> = [
 ];
 const PRESET_LABEL = new Map(PRESETS);
 
+/**
+ * How many disks Layout → Custom… makes, as typed. A count it refuses is said here, under the
+ * field, not in the footer across the window from it; editing the field takes it away.
+ */
+function CustomDiskCount({
+  value,
+  onChange,
+  refused,
+}: {
+  value: string;
+  onChange: (v: string) => void;
+  refused: string | null;
+}) {
+  return (
+    <label className="disk-count" title={`How many disks “Custom…” in the Layout menu makes (1–${MAX_CUSTOM_DISKS})`}>
+      <span className="label-text custom-word">Custom</span>
+      <input
+        type="number"
+        min={1}
+        max={MAX_CUSTOM_DISKS}
+        value={value}
+        aria-label="disks for the Custom layout"
+        aria-invalid={refused ? true : undefined}
+        aria-describedby={refused ? 'disk-count-refused' : undefined}
+        onChange={(e) => onChange(e.target.value)}
+      />
+      <span className="disks-word">disks</span>
+      {refused && (
+        <span className="field-refused" id="disk-count-refused" role="alert" data-testid="disk-count-refused">
+          {refused}
+        </span>
+      )}
+    </label>
+  );
+}
+
 /** Layout presets: only where the app serves the disks (attach and replay only watch). */
 function LayoutPicker() {
   const c = useController();
   const disks = useUi((s) => s.disks.length);
   const mode = useUi(sourceMode);
-  // What the N field shows, as typed: checked only when Custom is applied.
+  // What the count field shows, as typed: checked only when Custom is applied.
   const [custom, setCustom] = useState('3');
+  const [refused, setRefused] = useState<string | null>(null);
   const engine = useEngineControl();
+  // A refusal left under the field reads as news about whatever was done since (messages.ts).
+  useEffect(() => {
+    if (!refused) return;
+    const t = setTimeout(() => setRefused(null), FAILURE_MS);
+    return () => clearTimeout(t);
+  }, [refused]);
   if (mode !== 'server' && mode !== 'none') return null;
   const choose = (p: PresetName) => {
     const count = p === 'custom' ? parseDiskCount(custom) : undefined;
-    if (count === null) return reportFailure('applyPreset', DISK_COUNT_RULE);
+    if (count === null) return setRefused(DISK_COUNT_RULE);
+    setRefused(null);
     // In the words of the menu, not the engine's names ("raid5", "custom"), and the custom count.
     const layout = count
       ? `a custom layout of ${count} ${count === 1 ? 'disk' : 'disks'}`
@@ -59,17 +103,14 @@ function LayoutPicker() {
           ))}
         </select>
       </label>
-      <label title="disks for the Custom layout">
-        N
-        <input
-          type="number"
-          min={1}
-          max={MAX_CUSTOM_DISKS}
-          value={custom}
-          aria-label="disks for the Custom layout"
-          onChange={(e) => setCustom(e.target.value)}
-        />
-      </label>
+      <CustomDiskCount
+        value={custom}
+        refused={refused}
+        onChange={(v) => {
+          setCustom(v);
+          setRefused(null);
+        }}
+      />
     </>
   );
 }
