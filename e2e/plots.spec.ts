@@ -3,16 +3,14 @@
 // digit byte offsets ran into "offset" in a fixed 60 px axis). A replay, so the series the page
 // plots and the one asked of the API here are the same.
 import { expect, test, type Locator } from '@playwright/test';
-import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PNG } from 'pngjs';
 import type { TimelineSeries } from '../server/shared/types.ts';
 import { axisValue, peakOf } from '../renderer/components/plot-axes.ts';
-import { requireBinary, serve, type Served } from './serve.ts';
+import { recordSession, requireBinary, serve, type Served } from './serve.ts';
 
-const CLI = join(import.meta.dirname, '..', 'server', 'bin', 'blockscope.mjs');
 const ART = join(import.meta.dirname, 'artifacts', 'plots');
 let dir: string;
 let r: Served;
@@ -23,17 +21,15 @@ test.beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'plots-e2e-'));
   const rec = join(dir, 'session.bsrec');
   // A burst, a quiet second, a smaller burst; writes up to 60 MiB, so offsets have eight digits.
-  const script = [
-    `qemu-io -f raw "$uri1" -c "write -P 1 0 8M" -c "read 0 4M"`,
-    'sleep 1',
-    `qemu-io -f raw "$uri1" -c "write -P 2 60M 1M" -c "write -P 3 30M 2M"`,
-  ].join(' && ');
-  const run = spawnSync(
-    process.execPath,
-    [CLI, 'serve', '--disks', '1', '--size', '64M', '--port', '0', '--record', rec, '--run', script],
-    { encoding: 'utf8' },
+  recordSession(
+    rec,
+    ['--disks', '1', '--size', '64M'],
+    [
+      `qemu-io -f raw "$uri1" -c "write -P 1 0 8M" -c "read 0 4M"`,
+      'sleep 1',
+      `qemu-io -f raw "$uri1" -c "write -P 2 60M 1M" -c "write -P 3 30M 2M"`,
+    ],
   );
-  if (run.status !== 0) throw new Error(`serve --run failed: ${run.stderr}`);
   r = await serve([rec, '--ui', '--speed', '100'], 'replay');
 });
 test.afterAll(async () => {

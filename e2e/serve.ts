@@ -72,3 +72,17 @@ export function qemuIo(uri: string, ...cmds: string[]): { code: number | null; o
   const r = spawnSync('qemu-io', ['-f', 'raw', uri, ...cmds.flatMap((c) => ['-c', c])], { encoding: 'utf8' });
   return { code: r.status, out: r.stdout + r.stderr };
 }
+
+/**
+ * A recorded session: `blockscope serve ARGS --port 0 --record FILE --run STEPS` (the steps joined
+ * by &&, with $uri1, $uri2 … for the disks), waited for.
+ */
+export function recordSession(file: string, args: string[], steps: string[]): void {
+  const cli = join(import.meta.dirname, '..', 'server', 'bin', 'blockscope.mjs');
+  const r = spawnSync(
+    process.execPath,
+    [cli, 'serve', ...args, '--port', '0', '--record', file, '--run', steps.join(' && ')],
+    { encoding: 'utf8' },
+  );
+  if (r.status !== 0) throw new Error(`serve --run failed: ${r.stderr}`);
+}

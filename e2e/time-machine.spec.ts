@@ -18,28 +18,24 @@ import {
   rgbaAt,
   runExport,
 } from './export-check.ts';
-import { requireBinary, serve } from './serve.ts';
+import { recordSession, requireBinary, serve } from './serve.ts';
 
 const CLI = join(import.meta.dirname, '..', 'server', 'bin', 'blockscope.mjs');
 
 function makeRecording(dir: string): string {
   requireBinary('qemu-io', 'qemu-utils');
   const file = join(dir, 'session.bsrec');
-  const script = [
-    `qemu-io -f raw "$uri1" -c "write -P 1 0 4M" -c "discard 1M 1M"`,
-    'sleep 0.5',
-    `qemu-io -f raw "$uri2" -c "write -P 2 8M 2M" -c "write -z 16M 1M"`,
-    'sleep 0.5',
-    `qemu-io -f raw "$uri1" -c "write -P 3 32M 8M" -c "read 0 4M"`,
-  ].join(' && ');
-  const r = spawnSync(
-    process.execPath,
-    [CLI, 'serve', '--disks', '2', '--port', '0', '--record', file, '--run', script],
-    {
-      encoding: 'utf8',
-    },
+  recordSession(
+    file,
+    ['--disks', '2'],
+    [
+      `qemu-io -f raw "$uri1" -c "write -P 1 0 4M" -c "discard 1M 1M"`,
+      'sleep 0.5',
+      `qemu-io -f raw "$uri2" -c "write -P 2 8M 2M" -c "write -z 16M 1M"`,
+      'sleep 0.5',
+      `qemu-io -f raw "$uri1" -c "write -P 3 32M 8M" -c "read 0 4M"`,
+    ],
   );
-  if (r.status !== 0) throw new Error(`serve --run failed: ${r.stderr}`);
   return file;
 }
 
