@@ -18,7 +18,7 @@ const PAGE_SHIFT = 16;
 export const PAGE_BLOCKS = 1 << PAGE_SHIFT;
 const NSTATES = 4;
 
-/** The map's contents, as exportState() returns them. */
+/** The map's contents (a recording's whole keyframe). */
 export interface BlockStateExport {
   /** Coarse runs: run i covers pages [starts[i], starts[i+1]) in states[i]. */
   starts: number[];
@@ -52,13 +52,24 @@ export class BlockStateMap {
     this.coarse[BlockState.UNTOUCHED] = this.blocks;
   }
 
-  /** A copy of the whole map (a recording's keyframe). */
-  exportState(): BlockStateExport {
-    return {
-      starts: this.starts.slice(),
-      states: this.states.slice(),
-      detail: [...this.detail].map(([page, d]) => [page, d.slice()] as [number, Uint8Array]),
-    };
+  /** A copy of the coarse runs (a recording's whole keyframe; the detail pages it reads live). */
+  exportRuns(): Pick<BlockStateExport, 'starts' | 'states'> {
+    return { starts: this.starts.slice(), states: this.states.slice() };
+  }
+
+  /** The pages that have per-block detail now. */
+  detailPages(): number[] {
+    return [...this.detail.keys()];
+  }
+
+  /** A page's live per-block states, or undefined when its coarse run says all (pageState). */
+  pageDetail(page: number): Uint8Array | undefined {
+    return this.detail.get(page);
+  }
+
+  /** The coarse state of a page (what its blocks are unless it has detail). */
+  pageState(page: number): BlockState {
+    return this.states[this.runAt(page)] as BlockState;
   }
 
   /** Replace the map with an exported one (counts recomputed). */
@@ -112,29 +123,6 @@ export class BlockStateMap {
     const d = this.detail.get(page);
     if (d) return d[block - page * PAGE_BLOCKS] as BlockState;
     return this.states[this.runAt(page)] as BlockState;
-  }
-
-  /**
-   * The states of blocks [first, end), which must lie in one page, into `out` at `at`; returns
-   * their common state, or -1 when they differ (a recording's delta keyframe stores one byte
-   * for a uniform cell).
-   */
-  copyStates(first: number, end: number, out: Uint8Array, at: number): number {
-    const page = Math.floor(first / PAGE_BLOCKS);
-    if (Math.floor((end - 1) / PAGE_BLOCKS) !== page) throw new Error('copyStates: the range crosses a page');
-    const d = this.detail.get(page);
-    if (!d) {
-      const s = this.states[this.runAt(page)];
-      out.fill(s, at, at + end - first);
-      return s;
-    }
-    const from = first - page * PAGE_BLOCKS;
-    const n = end - first;
-    if (n === 1) return (out[at] = d[from]);
-    out.set(d.subarray(from, from + n), at);
-    const s = d[from];
-    for (let i = 1; i < n; i++) if (d[from + i] !== s) return -1;
-    return s;
   }
 
   /** Set blocks [first, end) to `state`. */

@@ -6,9 +6,10 @@
 // This runs inside the NBD request path for every event, so per-event work is O(cells touched)
 // and allocation-free; the picture is recomputed lazily, once per frame, for dirty cells only.
 //
-// (Longer than our ~350-line guide: the model's export/import for recordings' keyframes, whole
-// and delta, must see every private field, so it stays in this class rather than behind
-// accessors.)
+// (Longer than our ~350-line guide: the model's import from recordings' keyframes, whole and
+// delta, must set every private field, so it stays in this class rather than behind accessors.
+// Keyframes are written from the live arrays (liveCells) by server/record/keyframe-export.ts,
+// which the beforeChange hook lets copy a cell before an event changes it.)
 
 import { blockRange, cellStartByte, geometryFor } from '../shared/geometry.ts';
 import {
@@ -128,9 +129,9 @@ export class DiskStats {
   private latencyCount = 0;
   /** Bumped on clear(): a subscriber then needs a full picture. */
   epoch = 0;
-  /** Cells changed since the last keyframe export (exportModel), for delta keyframes; null before it. */
+  /** Cells changed since the last keyframe (markKeyframe, takeChangedCells), for delta keyframes; null before one. */
   private changedSinceKeyframe: CellStamps | null = null;
-  /** The epoch of the last keyframe export: a clear() since then needs a whole keyframe. */
+  /** The epoch of the last whole keyframe: a clear() since then needs a whole keyframe. */
   private keyframeEpoch = -1;
   /** True when something changed since the last frame cut (counters included). */
   private changed = true;
@@ -139,6 +140,11 @@ export class DiskStats {
   wallOffsetMs = performance.timeOrigin;
   /** Called after clear() (the recorder notes it). */
   readonly clearListeners = new Set<() => void>();
+  /**
+   * Called before anything changes the values of cells [first, last] (a request completing, a
+   * clear): a recorder's checkpoint still copying the model copies those cells first.
+   */
+  beforeChange: ((first: number, last: number) => void) | null = null;
 
   constructor(
     readonly diskNumber: number,
@@ -210,6 +216,7 @@ export class DiskStats {
     if (ev.error) {
       c.errors++;
       if (span) {
+        this.beforeChange?.(span[0], span[1]);
         for (let i = span[0]; i <= span[1]; i++) {
           if (!this.errorMark[i]) {
             this.errorMark[i] = 1;
@@ -223,6 +230,7 @@ export class DiskStats {
     }
     if (!span) return;
     const [a, b] = span;
+    this.beforeChange?.(a, b);
     this.changedSinceKeyframe?.mark(a, b);
     const now = this.wallOffsetMs + ev.endUs / 1000;
     for (let i = a; i <= b; i++) {
@@ -446,84 +454,48 @@ export class DiskStats {
   }
 
   /**
-   * The model (a keyframe): a copy, or with `views` the live arrays themselves, valid only until
-   * the next event (for a caller that encodes them at once, as the recorder does).
+   * The live per-cell arrays, for a recorder's checkpoint that copies them over several turns:
+   * read a cell only while no event can change it, or from beforeChange.
    */
-  exportModel(views = false): DiskModel {
-    const take = <T extends { slice(): T }>(a: T): T => (views ? a : a.slice());
-    const latencies = this.latencyWindow();
-    // Changes are counted from this keyframe on.
-    this.changedSinceKeyframe ??= new CellStamps(this.geometry.cells);
-    this.changedSinceKeyframe.take();
-    this.keyframeEpoch = this.epoch;
+  liveCells(): Pick<DiskModel, 'errorMark' | 'reads' | 'writes' | 'lastOp' | 'lastTime'> {
     return {
-      states: this.states.exportState(),
-      errorMark: take(this.errorMark),
-      reads: take(this.reads),
-      writes: take(this.writes),
-      lastOp: take(this.lastOp),
-      lastTime: take(this.lastTime),
-      counters: this.countersCopy(),
-      latencies,
-      latencyCount: this.latencyCount,
+      errorMark: this.errorMark,
+      reads: this.reads,
+      writes: this.writes,
+      lastOp: this.lastOp,
+      lastTime: this.lastTime,
     };
   }
 
-  /** How many cells exportChanges() would name now; Infinity when it would return null. */
-  changedCells(): number {
-    return this.deltaPossible() ? this.changedSinceKeyframe!.count() : Infinity;
+  /** Copies of the counters and the latency window (a keyframe's head). */
+  counted(): Pick<DiskModel, 'counters' | 'latencies' | 'latencyCount'> {
+    return { counters: this.countersCopy(), latencies: this.latencyWindow(), latencyCount: this.latencyCount };
   }
 
-  /** A keyframe was exported, the picture was not cleared since, and a cell is within one map page. */
-  private deltaPossible(): boolean {
-    return (
-      this.changedSinceKeyframe !== null &&
-      this.keyframeEpoch === this.epoch &&
-      this.geometry.blocksPerCell <= PAGE_BLOCKS
-    );
+  /** A whole keyframe is taken now: changes are counted from here on. */
+  markKeyframe(): void {
+    this.changedSinceKeyframe ??= new CellStamps(this.geometry.cells);
+    this.changedSinceKeyframe.take();
+    this.keyframeEpoch = this.epoch;
   }
 
   /**
-   * What changed since the previous exportModel() or exportChanges(); null when only a whole
-   * keyframe will do: none was exported yet, the picture was cleared since, or the disk is so big
-   * (past 64 TiB) that one cell spans several block-map pages.
+   * The cells changed since the previous markKeyframe() or takeChangedCells(), ascending (a delta
+   * keyframe names them); null when only a whole keyframe will do: none was taken yet, the
+   * picture was cleared since, or the disk is so big (past 64 TiB) that one cell spans several
+   * block-map pages.
    */
-  exportChanges(): DiskChanges | null {
-    if (!this.deltaPossible()) return null;
-    const g = this.geometry;
-    const k = g.blocksPerCell;
-    const cells = this.changedSinceKeyframe!.takeSorted();
-    const n = cells.length;
-    const ch = newChanges(cells, {
-      counters: this.countersCopy(),
-      latencies: this.latencyWindow(),
-      latencyCount: this.latencyCount,
-    });
-    const scratch = new Uint8Array(k);
-    const mixed: Uint8Array[] = [];
-    for (let i = 0; i < n; i++) {
-      const c = cells[i];
-      ch.errorMark[i] = this.errorMark[c];
-      ch.lastOp[i] = this.lastOp[c];
-      ch.reads[i] = this.reads[c];
-      ch.writes[i] = this.writes[c];
-      ch.lastTime[i] = this.lastTime[c];
-      const fb = c * k;
-      const eb = Math.min(fb + k, g.blocks);
-      const s = this.states.copyStates(fb, eb, scratch, 0);
-      if (s >= 0) ch.state[i] = s;
-      else {
-        ch.state[i] = MIXED_CELL;
-        ch.mixedLength[i] = eb - fb;
-        mixed.push(scratch.slice(0, eb - fb));
-      }
-    }
-    if (mixed.length) ch.mixed = Buffer.concat(mixed);
-    return ch;
+  takeChangedCells(): Uint32Array | null {
+    const possible =
+      this.changedSinceKeyframe !== null &&
+      this.keyframeEpoch === this.epoch &&
+      this.geometry.blocksPerCell <= PAGE_BLOCKS;
+    return possible ? this.changedSinceKeyframe!.takeSorted() : null;
   }
 
   /** Apply a delta keyframe on top of the keyframe before it; nothing is in flight afterwards. */
   importChanges(ch: DiskChanges): void {
+    this.beforeChange?.(0, this.geometry.cells - 1);
     const g = this.geometry;
     const k = g.blocksPerCell;
     let m = 0;
@@ -581,6 +553,7 @@ export class DiskStats {
   /** Replace the model (seek to a keyframe); nothing is in flight afterwards. */
   importModel(m: DiskModel): void {
     const n = this.geometry.cells;
+    this.beforeChange?.(0, n - 1);
     for (const a of [m.errorMark, m.reads, m.writes, m.lastOp, m.lastTime])
       if (a.length !== n) throw new Error(`keyframe for disk ${this.diskNumber} has ${a.length} cells, expected ${n}`);
     this.states.importState(m.states);
@@ -609,6 +582,7 @@ export class DiskStats {
 
   /** Clear the picture and the counters (data on the disk is untouched). */
   clear(): void {
+    this.beforeChange?.(0, this.geometry.cells - 1);
     this.states.clear();
     this.cells.fill(0);
     this.errorMark.fill(0);

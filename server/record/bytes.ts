@@ -63,6 +63,14 @@ export class ByteWriter {
     this.pos += b.length;
   }
 
+  /** Room for `n` bytes filled in later (at buf[offset…], buf may move meanwhile); returns the offset. */
+  reserve(n: number): number {
+    this.ensure(n);
+    const at = this.pos;
+    this.pos += n;
+    return at;
+  }
+
   f64(v: number): void {
     this.ensure(8);
     new DataView(this.buf.buffer, this.buf.byteOffset).setFloat64(this.pos, v, true);

@@ -8,6 +8,9 @@
 // the changed cells with their values and block states, plus the counters, the latency window
 // and the requests in flight. Under a 4 KiB random-write flood on a 256 MiB disk it is about a
 // tenth of a whole keyframe, which was most of what recording cost (docs/performance.md).
+//
+// This file reads both and writes their common parts; keyframe-export.ts writes them, over
+// several turns of the engine thread.
 
 import { MIXED_CELL, newChanges, type DiskChanges, type DiskModel } from '../events/disk-stats.ts';
 import { OPS, type Op, type OpCounter } from '../shared/types.ts';
@@ -42,7 +45,7 @@ export interface KeyframeDelta extends Omit<Keyframe, 'model'> {
 type Counted = Pick<DiskModel, 'counters' | 'latencies' | 'latencyCount'>;
 
 /** What both kinds of keyframe start with: where the disk's events continue, its counters. */
-function writeHead(w: ByteWriter, k: Omit<Keyframe, 'model'>, m: Counted): void {
+export function writeHead(w: ByteWriter, k: Omit<Keyframe, 'model'>, m: Counted): void {
   w.uv(k.disk);
   w.uv(k.nextStart);
   w.uv(k.nextRecord);
@@ -71,7 +74,7 @@ function readHead(r: ByteReader): { disk: number; nextStart: number; nextRecord:
   return { disk, nextStart, nextRecord, counters, latencies, latencyCount };
 }
 
-function writePending(w: ByteWriter, pending: PendingRequest[]): void {
+export function writePending(w: ByteWriter, pending: PendingRequest[]): void {
   w.uv(pending.length);
   for (const p of pending) {
     w.uv(p.startIndex);
@@ -104,74 +107,8 @@ function readPending(r: ByteReader): PendingRequest[] {
 }
 
 /** A last-op time as stored: ms from the session's wall clock at time 0, within 32 bits. */
-const relMs = (t: number, wallStartMs: number) =>
+export const relMs = (t: number, wallStartMs: number) =>
   Math.max(-(2 ** 31), Math.min(2 ** 31 - 1, Math.round(t - wallStartMs)));
-
-/**
- * A delta keyframe: head · varint changed cells · per cell: varint cell (first absolute, then
- * the gap from the previous one), u8 error mark, u8 last op, varint reads, varint writes,
- * [zigzag last-op time (ms from session time 0) when there is a last op], u8 state (a BlockState
- * shared by all the cell's blocks, or 0xff: varint n and one byte per block follow) · requests
- * in flight.
- */
-export function writeKeyframeDelta(w: ByteWriter, k: KeyframeDelta, wallStartMs: number): void {
-  const ch = k.changes;
-  writeHead(w, k, ch);
-  const n = ch.cells.length;
-  w.uv(n);
-  let prev = 0;
-  let m = 0;
-  for (let i = 0; i < n; i++) {
-    const c = ch.cells[i];
-    w.uv(c - prev);
-    prev = c;
-    w.u8(ch.errorMark[i]);
-    w.u8(ch.lastOp[i]);
-    w.uv(ch.reads[i]);
-    w.uv(ch.writes[i]);
-    if (ch.lastOp[i]) w.sv(relMs(ch.lastTime[i], wallStartMs));
-    w.u8(ch.state[i]);
-    if (ch.state[i] === MIXED_CELL) {
-      const len = ch.mixedLength[i];
-      w.uv(len);
-      w.bytes(ch.mixed.subarray(m, m + len));
-      m += len;
-    }
-  }
-  writePending(w, k.pending);
-}
-const typed = (w: ByteWriter, a: ArrayBufferView) => w.bytes(new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
-
-/** writeKeyframe's last-op times, kept: 4 bytes a cell, several times a second under a flood. */
-let relScratch = new Int32Array(0);
-
-/** `wallStartMs`: the session's wall clock at time 0 (lastTime is stored relative to it, in ms). */
-export function writeKeyframe(w: ByteWriter, k: Keyframe, wallStartMs: number): void {
-  const m = k.model;
-  writeHead(w, k, m);
-  w.uv(m.states.starts.length);
-  for (let i = 0; i < m.states.starts.length; i++) {
-    w.uv(m.states.starts[i]);
-    w.u8(m.states.states[i]);
-  }
-  w.uv(m.states.detail.length);
-  for (const [page, d] of m.states.detail) {
-    w.uv(page);
-    w.uv(d.length);
-    w.bytes(d);
-  }
-  const cells = m.errorMark.length;
-  w.uv(cells);
-  w.bytes(m.errorMark);
-  w.bytes(m.lastOp);
-  typed(w, m.reads);
-  typed(w, m.writes);
-  if (relScratch.length < cells) relScratch = new Int32Array(cells);
-  const rel = relScratch.subarray(0, cells);
-  for (let i = 0; i < cells; i++) rel[i] = m.lastOp[i] ? relMs(m.lastTime[i], wallStartMs) : 0;
-  typed(w, rel);
-  writePending(w, k.pending);
-}
 
 /** Copy `n` elements of a typed array out of the reader (alignment-safe). */
 function readTyped<T extends Uint32Array | Int32Array>(r: ByteReader, n: number, Ctor: { new (n: number): T }): T {

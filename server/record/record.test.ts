@@ -277,8 +277,8 @@ describe('recording and playback', () => {
   test('only a whole keyframe follows a clear, and deltas carry what changed since the last one', () => {
     const bus = new EventBus();
     const stats = new DiskStats(1, 8n << 20n, bus);
-    assert.equal(stats.exportChanges(), null, 'no keyframe yet');
-    stats.exportModel();
+    assert.equal(stats.takeChangedCells(), null, 'no keyframe yet');
+    stats.markKeyframe();
     const ev: RequestEvent = {
       ...{ disk: 1, connection: 1, id: 1, op: 'write', offset: 40960n, length: 8192, flags: 0 },
       ...{ startUs: 1, endUs: 0, error: null },
@@ -286,10 +286,78 @@ describe('recording and playback', () => {
     bus.emit('start', ev);
     ev.endUs = 2;
     bus.emit('end', ev);
-    assert.deepEqual([...stats.exportChanges()!.cells], [10, 11]);
-    assert.deepEqual([...stats.exportChanges()!.cells], [], 'each delta is relative to the one before');
+    assert.deepEqual([...stats.takeChangedCells()!], [10, 11]);
+    assert.deepEqual([...stats.takeChangedCells()!], [], 'each delta is relative to the one before');
     stats.clear();
-    assert.equal(stats.exportChanges(), null, 'after a clear');
+    assert.equal(stats.takeChangedCells(), null, 'after a clear');
+  });
+
+  /**
+   * A live checkpoint written a slice per turn while requests go on changing the cells it names:
+   * seeking to its instant must give the disk as it was then, not as the turns after left it.
+   */
+  async function checkpointOverTurns(name: string, wholeEvery: number): Promise<void> {
+    // 2 GiB: 262,144 cells of 2 blocks (half-written cells have mixed states), 8 block-map pages.
+    const disk = Disk.external(1, 2n << 30n, 'attach');
+    disk.stats.wallOffsetMs = 1_000_000;
+    const path = join(dir, `${name}.bsrec`);
+    const base = Math.floor(performance.now() * 1000);
+    const rec = await Recorder.start([disk], {
+      ...{ path, capacity: 0, source: 'synthetic', t0Us: base, wallStartMs: 1_000_000, live: true, wholeEvery },
+      // One slice a turn (256 cells of a delta, 4096 of a whole keyframe), checkpoints by hand only.
+      ...{ checkpointSliceMs: 0, checkpointRequests: 1e9, checkpointMs: 1e9 },
+    });
+    await rec.flush();
+    const rand = rng(7);
+    const ops: Op[] = ['read', 'write', 'write', 'write', 'trim', 'zero'];
+    let id = 0;
+    const request = (t: number, block: number) => {
+      const ev: RequestEvent = {
+        ...{ disk: 1, connection: 1, id: ++id, op: ops[Math.floor(rand() * ops.length)], flags: 0 },
+        ...{ offset: BigInt(block) * 4096n, length: 4096 * (1 + Math.floor(rand() * 3)) },
+        ...{ startUs: base + t, endUs: 0, error: null },
+      };
+      disk.bus.emit('start', ev);
+      ev.endUs = base + t + 5;
+      ev.error = rand() < 0.05 ? 'EIO' : null;
+      disk.bus.emit('end', ev);
+    };
+    // Before the checkpoint: 3,000 requests in the first 16,384 cells (a delta names ~2,500).
+    const span = 2 * 16_384;
+    for (let i = 0; i < 3000; i++) request(1_000_000 + i * 10, Math.floor(rand() * span));
+    const instant = 2_000_000;
+    rec.checkpoint(instant);
+    const atInstant = fingerprint(disk.stats);
+    // After it, in this turn and the next ones: requests over the same cells until it is written.
+    let turns = 0;
+    for (let t = instant + 1000; rec.writingCheckpoint; turns++) {
+      for (let i = 0; i < 100; i++, t += 10) request(t, Math.floor(rand() * span));
+      await new Promise((r) => setImmediate(r));
+    }
+    assert.ok(turns >= 5, `the checkpoint took ${turns} turns to write`);
+    await rec.close();
+    const s = await openSession(path);
+    try {
+      const cp = s.index.entries.filter((e) => e.checkpoint && e.h.firstUs === instant);
+      assert.equal(cp.length, 1);
+      assert.equal(cp[0].h.type, wholeEvery === 1 ? BlockType.CHECKPOINT : BlockType.DELTA);
+      const targets = targetsFor([disk]);
+      const player = new Player(s.index, s.header, targets);
+      await player.seek(instant);
+      assert.deepEqual(fingerprint(targets.get(1)!.stats), atInstant, 'the state at the checkpoint instant');
+      await player.seek(Infinity);
+      assert.deepEqual(fingerprint(targets.get(1)!.stats), fingerprint(disk.stats), 'the state at the end');
+    } finally {
+      await s.close();
+    }
+  }
+
+  test('a delta checkpoint written over several turns while writes go on seeks to its instant exactly', async () => {
+    await checkpointOverTurns('delta-turns', 8);
+  });
+
+  test('a whole checkpoint written over several turns while writes go on seeks to its instant exactly', async () => {
+    await checkpointOverTurns('whole-turns', 1);
   });
 
   test('a 7 EiB disk keeps its offsets exact', async () => {

@@ -12,7 +12,8 @@ import { opIndex, type RequestEvent, type RequestPhase } from '../shared/types.t
 import { ByteWriter } from './bytes.ts';
 import { EventEncoder, writeSummary } from './event-codec.ts';
 import { BlockType, type Mark, type SessionMeta } from './format.ts';
-import { writeKeyframe, writeKeyframeDelta, type PendingRequest } from './keyframe.ts';
+import type { PendingRequest } from './keyframe.ts';
+import { DeltaExport, WholeExport, type KeyframeExport } from './keyframe-export.ts';
 import { SessionWriter, type AppendBlock } from './session-writer.ts';
 
 const BLOCK_BYTES = 64 * 1024;
@@ -28,6 +29,12 @@ const CHECKPOINT_REQUESTS = 8192;
  * thread. A seek then replays up to 32768 events (the bench's "seek in a recorded flood").
  */
 const CHECKPOINT_MIN_MS = 250;
+/**
+ * A live checkpoint's keyframes are written this many ms per turn of the engine thread, the
+ * rest in later turns (copy on write: keyframe-export.ts), so that a checkpoint of a big disk
+ * under a flood is not one long turn (docs/performance.md).
+ */
+const CHECKPOINT_SLICE_MS = 1;
 /** Stop recording events (and say so) when this much waits for the disk. */
 const MAX_QUEUED = 64 * 1024 * 1024;
 
@@ -51,6 +58,8 @@ export interface RecorderOptions {
   checkpointMs?: number;
   /** Every how many checkpoints one is whole (the others are deltas); 1 = all whole. */
   wholeEvery?: number;
+  /** Live: ms of keyframe writing per turn (at least one slice a turn; 0 = one slice). */
+  checkpointSliceMs?: number;
   /** Told once when writing fails (the disk full …): recording stops there, close() then succeeds. */
   onError?: (err: Error) => void;
 }
@@ -59,6 +68,8 @@ interface DiskRecorder {
   disk: Disk;
   enc: EventEncoder;
   off: () => void;
+  /** A delta export's marks of the cells it has still to write, one byte a cell, kept. */
+  waiting: Uint8Array | null;
 }
 
 export interface RecorderStatus {
@@ -111,11 +122,12 @@ export class Recorder {
       checkpointMaxRequests: 4 * checkpointRequests,
       checkpointMs: 30_000,
       wholeEvery: 8,
+      checkpointSliceMs: CHECKPOINT_SLICE_MS,
       ...o,
     };
     this.totalCells = disks.reduce((n, d) => n + d.stats.geometry.cells, 0);
     this.disks = disks.map((disk) => {
-      const rd: DiskRecorder = { disk, enc: new EventEncoder(), off: () => {} };
+      const rd: DiskRecorder = { disk, enc: new EventEncoder(), off: () => {}, waiting: null };
       const offBus = disk.bus.subscribe((phase, ev) => this.onEvent(rd, phase, ev));
       const onClear = () => this.onClear(rd);
       disk.stats.clearListeners.add(onClear);
@@ -271,55 +283,55 @@ export class Recorder {
     }
   }
 
-  /** Keyframes of every disk at session time `timeUs`: whole ones, or what changed since the last. */
+  /**
+   * Keyframes of every disk at session time `timeUs`: whole ones, or what changed since the last.
+   * Live, they are written over the next turns as the disks were now; the blocks sealed meanwhile
+   * wait (this.held) and follow the checkpoint into the file.
+   */
   checkpoint(timeUs: number): void {
     if (this.closed) return;
+    if (this.checkpointing) {
+      // One at a time, so that the file stays in time order: this one once that one is in.
+      void this.checkpointing.then(() => this.checkpoint(this.nowUs()));
+      return;
+    }
     this.seal();
     const cap = this.writer.header.capacity;
-    // A delta costs the engine thread about 0.3 µs per cell it names, a whole keyframe about
-    // 0.03 µs per cell of the disks (mostly copies of arrays): past an eighth of the cells, whole
-    // is cheaper. So under a random-write flood every checkpoint is whole (docs/performance.md).
-    const named = this.disks.reduce((n, rd) => n + rd.disk.stats.changedCells(), 0);
-    const whole =
+    // Taking the changed cells starts the next delta's count whatever this checkpoint is.
+    const lists = this.disks.map((rd) => rd.disk.stats.takeChangedCells());
+    const changed = lists.reduce((n, c) => n + (c ? c.length : Infinity), 0);
+    // A delta costs about ten times more per cell it names than a whole keyframe per cell it
+    // holds (encoding varints against copying arrays): past an eighth of the cells, whole is
+    // cheaper. So under a random-write flood of a small disk every checkpoint is whole.
+    // Whole also when a disk was cleared since (or is too big for deltas), at least every
+    // wholeEvery checkpoints, and when the deltas since the last whole one would name more than
+    // half the cells: a seek applies them all, and cell by cell a delta is slower to apply than a
+    // whole keyframe's arrays.
+    const delta = !(
       this.deltasSinceWhole + 1 >= this.o.wholeEvery ||
       (cap > 0 && this.bytesSinceWhole > cap / 4) ||
-      named * 8 > this.totalCells;
-    const changes = whole ? null : this.disks.map((rd) => rd.disk.stats.exportChanges());
-    const changed = changes?.reduce((n, c) => n + (c?.cells.length ?? 0), 0) ?? 0;
-    // Whole after all when a disk was cleared since (or is too big for deltas), or when the deltas
-    // since the last whole one would name more than half the cells: a seek applies them all, and
-    // cell by cell a delta is slower to apply than a whole keyframe's arrays.
-    const delta =
-      changes?.every((c) => c !== null) && this.cellsSinceWhole + changed <= this.totalCells / 2 ? changes : null;
+      changed * 8 > this.totalCells ||
+      this.cellsSinceWhole + changed > this.totalCells / 2
+    );
     const prefix = new ByteWriter(64);
     // A checkpoint still being compressed keeps its buffer; this one then gets its own.
     const body = this.spareBody ?? new ByteWriter(64 * 1024);
     this.spareBody = null;
     body.reset();
     prefix.uv(this.disks.length);
-    this.disks.forEach((rd, i) => {
+    const exports: KeyframeExport[] = this.disks.map((rd, i) => {
       prefix.uv(rd.disk.number);
       prefix.uv(rd.enc.nextRecord);
       prefix.uv(rd.enc.nextStart);
-      const pending: PendingRequest[] = [];
-      for (const ev of rd.disk.stats.pendingRequests()) {
-        const si = ev.recordStart ?? -1;
-        if (si < 0) continue;
-        pending.push({
-          startIndex: si,
-          startUs: Math.floor(ev.startUs - this.o.t0Us),
-          op: opIndex(ev.op),
-          offset: ev.offset,
-          length: ev.length,
-          flags: ev.flags,
-          connection: ev.connection,
-          id: ev.id,
-        });
-      }
-      const head = { disk: rd.disk.number, nextStart: rd.enc.nextStart, nextRecord: rd.enc.nextRecord, pending };
-      if (delta) writeKeyframeDelta(body, { ...head, changes: delta[i]! }, this.o.wallStartMs);
-      // Views of the live model: encoded right here, before any other event can change it.
-      else writeKeyframe(body, { ...head, model: rd.disk.stats.exportModel(true) }, this.o.wallStartMs);
+      const head = {
+        disk: rd.disk.number,
+        nextStart: rd.enc.nextStart,
+        nextRecord: rd.enc.nextRecord,
+        pending: this.pendingOf(rd),
+      };
+      if (!delta) return new WholeExport(rd.disk.stats, head, body, this.o.wallStartMs);
+      rd.waiting ??= new Uint8Array(rd.disk.stats.geometry.cells);
+      return new DeltaExport(rd.disk.stats, head, lists[i]!, rd.waiting, this.o.wallStartMs);
     });
     this.sinceCheckpoint = 0;
     this.lastCheckpointUs = timeUs;
@@ -341,27 +353,66 @@ export class Recorder {
       body: deflated,
       deflated: true,
     });
-    const raw = body.view();
+    /** Write the keyframes up to `deadline`; true when all are written. */
+    let d = 0;
+    const write = (deadline: number): boolean => {
+      while (d < exports.length && exports[d].step(body, deadline)) d++;
+      return d === exports.length;
+    };
     if (!this.o.live) {
-      this.append(block(deflateRawSync(raw, { level: 1 })));
+      write(Infinity);
+      this.append(block(deflateRawSync(body.view(), { level: 1 })));
       this.spareBody = body;
       return;
     }
     this.held = [];
     this.checkpointing = new Promise<void>((resolve) => {
-      // One output chunk for the whole body: zlib's default 16 KiB chunks cost a round trip
-      // through the engine thread each (about 60 for a whole keyframe of 64 Ki cells).
-      deflateRaw(raw, { level: 1, chunkSize: Math.max(16 * 1024, raw.length) }, (err, out) => {
-        this.spareBody = body;
-        const held = this.held ?? [];
-        this.held = null;
-        this.checkpointing = null;
-        if (err) this.writer.fail(err);
-        else this.append(block(out));
-        for (const b of held) this.append(b);
-        resolve();
-      });
+      const deflate = () => {
+        const raw = body.view();
+        // One output chunk for the whole body: zlib's default 16 KiB chunks cost a round trip
+        // through the engine thread each (about 60 for a whole keyframe of 64 Ki cells).
+        deflateRaw(raw, { level: 1, chunkSize: Math.max(16 * 1024, raw.length) }, (err, out) => {
+          this.spareBody = body;
+          const held = this.held ?? [];
+          this.held = null;
+          this.checkpointing = null;
+          if (err) this.writer.fail(err);
+          else this.append(block(out));
+          for (const b of held) this.append(b);
+          resolve();
+        });
+      };
+      const turn = () => {
+        if (write(performance.now() + this.o.checkpointSliceMs)) deflate();
+        else setImmediate(turn);
+      };
+      turn();
     });
+  }
+
+  /** A disk's requests in flight now, as a keyframe holds them. */
+  private pendingOf(rd: DiskRecorder): PendingRequest[] {
+    const pending: PendingRequest[] = [];
+    for (const ev of rd.disk.stats.pendingRequests()) {
+      const si = ev.recordStart ?? -1;
+      if (si < 0) continue;
+      pending.push({
+        startIndex: si,
+        startUs: Math.floor(ev.startUs - this.o.t0Us),
+        op: opIndex(ev.op),
+        offset: ev.offset,
+        length: ev.length,
+        flags: ev.flags,
+        connection: ev.connection,
+        id: ev.id,
+      });
+    }
+    return pending;
+  }
+
+  /** A live checkpoint is being written or compressed (later blocks wait for it). */
+  get writingCheckpoint(): boolean {
+    return this.checkpointing !== null;
   }
 
   status(): RecorderStatus {
