@@ -63,6 +63,14 @@ export class ByteWriter {
     this.pos += b.length;
   }
 
+  /**
+   * Make room for `n` more bytes at once: one allocation, and the bytes so far copied once, where
+   * writing them piece by piece could grow the buffer several times (each a copy into fresh memory).
+   */
+  room(n: number): void {
+    this.ensure(n);
+  }
+
   /** Room for `n` bytes filled in later (at buf[offset…], buf may move meanwhile); returns the offset. */
   reserve(n: number): number {
     this.ensure(n);

@@ -71,12 +71,19 @@ export class WholeExport implements KeyframeExport {
     this.body = body;
     writeHead(body, head, stats.counted());
     const runs = stats.states.exportRuns();
+    const pages = stats.states.detailPages();
+    // All of it at most: varints ≤ 9 bytes, a request in flight ≤ 64.
+    body.room(
+      9 * (3 + 2 * runs.starts.length + 2 * pages.length) +
+        pages.length * PAGE_BLOCKS +
+        14 * this.cells +
+        64 * head.pending.length,
+    );
     body.uv(runs.starts.length);
     for (let i = 0; i < runs.starts.length; i++) {
       body.uv(runs.starts[i]);
       body.u8(runs.states[i]);
     }
-    const pages = stats.states.detailPages();
     body.uv(pages.length);
     for (const page of pages) {
       const n = stats.states.pageDetail(page)!.length;

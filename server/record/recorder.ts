@@ -386,7 +386,8 @@ export class Recorder {
         if (write(performance.now() + this.o.checkpointSliceMs)) deflate();
         else setImmediate(turn);
       };
-      turn();
+      // The first slice in a turn of its own too: this one took the changed cells already.
+      setImmediate(turn);
     });
   }
 
