@@ -2,13 +2,16 @@
 // space wins. Order matters: GPT before MBR (a protective MBR is a valid MBR), md before
 // filesystems (md 1.0/0.90 keep their superblock at the end, so a RAID 1 member also shows the
 // filesystem's own superblock at the start), FAT's strict boot-sector check and exFAT's and NTFS's names
-// before MBR (both boot sectors end in 0xAA55, as an MBR does).
+// before MBR (both boot sectors end in 0xAA55, as an MBR does). ISO 9660 first of all: an
+// isohybrid image's system area holds an MBR (and often a GPT) whose partitions are the image's
+// own files; the volume's descriptors at 32 KiB say what the whole image is.
 
 import { decodeBtrfs } from './btrfs/btrfs.ts';
 import type { Decoder, DecodeContext, Place, Recognised } from './context.ts';
 import { decodeExfat } from './exfat/exfat.ts';
 import { decodeExt } from './ext/ext.ts';
 import { decodeFat } from './fat/fat.ts';
+import { decodeIso9660 } from './iso9660/iso9660.ts';
 import { decodeLvmPv } from './lvm/pv.ts';
 import { decodeMdMember } from './md/member.ts';
 import { decodeNtfs } from './ntfs/ntfs.ts';
@@ -20,6 +23,7 @@ import { BudgetExhausted, type ByteSource } from './source.ts';
 import { decodeXfs } from './xfs/xfs.ts';
 
 const DECODERS: Array<[string, Decoder]> = [
+  ['ISO 9660', decodeIso9660],
   ['GPT', decodeGpt],
   ['md', decodeMdMember],
   ['LVM', decodeLvmPv],
