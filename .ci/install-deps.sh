@@ -36,6 +36,7 @@ need mshowfat mtools
 need mdadm mdadm
 # XFS (server/structure/xfs): mkfs.xfs, and xfs_db/xfs_io as ground truth; setfattr gives a
 # test file an attribute block. Formats only recognised (signatures.ts): made by their own mkfs.
+need xorriso xorriso    # ISO 9660 (server/structure/iso9660): makes the images and reports where it put each file
 need mkfs.xfs xfsprogs
 need xfs_db xfsprogs
 need setfattr attr

@@ -44,6 +44,7 @@ const PACKAGES: Record<string, string> = {
   wipefs: 'util-linux',
   guestfish: 'libguestfs-tools',
   truncate: 'coreutils',
+  xorriso: 'xorriso',
 };
 
 /**

@@ -16,7 +16,7 @@ import { walkTree, type TreeFile } from './tree.ts';
 export const decodeIso9660: Decoder = async (src, ctx, place) => {
   if (src.size < BigInt((FIRST_DESCRIPTOR + 1) * SECTOR)) return null;
   if (!isDescriptor(await src.read(BigInt(FIRST_DESCRIPTOR * SECTOR), 7))) return null;
-  const warn = (m: string) => ctx.budget.warn(`${place.where}: ISO 9660: ${m}`);
+  const warn = (m: string) => ctx.budget.warn(`ISO 9660 on ${place.where}: ${m}`);
   const readSector = async (s: number) =>
     BigInt((s + 1) * SECTOR) <= src.size ? src.read(BigInt(s * SECTOR), SECTOR) : null;
   const descriptors = await readDescriptors(readSector, warn);
@@ -157,23 +157,22 @@ function fileRegions(
     const object = ctx.object({ id: `${fs.id}:${f.path}`, kind: 'file', label: f.path, where: fs.where });
     for (const e of f.extents) {
       const note = annotations.get(e.start);
+      const prefix = note ? [note] : undefined;
       const base = e.fileOffset;
-      const length = e.end - e.start;
-      // The rest of the extent's last block belongs to no other file: named as this file's.
-      const blockEnd = ((e.end + blockSize - 1n) / blockSize) * blockSize;
       out.push({
         start: e.start,
-        end: blockEnd < imageEnd ? blockEnd : imageEnd,
+        end: e.end,
         kind: 'file',
         label: f.path,
         object,
-        describe: (a, b) => {
-          const tail = note ? ` (${note})` : '';
-          if (a >= length) return `${f.path}, rest of its last block (after its end)${tail}`;
-          const last = b < length ? b : length;
-          return `${f.path}, bytes ${base + a}–${base + last - 1n}${b > length ? ' and the rest of its last block' : ''}${tail}`;
-        },
+        prefix,
+        describe: (x, y) => `${f.path}, bytes ${base + x}–${base + y - 1n}`,
       });
+      // The rest of the extent's last block holds nothing else: named after this file.
+      const blockEnd = ((e.end + blockSize - 1n) / blockSize) * blockSize;
+      const end = blockEnd < imageEnd ? blockEnd : imageEnd;
+      if (end > e.end)
+        out.push({ start: e.end, end, kind: 'file', label: `rest of the last block of ${f.path}`, object, prefix });
     }
   }
   return out;
