@@ -303,5 +303,20 @@ describe('ISO 9660 damaged, multi-extent, isohybrid', () => {
       `isohybrid MBR (boot code + partition 1 (type 0x${table[0].type}, sectors 0–${table[0].size - 1}))`,
     );
     checkFiles(hybrid, leaves[0], result, new Map());
+
+    // With no primary descriptor the volume is not decodable: then the MBR is what the image
+    // has, its partition 1 from sector 0 holding the recognised-only ISO.
+    const broken = await decodePatched(dir, hybrid, 'hybrid-no-pvd', (x) => {
+      x[16 * 2048] = 7;
+    });
+    assert.ok(
+      broken.result.warnings.some((w) => /MBR partition 1 starts at sector 0/.test(w)),
+      broken.result.warnings.join('\n'),
+    );
+    assert.equal(lastLabel(broken.leaves[0]), 'MBR (boot code + partition table)');
+    assert.deepEqual(
+      broken.leaves[1].chain.map((c) => c.label),
+      ['MBR partition 1', 'ISO 9660 (not decoded)'],
+    );
   });
 });

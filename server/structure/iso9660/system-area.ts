@@ -16,7 +16,7 @@ function mbrEntries(sector: Buffer): string {
     const type = sector[at + 4];
     const first = sector.readUInt32LE(at + 8);
     const count = sector.readUInt32LE(at + 12);
-    if (type === 0 || count === 0) continue;
+    if (count === 0) continue; // as Linux: a type-0 entry with sectors is a partition (Debian's partition 1)
     parts.push(`${i + 1} (type 0x${type.toString(16).padStart(2, '0')}, sectors ${first}–${first + count - 1})`);
   }
   return parts.length ? `partition${parts.length > 1 ? 's' : ''} ${parts.join(', ')}` : 'no partitions';

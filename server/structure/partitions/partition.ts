@@ -6,6 +6,14 @@ import { contentSpace, type DecodeContext, type Place } from '../context.ts';
 import type { Region } from '../model.ts';
 import { SliceSource, type ByteSource } from '../source.ts';
 
+/**
+ * Partitions that start at sector 0 of their container (an isohybrid image's partition 1): their
+ * first sector is the container's own partition table, not one of theirs, so the table decoders
+ * do not read it again inside them (it would nest the same table in itself, level after level).
+ */
+const startingAtTheirTable = new WeakSet<ByteSource>();
+export const startsAtItsContainersTable = (src: ByteSource) => startingAtTheirTable.has(src);
+
 export async function partitionRegion(
   src: ByteSource,
   ctx: DecodeContext,
@@ -20,7 +28,9 @@ export async function partitionRegion(
 ): Promise<Region> {
   const inner: Place = { id: `${place.id}.p${n}`, where: `${label} of ${place.where}` };
   const object = ctx.object({ id: inner.id, kind: 'partition', label: `${label} (${typeName})`, where: place.where });
-  const content = await ctx.probe(new SliceSource(src, start, end - start), ctx, inner);
+  const slice = new SliceSource(src, start, end - start);
+  if (start === 0n) startingAtTheirTable.add(slice);
+  const content = await ctx.probe(slice, ctx, inner);
   return {
     start,
     end,

@@ -320,6 +320,39 @@ describe('MBR with overlapping entries', () => {
   });
 });
 
+describe('MBR with an entry at sector 0 (isohybrid)', () => {
+  it("decodes it, says it holds the MBR, keeps sector 0 the table's, and shows a partition inside it", async () => {
+    // As an isohybrid image's table: partition 1 (bootable, type 0x17) from sector 0 over the
+    // whole disk, partition 2 (EFI) inside it. sfdisk writes neither, so entry 1 is moved by hand.
+    const img = join(dir, 'mbr-sector0.img');
+    run('truncate', ['-s', '16M', img]);
+    run('sfdisk', ['-q', img], {
+      input: 'label: dos\nstart=2048, size=28672, type=17, bootable\nstart=30720, size=2048, type=ef\n',
+    });
+    moveMbrEntry(img, 0, 0, 32768);
+    const t = sfdiskJson(img).partitiontable;
+    assert.deepEqual(
+      t.partitions.map((p) => [p.start, p.size]),
+      [
+        [0, 32768],
+        [30720, 2048],
+      ],
+      'sfdisk reads entry 1 from sector 0',
+    );
+    const { result, leaves } = await decodeImages([img]);
+    assert.deepEqual(result.warnings, [
+      "disk 1: MBR partition 1 starts at sector 0, so it holds the MBR itself (as an isohybrid image's partition 1 holds the whole image); sector 0 is shown as the table",
+      'disk 1: MBR partition 1 and MBR partition 2 overlap (sectors 30720–32767); MBR partition 2 is shown there',
+    ]);
+    assert.equal(label(covering(leaves[0], 0n)), 'MBR (boot code + partition table)');
+    assert.equal(label(covering(leaves[0], 512n)), 'MBR partition 1');
+    assert.equal(label(covering(leaves[0], 8n << 20n)), 'MBR partition 1');
+    assert.equal(covering(leaves[0], 30720n * 512n)?.chain[0].label, 'MBR partition 2');
+    // Inside partition 1, sector 0 is the same table: not decoded again as a table of its own.
+    assert.ok(![...result.objects.keys()].some((id) => id.includes('.p1.')), [...result.objects.keys()].join(', '));
+  });
+});
+
 describe('MBR', () => {
   it('labels primary, extended and logical partitions as sfdisk numbers them, and the EBR chain', async () => {
     const img = join(dir, 'mbr.img');
