@@ -1,9 +1,10 @@
 // Formats Blockscope recognises but does not decode. Without this a swap or LUKS disk looked
 // exactly like a blank one (no label at all); now its whole space is "Linux swap (not decoded)"
 // and its header is named, so nobody takes a format it cannot read for empty space. The magic
-// numbers and places are the ones blkid (util-linux libblkid) looks for. btrfs, XFS, exFAT and
-// NTFS are decoded (btrfs/, xfs/, exfat/, ntfs/, probed first); they stay here for one whose
-// superblock or boot sector that decoder refuses (with a warning), so such a disk is still named.
+// numbers and places are the ones blkid (util-linux libblkid) looks for. btrfs, XFS, exFAT, NTFS
+// and ISO 9660 are decoded (btrfs/, xfs/, exfat/, ntfs/, iso9660/, probed first); they stay here
+// for one whose superblock, boot sector or primary volume descriptor that decoder refuses or
+// lacks (with a warning), so such a disk is still named.
 
 import type { Decoder } from './context.ts';
 import { linear, type Region } from './model.ts';
