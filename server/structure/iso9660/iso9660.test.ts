@@ -38,6 +38,7 @@ const FILES: Record<string, Buffer> = {
   // A directory of several sectors (records never cross one).
   ...Object.fromEntries(Array.from({ length: 60 }, (_, i) => [`/many/file-${i}.txt`, Buffer.from(`${i}\n`)])),
 };
+const LONG_NAME = `${'n'.repeat(240)}.txt`;
 const xorriso = (args: string[]) => run('xorriso', args, { timeoutMs: 60_000 });
 
 /** report_lba: path → [lba of each extent, in extent order], and each extent's size. */
@@ -105,13 +106,18 @@ describe('ISO 9660 (xorriso -as mkisofs: Rock Ridge, Joliet, El Torito)', () => 
   let r: DecodeResult;
   let leaves: Leaf[];
   before(async () => {
+    // A name too long for its record: Rock Ridge puts the rest in a continuation area (CE).
+    mkdirSync(join(dir, 'long'));
+    writeFileSync(join(dir, 'long', LONG_NAME), 'long\n');
     xorriso(
       ['-as', 'mkisofs', '-R', '-J', '-V', 'TESTVOL', '-b', 'boot/boot.img', '-no-emul-boot'].concat([
         '-boot-load-size',
         '4',
         '-o',
         img,
-        src,
+        '-graft-points',
+        `/=${src}`,
+        `/long/=${join(dir, 'long')}`,
       ]),
     );
     ({
@@ -128,6 +134,15 @@ describe('ISO 9660 (xorriso -as mkisofs: Rock Ridge, Joliet, El Torito)', () => 
 
   it('labels every file where report_lba puts it, its bytes at the labelled offsets (Rock Ridge names)', () =>
     checkFiles(img, leaves, r, new Map()));
+
+  it('takes a Rock Ridge name from its continuation area when it does not fit the record', () => {
+    const path = `/long/${LONG_NAME}`;
+    const extents = reportLba(img).get(path);
+    assert.ok(extents, 'xorriso lists the long name');
+    const mine = fileLeaves(leaves, path);
+    assert.equal(mine.length, 1, 'labelled under its whole name');
+    assert.equal(Number(mine[0].start), extents[0].lba * 2048);
+  });
 
   it('labels each volume descriptor on its own sector, in order', () =>
     checkDescriptors(img, leaves, ['primary volume', 'boot record', 'supplementary (Joliet)', 'terminator']));

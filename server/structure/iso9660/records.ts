@@ -23,6 +23,8 @@ export interface DirRecord {
   name: string;
   /** The Rock Ridge name (NM entries), when the record has one. */
   rrName?: string;
+  /** Its NM entries go on in a continuation area: tree.ts reads it and completes rrName. */
+  rrRest?: SuspName;
   /** "." or "..": the directory itself or its parent. */
   self: boolean;
 }
@@ -33,16 +35,33 @@ function identifier(raw: Buffer, joliet: boolean): string {
   const semi = name.lastIndexOf(';');
   if (semi > 0 && /^\d+$/.test(name.slice(semi + 1))) name = name.slice(0, semi);
   if (!joliet && name.endsWith('.') && name.length > 1) name = name.slice(0, -1);
-  return name.replace(/[\0/]/g, '_');
+  return cleanName(name);
+}
+
+/** A SUSP continuation area (CE entry: block at 4, offset at 12, length at 20, little-endian halves). */
+export interface Continuation {
+  block: number;
+  offset: number;
+  length: number;
+}
+
+/** What a system use area (or a continuation area) says of the Rock Ridge name. */
+export interface SuspName {
+  /** NM parts so far ('' before any). */
+  name: string;
+  /** The last NM part had its CONTINUE flag (0x01) set: the name goes on. */
+  open: boolean;
+  /** Where the entries go on (CE), if they do. */
+  next?: Continuation;
 }
 
 /**
  * The Rock Ridge name in a system use area: the NM entries (signature "NM", length at 2, flags at
- * 4, name from 5), concatenated while their CONTINUE flag (0x01) is set. Entries that do not fit
- * the area end the walk; CE continuation areas are not followed (names there keep the ISO name).
+ * 4, name from 5), concatenated while their CONTINUE flag is set, and the CE entry saying where
+ * the entries go on (long names are split there). Entries that do not fit end the walk.
  */
-export function rockRidgeName(su: Buffer): string | undefined {
-  let name: string | undefined;
+export function suspName(su: Buffer, from: SuspName = { name: '', open: false }): SuspName {
+  const out: SuspName = { name: from.name, open: from.open };
   for (let at = 0; at + 4 <= su.length;) {
     const len = su[at + 2];
     if (len < 4 || at + len > su.length) break;
@@ -50,12 +69,19 @@ export function rockRidgeName(su: Buffer): string | undefined {
     if (sig === 'ST') break;
     if (sig === 'NM' && len >= 5) {
       const flags = su[at + 4];
-      if (!(flags & 0x06)) name = (name ?? '') + su.toString('utf8', at + 5, at + len);
+      if (!(flags & 0x06)) {
+        out.name += su.toString('utf8', at + 5, at + len);
+        out.open = (flags & 0x01) !== 0;
+      }
     }
+    if (sig === 'CE' && len >= 28)
+      out.next = { block: su.readUInt32LE(at + 4), offset: su.readUInt32LE(at + 12), length: su.readUInt32LE(at + 20) };
     at += len;
   }
-  return name ? name.replace(/[\0/]/g, '_') : undefined;
+  return out;
 }
+
+export const cleanName = (name: string) => name.replace(/[\0/]/g, '_');
 
 /**
  * Every record of a directory extent, in order. Damage (a record shorter than its fixed part, one
@@ -90,7 +116,7 @@ export function parseRecords(buf: Buffer, joliet: boolean, warn: (m: string) => 
     const raw = buf.subarray(at + 33, at + 33 + nameLen);
     const self = nameLen === 1 && (raw[0] === 0 || raw[0] === 1);
     const suStart = at + 33 + nameLen + (nameLen % 2 === 0 ? 1 : 0);
-    const rrName = suStart < at + len ? rockRidgeName(buf.subarray(suStart, at + len)) : undefined;
+    const su = suStart < at + len && !self ? suspName(buf.subarray(suStart, at + len)) : undefined;
     out.push({
       at,
       extent: buf.readUInt32LE(at + 2),
@@ -98,7 +124,8 @@ export function parseRecords(buf: Buffer, joliet: boolean, warn: (m: string) => 
       size: buf.readUInt32LE(at + 10),
       flags: buf[at + 25],
       name: self ? (raw[0] === 0 ? '.' : '..') : identifier(raw, joliet),
-      rrName: self ? undefined : rrName,
+      rrName: su?.name ? cleanName(su.name) : undefined,
+      rrRest: su?.next && (su.open || !su.name) ? su : undefined,
       self,
     });
     at += len;

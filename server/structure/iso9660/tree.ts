@@ -6,7 +6,10 @@
 // the image, are warnings; so is running out of the decode's file budget.
 
 import type { DecodeBudget, ByteSource } from '../source.ts';
-import { FLAG_DIRECTORY, FLAG_MULTI_EXTENT, parseRecords, type DirRecord } from './records.ts';
+import { cleanName, FLAG_DIRECTORY, FLAG_MULTI_EXTENT, parseRecords, suspName, type DirRecord } from './records.ts';
+
+/** Continuation areas followed for one name at most (a CE chain that loops ends here). */
+const MAX_CONTINUATIONS = 8;
 
 /** Rock Ridge allows deeper trees than ISO 9660's 8 levels; past this it is a loop or damage. */
 const MAX_DEPTH = 64;
@@ -64,6 +67,23 @@ function extentOf(w: Walk, r: DirRecord, path: string): { start: bigint; end: bi
   return { start, end };
 }
 
+/** A Rock Ridge name whose NM entries go on in continuation areas (CE), read and completed. */
+async function longName(w: Walk, r: DirRecord): Promise<string | undefined> {
+  let rest = r.rrRest;
+  for (let hops = 0; rest?.next && hops < MAX_CONTINUATIONS; hops++) {
+    const { block, offset, length } = rest.next;
+    const start = BigInt(block) * w.blockSize + BigInt(offset);
+    if (offset + length > Number(w.blockSize) || start + BigInt(length) > w.src.size) {
+      w.warn(
+        `${r.name}: its Rock Ridge continuation area (block ${block}, ${length} bytes at ${offset}) is not inside a block of the image`,
+      );
+      break;
+    }
+    rest = suspName(await w.src.read(start, length), { name: rest.name, open: rest.open });
+  }
+  return rest?.name ? cleanName(rest.name) : r.rrName;
+}
+
 export async function walkTree(
   src: ByteSource,
   blockSize: number,
@@ -112,7 +132,8 @@ export async function walkTree(
         warn(`more than ${budget.maxFiles} directory records: the rest are not itemised`);
         return tree;
       }
-      const name = r.rrName ?? r.name;
+      const rr = r.rrRest ? await longName(w, r) : r.rrName;
+      const name = rr ?? r.name;
       const full = `${path}/${name}`;
       if (r.flags & FLAG_DIRECTORY) {
         open = null;
@@ -122,7 +143,7 @@ export async function walkTree(
       let file: TreeFile;
       if (open && open.path === full) file = open;
       else {
-        file = { path: full, rockRidge: r.rrName !== undefined, extents: [] };
+        file = { path: full, rockRidge: rr !== undefined, extents: [] };
         tree.files.push(file);
         openOffset = 0n;
       }
