@@ -14,8 +14,9 @@ import { CliError, intOption, parseArgs } from './args.ts';
 export const MAP_HELP = `usage: blockscope map IMAGE|URI … [--block N [--disk D]] [--json]
 
 Prints what each byte range of a disk is: partition tables (GPT, MBR), filesystem structures
-(ext2/3/4, XFS, btrfs, vfat, exFAT, NTFS), files by path with their byte offsets, md RAID roles
-(data of which array block, parity of which stripe), LVM labels, metadata and extents.
+(ext2/3/4, XFS, btrfs, vfat, exFAT, NTFS, ISO 9660), files by path with their byte offsets,
+md RAID roles (data of which array block, parity of which stripe), LVM labels, metadata and
+extents.
 
   IMAGE        a disk image file: raw is read directly; qcow2, vmdk, vdi, vhdx … through qemu-nbd
   URI          a live disk over NBD: nbd://HOST[:PORT][/EXPORT], nbd+unix:///EXPORT?socket=PATH
