@@ -646,3 +646,72 @@ test.describe('1280×720 laptop', () => {
     }
   });
 });
+
+// Laptop widths between the More menu's breakpoint (1100 px) and 1280: the toolbar wrapped onto
+// two rows from 1101 to about 1230 px (1152 and 1200 are common laptop widths), and at 1280 too
+// once paused and held ("Resume view", "Release I/O"), pushing every grid down. Swept in both
+// presenter palettes, normal and presentation mode, with the short labels and the long ones.
+// The height does not change the toolbar: 1080 only where a laptop or a projector has it.
+const SWEEP = [
+  ...[1100, 1101, 1152, 1180, 1200, 1230, 1280, 1340, 1341, 1366, 1600, 1920].map((width) => ({ width, height: 720 })),
+  ...[1152, 1230, 1920].map((width) => ({ width, height: 1080 })),
+];
+
+/** The toolbar's height and its rows: the tops of its visible controls (one row: one top, ±3 px). */
+async function toolbarRows(page: Page) {
+  return page.locator('.toolbar').evaluate((bar) => {
+    const rows = new Map<number, string[]>();
+    for (const e of bar.querySelectorAll<HTMLElement>('.brand, button, select, input')) {
+      const r = e.getBoundingClientRect();
+      if (r.width === 0 || r.height === 0 || e.closest('.overflow-menu')) continue;
+      const mid = (r.top + r.bottom) / 2;
+      const row = [...rows.keys()].find((m) => Math.abs(m - mid) <= 3) ?? mid;
+      rows.set(row, [...(rows.get(row) ?? []), e.getAttribute('aria-label') ?? e.textContent!.trim().slice(0, 20)]);
+    }
+    return {
+      height: Math.round(bar.getBoundingClientRect().height),
+      rows: [...rows.entries()].map(([mid, names]) => `y ${Math.round(mid)}: ${names.join(', ')}`),
+    };
+  });
+}
+
+test('the toolbar is one row and nothing overflows at every width from 1100 to 1920 px', async ({ page }) => {
+  const shots = process.env.TOOLBAR_SHOTS; // before/after pictures at 1152×720, where asked for
+  const failures: string[] = [];
+  await page.setViewportSize(SWEEP[0]);
+  for (const palette of ['laptop', 'projector'] as const) {
+    await open(page, raid5, `?palette=${palette}`);
+    for (const mode of ['normal', 'presentation'] as const) {
+      if (mode === 'presentation') await page.keyboard.press('f');
+      // Short labels ("Pause view", "Hold I/O"), then the long ones ("Resume view", "Release I/O").
+      for (const labels of ['short', 'long'] as const) {
+        if (labels === 'long') {
+          await page.keyboard.press('p');
+          await page.keyboard.press('h');
+          await expect(page.getByRole('button', { name: 'Release I/O' })).toBeVisible();
+        }
+        for (const vp of SWEEP) {
+          await page.setViewportSize(vp);
+          await page.waitForTimeout(100);
+          const where = `${vp.width}×${vp.height} ${palette} ${mode} ${labels} labels`;
+          const { height, rows } = await toolbarRows(page);
+          if (rows.length !== 1 || height >= 50)
+            failures.push(`${where}: toolbar ${height} px high, ${rows.join(' | ')}`);
+          for (const o of await overflowing(page, '.toolbar')) failures.push(`${where}: ${o}`);
+          const wide = await page.evaluate(() => document.documentElement.scrollWidth - innerWidth);
+          if (wide > 0) failures.push(`${where}: the page is ${wide} px wider than the window`);
+          expect(await unreachable(page, '.toolbar :is(button, select, input)'), where).toEqual([]);
+          if (shots && vp.width === 1152 && vp.height === 720)
+            await shot(page, join(shots, `1152x720-${palette}-${mode}-${labels}.png`));
+        }
+        if (labels === 'long') {
+          await page.keyboard.press('h');
+          await page.keyboard.press('p');
+          await expect(page.getByRole('button', { name: 'Hold I/O' })).toBeVisible();
+        }
+      }
+      if (mode === 'presentation') await page.keyboard.press('f');
+    }
+  }
+  expect(failures).toEqual([]);
+});

@@ -120,7 +120,7 @@ export function PaletteSelect() {
   const palette = useUi((s) => s.settings.palette);
   return (
     <label>
-      <span className="label-text">Palette</span>
+      <span className="label-text row-word">Palette</span>
       <select
         value={palette}
         onChange={(e) => c.updateSetting('palette', e.target.value as PaletteName)}
@@ -142,7 +142,7 @@ function FlashSlider() {
   const flashMs = useUi((s) => s.settings.flashMs);
   return (
     <label title="How long a read flash lasts">
-      Flash
+      <span className="row-word">Flash</span>
       <input
         type="range"
         min={FLASH_MS_RANGE[0]}
@@ -161,7 +161,7 @@ function FlashSlider() {
 
 function Brand({ px }: { px: number }) {
   return (
-    <span className="brand">
+    <span className="brand" title="Blockscope">
       <img src="./icon.svg" alt="" width={px} height={px} /> <span className="brand-name">Blockscope</span>
     </span>
   );
