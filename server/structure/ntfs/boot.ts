@@ -1,6 +1,6 @@
 // NTFS boot sector (the BIOS parameter block as ntfs-3g's layout.h names it). Every field that
 // places something on the disk is checked against the others: a boot sector that contradicts
-// itself is refused with the reason (the space is then only named, "NTFS (not decoded)").
+// itself is refused with the reason (the backup boot sector is then tried: boot-choice.ts).
 
 export interface NtfsBoot {
   bytesPerSector: number;

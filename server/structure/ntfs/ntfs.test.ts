@@ -257,16 +257,21 @@ function firstRun(b: Buffer, n: number): { runs: number; lenBytes: number; lcnBy
 }
 
 describe('NTFS damaged', () => {
-  const FIELDS: Array<[string, (b: Buffer) => void, RegExp]> = [
-    ['BytesPerSector', (b) => b.writeUInt16LE(300, 11), /BytesPerSector 300/],
-    ['SectorsPerCluster', (b) => b.writeUInt8(3, 13), /SectorsPerCluster 3/],
-    ['ClustersPerMftRecord', (b) => b.writeUInt8(0, 64), /MFT record size 0/],
-    ['TotalSectors', (b) => b.writeBigUInt64LE(1n << 40n, 40), /TotalSectors \d+ runs past the end/],
-    ['MftLcn', (b) => b.writeBigUInt64LE(1n << 40n, 48), /MftLcn \d+ is not inside the volume/],
+  // Each is written into the boot sector at `at`; both copies are damaged (sector 0 alone falls
+  // back to the backup: backup-boot.test.ts).
+  const FIELDS: Array<[string, (b: Buffer, at: number) => void, RegExp]> = [
+    ['BytesPerSector', (b, at) => b.writeUInt16LE(300, at + 11), /BytesPerSector 300/],
+    ['SectorsPerCluster', (b, at) => b.writeUInt8(3, at + 13), /SectorsPerCluster 3/],
+    ['ClustersPerMftRecord', (b, at) => b.writeUInt8(0, at + 64), /MFT record size 0/],
+    ['TotalSectors', (b, at) => b.writeBigUInt64LE(1n << 40n, at + 40), /TotalSectors \d+ runs past the end/],
+    ['MftLcn', (b, at) => b.writeBigUInt64LE(1n << 40n, at + 48), /MftLcn \d+ is not inside the volume/],
   ];
   for (const [field, patch, why] of FIELDS)
-    it(`${field}: refused with a warning, the disk is still named "NTFS (not decoded)"`, async () => {
-      const d = await decodePatched(dir, img, field, patch);
+    it(`${field} in both boot sectors: refused with a warning, the disk is still named "NTFS (not decoded)"`, async () => {
+      const d = await decodePatched(dir, img, field, (b) => {
+        patch(b, 0);
+        patch(b, b.length - 512);
+      });
       assert.ok(
         d.result.warnings.some((w) => why.test(w)),
         d.result.warnings.join('\n'),

@@ -9,7 +9,8 @@
 import type { Decoder, Place } from '../context.ts';
 import { DecodeError, fillGaps, linear, normalise, type Region } from '../model.ts';
 import type { RegionKind } from '../../shared/structure.ts';
-import { looksLikeNtfs, parseNtfsBoot } from './boot.ts';
+import { looksLikeNtfs } from './boot.ts';
+import { chooseBootSector } from './boot-choice.ts';
 import { warnCrossLinks } from './cross-links.ts';
 import {
   ATTR,
@@ -61,19 +62,18 @@ export const decodeNtfs: Decoder = async (src, ctx, place) => {
   if (src.size < 8192n) return null;
   const sector0 = await src.read(0n, 512);
   if (!looksLikeNtfs(sector0)) return null;
-  const boot = parseNtfsBoot(sector0, src.size);
-  // Refused: the signature decoder still names the space "NTFS (not decoded)".
-  if (typeof boot === 'string') throw new DecodeError(`boot sector: ${boot}`);
+  const { boot, fromBackup, warnings } = await chooseBootSector(src, sector0);
   const fsPlace: Place = { id: `${place.id}.ntfs`, where: `NTFS on ${place.where}` };
   const x = newVolume(src, boot, ctx, fsPlace);
   const fsObject = ctx.object({ id: fsPlace.id, kind: 'filesystem', label: 'NTFS', where: place.where });
+  for (const w of warnings) warn(x, w);
   await findMft(x);
   await readMft(x, x.mftDataSize);
   await freeRegions(x);
   mftRegions(x);
   for (const file of [...x.files.values()].sort((a, b) => a.record - b.record)) await fileRegions(x, file);
   warnCrossLinks(x, x.claims);
-  const [bootSector, backup] = bootRegions(x);
+  const [bootSector, backup] = bootRegions(x, fromBackup);
   x.regions.push(bootSector);
   const label = volumeName(x);
   const name = `NTFS${label ? ` "${label}"` : ''}`;
@@ -112,8 +112,11 @@ async function findMft(x: Ntfs): Promise<void> {
   x.mftDataSize = found.dataSize;
 }
 
-/** The boot sector, and its backup in the sector after the volume (listed last: it lies past the volume's end). */
-function bootRegions(x: Ntfs): [Region, Region | null] {
+/**
+ * The boot sector, and its backup in the sector after the volume (listed last: it lies past the
+ * volume's end); `fromBackup`: the boot sector was refused and the volume is decoded from the backup.
+ */
+function bootRegions(x: Ntfs, fromBackup: boolean): [Region, Region | null] {
   const S = BigInt(x.boot.bytesPerSector);
   const object = x.ctx.object({
     id: `${x.place.id}.boot`,
@@ -124,7 +127,7 @@ function bootRegions(x: Ntfs): [Region, Region | null] {
   // TotalSectors is one less than the partition's: the last sector holds the backup.
   const backup = x.boot.totalSectors * S;
   return [
-    { start: 0n, end: S, kind: 'superblock', label: 'boot sector', object },
+    { start: 0n, end: S, kind: 'superblock', label: fromBackup ? 'boot sector (refused)' : 'boot sector', object },
     backup + S <= x.src.size
       ? { start: backup, end: backup + S, kind: 'superblock', label: 'backup boot sector', object }
       : null,
